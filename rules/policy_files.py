@@ -1,0 +1,82 @@
+"""Finding the policy in force: the nearest jurisdiction with a policy folder, the newest version in effect.
+
+Layout: ``policies/<jurisdiction code>/<version>.yaml``; ``policies/national/`` is the fallback.
+A file may say ``base: <folder>`` to inherit the tracks it does not define from that folder's
+version in force on the same date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from schemas.policy import Policy, PolicyRef
+
+FALLBACK = "national"
+
+
+class PolicyNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class _PolicyFile:
+    path: Path
+    raw: dict[str, Any]
+    digest: str
+
+
+def _versions(folder: Path) -> list[_PolicyFile]:
+    files = []
+    for path in sorted(folder.glob("*.yaml")):
+        data = path.read_bytes()
+        files.append(_PolicyFile(path, yaml.safe_load(data), hashlib.sha256(data).hexdigest()))
+    return files
+
+
+def _in_force(folder: Path, on: date) -> _PolicyFile | None:
+    candidates = [f for f in _versions(folder) if date.fromisoformat(str(f.raw["effective_from"])) <= on]
+    return max(candidates, key=lambda f: str(f.raw["effective_from"]), default=None)
+
+
+def _resolve(policies_dir: Path, folder: str, on: date, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[_PolicyFile]]:
+    if folder in seen:
+        raise PolicyNotFound(f"policy base cycle: {' → '.join((*seen, folder))}")
+    found = _in_force(policies_dir / folder, on)
+    if found is None:
+        raise PolicyNotFound(f"{folder}：没有在 {on.isoformat()} 生效的政策文件")
+    raw = dict(found.raw)
+    if base := raw.get("base"):
+        base_raw, base_files = _resolve(policies_dir, base, on, (*seen, folder))
+        raw["tracks"] = {**base_raw.get("tracks", {}), **(raw.get("tracks") or {})}
+        return raw, [found, *base_files]
+    return raw, [found]
+
+
+def policy_in_force(policies_dir: Path, jurisdiction_chain: list[str], on: date) -> tuple[Policy, PolicyRef]:
+    """The policy of the nearest jurisdiction in ``jurisdiction_chain`` (community first) that has one."""
+    for code in [*jurisdiction_chain, FALLBACK]:
+        if (policies_dir / code).is_dir() and _in_force(policies_dir / code, on):
+            raw, files = _resolve(policies_dir, code, on)
+            policy = Policy.model_validate(raw)
+            digest = hashlib.sha256("".join(f.digest for f in files).encode()).hexdigest()
+            ref = PolicyRef(
+                id=policy.id,
+                version=policy.version,
+                jurisdiction=policy.jurisdiction,
+                title=policy.title,
+                path=" + ".join(str(f.path.relative_to(policies_dir)) for f in files),
+                sha256=digest,
+            )
+            return policy, ref
+    raise PolicyNotFound(f"{' / '.join(jurisdiction_chain)}：没有可用的政策文件")
+
+
+def all_policies(policies_dir: Path) -> list[Path]:
+    """Every policy file, for validation in tests and by administrators."""
+    return sorted(policies_dir.glob("*/*.yaml"))

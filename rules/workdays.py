@@ -1,0 +1,108 @@
+"""Working-day arithmetic for statutory time limits (限时办结).
+
+Pure and deterministic: every fact about a day comes from a ``DayClassifier``, so the same
+input and calendar always give the same deadline, as a Temporal workflow replay requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Protocol
+
+from schemas.calendar import CalendarSource, Deadline, DeadlineRequest, NonWorkingDay
+from schemas.localtime import SHANGHAI, local_date
+
+ONE_DAY = timedelta(days=1)
+REMINDER_TIME = time(9, 0)  # staff read reminders at the start of the office day
+
+
+@dataclass(frozen=True)
+class DayKind:
+    """Whether a day is worked; ``holiday`` names an official day off (None on ordinary weekends)."""
+
+    workday: bool
+    holiday: str | None = None
+
+
+class DayClassifier(Protocol):
+    """Classifies days and says which calendar decided each year, so a deadline can cite it."""
+
+    def day(self, day: date) -> DayKind: ...
+
+    def source(self, year: int) -> CalendarSource: ...
+
+
+@dataclass(frozen=True)
+class YearCalendar:
+    """One year's exceptions to the Monday–Friday week, and the calendar that declared them."""
+
+    source: CalendarSource
+    days_off: Mapping[date, str]  # official days off with their names, weekends inside holidays too
+    makeup_workdays: frozenset[date] = frozenset()  # 调休: Saturdays/Sundays that are worked
+
+
+class Calendar:
+    """A ``DayClassifier`` over whole years; asking about any other year is an error, never a guess."""
+
+    def __init__(self, years: Iterable[YearCalendar]) -> None:
+        self._years = {year.source.year: year for year in years}
+
+    def _year(self, year: int) -> YearCalendar:
+        try:
+            return self._years[year]
+        except KeyError:
+            raise LookupError(f"没有{year}年的日历") from None
+
+    def day(self, day: date) -> DayKind:
+        year = self._year(day.year)
+        if day in year.days_off:
+            return DayKind(workday=False, holiday=year.days_off[day])
+        return DayKind(workday=day in year.makeup_workdays or day.weekday() < 5)
+
+    def source(self, year: int) -> CalendarSource:
+        return self._year(year).source
+
+
+def _at(day: date, clock: time) -> datetime:
+    """A Shanghai wall-clock moment as aware UTC, the way times are stored."""
+    return datetime.combine(day, clock, SHANGHAI).astimezone(timezone.utc)
+
+
+def deadline(request: DeadlineRequest, calendar: DayClassifier) -> Deadline:
+    """The end of the N-th working day after the start day; the start day itself is not counted
+    (行政许可法：期限开始之日不计算在内), and the time of day of ``start`` does not matter."""
+    start_day = local_date(request.start)
+    passed: list[tuple[date, DayKind]] = []
+    due_date, counted = start_day, 0
+    while counted < request.working_days:
+        due_date += ONE_DAY
+        kind = calendar.day(due_date)
+        passed.append((due_date, kind))
+        counted += kind.workday
+    workdays = [day for day, kind in passed if kind.workday]
+
+    k = request.reminder_working_days_before
+    # k = 1 reminds on the morning of the due date; the reminder day is always after the start day.
+    remind_at = _at(workdays[-k], REMINDER_TIME) if 1 <= k <= request.working_days else None
+
+    return Deadline(
+        start=request.start,
+        working_days=request.working_days,
+        due_date=due_date,
+        due_at=_at(due_date + ONE_DAY, time(0, 0)),
+        remind_at=remind_at,
+        sources=[calendar.source(year) for year in range(start_day.year, due_date.year + 1)],
+        holidays_skipped=[
+            NonWorkingDay(day=day, name=kind.holiday) for day, kind in passed if kind.holiday and not kind.workday
+        ],
+        makeup_workdays_counted=[day for day in workdays if day.weekday() >= 5],
+    )
+
+
+def working_days_between(start: datetime, end: datetime, calendar: DayClassifier) -> int:
+    """Working days after the start day up to and including the end day (local dates), counted the
+    same way as ``deadline`` so that elapsed time and remaining time agree."""
+    first, last = local_date(start), local_date(end)
+    return sum(calendar.day(first + n * ONE_DAY).workday for n in range(1, (last - first).days + 1))

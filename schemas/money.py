@@ -1,0 +1,10 @@
+"""Money is integer fen (分); this is the one place that turns it into text."""
+
+from __future__ import annotations
+
+
+def yuan(fen: int) -> str:
+    """``123456`` → ``"1,234.56元"``, exactly, without floats."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}元"

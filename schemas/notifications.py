@@ -1,0 +1,31 @@
+"""Messages queued for people (站内信 outbox); the words live in templates/notifications/."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from schemas.people import Actor
+
+
+class NotificationKind(StrEnum):
+    correction_requested = "correction_requested"
+    accepted = "accepted"
+    task_assigned = "task_assigned"
+    task_reminder = "task_reminder"
+    task_escalated = "task_escalated"
+    task_overdue = "task_overdue"
+    public_notice_started = "public_notice_started"
+    objection_filed = "objection_filed"
+    decided = "decided"
+    lapsed = "lapsed"
+    withdrawn = "withdrawn"
+
+
+class NotificationRequest(BaseModel):
+    key: str = Field(description="idempotency key; the same key is queued once")
+    kind: NotificationKind
+    case_no: str
+    recipients: list[Actor]
+    context: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,280 @@
+"""The shape of a policy file: tracks, thresholds, materials, fees, time limits and the green channel.
+
+A policy is versioned data per jurisdiction. Every number that a jurisdiction must set itself
+carries ``jurisdiction_default: true`` so reviewers and auditors can see it is a default.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from schemas.application import Track
+from schemas.people import Level, Role
+
+
+class Citation(BaseModel):
+    source: str = Field(description="文件名称，如《社会团体登记管理条例》")
+    clause: str = Field(description="条款，如 第十条第（二）项")
+    text: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.source}{self.clause}"
+
+
+class Fact(StrEnum):
+    """Facts the evaluator derives from an application, each compared with a threshold."""
+
+    founders = "founders"
+    leaders = "leaders"
+    members = "members"
+    unit_members = "unit_members"
+    funds_fen = "funds_fen"
+    has_venue = "has_venue"
+    has_independent_venue = "has_independent_venue"
+    has_supervising_unit = "has_supervising_unit"
+
+    @property
+    def is_boolean(self) -> bool:
+        return self.value.startswith("has_")
+
+
+class Alternative(BaseModel):
+    """Another way to meet a threshold, e.g. 30 unit members instead of 50 individual ones."""
+
+    fact: Fact
+    minimum: int = Field(ge=0)
+    label: str
+
+
+class Threshold(BaseModel):
+    id: str
+    label: str
+    fact: Fact
+    minimum: int | None = Field(default=None, ge=0)
+    required: bool | None = None
+    alternative: Alternative | None = None
+    unit: str = ""
+    citation: Citation
+    jurisdiction_default: bool = True
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Threshold:
+        if self.fact.is_boolean != (self.required is not None) or (self.minimum is None) == (self.required is None):
+            raise ValueError(f"threshold {self.id}: numeric facts need 'minimum', has_* facts need 'required'")
+        return self
+
+
+class Material(BaseModel):
+    id: str
+    title: str
+    per_person: Literal["founders_and_leaders"] | None = None
+    citation: Citation
+
+
+class Fee(BaseModel):
+    id: str
+    name: str
+    amount_fen: int = Field(ge=0)
+    citation: Citation
+    jurisdiction_default: bool = True
+
+
+class ReviewStep(BaseModel):
+    """A human step: a role in the jurisdiction at ``level`` above (or at) the organization's community."""
+
+    id: Literal["preliminary_review", "authority_review", "decision", "objection_review"]
+    applicant_name: str = Field(description="shown to applicants, e.g. 社区居委会初审中")
+    staff_name: str = Field(description="shown to staff, e.g. 居委会初审")
+    role: Role
+    level: Level
+    time_limit_working_days: int = Field(ge=1, le=60)
+    reminder_working_days_before: int = Field(default=1, ge=0, le=10)
+    backup_time_limit_working_days: int = Field(default=2, ge=1, le=30)
+    jurisdiction_default: bool = True
+
+
+class Appeal(BaseModel):
+    reconsideration_days: int = Field(default=60, ge=1)
+    litigation_months: int = Field(default=6, ge=1)
+    citation: Citation
+
+
+class TrackPolicy(BaseModel):
+    name: str
+    authority_role: Role
+    authority_level: Level
+    approved_name: str = Field(description="phase name when approved, e.g. 已准予备案")
+    refused_name: str
+    certificate_title: str
+    refusal_title: str
+    validity_years: int | None = Field(default=None, ge=1, le=20)
+    thresholds: list[Threshold] = Field(default_factory=list)
+    materials: list[Material]
+    fees: list[Fee] = Field(default_factory=list)
+    review_steps: list[ReviewStep] = Field(min_length=1)
+    decision_step: ReviewStep
+    objection_step: ReviewStep
+    public_notice_working_days: int = Field(ge=1, le=30)
+    public_notice_channel: str
+    public_notice_counts_toward_time_limit: bool = False
+    correction_window_working_days: int = Field(ge=1, le=60)
+    legal_time_limit_working_days: int = Field(ge=1, le=120)
+    appeal: Appeal
+    citations: list[Citation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> TrackPolicy:
+        for kind, ids in (
+            ("threshold", [t.id for t in self.thresholds]),
+            ("material", [m.id for m in self.materials]),
+            ("fee", [f.id for f in self.fees]),
+            ("step", [s.id for s in [*self.review_steps, self.decision_step, self.objection_step]]),
+        ):
+            if len(ids) != len(set(ids)):
+                raise ValueError(f"duplicate {kind} ids: {ids}")
+        return self
+
+    def step(self, step_id: str) -> ReviewStep | None:
+        for step in [*self.review_steps, self.decision_step, self.objection_step]:
+            if step.id == step_id:
+                return step
+        return None
+
+
+class _EffectBase(BaseModel):
+    tracks: list[Track] | None = Field(default=None, description="tracks it applies to; empty means all")
+
+    def applies_to(self, track: Track) -> bool:
+        return self.tracks is None or track in self.tracks
+
+
+class WaiveMaterial(_EffectBase):
+    kind: Literal["waive_material"] = "waive_material"
+    material: str
+    only_for_local_household: bool = Field(
+        default=False, description="per-person material waived only for people whose 户籍 is in the community"
+    )
+
+
+class RelaxThreshold(_EffectBase):
+    kind: Literal["relax_threshold"] = "relax_threshold"
+    threshold: str
+    minimum: int | None = Field(default=None, ge=0)
+    required: bool | None = None
+
+
+class WaiveFee(_EffectBase):
+    kind: Literal["waive_fee"] = "waive_fee"
+    fee: str
+
+
+class SimplifyPublicNotice(_EffectBase):
+    kind: Literal["public_notice"] = "public_notice"
+    working_days: int = Field(ge=1, le=30)
+    channel: str
+
+
+class ShortenTimeLimit(_EffectBase):
+    kind: Literal["time_limit"] = "time_limit"
+    step: str | None = Field(default=None, description="a step id; empty means the legal time limit")
+    working_days: int = Field(ge=1, le=120)
+
+
+Effect = Annotated[
+    WaiveMaterial | RelaxThreshold | WaiveFee | SimplifyPublicNotice | ShortenTimeLimit,
+    Field(discriminator="kind"),
+]
+
+
+class GreenChannelRule(BaseModel):
+    id: str
+    group: Literal["三简", "四免", "五宽"]
+    name: str
+    citation: Citation
+    effects: list[Effect] = Field(min_length=1)
+    jurisdiction_default: bool = True
+
+
+class GreenChannel(BaseModel):
+    title: str
+    citation: Citation
+    tracks: list[Track]
+    requires_community_based: bool = True
+    rules: list[GreenChannelRule]
+
+
+class Policy(BaseModel):
+    """A whole policy. A file may name a ``base`` policy and inherit the tracks it does not define."""
+
+    id: str
+    version: str
+    jurisdiction: str
+    title: str
+    effective_from: date
+    defaults_note: str
+    base: str | None = None
+    tracks: dict[Track, TrackPolicy]
+    green_channel: GreenChannel | None = None
+
+    @model_validator(mode="after")
+    def _green_channel_only_relaxes(self) -> Policy:
+        """A green-channel rule must point at something that exists and may never make a rule stricter."""
+        for rule in self.green_channel.rules if self.green_channel else []:
+            for effect in rule.effects:
+                tracks = [t for t in self.tracks if effect.applies_to(t)]
+                if not any(_effect_target_exists(self.tracks[t], effect) for t in tracks):
+                    raise ValueError(f"green-channel rule {rule.id}: {effect.kind} refers to nothing in {tracks}")
+                for track in tracks:
+                    _check_not_stricter(self.tracks[track], effect, rule.id)
+        return self
+
+
+def _effect_target_exists(track: TrackPolicy, effect: Effect) -> bool:
+    match effect:
+        case WaiveMaterial(material=material):
+            return any(m.id == material for m in track.materials)
+        case RelaxThreshold(threshold=threshold):
+            return any(t.id == threshold for t in track.thresholds)
+        case WaiveFee(fee=fee):
+            return any(f.id == fee for f in track.fees)
+        case ShortenTimeLimit(step=step):
+            return step is None or track.step(step) is not None
+        case _:
+            return True
+
+
+def _check_not_stricter(track: TrackPolicy, effect: Effect, rule_id: str) -> None:
+    match effect:
+        case RelaxThreshold(threshold=threshold_id, minimum=minimum, required=required):
+            for threshold in track.thresholds:
+                if threshold.id != threshold_id:
+                    continue
+                if minimum is not None and threshold.minimum is not None and minimum > threshold.minimum:
+                    raise ValueError(f"green-channel rule {rule_id} raises {threshold_id} above the ordinary minimum")
+                if required is True and threshold.required is False:
+                    raise ValueError(f"green-channel rule {rule_id} makes {threshold_id} required")
+        case SimplifyPublicNotice(working_days=days) if days > track.public_notice_working_days:
+            raise ValueError(f"green-channel rule {rule_id} lengthens the public notice")
+        case ShortenTimeLimit(step=step_id, working_days=days):
+            ordinary = (
+                track.legal_time_limit_working_days
+                if step_id is None
+                else (step.time_limit_working_days if (step := track.step(step_id)) else days)
+            )
+            if days > ordinary:
+                raise ValueError(f"green-channel rule {rule_id} lengthens the time limit of {step_id or 'the case'}")
+
+
+class PolicyRef(BaseModel):
+    """Which policy file decided, recorded in history for auditors."""
+
+    id: str
+    version: str
+    jurisdiction: str
+    title: str
+    path: str
+    sha256: str

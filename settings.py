@@ -1,0 +1,61 @@
+"""Configuration from environment variables (prefix ``SHEZU_``), with working local defaults.
+
+One machine runs everything under ``.data/``; a larger deployment points the same code at a
+Temporal cluster (address, namespace, TLS) and a PostgreSQL server (database URL).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHEZU_", extra="ignore")
+
+    data_dir: Path = PROJECT_ROOT / ".data"
+    database_url: str | None = None
+    """SQLAlchemy URL of the read model; SQLite under ``data_dir`` when unset.
+    PostgreSQL: ``postgresql+psycopg://user:password@host:5432/shezu``."""
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_tls_ca: Path | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_api_key: str | None = None
+    task_queue: str = "shezu"
+
+    temporal_ui_port: int = 8233
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    policies_dir: Path = PROJECT_ROOT / "policies"
+    directory_file: Path = PROJECT_ROOT / "directory" / "sample.yaml"
+    """Jurisdictions and staff posts loaded into the read model when it is empty."""
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'readmodel.db'}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.http_host}:{self.http_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
