@@ -1,0 +1,172 @@
+"""The directory: jurisdictions, staff and AB岗 posts, loaded from a YAML file by an administrator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from schemas.people import Actor, Jurisdiction, Level, Locality, Post, Role
+from store.db import session_scope
+from store.models import JurisdictionRecord, PostRecord, StaffRecord
+
+_CHILD_LEVEL = {Level.district: Level.street, Level.street: Level.community}
+
+
+class JurisdictionNode(BaseModel):
+    code: str = Field(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)*$")
+    name: str
+    level: Level
+    offices: dict[Role, str] = Field(default_factory=dict)
+    reconsideration_body: str | None = None
+    court: str | None = None
+    children: list[JurisdictionNode] = Field(default_factory=list)
+
+
+class StaffEntry(BaseModel):
+    user_id: str = Field(min_length=1, max_length=64)
+    name: str
+    role: Role
+    jurisdiction: str
+
+
+class PostEntry(BaseModel):
+    role: Role
+    jurisdiction: str
+    a: str
+    b: str
+
+
+class DirectoryFile(BaseModel):
+    jurisdictions: list[JurisdictionNode]
+    staff: list[StaffEntry]
+    posts: list[PostEntry]
+
+    def flattened(self) -> list[Jurisdiction]:
+        out: list[Jurisdiction] = []
+
+        def walk(node: JurisdictionNode, parent: Jurisdiction | None) -> None:
+            if parent and _CHILD_LEVEL.get(parent.level) is not node.level:
+                raise ValueError(f"{node.code}: a {parent.level.label} cannot contain a {node.level.label}")
+            here = Jurisdiction(
+                code=node.code,
+                name=node.name,
+                full_name=f"{parent.full_name}{node.name}" if parent else node.name,
+                level=node.level,
+                parent=parent.code if parent else None,
+                offices=node.offices,
+                reconsideration_body=node.reconsideration_body,
+                court=node.court,
+            )
+            out.append(here)
+            for child in node.children:
+                walk(child, here)
+
+        for root in self.jurisdictions:
+            walk(root, None)
+        return out
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DirectoryFile:
+        codes = [j.code for j in self.flattened()]
+        if len(codes) != len(set(codes)):
+            raise ValueError("jurisdiction codes must be unique")
+        staff = {s.user_id: s for s in self.staff}
+        if len(staff) != len(self.staff):
+            raise ValueError("staff user_id must be unique")
+        for entry in self.staff:
+            if entry.jurisdiction not in codes:
+                raise ValueError(f"staff {entry.user_id}: unknown jurisdiction {entry.jurisdiction}")
+        for post in self.posts:
+            for user_id in (post.a, post.b):
+                person = staff.get(user_id)
+                if person is None or person.role != post.role or person.jurisdiction != post.jurisdiction:
+                    raise ValueError(f"post {post.role}@{post.jurisdiction}: {user_id} does not hold that role there")
+            if post.a == post.b:
+                raise ValueError(f"post {post.role}@{post.jurisdiction}: A and B must be different people")
+        return self
+
+
+def read_directory_file(path: Path) -> DirectoryFile:
+    return DirectoryFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def load_directory(engine: Engine, directory: DirectoryFile) -> None:
+    """Replace the whole directory in one transaction."""
+    with session_scope(engine) as session:
+        for table in (JurisdictionRecord, StaffRecord, PostRecord):
+            session.exec(delete(table))  # type: ignore[call-overload]
+        for j in directory.flattened():
+            session.add(JurisdictionRecord(**j.model_dump(exclude={"offices"}), offices={str(k): v for k, v in j.offices.items()}))
+        for s in directory.staff:
+            session.add(StaffRecord(user_id=s.user_id, name=s.name, role=s.role.value, jurisdiction=s.jurisdiction))
+        for p in directory.posts:
+            session.add(PostRecord(role=p.role.value, jurisdiction=p.jurisdiction, a_user_id=p.a, b_user_id=p.b))
+
+
+def directory_is_empty(engine: Engine) -> bool:
+    with Session(engine) as session:
+        return session.exec(select(JurisdictionRecord).limit(1)).first() is None
+
+
+def _jurisdiction(record: JurisdictionRecord) -> Jurisdiction:
+    return Jurisdiction(
+        code=record.code,
+        name=record.name,
+        full_name=record.full_name,
+        level=Level(record.level),
+        parent=record.parent,
+        offices={Role(k): v for k, v in (record.offices or {}).items()},
+        reconsideration_body=record.reconsideration_body,
+        court=record.court,
+    )
+
+
+def jurisdiction(engine: Engine, code: str) -> Jurisdiction | None:
+    with Session(engine) as session:
+        record = session.get(JurisdictionRecord, code)
+        return _jurisdiction(record) if record else None
+
+
+def jurisdictions(engine: Engine, level: Level | None = None) -> list[Jurisdiction]:
+    with Session(engine) as session:
+        query = select(JurisdictionRecord).order_by(JurisdictionRecord.code)
+        if level:
+            query = query.where(JurisdictionRecord.level == level.value)
+        return [_jurisdiction(r) for r in session.exec(query)]
+
+
+def locality(engine: Engine, code: str) -> Locality | None:
+    """The jurisdiction and all its ancestors, nearest first."""
+    chain = []
+    with Session(engine) as session:
+        record = session.get(JurisdictionRecord, code)
+        while record is not None:
+            chain.append(_jurisdiction(record))
+            record = session.get(JurisdictionRecord, record.parent) if record.parent else None
+    return Locality(chain=chain) if chain else None
+
+
+def _actor(record: StaffRecord) -> Actor:
+    return Actor(user_id=record.user_id, name=record.name, role=Role(record.role), jurisdiction=record.jurisdiction)
+
+
+def staff_member(engine: Engine, user_id: str) -> Actor | None:
+    with Session(engine) as session:
+        record = session.get(StaffRecord, user_id)
+        return _actor(record) if record else None
+
+
+def post(engine: Engine, role: Role, jurisdiction_code: str) -> Post | None:
+    with Session(engine) as session:
+        record = session.get(PostRecord, (role.value, jurisdiction_code))
+        if record is None:
+            return None
+        a, b = session.get(StaffRecord, record.a_user_id), session.get(StaffRecord, record.b_user_id)
+        if a is None or b is None:
+            return None
+        return Post(role=role, jurisdiction=jurisdiction_code, a=_actor(a), b=_actor(b))

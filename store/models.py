@@ -1,0 +1,229 @@
+"""Read-model tables. Written only by activities (and admin loaders); read by the API and CLI.
+
+Everything here except the directory, calendars, attachments and case-number allocations is a
+projection of workflow state and can be rebuilt from it (``shezu readmodel rebuild``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC and always gives back timezone-aware datetimes, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: times are stored in UTC")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def utc_column(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def json_column() -> Any:
+    return Field(default=None, sa_column=Column(JSON))
+
+
+# --- directory: jurisdictions and AB posts ---------------------------------------------------
+
+
+class JurisdictionRecord(SQLModel, table=True):
+    __tablename__ = "jurisdictions"
+    code: str = Field(primary_key=True)
+    name: str
+    full_name: str
+    level: str
+    parent: str | None = Field(default=None, index=True)
+    offices: dict[str, str] | None = json_column()
+    reconsideration_body: str | None = None
+    court: str | None = None
+
+
+class StaffRecord(SQLModel, table=True):
+    __tablename__ = "staff"
+    user_id: str = Field(primary_key=True)
+    name: str
+    role: str
+    jurisdiction: str = Field(index=True)
+
+
+class PostRecord(SQLModel, table=True):
+    """AB岗: who holds a role in a jurisdiction (A) and who backs them up (B)."""
+
+    __tablename__ = "posts"
+    role: str = Field(primary_key=True)
+    jurisdiction: str = Field(primary_key=True)
+    a_user_id: str
+    b_user_id: str
+
+
+# --- calendars loaded by an administrator ----------------------------------------------------
+
+
+class CalendarYearRecord(SQLModel, table=True):
+    __tablename__ = "calendar_years"
+    year: int = Field(primary_key=True)
+    title: str
+    sha256: str
+    loaded_by: str
+    loaded_at: datetime = utc_column(nullable=False)
+
+
+class CalendarDayRecord(SQLModel, table=True):
+    __tablename__ = "calendar_days"
+    day: date = Field(primary_key=True)
+    year: int = Field(index=True)
+    workday: bool
+    name: str
+
+
+# --- case numbers and attachments --------------------------------------------------------------
+
+
+class CaseNumberRecord(SQLModel, table=True):
+    """Allocated case numbers. ``open_key`` is set while a case is open, so the same organization
+    cannot have two open cases in one jurisdiction (a duplicate submission is refused)."""
+
+    __tablename__ = "case_numbers"
+    __table_args__ = (UniqueConstraint("series", "seq"), UniqueConstraint("open_key"))
+    case_no: str = Field(primary_key=True)
+    series: str
+    seq: int
+    open_key: str | None = None
+    allocated_at: datetime = utc_column(nullable=False)
+
+
+class AttachmentRecord(SQLModel, table=True):
+    __tablename__ = "attachments"
+    sha256: str = Field(primary_key=True)
+    filename: str
+    content_type: str
+    size: int
+    uploaded_by: str
+    uploaded_at: datetime = utc_column(nullable=False)
+
+
+# --- projections of workflow state ------------------------------------------------------------
+
+
+class CaseRecord(SQLModel, table=True):
+    __tablename__ = "cases"
+    case_no: str = Field(primary_key=True)
+    process: str = Field(index=True)
+    track: str
+    revision: int
+    phase: str = Field(index=True)
+    phase_applicant_name: str
+    phase_staff_name: str
+    closed: bool = Field(index=True)
+    applicant_id: str = Field(index=True)
+    applicant_name: str
+    organization_name: str = Field(index=True)
+    community: str = Field(index=True)
+    authority_jurisdiction: str | None = Field(default=None, index=True)
+    holders: str = ""
+    next_deadline: datetime | None = utc_column()
+    legal_deadline: datetime | None = utc_column()
+    submitted_at: datetime = utc_column(nullable=False)
+    updated_at: datetime = utc_column(nullable=False)
+    state: dict[str, Any] | None = json_column()
+
+
+class TaskRecord(SQLModel, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_inbox", "role", "jurisdiction", "status"),)
+    case_no: str = Field(primary_key=True)
+    task_id: str = Field(primary_key=True)
+    step: str
+    title: str
+    role: str
+    jurisdiction: str
+    office: str
+    a_user_id: str
+    a_name: str
+    b_user_id: str
+    b_name: str
+    holder_id: str = Field(index=True)
+    holder_name: str
+    status: str
+    escalated: bool
+    created_at: datetime = utc_column(nullable=False)
+    due_at: datetime = utc_column(nullable=False)
+    closed_at: datetime | None = utc_column()
+    outcome: str | None = None
+    organization_name: str
+    phase_staff_name: str
+
+
+class TimelineRecord(SQLModel, table=True):
+    __tablename__ = "timeline"
+    case_no: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    at: datetime = utc_column(nullable=False)
+    actor_id: str | None = None
+    actor_name: str | None = None
+    actor_role: str | None = None
+    action: str
+    summary: str
+    phase_before: str
+    phase_after: str
+
+
+class DocumentRecord(SQLModel, table=True):
+    __tablename__ = "documents"
+    document_id: str = Field(primary_key=True)
+    case_no: str = Field(index=True)
+    kind: str
+    title: str
+    number: str
+    issued_at: datetime = utc_column(nullable=False)
+    html_sha256: str
+    pdf_sha256: str
+
+
+class OrganizationRecord(SQLModel, table=True):
+    """The register of filed and registered organizations (later read by fair eligibility)."""
+
+    __tablename__ = "organizations"
+    case_no: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    track: str
+    community: str = Field(index=True)
+    authority_jurisdiction: str
+    certificate_number: str
+    approved_at: datetime = utc_column(nullable=False)
+    valid_until: datetime | None = utc_column()
+    standing: str = "good"
+
+
+class NotificationRecord(SQLModel, table=True):
+    """Outbox: one row per message and recipient, keyed so a retried activity queues it once."""
+
+    __tablename__ = "notifications"
+    key: str = Field(primary_key=True)
+    case_no: str = Field(index=True)
+    kind: str
+    recipient_id: str = Field(index=True)
+    recipient_name: str
+    subject: str
+    body: str
+    created_at: datetime = utc_column(nullable=False)
+    delivered_at: datetime | None = utc_column()
+
