@@ -1,0 +1,114 @@
+"""Official documents: HTML from templates, PDF from WeasyPrint, both stored by content hash.
+
+Documents are evidence. An auditor re-renders a recorded ``DocumentRequest`` and compares hashes,
+so rendering is a pure function of the request (no "now" anywhere in the PDF) and storage is
+write-once: a retried activity finds its files already there and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import uuid
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+from weasyprint import HTML
+
+from activities.rendering import TEMPLATES_DIR, environment
+from schemas.documents import DocumentKind, DocumentRef, DocumentRequest
+
+FONT_TIMESTAMP_EPOCH = "0"
+"""fontTools stamps a font it re-saves with ``SOURCE_DATE_EPOCH``, else the current time. Plain
+subsetting keeps the font's own timestamp, but WeasyPrint re-saves variable fonts and emoji fonts
+(an emoji in an organization's name), which would put "now" into the PDF. One fixed value for the
+whole process cannot race between rendering threads."""
+
+REQUIRED_FACTS: dict[DocumentKind, tuple[str, ...]] = {
+    DocumentKind.acceptance_notice: ("checklist", "legal_time_limit_working_days"),
+    DocumentKind.correction_notice: ("items", "deadline"),
+    DocumentKind.non_acceptance_decision: ("items", "appeal"),
+    DocumentKind.refusal_decision: ("items", "appeal"),
+    DocumentKind.public_notice: ("notice",),
+    DocumentKind.certificate: ("certificate",),
+}
+"""Facts without which a document would be unlawful or unreadable (a decision without an appeal route,
+a correction notice without items or a date); optional facts are handled by the templates."""
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+EXTENSIONS = frozenset({"html", "pdf"})
+
+
+class IncompleteDocumentRequest(ValueError):
+    """The request lacks a fact its document kind needs; retrying cannot help."""
+
+
+def render_html(request: DocumentRequest) -> str:
+    """The document's HTML, exactly as stored; auditors call this without Temporal."""
+    missing = [name for name in REQUIRED_FACTS[request.kind] if not getattr(request, name)]
+    if missing:
+        raise IncompleteDocumentRequest(f"{request.kind.value} {request.document_id} lacks {', '.join(missing)}")
+    template = environment().get_template(f"documents/{request.kind.value}.html")
+    return template.render(request=request, party=request.party)
+
+
+def render_pdf(html: str, document_id: str) -> bytes:
+    """Deterministic PDF: fixed font timestamp, file identifier from the document id, dates from the HTML meta."""
+    os.environ["SOURCE_DATE_EPOCH"] = FONT_TIMESTAMP_EPOCH
+    identifier = hashlib.sha256(document_id.encode()).hexdigest()[:32].encode()
+    return HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(pdf_identifier=identifier)
+
+
+def document_path(documents_dir: Path, sha256: str, extension: str) -> Path:
+    """Where a stored document lives; validates its inputs because the HTTP API passes them from URLs."""
+    if not _SHA256.fullmatch(sha256) or extension not in EXTENSIONS:
+        raise ValueError(f"not a stored document: {sha256!r}.{extension!r}")
+    return documents_dir / sha256[:2] / f"{sha256}.{extension}"
+
+
+def store(documents_dir: Path, content: bytes, extension: str) -> str:
+    """Write once under the content's SHA-256 (temp file, then atomic rename); return the hash."""
+    sha256 = hashlib.sha256(content).hexdigest()
+    path = document_path(documents_dir, sha256, extension)
+    if path.exists():
+        return sha256
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with temporary.open("xb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return sha256
+
+
+class DocumentActivities:
+    def __init__(self, documents_dir: Path) -> None:
+        self.documents_dir = documents_dir
+
+    @activity.defn(name="render_document")
+    async def render_document(self, request: DocumentRequest) -> DocumentRef:
+        """Renders off the event loop: WeasyPrint spends over a second subsetting the CJK font."""
+        try:
+            return await asyncio.to_thread(self._render_and_store, request)
+        except IncompleteDocumentRequest as error:
+            raise ApplicationError(str(error), type="IncompleteDocumentRequest", non_retryable=True) from error
+
+    def _render_and_store(self, request: DocumentRequest) -> DocumentRef:
+        html = render_html(request)
+        pdf = render_pdf(html, request.document_id)
+        return DocumentRef(
+            document_id=request.document_id,
+            kind=request.kind,
+            title=request.title,
+            number=request.number,
+            issued_at=request.issued_at,
+            html_sha256=store(self.documents_dir, html.encode(), "html"),
+            pdf_sha256=store(self.documents_dir, pdf, "pdf"),
+        )

@@ -1,0 +1,29 @@
+"""Policy assessment: read the policy in force from the policy files and evaluate the application.
+
+Policy files change over time; doing this in an activity records the checklist (with the
+policy's version and hash) in history, so a replay never depends on today's files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from rules.checklist import TrackNotOffered, assess
+from rules.policy_files import PolicyNotFound, policy_in_force
+from schemas.checklist import Assessment, AssessmentRequest
+
+
+class PolicyActivities:
+    def __init__(self, policies_dir: Path) -> None:
+        self.policies_dir = policies_dir
+
+    @activity.defn(name="assess_application")
+    async def assess_application(self, request: AssessmentRequest) -> Assessment:
+        try:
+            policy, ref = policy_in_force(self.policies_dir, request.jurisdiction_chain, request.on)
+            return assess(request.application, policy, ref)
+        except (PolicyNotFound, TrackNotOffered) as error:
+            raise ApplicationError(str(error), type="policy", non_retryable=True) from error
