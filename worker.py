@@ -1,0 +1,71 @@
+"""The worker process: runs the workflows and activities of every process on the task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.calendar import CalendarActivities
+from activities.directory import DirectoryActivities
+from activities.documents import DocumentActivities
+from activities.notifications import NotificationActivities
+from activities.policy import PolicyActivities
+from activities.read_model import ReadModelActivities
+from service.connection import connect_temporal, read_model
+from settings import Settings, get_settings
+from workflows.filing import FilingWorkflow
+
+WORKFLOWS = [FilingWorkflow]
+
+
+def activities(settings: Settings, engine: Engine) -> list[object]:
+    calendar = CalendarActivities(engine)
+    directory = DirectoryActivities(engine)
+    documents = DocumentActivities(settings.documents_dir)
+    notifications = NotificationActivities(engine)
+    policy = PolicyActivities(settings.policies_dir)
+    read = ReadModelActivities(engine)
+    return [
+        calendar.compute_deadline,
+        calendar.count_working_days,
+        directory.locate_community,
+        directory.assign_post,
+        documents.render_document,
+        notifications.queue_notification,
+        policy.assess_application,
+        read.project_case,
+    ]
+
+
+def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=activities(settings, engine),
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    engine = read_model(settings)
+    client = await connect_temporal(settings)
+    worker = build_worker(client, settings, engine)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        logging.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+        await stop.wait()
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,714 @@
+"""备案/登记: one durable case per application, from submission to certificate or refusal.
+
+The procedure (policy decides the numbers and the steps):
+submission → completeness check → [补正通知书, correction window, or lapse] → 受理 (the legal
+clock starts) → review steps (居委会初审, 街道/民政审核) → 公示 with objections → decision →
+备案证明/登记证书 or 不予…决定书. The applicant may withdraw until a decision is made.
+
+Human actions are updates whose validators (rules/permissions.py) refuse wrong roles, wrong
+jurisdictions, wrong steps, repeated decisions and refusals without reasons before anything
+enters history. Every update returns once the read model shows its effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from rules import permissions
+    from schemas.calendar import Deadline, DeadlineRequest, WorkingDaysRequest
+    from schemas.case import (
+        PHASE_NAMES,
+        ActionReceipt,
+        CaseState,
+        ClockPause,
+        Correction,
+        CorrectionRequest,
+        FilingRequest,
+        LegalClock,
+        Objection,
+        ObjectionFiling,
+        ObjectionResolution,
+        ObjectionStatus,
+        Outcome,
+        Phase,
+        Result,
+        ReviewDecision,
+        Task,
+        TaskDecision,
+        TaskStatus,
+        TimelineEvent,
+        Withdrawal,
+    )
+    from schemas.checklist import Assessment, AssessmentRequest, Checklist, Procedure, StepPlan
+    from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, DocumentRequest, NoticePeriod
+    from schemas.localtime import local_date
+    from schemas.notifications import NotificationKind, NotificationRequest
+    from schemas.people import Actor, Locality, Office, Post, PostRequest
+
+T = TypeVar("T")
+
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+QUICK = timedelta(seconds=30)
+RENDERING = timedelta(minutes=3)
+
+STEP_PHASES = {
+    "preliminary_review": Phase.preliminary_review,
+    "authority_review": Phase.authority_review,
+    "decision": Phase.decision,
+}
+
+
+class _CaseClosed(Exception):
+    """The case ended before the end of the procedure (refusal, lapse or withdrawal)."""
+
+
+@workflow.defn
+class FilingWorkflow:
+    @workflow.init
+    def __init__(self, request: FilingRequest) -> None:
+        self.case = CaseState(
+            case_no=request.case_no,
+            application=request.application,
+            applicant=request.applicant,
+            submitted_at=workflow.now(),
+        )
+        self._projected_revision = 0
+        self._withdrawal: Withdrawal | None = None
+        self._correction: Correction | None = None
+        self._objection_reviews: list[asyncio.Task[None]] = []
+
+    # --- the procedure ---------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, request: FilingRequest) -> Result | None:
+        self._record(request.applicant, "submitted", f"提交{request.application.track.label}申请")
+        try:
+            await self._assess_submission()
+            await self._completeness_check()
+            await self._accept()
+            for step in self._procedure.review_steps:
+                await self._review(step)
+            await self._public_notice()
+            decision = await self._review(self._procedure.decision_step)
+            await self._approve(decision)
+        except _CaseClosed:
+            pass
+        await asyncio.gather(*self._objection_reviews)
+        await self._settle()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.case.result
+
+    async def _assess_submission(self) -> None:
+        locality = await self._call("locate_community", self.case.application.community, Locality)
+        self.case.locality = locality
+        assessment = await self._assess()
+        self.case.authority = locality.office(assessment.procedure.authority_role, assessment.procedure.authority_level)
+        self._touch()
+
+    async def _completeness_check(self) -> None:
+        checklist = self._checklist
+        if checklist.complete:
+            self._record(None, "completeness_checked", "形式审查：申请材料齐全，符合法定形式")
+            return
+        await self._correction_round(checklist.defects, requested_by=None, step=None)
+
+    async def _accept(self) -> None:
+        procedure = self._procedure
+        legal = await self._deadline(procedure.legal_time_limit_working_days)
+        self.case.legal_clock = LegalClock(
+            working_days=procedure.legal_time_limit_working_days, accepted_at=workflow.now(), deadline=legal
+        )
+        await self._issue(
+            DocumentKind.acceptance_notice,
+            checklist=self._checklist,
+            legal_time_limit_working_days=procedure.legal_time_limit_working_days,
+            deadline=legal,
+        )
+        self._record(
+            None,
+            "accepted",
+            f"{self._authority.name}受理申请，自受理之日起{procedure.legal_time_limit_working_days}个工作日内办结"
+            f"（至{legal.due_date.isoformat()}{self._provisional(legal)}）",
+        )
+        await self._notify(NotificationKind.accepted, [self.case.applicant], due_date=legal.due_date.isoformat())
+
+    async def _review(self, step: StepPlan) -> TaskDecision:
+        """One human step, repeated after a correction it asked for, with the time that was left."""
+        working_days = step.time_limit_working_days
+        while True:
+            task = await self._open_task(step, working_days)
+            await self._await_task(task, step, main=True)
+            assert task.decision is not None
+            decision = task.decision
+            if decision.outcome is Outcome.request_correction:
+                working_days = await self._working_days_left(task.deadline)
+                await self._correction_round(decision.reasons, requested_by=decision.by, step=step.id)
+                continue
+            if decision.outcome is Outcome.refuse and step.role is self._procedure.authority_role:
+                await self._refuse(decision)
+            return decision
+
+    async def _public_notice(self) -> None:
+        procedure = self._procedure
+        ends = await self._deadline(procedure.public_notice_working_days)
+        self.case.public_notice = NoticePeriod(
+            starts_at=workflow.now(), ends=ends, channel=procedure.public_notice_channel
+        )
+        await self._issue(DocumentKind.public_notice, notice=self.case.public_notice)
+        if not procedure.public_notice_counts_toward_time_limit:
+            await self._pause_clock("公示期间不计入办理时限")
+        self._record(
+            None,
+            "public_notice_started",
+            f"在{procedure.public_notice_channel}公示{procedure.public_notice_working_days}个工作日，"
+            f"至{ends.due_date.isoformat()}{self._provisional(ends)}，公示期间可提出异议",
+            Phase.public_notice,
+        )
+        await self._notify(NotificationKind.public_notice_started, [self.case.applicant], due_date=ends.due_date.isoformat())
+
+        def unregistered() -> list[Objection]:
+            return [o for o in self.case.objections if o.task_id is None]
+
+        def all_resolved() -> bool:
+            return all(o.status is not ObjectionStatus.open for o in self.case.objections)
+
+        while True:
+            for objection in unregistered():
+                await self._start_objection_review(objection)
+            period_over = workflow.now() >= ends.due_at
+            if period_over and all_resolved():
+                break
+            await self._main_wait(
+                lambda: bool(unregistered()) or (period_over and all_resolved()),
+                until=None if period_over else ends.due_at,
+            )
+        await self._resume_clock()
+        count = len(self.case.objections)
+        upheld = sum(o.status is ObjectionStatus.upheld for o in self.case.objections)
+        summary = f"公示期满，收到异议{count}件，均已处理（成立{upheld}件）" if count else "公示期满，未收到异议"
+        self._record(None, "public_notice_ended", summary)
+
+    async def _approve(self, decision: TaskDecision) -> None:
+        procedure = self._procedure
+        now = workflow.now()
+        valid_until = _add_years(now, procedure.validity_years) if procedure.validity_years else None
+        certificate = CertificateFacts(number=self.case.case_no, valid_from=now, valid_until=valid_until)
+        document = await self._issue(DocumentKind.certificate, title=procedure.certificate_title, certificate=certificate)
+        self.case.result = Result(
+            phase=Phase.approved,
+            decided_at=now,
+            certificate_number=certificate.number,
+            valid_until=valid_until,
+            document_id=document.document_id,
+        )
+        self._record(
+            decision.by,
+            "approved",
+            f"{procedure.approved_name}，发放{procedure.certificate_title}（编号 {certificate.number}）",
+            Phase.approved,
+        )
+        await self._notify(NotificationKind.decided, [self.case.applicant], result=procedure.approved_name)
+
+    # --- endings before the end ------------------------------------------------------------
+
+    async def _refuse(self, decision: TaskDecision) -> None:
+        procedure = self._procedure
+        document = await self._issue(
+            DocumentKind.refusal_decision, title=procedure.refusal_title, items=decision.reasons, **self._appeal()
+        )
+        self._close(Phase.refused, decision.reasons, document)
+        self._record(decision.by, "refused", f"{procedure.refused_name}：{'；'.join(decision.reasons)}", Phase.refused)
+        await self._notify(NotificationKind.decided, [self.case.applicant], result=procedure.refused_name)
+        raise _CaseClosed
+
+    async def _lapse(self, request: CorrectionRequest) -> None:
+        accepted = self.case.legal_clock is not None
+        reasons = [
+            f"申请人未在补正期限（{request.window.due_date.isoformat()}前）内补正申请材料",
+            *request.still_missing,
+        ]
+        kind, title = (
+            (DocumentKind.refusal_decision, self._procedure.refusal_title)
+            if accepted
+            else (DocumentKind.non_acceptance_decision, DocumentKind.non_acceptance_decision.default_title)
+        )
+        document = await self._issue(kind, title=title, items=reasons, **self._appeal())
+        self._close(Phase.lapsed, reasons, document)
+        self._record(None, "lapsed", f"补正期限届满未补正，申请失效，出具{title}", Phase.lapsed)
+        await self._notify(NotificationKind.lapsed, [self.case.applicant])
+        raise _CaseClosed
+
+    async def _stop_if_withdrawn(self) -> None:
+        withdrawal = self._withdrawal
+        if withdrawal is None or self.case.phase.terminal:
+            return
+        holders = [t.holder for t in self.case.open_tasks]
+        reasons = [withdrawal.reason] if withdrawal.reason else []
+        self._close(Phase.withdrawn, reasons, None)
+        detail = f":{withdrawal.reason}" if withdrawal.reason else ""
+        self._record(withdrawal.actor, "withdrawn", f"申请人撤回申请{detail}", Phase.withdrawn)
+        await self._notify(NotificationKind.withdrawn, [self.case.applicant, *holders])
+        raise _CaseClosed
+
+    def _close(self, phase: Phase, reasons: list[str], document: DocumentRef | None) -> None:
+        now = workflow.now()
+        for task in self.case.open_tasks:
+            task.status, task.closed_at = TaskStatus.cancelled, now
+        self.case.result = Result(
+            phase=phase, decided_at=now, reasons=reasons, document_id=document.document_id if document else None
+        )
+
+    # --- corrections (补正) and the legal clock ---------------------------------------------
+
+    async def _correction_round(self, items: list[str], requested_by: Actor | None, step: str | None) -> None:
+        """一次性告知: every item in one notice; the clock pauses until the applicant corrects."""
+        window = await self._deadline(self._procedure.correction_window_working_days)
+        document = await self._issue(DocumentKind.correction_notice, items=items, deadline=window)
+        request = CorrectionRequest(
+            round=len(self.case.corrections) + 1,
+            items=items,
+            requested_by=requested_by,
+            requested_at=workflow.now(),
+            step=step,
+            window=window,
+            notice_document_id=document.document_id,
+            still_missing=items,
+        )
+        self.case.corrections.append(request)
+        await self._pause_clock("补正材料期间不计入办理时限")
+        self._record(
+            requested_by,
+            "correction_requested",
+            f"一次性告知需补正的{len(items)}项内容，请于{window.due_date.isoformat()}前补正",
+            Phase.correction,
+        )
+        await self._notify(
+            NotificationKind.correction_requested, [self.case.applicant], due_date=window.due_date.isoformat()
+        )
+        while True:
+            if not await self._main_wait(lambda: self._correction is not None, until=window.due_at):
+                await self._lapse(request)
+            correction, self._correction = self._correction, None
+            assert correction is not None
+            self._apply(correction)
+            assessment = await self._assess()
+            if step is None and not assessment.checklist.complete:
+                request.still_missing = assessment.checklist.defects
+                self._record(
+                    correction.actor,
+                    "correction_incomplete",
+                    f"补正材料已收到，仍需补正：{'；'.join(request.still_missing)}",
+                )
+                continue
+            request.received_at, request.still_missing = workflow.now(), []
+            self._record(correction.actor, "corrected", "补正材料已收到" + ("" if step is None else "，恢复审查"))
+            break
+        await self._resume_clock()
+
+    def _apply(self, correction: Correction) -> None:
+        """Corrected facts replace the old ones; materials accumulate (a newer copy replaces an older one)."""
+        application = correction.application or self.case.application
+        materials = {(m.material, m.person): m for m in self.case.application.materials}
+        for item in [*(correction.application.materials if correction.application else []), *correction.materials]:
+            materials[(item.material, item.person)] = item
+        self.case.application = application.model_copy(update={"materials": list(materials.values())})
+        self._touch()
+
+    async def _pause_clock(self, reason: str) -> None:
+        clock = self.case.legal_clock
+        if clock is None or clock.paused or clock.deadline is None:
+            return
+        clock.remaining_working_days = await self._working_days_left(clock.deadline)
+        clock.pauses.append(ClockPause(reason=reason, paused_at=workflow.now()))
+        self._touch()
+
+    async def _resume_clock(self) -> None:
+        clock = self.case.legal_clock
+        if clock is None or not clock.paused:
+            return
+        clock.deadline = await self._deadline(clock.remaining_working_days or 0)
+        clock.remaining_working_days = None
+        clock.pauses[-1].resumed_at = workflow.now()
+        self._record(None, "clock_resumed", f"办理时限恢复计算，办结期限顺延至{clock.deadline.due_date.isoformat()}")
+
+    # --- tasks, reminders and AB岗 escalation ------------------------------------------------
+
+    async def _open_task(self, step: StepPlan, working_days: int, objection: Objection | None = None) -> Task:
+        office = self._locality.office(step.role, step.level)
+        post = await self._call("assign_post", PostRequest(role=step.role, jurisdiction=office.jurisdiction), Post)
+        deadline = await self._deadline(working_days, step.reminder_working_days_before)
+        number = 1 + sum(t.step == step.id for t in self.case.tasks)
+        title = f"{step.staff_name}({objection.objection_id})" if objection else step.staff_name
+        task = Task(
+            task_id=f"{step.id}-{number}",
+            step=step.id,
+            title=title,
+            role=step.role,
+            office=office,
+            a=post.a,
+            b=post.b,
+            holder=post.a,
+            created_at=workflow.now(),
+            deadline=deadline,
+            objection_id=objection.objection_id if objection else None,
+        )
+        self.case.tasks.append(task)
+        phase = None if objection else STEP_PHASES[step.id]
+        self._record(
+            None,
+            "task_assigned",
+            f"「{title}」交{office.name}A岗{post.a.name}办理（B岗{post.b.name}），"
+            f"{working_days}个工作日内办结，期限至{deadline.due_date.isoformat()}{self._provisional(deadline)}",
+            phase,
+            step=step,
+        )
+        await self._notify(NotificationKind.task_assigned, [post.a], task_title=title, due_date=deadline.due_date.isoformat())
+        return task
+
+    async def _await_task(self, task: Task, step: StepPlan, main: bool) -> None:
+        """Wait for the decision; remind before the deadline, hand over to B at it, report if B misses too."""
+        wait = self._main_wait if main else self._wait
+        while task.status is TaskStatus.open:
+            until, on_time = self._next_timer(task)
+            if not await wait(lambda: task.status is not TaskStatus.open, until=until) and on_time:
+                await on_time(task, step)
+            if self._withdrawal is not None:
+                return
+        if not main:
+            await self._settle()
+
+    def _next_timer(self, task: Task) -> tuple[datetime | None, Callable[[Task, StepPlan], Awaitable[None]] | None]:
+        if task.reminded_at is None and not task.escalated and task.deadline.remind_at:
+            return task.deadline.remind_at, self._remind
+        if not task.escalated:
+            return task.deadline.due_at, self._escalate
+        if task.overdue_reported_at is None:
+            return task.deadline.due_at, self._report_overdue
+        return None, None
+
+    async def _remind(self, task: Task, step: StepPlan) -> None:
+        task.reminded_at = workflow.now()
+        self._record(None, "task_reminded", f"「{task.title}」将于{task.deadline.due_date.isoformat()}到期，已提醒{task.holder.name}")
+        await self._notify(
+            NotificationKind.task_reminder, [task.holder], task_title=task.title, due_date=task.deadline.due_date.isoformat()
+        )
+
+    async def _escalate(self, task: Task, step: StepPlan) -> None:
+        missed = task.deadline
+        task.deadline = await self._deadline(step.backup_time_limit_working_days)
+        task.holder, task.escalated_at = task.b, workflow.now()
+        self._record(
+            None,
+            "task_escalated",
+            f"「{task.title}」A岗{task.a.name}未在{missed.due_date.isoformat()}前办理，按AB岗制度转B岗{task.b.name}办理，"
+            f"期限至{task.deadline.due_date.isoformat()}",
+        )
+        await self._notify(
+            NotificationKind.task_escalated, [task.b, task.a], task_title=task.title, due_date=task.deadline.due_date.isoformat()
+        )
+
+    async def _report_overdue(self, task: Task, step: StepPlan) -> None:
+        task.overdue_reported_at = workflow.now()
+        self._record(None, "task_overdue", f"「{task.title}」B岗{task.b.name}仍未办理，已超期，提请督办")
+        await self._notify(NotificationKind.task_overdue, [task.a, task.b], task_title=task.title)
+
+    async def _start_objection_review(self, objection: Objection) -> None:
+        step = self._procedure.objection_step
+        task = await self._open_task(step, step.time_limit_working_days, objection)
+        objection.task_id = task.task_id
+        holders = {t.holder.user_id: t.holder for t in self.case.open_tasks}
+        await self._notify(NotificationKind.objection_filed, list(holders.values()), objection_id=objection.objection_id)
+        self._objection_reviews.append(asyncio.create_task(self._await_task(task, step, main=False)))
+
+    # --- human actions (validated updates) and the status query --------------------------
+
+    @workflow.query
+    def status(self) -> CaseState:
+        return self.case
+
+    @workflow.update
+    async def decide(self, decision: ReviewDecision) -> ActionReceipt:
+        task = next(t for t in self.case.open_tasks if t.step == decision.step and t.objection_id is None)
+        self._complete_task(task, decision.outcome, decision.reasons, decision.comment, decision.actor)
+        return await self._receipt(f"已办理「{task.title}」：{decision.outcome.label}")
+
+    @decide.validator
+    def _validate_decide(self, decision: ReviewDecision) -> None:
+        _refuse_if(permissions.refuse_decision(self.case, decision))
+
+    @workflow.update
+    async def resolve_objection(self, resolution: ObjectionResolution) -> ActionReceipt:
+        objection = self.case.objection(resolution.objection_id)
+        assert objection is not None and objection.task_id is not None
+        task = self.case.task(objection.task_id)
+        assert task is not None
+        objection.status = ObjectionStatus.upheld if resolution.outcome is Outcome.uphold else ObjectionStatus.dismissed
+        objection.resolution = self._complete_task(task, resolution.outcome, resolution.reasons, None, resolution.actor)
+        return await self._receipt(f"异议 {objection.objection_id} 已处理：{resolution.outcome.label}")
+
+    @resolve_objection.validator
+    def _validate_resolve_objection(self, resolution: ObjectionResolution) -> None:
+        _refuse_if(permissions.refuse_objection_resolution(self.case, resolution))
+
+    @workflow.update
+    async def file_objection(self, filing: ObjectionFiling) -> ActionReceipt:
+        objection_id = f"YY{len(self.case.objections) + 1:02d}"
+        self.case.objections.append(
+            Objection(
+                objection_id=objection_id,
+                filed_by=filing.actor,
+                filed_at=workflow.now(),
+                content=filing.content.strip(),
+                contact=filing.contact,
+            )
+        )
+        self._record(filing.actor, "objection_filed", f"收到公示异议 {objection_id}")
+        return await self._receipt(f"异议已登记，编号 {objection_id}，将由{self._authority.name}核查处理")
+
+    @file_objection.validator
+    def _validate_file_objection(self, filing: ObjectionFiling) -> None:
+        _refuse_if(permissions.refuse_objection(self.case, filing, workflow.now()))
+
+    @workflow.update
+    async def correct(self, correction: Correction) -> ActionReceipt:
+        self._correction = correction
+        self._touch()
+        return await self._receipt("补正材料已收到")
+
+    @correct.validator
+    def _validate_correct(self, correction: Correction) -> None:
+        if self._correction is not None:
+            raise ApplicationError("上一次补正正在处理，请稍后再试", type="conflict")
+        _refuse_if(permissions.refuse_correction(self.case, correction))
+
+    @workflow.update
+    async def withdraw(self, withdrawal: Withdrawal) -> ActionReceipt:
+        self._withdrawal = withdrawal
+        self._touch()
+        receipt = await self._receipt("申请已撤回")
+        if self.case.phase is not Phase.withdrawn:
+            raise ApplicationError(f"撤回未生效：案件已{self.case.phase_applicant_name}", type="conflict")
+        return receipt
+
+    @withdraw.validator
+    def _validate_withdraw(self, withdrawal: Withdrawal) -> None:
+        _refuse_if(permissions.refuse_withdrawal(self.case, withdrawal))
+
+    def _complete_task(
+        self, task: Task, outcome: Outcome, reasons: list[str], comment: str | None, actor: Actor
+    ) -> TaskDecision:
+        now = workflow.now()
+        task.decision = TaskDecision(outcome=outcome, reasons=reasons, comment=comment, by=actor, at=now)
+        task.status, task.closed_at = TaskStatus.done, now
+        details = "".join(f"；{label}：{text}" for label, text in (("理由", "；".join(reasons)), ("意见", comment)) if text)
+        late = "（逾期办理）" if now >= task.deadline.due_at else ""
+        self._record(actor, f"{task.step}_{outcome.value}", f"「{task.title}」：{outcome.label}{late}{details}")
+        return task.decision
+
+    async def _receipt(self, message: str) -> ActionReceipt:
+        """Return once the workflow has acted on the update and the read model shows it."""
+        revision = self.case.revision
+        await workflow.wait_condition(lambda: self._projected_revision >= revision)
+        return ActionReceipt(
+            case_no=self.case.case_no,
+            phase=self.case.phase,
+            phase_applicant_name=self.case.phase_applicant_name,
+            phase_staff_name=self.case.phase_staff_name,
+            message=message,
+        )
+
+    # --- state, timeline and waiting -------------------------------------------------------
+
+    def _touch(self) -> None:
+        self.case.revision += 1
+
+    def _record(
+        self, actor: Actor | None, action: str, summary: str, phase: Phase | None = None, step: StepPlan | None = None
+    ) -> None:
+        before = self.case.phase
+        if phase is not None:
+            self._enter(phase, step)
+        self.case.timeline.append(
+            TimelineEvent(
+                seq=len(self.case.timeline) + 1,
+                at=workflow.now(),
+                actor=actor,
+                action=action,
+                summary=summary,
+                phase_before=before,
+                phase_after=self.case.phase,
+            )
+        )
+        self._touch()
+
+    def _enter(self, phase: Phase, step: StepPlan | None) -> None:
+        procedure = self.case.procedure
+        if step is not None:
+            applicant, staff = step.applicant_name, step.staff_name
+        elif phase is Phase.approved and procedure:
+            applicant = staff = procedure.approved_name
+        elif phase is Phase.refused and procedure:
+            applicant = staff = procedure.refused_name
+        else:
+            applicant, staff = PHASE_NAMES[phase].applicant, PHASE_NAMES[phase].staff
+        self.case.phase, self.case.phase_applicant_name, self.case.phase_staff_name = phase, applicant, staff
+
+    async def _settle(self) -> None:
+        """Project the state to the read model if it changed; updates wait for this."""
+        if self._projected_revision >= self.case.revision:
+            return
+        self.case.settled_revision = self.case.revision
+        await workflow.execute_activity(
+            "project_case", self.case, start_to_close_timeout=QUICK, retry_policy=ACTIVITY_RETRY
+        )
+        self._projected_revision = max(self._projected_revision, self.case.settled_revision)
+
+    async def _wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
+        """Wait for ``condition`` (or a withdrawal); False when ``until`` came first."""
+        await self._settle()
+
+        def ready() -> bool:
+            return condition() or self._withdrawal is not None
+
+        if until is None:
+            await workflow.wait_condition(ready)
+            return True
+        remaining = until - workflow.now()
+        if remaining <= timedelta(0):
+            return ready()
+        try:
+            await workflow.wait_condition(ready, timeout=remaining)
+        except asyncio.TimeoutError:
+            return ready()
+        return True
+
+    async def _main_wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
+        ready = await self._wait(condition, until)
+        await self._stop_if_withdrawn()
+        return ready
+
+    # --- activities -------------------------------------------------------------------------
+
+    async def _call(self, activity: str, arg: object, result_type: type[T], timeout: timedelta = QUICK) -> T:
+        return await workflow.execute_activity(
+            activity, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY
+        )
+
+    async def _assess(self) -> Assessment:
+        request = AssessmentRequest(
+            application=self.case.application,
+            jurisdiction_chain=[j.code for j in self._locality.chain],
+            on=local_date(self.case.submitted_at),
+        )
+        assessment = await self._call("assess_application", request, Assessment)
+        self.case.checklist = assessment.checklist
+        if self.case.legal_clock is None:
+            self.case.procedure = assessment.procedure
+        self._touch()
+        return assessment
+
+    async def _deadline(self, working_days: int, reminder_before: int = 0) -> Deadline:
+        request = DeadlineRequest(
+            start=workflow.now(), working_days=working_days, reminder_working_days_before=reminder_before
+        )
+        return await self._call("compute_deadline", request, Deadline)
+
+    async def _working_days_left(self, deadline: Deadline) -> int:
+        request = WorkingDaysRequest(start=workflow.now(), end=deadline.due_at)
+        return await self._call("count_working_days", request, int)
+
+    async def _issue(self, kind: DocumentKind, title: str | None = None, **facts: object) -> DocumentRef:
+        number = len(self.case.documents) + 1
+        application, locality = self.case.application, self._locality
+        venue = application.venue
+        request = DocumentRequest(
+            document_id=f"{self.case.case_no}-D{number:02d}",
+            kind=kind,
+            title=title or kind.default_title,
+            number=f"{self.case.case_no}-{number:02d}",
+            issued_at=workflow.now(),
+            issuer=self._authority,
+            party=CaseParty(
+                case_no=self.case.case_no,
+                applicant_name=application.applicant_name,
+                organization_name=application.organization_name,
+                track_name=self._procedure.track_name,
+                business_scope=application.business_scope,
+                community_name=locality.community.full_name,
+                venue=f"{venue.kind.label}" + (f":{venue.address}" if venue.address else ""),
+                responsible_people=[f"{p.name}({p.role.label})" for p in application.people],
+                submitted_at=self.case.submitted_at,
+            ),
+            **facts,
+        )
+        document = await self._call("render_document", request, DocumentRef, timeout=RENDERING)
+        self.case.documents.append(document)
+        self._touch()
+        return document
+
+    async def _notify(self, kind: NotificationKind, recipients: list[Actor], **context: str) -> None:
+        application = self.case.application
+        request = NotificationRequest(
+            key=f"{self.case.case_no}:{self.case.revision}:{kind.value}",
+            kind=kind,
+            case_no=self.case.case_no,
+            recipients=recipients,
+            context={
+                "case_no": self.case.case_no,
+                "organization_name": application.organization_name,
+                "phase": self.case.phase_applicant_name,
+                **context,
+            },
+        )
+        await self._call("queue_notification", request, int)
+
+    def _appeal(self) -> dict[str, object]:
+        return {
+            "appeal": self._procedure.appeal,
+            "reconsideration_body": self._locality.reconsideration_body,
+            "court": self._locality.court,
+        }
+
+    @staticmethod
+    def _provisional(deadline: Deadline) -> str:
+        return "，按推算日历计算，官方放假安排公布后以官方为准" if deadline.provisional else ""
+
+    @property
+    def _procedure(self) -> Procedure:
+        assert self.case.procedure is not None
+        return self.case.procedure
+
+    @property
+    def _checklist(self) -> Checklist:
+        assert self.case.checklist is not None
+        return self.case.checklist
+
+    @property
+    def _locality(self) -> Locality:
+        assert self.case.locality is not None
+        return self.case.locality
+
+    @property
+    def _authority(self) -> Office:
+        assert self.case.authority is not None
+        return self.case.authority
+
+
+def _refuse_if(refusal: permissions.Refusal | None) -> None:
+    if refusal is not None:
+        raise ApplicationError(refusal.message, type=refusal.kind.value, non_retryable=True)
+
+
+def _add_years(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
