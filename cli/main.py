@@ -1,0 +1,443 @@
+"""``shezu``: the operators' command line. Case operations go through the same service as the API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from schemas.application import Application
+from schemas.localtime import local_text
+from schemas.money import yuan
+from schemas.people import Role
+from service import views
+from service.cases import CaseService, ServiceError
+from service.connection import connect_temporal, read_model
+from service.validation import describe_validation_error
+from settings import get_settings
+
+app = typer.Typer(help="shezu：社会组织备案登记、社洽会与购买服务合同的流程引擎", no_args_is_help=True)
+calendar_app = typer.Typer(help="工作日日历（国务院办公厅放假安排）", no_args_is_help=True)
+directory_app = typer.Typer(help="辖区与人员名录（AB岗）", no_args_is_help=True)
+readmodel_app = typer.Typer(help="读模型", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(directory_app, name="directory")
+app.add_typer(readmodel_app, name="readmodel")
+
+M = TypeVar("M", bound=BaseModel)
+As = Annotated[str, typer.Option("--as", help="以哪个用户的身份操作（用户标识）")]
+JsonOut = Annotated[bool, typer.Option("--json", help="输出 JSON")]
+
+
+def fail(message: str, details: list[str] | None = None, code: int = 1) -> None:
+    typer.echo(f"错误：{message}", err=True)
+    for line in details or []:
+        typer.echo(f"  - {line}", err=True)
+    raise typer.Exit(code)
+
+
+def read_model_file(path: Path, model: type[M]) -> M:
+    """A JSON or YAML file validated with the same rules as the API, errors in Chinese."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"文件 {path} 不存在")
+    except yaml.YAMLError as error:
+        fail(f"文件 {path} 不是有效的 JSON 或 YAML：{error}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        fail(f"文件 {path} 的内容有误", describe_validation_error(error))
+    raise AssertionError("unreachable")
+
+
+R = TypeVar("R")
+
+
+def with_service(action: Callable[[CaseService], Awaitable[R]]) -> R:
+    async def run() -> R:
+        settings = get_settings()
+        try:
+            client = await connect_temporal(settings)
+        except RuntimeError as error:
+            fail(f"连接不到流程服务 {settings.temporal_address}：{error}。请先运行 ./scripts/up 启动系统")
+        return await action(CaseService(settings, read_model(settings), client))
+
+    try:
+        return asyncio.run(run())
+    except ServiceError as error:
+        fail(error.message, error.details)
+    raise AssertionError("unreachable")
+
+
+def emit(value: Any, as_json: bool, text: Callable[[Any], None]) -> None:
+    if as_json:
+        data = [v.model_dump(mode="json") for v in value] if isinstance(value, list) else value.model_dump(mode="json")
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        text(value)
+
+
+def print_receipt(receipt: Any) -> None:
+    typer.echo(f"{receipt.case_no}：{receipt.message}。当前：{receipt.phase_applicant_name}")
+
+
+def print_case(view: views.CaseView) -> None:
+    typer.echo(f"案号 {view.case_no}  {view.organization_name}（{view.track_name}）")
+    typer.echo(f"申请人 {view.applicant_name}  所在社区 {view.community_name}  办理机关 {view.authority or '-'}")
+    typer.echo(f"当前阶段：{view.phase_name}")
+    for holder in view.holders:
+        late = "（已超期）" if holder.overdue else ""
+        typer.echo(
+            f"  办理人：{holder.title} — {holder.office} {holder.holder}（{holder.post}岗；A岗{holder.a}/B岗{holder.b}），"
+            f"期限 {holder.deadline.due_date}{late}"
+        )
+    if view.next_deadline:
+        typer.echo(f"下一期限：{view.next_deadline.due_date}（{'；'.join(view.next_deadline.calendar)}）")
+    if view.legal_deadline:
+        typer.echo(f"法定办结期限：{view.legal_deadline.due_date}")
+    elif view.legal_clock_paused:
+        typer.echo("法定办结期限：暂停计算")
+    if view.missing:
+        typer.echo("需补正：")
+        for item in view.missing:
+            typer.echo(f"  - {item}")
+    if view.result:
+        typer.echo(f"结果：{view.result}" + (f"（证书编号 {view.certificate_number}）" if view.certificate_number else ""))
+        for reason in view.result_reasons:
+            typer.echo(f"  理由：{reason}")
+    typer.echo("办理过程：")
+    for event in view.timeline:
+        who = f"{event.actor}（{event.role}）" if event.role else (event.actor or "系统")
+        typer.echo(f"  {local_text(event.at)}  {who}  {event.summary}")
+    if view.documents:
+        typer.echo("文书：")
+        for document in view.documents:
+            typer.echo(f"  {document.document_id}  {document.title}  {document.number}  {local_text(document.issued_at)}")
+
+
+@app.command()
+def up() -> None:
+    """启动整个系统:Temporal 开发服务器(数据保存在数据目录)、worker 和 HTTP 服务。"""
+    from cli.system import serve_forever
+
+    raise typer.Exit(serve_forever(get_settings()))
+
+
+@app.command()
+def worker() -> None:
+    """只运行 worker。"""
+    from worker import main
+
+    asyncio.run(main())
+
+
+@app.command()
+def checklist(file: Path, as_json: JsonOut = False) -> None:
+    """按所在辖区政策预审申请文件,列出材料、免交项、条件和费用(不提交)。"""
+    application = read_model_file(file, Application)
+    settings = get_settings()
+    service = CaseService(settings, read_model(settings))
+    try:
+        assessment = service.assess(application)
+    except ServiceError as error:
+        fail(error.message, error.details)
+    if as_json:
+        typer.echo(assessment.model_dump_json(indent=2))
+        return
+    result = assessment.checklist
+    typer.echo(result.green_channel_explanation)
+    typer.echo("材料：")
+    for item in result.materials:
+        typer.echo(f"  - {item.explanation}")
+    typer.echo("条件：")
+    for threshold in result.thresholds:
+        typer.echo(f"  - {threshold.explanation}")
+    typer.echo("费用：")
+    for fee in result.fees:
+        typer.echo(f"  - {fee.explanation}")
+    typer.echo(f"应缴合计：{yuan(result.fees_due_fen)}")
+    typer.echo(f"结论：{'材料齐全、条件符合,可以受理' if result.complete else '需补正后才能受理'}")
+    typer.echo(f"政策：{result.policy.title} 版本 {result.policy.version}（{result.policy.path}）")
+    typer.echo(result.defaults_note)
+
+
+@app.command()
+def submit(file: Path, user: As, as_json: JsonOut = False) -> None:
+    """提交备案/登记申请(JSON 或 YAML 文件)。"""
+    application = read_model_file(file, Application)
+
+    async def run(service: CaseService) -> views.SubmissionReceipt:
+        return await service.submit(service.actor(user, application.applicant_name), application)
+
+    receipt = with_service(run)
+
+    def text(r: views.SubmissionReceipt) -> None:
+        typer.echo(f"已提交，案号 {r.case_no}。当前：{r.phase_name}")
+        for item in r.missing:
+            typer.echo(f"  需补正：{item}")
+
+    emit(receipt, as_json, text)
+
+
+@app.command()
+def status(case_no: str, user: As, as_json: JsonOut = False, live: bool = False) -> None:
+    """查看案件状态、办理人、期限、需补正内容、办理过程和文书。"""
+
+    async def run(service: CaseService) -> views.CaseView:
+        actor = service.actor(user)
+        return await service.live_case(actor, case_no) if live else service.case(actor, case_no)
+
+    emit(with_service(run), as_json, print_case)
+
+
+@app.command()
+def cases(user: As, as_json: JsonOut = False) -> None:
+    """我的申请。"""
+
+    async def run(service: CaseService) -> list[views.CaseSummary]:
+        return service.my_cases(service.actor(user))
+
+    def text(rows: list[views.CaseSummary]) -> None:
+        for row in rows:
+            typer.echo(f"{row.case_no}  {row.organization_name}  {row.track_name}  {row.phase_name}")
+        if not rows:
+            typer.echo("没有申请")
+
+    emit(with_service(run), as_json, text)
+
+
+@app.command()
+def tasks(
+    user: As,
+    role: Annotated[Role | None, typer.Option(help="角色，默认本人角色")] = None,
+    jurisdiction: Annotated[str | None, typer.Option(help="辖区代码，默认本人辖区")] = None,
+    include_closed: Annotated[bool, typer.Option("--all", help="包括已办结的任务")] = False,
+    as_json: JsonOut = False,
+) -> None:
+    """待办任务(按角色和辖区)。"""
+
+    async def run(service: CaseService) -> list[views.TaskView]:
+        return service.inbox(service.actor(user), role, jurisdiction, include_closed)
+
+    def text(rows: list[views.TaskView]) -> None:
+        for row in rows:
+            flag = "已超期 " if row.overdue else ""
+            typer.echo(
+                f"{row.case_no}  {row.step}  {row.title}  {row.organization_name}  {row.holder}（{row.post}岗）  "
+                f"{flag}期限 {local_text(row.due_at)}  {row.status}"
+            )
+        if not rows:
+            typer.echo("没有待办任务")
+
+    emit(with_service(run), as_json, text)
+
+
+@app.command()
+def decide(
+    case_no: str,
+    step: Annotated[str, typer.Argument(help="办理环节，如 preliminary_review / authority_review / decision")],
+    outcome: Annotated[str, typer.Argument(help="approve（同意）/ refuse（不同意）/ request_correction（要求补正）")],
+    user: As,
+    reason: Annotated[list[str] | None, typer.Option("--reason", help="理由或补正事项，可重复")] = None,
+    comment: Annotated[str | None, typer.Option(help="意见")] = None,
+) -> None:
+    """工作人员办理当前环节。"""
+    try:
+        decision = views.DecisionInput(step=step, outcome=outcome, reasons=reason or [], comment=comment)  # type: ignore[arg-type]
+    except ValidationError as error:
+        fail("输入有误", describe_validation_error(error))
+
+    async def run(service: CaseService) -> Any:
+        return await service.decide(service.actor(user), case_no, decision)
+
+    print_receipt(with_service(run))
+
+
+@app.command()
+def correct(case_no: str, file: Path, user: As) -> None:
+    """申请人补正材料(文件内容:materials 列表,可选 application 更正后的申请信息、note 说明)。"""
+    correction = read_model_file(file, views.CorrectionInput)
+
+    async def run(service: CaseService) -> Any:
+        return await service.correct(service.actor(user), case_no, correction)
+
+    print_receipt(with_service(run))
+
+
+@app.command()
+def withdraw(case_no: str, user: As, reason: Annotated[str | None, typer.Option(help="撤回原因")] = None) -> None:
+    """申请人在作出决定前撤回申请。"""
+
+    async def run(service: CaseService) -> Any:
+        return await service.withdraw(service.actor(user), case_no, views.WithdrawalInput(reason=reason))
+
+    print_receipt(with_service(run))
+
+
+@app.command(name="object")
+def object_(
+    case_no: str,
+    user: As,
+    name: Annotated[str, typer.Option(help="异议人姓名")],
+    content: Annotated[str, typer.Option(help="异议内容")],
+    contact: Annotated[str | None, typer.Option(help="联系方式")] = None,
+) -> None:
+    """公示期内提出异议。"""
+    try:
+        objection = views.ObjectionInput(name=name, content=content, contact=contact)
+    except ValidationError as error:
+        fail("输入有误", describe_validation_error(error))
+
+    async def run(service: CaseService) -> Any:
+        return await service.file_objection(service.actor(user, name, Role.public), case_no, objection)
+
+    print_receipt(with_service(run))
+
+
+@app.command(name="resolve-objection")
+def resolve_objection(
+    case_no: str,
+    objection_id: str,
+    outcome: Annotated[str, typer.Argument(help="uphold（异议成立）/ dismiss（异议不成立）")],
+    user: As,
+    reason: Annotated[list[str] | None, typer.Option("--reason", help="核查情况和理由，可重复")] = None,
+) -> None:
+    """工作人员处理公示异议。"""
+    try:
+        resolution = views.ObjectionResolutionInput(outcome=outcome, reasons=reason or [])  # type: ignore[arg-type]
+    except ValidationError as error:
+        fail("输入有误", describe_validation_error(error))
+
+    async def run(service: CaseService) -> Any:
+        return await service.resolve_objection(service.actor(user), case_no, objection_id, resolution)
+
+    print_receipt(with_service(run))
+
+
+@app.command()
+def documents(case_no: str, user: As, as_json: JsonOut = False) -> None:
+    """案件的文书。"""
+
+    async def run(service: CaseService) -> list[views.DocumentView]:
+        return service.case(service.actor(user), case_no).documents
+
+    def text(rows: list[views.DocumentView]) -> None:
+        for row in rows:
+            typer.echo(f"{row.document_id}  {row.title}  {row.number}  {local_text(row.issued_at)}  PDF sha256 {row.pdf_sha256}")
+
+    emit(with_service(run), as_json, text)
+
+
+@app.command()
+def download(
+    document_id: str,
+    user: As,
+    fmt: Annotated[str, typer.Option("--format", help="pdf 或 html")] = "pdf",
+    out: Annotated[Path | None, typer.Option(help="保存到的文件，默认当前目录")] = None,
+) -> None:
+    """下载文书。"""
+
+    async def run(service: CaseService) -> tuple[Path, str]:
+        return service.document_file(service.actor(user), document_id, fmt)
+
+    path, filename = with_service(run)
+    target = out or Path(filename)
+    target.write_bytes(path.read_bytes())
+    typer.echo(f"已保存 {target}")
+
+
+@app.command()
+def notifications(user: As, as_json: JsonOut = False) -> None:
+    """我的消息。"""
+
+    async def run(service: CaseService) -> list[views.NotificationView]:
+        return service.notifications(service.actor(user))
+
+    def text(rows: list[views.NotificationView]) -> None:
+        for row in rows:
+            typer.echo(f"{local_text(row.created_at)}  {row.subject}\n    {row.body}")
+
+    emit(with_service(run), as_json, text)
+
+
+@app.command(name="public-notices")
+def public_notices(as_json: JsonOut = False) -> None:
+    """正在公示的申请。"""
+
+    async def run(service: CaseService) -> list[views.PublicNoticeView]:
+        return service.public_notices()
+
+    def text(rows: list[views.PublicNoticeView]) -> None:
+        for row in rows:
+            typer.echo(f"{row.case_no}  {row.organization_name}  {row.track_name}  {row.community_name}  公示至 {row.until}")
+        if not rows:
+            typer.echo("目前没有正在公示的申请")
+
+    emit(with_service(run), as_json, text)
+
+
+@calendar_app.command("load")
+def calendar_load(file: Path, user: As = "admin") -> None:
+    """导入某一年的官方放假安排(YAML/JSON,格式见 docs/calendar-example.yaml),无需改代码。"""
+    from store.calendars import load_calendar_year, read_calendar_file
+
+    settings = get_settings()
+    engine = read_model(settings)
+    try:
+        year = read_calendar_file(file)
+    except (ValueError, OSError) as error:
+        fail(str(error))
+    record = load_calendar_year(engine, year, loaded_by=user)
+    typer.echo(f"已导入 {record.year} 年日历「{record.title}」（sha256 {record.sha256[:12]}），此后计算的期限按此日历。")
+
+
+@calendar_app.command("list")
+def calendar_list() -> None:
+    """列出管理员导入的年度日历。"""
+    from store.calendars import loaded_years
+
+    for record in loaded_years(read_model(get_settings())):
+        typer.echo(f"{record.year}  {record.title}  由 {record.loaded_by} 于 {local_text(record.loaded_at)} 导入")
+
+
+@directory_app.command("load")
+def directory_load(file: Path) -> None:
+    """导入辖区与人员名录(替换现有名录)。"""
+    from store.directory import load_directory, read_directory_file
+
+    try:
+        directory = read_directory_file(file)
+    except (ValidationError, OSError, ValueError) as error:
+        fail(f"名录文件有误：{error}")
+    load_directory(read_model(get_settings()), directory)
+    typer.echo(f"已导入名录：{len(directory.flattened())} 个辖区，{len(directory.staff)} 名工作人员，{len(directory.posts)} 个岗位")
+
+
+@readmodel_app.command("rebuild")
+def readmodel_rebuild() -> None:
+    """从各案件的流程状态重建读模型。"""
+    from service.rebuild import rebuild
+
+    count = with_service(rebuild)
+    typer.echo(f"已从流程状态重建 {count} 个案件")
+
+
+@app.command()
+def demo() -> None:
+    """演示:一件绿色通道备案从提交到发证,一件登记被驳回;与预期不符时以非零状态退出。"""
+    from cli.demo import run_demo
+
+    raise typer.Exit(run_demo(get_settings()))
+
+
+if __name__ == "__main__":
+    sys.exit(app())

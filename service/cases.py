@@ -1,0 +1,535 @@
+"""The operations users perform on filing/registration cases, shared by the HTTP API and the CLI.
+
+Reads come from the read model; every change goes to the case's workflow as a validated update,
+so the workflow stays the single place where the rules of the process are decided.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.documents import document_path
+from rules import permissions
+from rules.checklist import TrackNotOffered, assess
+from rules.policy_files import PolicyNotFound, policy_in_force
+from schemas.application import Application, Track
+from schemas.calendar import Deadline
+from schemas.case import (
+    ActionReceipt,
+    CaseState,
+    Correction,
+    FilingRequest,
+    ObjectionFiling,
+    ObjectionResolution,
+    Outcome,
+    Phase,
+    ReviewDecision,
+    TaskStatus,
+    Withdrawal,
+)
+from schemas.checklist import Assessment
+from schemas.documents import DocumentKind, DocumentRef
+from schemas.localtime import local_date
+from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
+from service import views
+from settings import Settings
+from store import directory
+from store.case_numbers import DuplicateOpenCase, allocate, open_case_key, release
+from store.models import (
+    AttachmentRecord,
+    CaseRecord,
+    DocumentRecord,
+    NotificationRecord,
+    OrganizationRecord,
+    TaskRecord,
+)
+from workflows.filing import FilingWorkflow
+
+STATUS_CODES = {"invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404, "unavailable": 503}
+
+
+class ServiceError(Exception):
+    """A refusal a user can act on: what kind (for HTTP status) and why, in Chinese."""
+
+    def __init__(self, kind: str, message: str, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.details = details or []
+
+    @property
+    def status_code(self) -> int:
+        return STATUS_CODES.get(self.kind, 400)
+
+
+def _refused(refusal: permissions.Refusal | None) -> None:
+    if refusal is not None:
+        raise ServiceError(refusal.kind.value, refusal.message)
+
+
+def _deadline_view(deadline: Deadline) -> views.DeadlineView:
+    return views.DeadlineView(
+        due_date=deadline.due_date,
+        due_at=deadline.due_at,
+        working_days=deadline.working_days,
+        calendar=[f"{s.year}年：{s.title}" for s in deadline.sources],
+        provisional=deadline.provisional,
+    )
+
+
+def _document_view(document: DocumentRef | DocumentRecord) -> views.DocumentView:
+    return views.DocumentView(
+        document_id=document.document_id,
+        kind=DocumentKind(document.kind),
+        title=document.title,
+        number=document.number,
+        issued_at=document.issued_at,
+        html_sha256=document.html_sha256,
+        pdf_sha256=document.pdf_sha256,
+        pdf_url=f"/api/documents/{document.document_id}.pdf",
+        html_url=f"/api/documents/{document.document_id}.html",
+    )
+
+
+class CaseService:
+    def __init__(self, settings: Settings, engine: Engine, client: Client | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._client = client
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise ServiceError("unavailable", "未连接流程服务")
+        return self._client
+
+    # --- identity ------------------------------------------------------------------------------
+
+    def actor(self, user_id: str | None, name: str | None = None, role: Role = Role.applicant) -> Actor:
+        """Staff are who the directory says they are; anyone else acts as an applicant or member of the public."""
+        if not user_id or not user_id.strip():
+            raise ServiceError("forbidden", "请先登录：请求须带有用户标识（HTTP 头 X-User-Id 或 --as）")
+        user_id = user_id.strip()
+        if len(user_id) > 64:
+            raise ServiceError("invalid", "用户标识不能超过64个字符")
+        staff = directory.staff_member(self.engine, user_id)
+        if staff is not None:
+            return staff
+        return Actor(user_id=user_id, name=(name or user_id).strip()[:50] or user_id, role=role)
+
+    @staticmethod
+    def _require_staff(actor: Actor) -> None:
+        if actor.role not in STAFF_ROLES:
+            raise ServiceError("forbidden", f"该操作须由社区居委会、街道办事处或民政局工作人员办理，您的身份是{actor.role.label}")
+
+    # --- checklist preview and submission --------------------------------------------------------
+
+    def _locality(self, community: str) -> Locality:
+        found = directory.locality(self.engine, community)
+        if found is None or found.community.level is not Level.community:
+            known = "、".join(f"{j.code}({j.full_name})" for j in directory.jurisdictions(self.engine, Level.community))
+            raise ServiceError("invalid", f"所在社区代码 {community} 不存在。可选社区：{known}")
+        return found
+
+    def assess(self, application: Application, on: datetime | None = None) -> Assessment:
+        """The explained checklist for an application, without submitting it."""
+        locality = self._locality(application.community)
+        day = local_date(on or datetime.now(timezone.utc))
+        try:
+            policy, ref = policy_in_force(self.settings.policies_dir, [j.code for j in locality.chain], day)
+            return assess(application, policy, ref)
+        except (PolicyNotFound, TrackNotOffered) as error:
+            raise ServiceError("invalid", str(error)) from error
+
+    def _check_attachments(self, application: Application) -> None:
+        with Session(self.engine) as session:
+            for item in application.materials:
+                if item.attachment and session.get(AttachmentRecord, item.attachment) is None:
+                    raise ServiceError("invalid", f"材料 {item.material} 引用的附件 {item.attachment[:12]}… 尚未上传")
+
+    def _check_name_free(self, application: Application, locality: Locality) -> None:
+        district = locality.at_level(Level.district)
+        with Session(self.engine) as session:
+            for organization in session.exec(
+                select(OrganizationRecord).where(OrganizationRecord.name == application.organization_name)
+            ):
+                other = directory.locality(self.engine, organization.community)
+                if other and other.contains(district.code):
+                    raise ServiceError(
+                        "conflict",
+                        f"「{application.organization_name}」已在{district.full_name}备案或登记"
+                        f"（证书编号 {organization.certificate_number}），组织名称不能重复",
+                    )
+
+    async def submit(self, actor: Actor, application: Application) -> views.SubmissionReceipt:
+        if actor.role in STAFF_ROLES:
+            raise ServiceError("forbidden", "工作人员不能以申请人身份提交申请，请使用申请人账号")
+        locality = self._locality(application.community)
+        assessment = self.assess(application)
+        self._check_attachments(application)
+        self._check_name_free(application, locality)
+        procedure = assessment.procedure
+        authority = locality.at_level(procedure.authority_level)
+        now = datetime.now(timezone.utc)
+        series = f"{authority.code}-{'BA' if application.track is Track.filing else 'DJ'}-{local_date(now).year}"
+        district = locality.at_level(Level.district).code
+        try:
+            case_no = allocate(self.engine, series, open_case_key(district, application.organization_name), now)
+        except DuplicateOpenCase as duplicate:
+            raise ServiceError(
+                "conflict",
+                f"「{application.organization_name}」已有办理中的申请（案号 {duplicate.case_no}），请勿重复提交",
+            ) from duplicate
+        request = FilingRequest(case_no=case_no, applicant=actor, application=application)
+        try:
+            await self.client.start_workflow(
+                FilingWorkflow.run,
+                request,
+                id=case_no,
+                task_queue=self.settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            )
+        except WorkflowAlreadyStartedError as error:
+            raise ServiceError("conflict", f"案号 {case_no} 已存在，请勿重复提交") from error
+        except RPCError as error:
+            release(self.engine, case_no)
+            raise ServiceError("unavailable", f"流程服务暂时不可用，申请未提交，请稍后重试（{error.message}）") from error
+        state = await self._await_read_model(case_no)
+        if state is None:
+            return views.SubmissionReceipt(
+                case_no=case_no, phase=Phase.submitted, phase_name="已提交，正在核对材料",
+                message="申请已提交，正在核对材料", missing=[], status_url=f"/api/cases/{case_no}",
+            )
+        view = self._view(state, actor)
+        return views.SubmissionReceipt(
+            case_no=case_no,
+            phase=view.phase,
+            phase_name=view.phase_name,
+            message="申请已提交" + ("，请按补正通知补正材料" if view.phase is Phase.correction else ""),
+            missing=view.missing,
+            status_url=f"/api/cases/{case_no}",
+        )
+
+    async def _await_read_model(self, case_no: str, timeout: float = 60.0) -> CaseState | None:
+        """After a start, wait (bounded) until the case has settled and the read model shows it."""
+        handle = self.client.get_workflow_handle(case_no)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + timeout
+        while loop.time() < give_up:
+            state = await handle.query(FilingWorkflow.status)
+            if state.revision and state.settled_revision == state.revision:
+                stored = self._state(case_no)
+                if stored is not None and stored.revision >= state.revision:
+                    return stored
+            await asyncio.sleep(0.2)
+        return None
+
+    # --- human actions -------------------------------------------------------------------------
+
+    async def _update(self, case_no: str, update: Any, argument: Any) -> ActionReceipt:
+        handle: WorkflowHandle[Any, Any] = self.client.get_workflow_handle(case_no)
+        try:
+            return await handle.execute_update(update, argument, result_type=ActionReceipt)
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError):
+                raise ServiceError(cause.type or "conflict", cause.message) from error
+            raise ServiceError("conflict", str(cause or error)) from error
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                stored = self._record(case_no)
+                if stored is not None and stored.closed:
+                    raise ServiceError("conflict", f"案件 {case_no} 已办结（{stored.phase_applicant_name}），不能再办理") from error
+                raise ServiceError("not_found", f"案号 {case_no} 不存在") from error
+            raise ServiceError("unavailable", f"流程服务暂时不可用，请稍后重试（{error.message}）") from error
+
+    def _known_case(self, case_no: str) -> CaseRecord:
+        record = self._record(case_no)
+        if record is None:
+            raise ServiceError("not_found", f"案号 {case_no} 不存在")
+        return record
+
+    async def correct(self, actor: Actor, case_no: str, correction: views.CorrectionInput) -> ActionReceipt:
+        self._known_case(case_no)
+        if correction.application:
+            self._check_attachments(correction.application)
+        payload = Correction(actor=actor, **correction.model_dump())
+        return await self._update(case_no, FilingWorkflow.correct, payload)
+
+    async def withdraw(self, actor: Actor, case_no: str, withdrawal: views.WithdrawalInput) -> ActionReceipt:
+        self._known_case(case_no)
+        return await self._update(case_no, FilingWorkflow.withdraw, Withdrawal(actor=actor, reason=withdrawal.reason))
+
+    async def decide(self, actor: Actor, case_no: str, decision: views.DecisionInput) -> ActionReceipt:
+        self._known_case(case_no)
+        self._require_staff(actor)
+        payload = ReviewDecision(
+            step=decision.step, outcome=Outcome(decision.outcome), reasons=decision.reasons,
+            comment=decision.comment, actor=actor,
+        )
+        return await self._update(case_no, FilingWorkflow.decide, payload)
+
+    async def file_objection(self, actor: Actor, case_no: str, objection: views.ObjectionInput) -> ActionReceipt:
+        self._known_case(case_no)
+        objector = actor.model_copy(update={"name": objection.name}) if actor.role not in STAFF_ROLES else actor
+        payload = ObjectionFiling(actor=objector, content=objection.content, contact=objection.contact)
+        return await self._update(case_no, FilingWorkflow.file_objection, payload)
+
+    async def resolve_objection(
+        self, actor: Actor, case_no: str, objection_id: str, resolution: views.ObjectionResolutionInput
+    ) -> ActionReceipt:
+        self._known_case(case_no)
+        self._require_staff(actor)
+        payload = ObjectionResolution(
+            objection_id=objection_id, outcome=Outcome(resolution.outcome), reasons=resolution.reasons, actor=actor
+        )
+        return await self._update(case_no, FilingWorkflow.resolve_objection, payload)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _record(self, case_no: str) -> CaseRecord | None:
+        with Session(self.engine) as session:
+            return session.get(CaseRecord, case_no)
+
+    def _state(self, case_no: str) -> CaseState | None:
+        record = self._record(case_no)
+        return CaseState.model_validate(record.state) if record and record.state else None
+
+    def _readable_state(self, actor: Actor, case_no: str) -> CaseState:
+        state = self._state(case_no)
+        if state is None or state.locality is None:
+            raise ServiceError("not_found", f"案号 {case_no} 不存在")
+        _refused(permissions.refuse_view(state.applicant.user_id, state.locality, actor))
+        return state
+
+    def case(self, actor: Actor, case_no: str) -> views.CaseView:
+        return self._view(self._readable_state(actor, case_no), actor)
+
+    async def live_case(self, actor: Actor, case_no: str) -> views.CaseView:
+        """Straight from the workflow (for operators checking the read model)."""
+        self._readable_state(actor, case_no)
+        state = await self.client.get_workflow_handle(case_no).query(FilingWorkflow.status)
+        return self._view(state, actor)
+
+    def _view(self, state: CaseState, actor: Actor) -> views.CaseView:
+        staff = actor.role in STAFF_ROLES or actor.role is Role.administrator
+        application, procedure = state.application, state.procedure
+        now = datetime.now(timezone.utc)
+
+        def phase_name(phase: Phase) -> str:
+            if phase is state.phase:
+                return state.phase_staff_name if staff else state.phase_applicant_name
+            names = {e.phase_after: e for e in state.timeline}
+            return names[phase].phase_after.value if phase in names else phase.value
+
+        holders = [
+            views.HolderView(
+                task_id=t.task_id, step=t.step, title=t.title, office=t.office.name, holder=t.holder.name,
+                post="B" if t.escalated else "A", a=t.a.name, b=t.b.name, deadline=_deadline_view(t.deadline),
+                overdue=now >= t.deadline.due_at,
+            )
+            for t in state.open_tasks
+        ]
+        correction = state.open_correction
+        deadlines = [t.deadline for t in state.open_tasks] + ([correction.window] if correction else [])
+        if state.phase is Phase.public_notice and state.public_notice:
+            deadlines.append(state.public_notice.ends)
+        clock = state.legal_clock
+        missing = correction.still_missing if correction else []
+        if not missing and state.checklist and state.legal_clock is None and not state.phase.terminal:
+            missing = state.checklist.defects
+        labels = _phase_labels(state, staff)
+        return views.CaseView(
+            case_no=state.case_no,
+            track=application.track.value,
+            track_name=procedure.track_name if procedure else application.track.label,
+            organization_name=application.organization_name,
+            applicant_name=application.applicant_name,
+            community=application.community,
+            community_name=state.locality.community.full_name if state.locality else application.community,
+            authority=state.authority.name if state.authority else None,
+            phase=state.phase,
+            phase_name=phase_name(state.phase),
+            phase_applicant_name=state.phase_applicant_name,
+            phase_staff_name=state.phase_staff_name,
+            closed=state.phase.terminal,
+            holders=holders,
+            next_deadline=_deadline_view(min(deadlines, key=lambda d: d.due_at)) if deadlines else None,
+            legal_deadline=_deadline_view(clock.deadline) if clock and clock.deadline and not clock.paused else None,
+            legal_clock_paused=bool(clock and clock.paused),
+            missing=missing,
+            correction=views.CorrectionView(
+                round=correction.round, items=correction.items, still_missing=correction.still_missing,
+                due=_deadline_view(correction.window), notice_document_id=correction.notice_document_id,
+            )
+            if correction
+            else None,
+            public_notice_until=state.public_notice.ends.due_date if state.public_notice else None,
+            objections=[
+                views.ObjectionView(
+                    objection_id=o.objection_id, filed_at=o.filed_at, content=o.content, status=o.status,
+                    status_name=o.status.label,
+                    resolution="；".join(o.resolution.reasons) if o.resolution else None,
+                )
+                for o in state.objections
+            ],
+            checklist=state.checklist,
+            timeline=[
+                views.TimelineView(
+                    seq=e.seq, at=e.at,
+                    actor=e.actor.name if e.actor and (staff or e.actor.role is not Role.public) else (
+                        "公众" if e.actor else "系统"
+                    ),
+                    role=e.actor.role.label if e.actor else None,
+                    action=e.action, summary=e.summary,
+                    phase_before=labels.get(e.phase_before, e.phase_before.value),
+                    phase_after=labels.get(e.phase_after, e.phase_after.value),
+                )
+                for e in state.timeline
+            ],
+            documents=[_document_view(d) for d in state.documents],
+            result=(state.phase_staff_name if staff else state.phase_applicant_name) if state.result else None,
+            result_reasons=state.result.reasons if state.result else [],
+            certificate_number=state.result.certificate_number if state.result else None,
+        )
+
+    def my_cases(self, actor: Actor) -> list[views.CaseSummary]:
+        with Session(self.engine) as session:
+            records = session.exec(
+                select(CaseRecord).where(CaseRecord.applicant_id == actor.user_id).order_by(col(CaseRecord.submitted_at).desc())
+            ).all()
+        return [
+            views.CaseSummary(
+                case_no=r.case_no, organization_name=r.organization_name,
+                track_name=Track(r.track).label, phase=Phase(r.phase), phase_name=r.phase_applicant_name,
+                holders=r.holders, next_deadline=r.next_deadline, submitted_at=r.submitted_at, closed=r.closed,
+            )
+            for r in records
+        ]
+
+    def inbox(
+        self, actor: Actor, role: Role | None = None, jurisdiction: str | None = None, include_closed: bool = False
+    ) -> list[views.TaskView]:
+        """Tasks for a role in a jurisdiction; staff may look at their own jurisdiction and those below it."""
+        self._require_staff(actor)
+        role = role or actor.role
+        jurisdiction = jurisdiction or actor.jurisdiction
+        place = directory.locality(self.engine, jurisdiction or "")
+        if place is None:
+            raise ServiceError("invalid", f"辖区代码 {jurisdiction} 不存在")
+        if not place.contains(actor.jurisdiction):
+            raise ServiceError("forbidden", f"您只能查看本辖区（{actor.jurisdiction}）及下属辖区的待办")
+        now = datetime.now(timezone.utc)
+        with Session(self.engine) as session:
+            query = select(TaskRecord).where(TaskRecord.role == role.value, TaskRecord.jurisdiction == jurisdiction)
+            if not include_closed:
+                query = query.where(TaskRecord.status == TaskStatus.open.value)
+            records = session.exec(query.order_by(col(TaskRecord.due_at))).all()
+        return [
+            views.TaskView(
+                case_no=r.case_no, task_id=r.task_id, step=r.step, title=r.title,
+                organization_name=r.organization_name, office=r.office, holder=r.holder_name,
+                post="B" if r.escalated else "A", a=r.a_name, b=r.b_name, status=r.status, due_at=r.due_at,
+                overdue=r.status == TaskStatus.open.value and now >= r.due_at, escalated=r.escalated,
+                created_at=r.created_at,
+            )
+            for r in records
+        ]
+
+    def notifications(self, actor: Actor) -> list[views.NotificationView]:
+        with Session(self.engine) as session:
+            records = session.exec(
+                select(NotificationRecord)
+                .where(NotificationRecord.recipient_id == actor.user_id)
+                .order_by(col(NotificationRecord.created_at).desc())
+            ).all()
+        return [
+            views.NotificationView(case_no=r.case_no, kind=r.kind, subject=r.subject, body=r.body, created_at=r.created_at)
+            for r in records
+        ]
+
+    def public_notices(self) -> list[views.PublicNoticeView]:
+        """Cases now in 公示, with their notice: anyone may read them and object."""
+        with Session(self.engine) as session:
+            records = session.exec(select(CaseRecord).where(CaseRecord.phase == Phase.public_notice.value)).all()
+        notices = []
+        for record in records:
+            state = CaseState.model_validate(record.state)
+            if state.public_notice is None:
+                continue
+            document = next((d for d in state.documents if d.kind is DocumentKind.public_notice), None)
+            notices.append(
+                views.PublicNoticeView(
+                    case_no=state.case_no, organization_name=state.application.organization_name,
+                    track_name=state.procedure.track_name if state.procedure else state.application.track.label,
+                    community_name=state.locality.community.full_name if state.locality else "",
+                    until=state.public_notice.ends.due_date,
+                    document=_document_view(document) if document else None,
+                )
+            )
+        return notices
+
+    def document_file(self, actor: Actor | None, document_id: str, extension: str) -> tuple[Path, str]:
+        """A document's file and title; public notices are public, the rest follow the case's access."""
+        with Session(self.engine) as session:
+            record = session.get(DocumentRecord, document_id)
+        if record is None:
+            raise ServiceError("not_found", f"文书 {document_id} 不存在")
+        if record.kind != DocumentKind.public_notice.value:
+            if actor is None:
+                raise ServiceError("forbidden", "请先登录：请求须带有用户标识（HTTP 头 X-User-Id）")
+            self._readable_state(actor, record.case_no)
+        digest = record.pdf_sha256 if extension == "pdf" else record.html_sha256
+        path = document_path(self.settings.documents_dir, digest, extension)
+        if not path.exists():
+            raise ServiceError("not_found", f"文书 {document_id} 的文件缺失，请联系管理员")
+        return path, f"{record.number}-{record.title}.{extension}"
+
+    def save_attachment(self, actor: Actor, filename: str, content_type: str, data: bytes) -> views.AttachmentView:
+        if not data:
+            raise ServiceError("invalid", "附件为空")
+        if len(data) > 20 * 1024 * 1024:
+            raise ServiceError("invalid", "附件不能超过 20MB")
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.settings.attachments_dir / digest[:2] / digest
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".part")
+            temporary.write_bytes(data)
+            temporary.replace(path)
+        with Session(self.engine) as session:
+            if session.get(AttachmentRecord, digest) is None:
+                session.add(
+                    AttachmentRecord(
+                        sha256=digest, filename=filename[:200], content_type=content_type[:100], size=len(data),
+                        uploaded_by=actor.user_id, uploaded_at=datetime.now(timezone.utc),
+                    )
+                )
+                session.commit()
+        return views.AttachmentView(sha256=digest, filename=filename, size=len(data), content_type=content_type)
+
+
+def _phase_labels(state: CaseState, staff: bool) -> dict[Phase, str]:
+    """Names of the phases this case went through, for its timeline."""
+    from schemas.case import PHASE_NAMES
+
+    labels = {phase: (n.staff if staff else n.applicant) for phase, n in PHASE_NAMES.items()}
+    procedure = state.procedure
+    if procedure:
+        for step in [*procedure.review_steps, procedure.decision_step]:
+            labels[Phase(step.id)] = step.staff_name if staff else step.applicant_name
+        labels[Phase.approved] = procedure.approved_name
+        labels[Phase.refused] = procedure.refused_name
+    return labels

@@ -1,0 +1,37 @@
+"""Connecting to Temporal (local dev server or a cluster with TLS / API key) and to the read model."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import TLSConfig
+
+from settings import Settings
+from store.db import engine_for
+from store.directory import directory_is_empty, load_directory, read_directory_file
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    tls: bool | TLSConfig = settings.temporal_tls
+    if settings.temporal_tls and (settings.temporal_tls_cert or settings.temporal_tls_ca):
+        tls = TLSConfig(
+            server_root_ca_cert=settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None,
+            client_cert=settings.temporal_tls_cert.read_bytes() if settings.temporal_tls_cert else None,
+            client_private_key=settings.temporal_tls_key.read_bytes() if settings.temporal_tls_key else None,
+        )
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        tls=tls,
+        api_key=settings.temporal_api_key,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def read_model(settings: Settings) -> Engine:
+    """The read-model engine; on first use of an empty database the configured directory is loaded."""
+    engine = engine_for(settings.effective_database_url)
+    if directory_is_empty(engine):
+        load_directory(engine, read_directory_file(settings.directory_file))
+    return engine

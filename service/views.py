@@ -1,0 +1,202 @@
+"""What the API and the CLI take in and give back (beyond the workflow's own types)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from schemas.application import Application, MaterialSubmission
+from schemas.case import ObjectionStatus, Phase
+from schemas.checklist import Checklist
+from schemas.documents import DocumentKind
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+class CorrectionInput(BaseModel):
+    materials: list[MaterialSubmission] = Field(default_factory=list, max_length=200, title="补正材料")
+    application: Application | None = Field(default=None, title="更正后的申请信息")
+    note: str | None = Field(default=None, max_length=2000, title="补正说明")
+
+
+class WithdrawalInput(BaseModel):
+    reason: str | None = Field(default=None, max_length=2000, title="撤回原因")
+
+
+class DecisionInput(BaseModel):
+    step: str = Field(min_length=1, max_length=40, title="办理环节")
+    outcome: Literal["approve", "refuse", "request_correction"] = Field(title="办理结果")
+    reasons: list[str] = Field(default_factory=list, max_length=30, title="理由或补正事项")
+    comment: str | None = Field(default=None, max_length=2000, title="意见")
+
+
+class ObjectionInput(BaseModel):
+    name: str = Field(min_length=1, max_length=50, title="异议人姓名")
+    content: str = Field(min_length=1, max_length=5000, title="异议内容")
+    contact: str | None = Field(default=None, max_length=100, title="联系方式")
+
+
+class ObjectionResolutionInput(BaseModel):
+    outcome: Literal["uphold", "dismiss"] = Field(title="处理结果")
+    reasons: list[str] = Field(default_factory=list, max_length=30, title="处理理由")
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+
+class DeadlineView(BaseModel):
+    due_date: date
+    due_at: AwareDatetime
+    working_days: int
+    calendar: list[str] = Field(description="which calendar decided, per year")
+    provisional: bool
+
+
+class HolderView(BaseModel):
+    task_id: str
+    step: str
+    title: str
+    office: str
+    holder: str
+    post: Literal["A", "B"]
+    a: str
+    b: str
+    deadline: DeadlineView
+    overdue: bool
+
+
+class TimelineView(BaseModel):
+    seq: int
+    at: AwareDatetime
+    actor: str | None
+    role: str | None
+    action: str
+    summary: str
+    phase_before: str
+    phase_after: str
+
+
+class DocumentView(BaseModel):
+    document_id: str
+    kind: DocumentKind
+    title: str
+    number: str
+    issued_at: AwareDatetime
+    html_sha256: str
+    pdf_sha256: str
+    pdf_url: str
+    html_url: str
+
+
+class ObjectionView(BaseModel):
+    objection_id: str
+    filed_at: AwareDatetime
+    content: str
+    status: ObjectionStatus
+    status_name: str
+    resolution: str | None = None
+
+
+class CorrectionView(BaseModel):
+    round: int
+    items: list[str]
+    still_missing: list[str]
+    due: DeadlineView
+    notice_document_id: str
+
+
+class CaseView(BaseModel):
+    """A case as one person sees it: phase names for their audience, who holds it, by when, what is missing."""
+
+    case_no: str
+    track: str
+    track_name: str
+    organization_name: str
+    applicant_name: str
+    community: str
+    community_name: str
+    authority: str | None
+    phase: Phase
+    phase_name: str
+    phase_applicant_name: str
+    phase_staff_name: str
+    closed: bool
+    holders: list[HolderView]
+    next_deadline: DeadlineView | None
+    legal_deadline: DeadlineView | None
+    legal_clock_paused: bool
+    missing: list[str]
+    correction: CorrectionView | None
+    public_notice_until: date | None
+    objections: list[ObjectionView]
+    checklist: Checklist | None
+    timeline: list[TimelineView]
+    documents: list[DocumentView]
+    result: str | None
+    result_reasons: list[str]
+    certificate_number: str | None
+
+
+class CaseSummary(BaseModel):
+    case_no: str
+    organization_name: str
+    track_name: str
+    phase: Phase
+    phase_name: str
+    holders: str
+    next_deadline: AwareDatetime | None
+    submitted_at: AwareDatetime
+    closed: bool
+
+
+class TaskView(BaseModel):
+    case_no: str
+    task_id: str
+    step: str
+    title: str
+    organization_name: str
+    office: str
+    holder: str
+    post: Literal["A", "B"]
+    a: str
+    b: str
+    status: str
+    due_at: AwareDatetime
+    overdue: bool
+    escalated: bool
+    created_at: AwareDatetime
+
+
+class SubmissionReceipt(BaseModel):
+    case_no: str
+    phase: Phase
+    phase_name: str
+    message: str
+    missing: list[str]
+    status_url: str
+
+
+class NotificationView(BaseModel):
+    case_no: str
+    kind: str
+    subject: str
+    body: str
+    created_at: AwareDatetime
+
+
+class PublicNoticeView(BaseModel):
+    case_no: str
+    organization_name: str
+    track_name: str
+    community_name: str
+    until: date
+    document: DocumentView | None
+
+
+class AttachmentView(BaseModel):
+    sha256: str
+    filename: str
+    size: int
+    content_type: str
