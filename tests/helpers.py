@@ -1,0 +1,40 @@
+"""Small helpers shared by the process tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from temporalio.client import Client
+
+from schemas.case import CaseState
+from service.cases import CaseService
+from workflows.filing import FilingWorkflow
+
+T = TypeVar("T")
+
+
+async def case_state(client: Client, case_no: str) -> CaseState:
+    return await client.get_workflow_handle(case_no).query(FilingWorkflow.status)
+
+
+async def until_state(client: Client, case_no: str, condition: Callable[[CaseState], bool], seconds: float = 30) -> CaseState:
+    """Wait (bounded) until the workflow reports a state meeting ``condition``; fail with the last state."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + seconds
+    while True:
+        state = await case_state(client, case_no)
+        if condition(state) and state.settled_revision == state.revision:
+            return state
+        if loop.time() > give_up:
+            raise AssertionError(f"{case_no} never reached the expected state; timeline: {[e.summary for e in state.timeline]}")
+        await asyncio.sleep(0.1)
+
+
+async def history_length(client: Client, case_no: str) -> int:
+    return len((await client.get_workflow_handle(case_no).fetch_history()).events)
+
+
+def staff(service: CaseService, user_id: str):  # type: ignore[no-untyped-def]
+    return service.actor(user_id)
