@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import re
-import uuid
 from pathlib import Path
 
 from temporalio import activity
@@ -20,6 +18,7 @@ from weasyprint import HTML
 
 from activities.rendering import TEMPLATES_DIR, environment
 from schemas.documents import DocumentKind, DocumentRef, DocumentRequest
+from store.files import put
 
 FONT_TIMESTAMP_EPOCH = "0"
 """fontTools stamps a font it re-saves with ``SOURCE_DATE_EPOCH``, else the current time. Plain
@@ -37,10 +36,6 @@ REQUIRED_FACTS: dict[DocumentKind, tuple[str, ...]] = {
 }
 """Facts without which a document would be unlawful or unreadable (a decision without an appeal route,
 a correction notice without items or a date); optional facts are handled by the templates."""
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-EXTENSIONS = frozenset({"html", "pdf"})
-
 
 class IncompleteDocumentRequest(ValueError):
     """The request lacks a fact its document kind needs; retrying cannot help."""
@@ -62,39 +57,13 @@ def render_pdf(html: str, document_id: str) -> bytes:
     return HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(pdf_identifier=identifier)
 
 
-def document_path(documents_dir: Path, sha256: str, extension: str) -> Path:
-    """Where a stored document lives; validates its inputs because the HTTP API passes them from URLs."""
-    if not _SHA256.fullmatch(sha256) or extension not in EXTENSIONS:
-        raise ValueError(f"not a stored document: {sha256!r}.{extension!r}")
-    return documents_dir / sha256[:2] / f"{sha256}.{extension}"
-
-
-def store(documents_dir: Path, content: bytes, extension: str) -> str:
-    """Write once under the content's SHA-256 (temp file, then atomic rename); return the hash."""
-    sha256 = hashlib.sha256(content).hexdigest()
-    path = document_path(documents_dir, sha256, extension)
-    if path.exists():
-        return sha256
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("xb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return sha256
-
-
 class DocumentActivities:
     def __init__(self, documents_dir: Path) -> None:
         self.documents_dir = documents_dir
 
     @activity.defn(name="render_document")
     async def render_document(self, request: DocumentRequest) -> DocumentRef:
-        """Renders off the event loop: WeasyPrint spends over a second subsetting the CJK font."""
+        """Renders off the event loop: without HarfBuzz subsetting WeasyPrint spends a second per PDF."""
         try:
             return await asyncio.to_thread(self._render_and_store, request)
         except IncompleteDocumentRequest as error:
@@ -109,6 +78,6 @@ class DocumentActivities:
             title=request.title,
             number=request.number,
             issued_at=request.issued_at,
-            html_sha256=store(self.documents_dir, html.encode(), "html"),
-            pdf_sha256=store(self.documents_dir, pdf, "pdf"),
+            html_sha256=put(self.documents_dir, html.encode(), "html"),
+            pdf_sha256=put(self.documents_dir, pdf, "pdf"),
         )

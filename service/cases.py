@@ -7,7 +7,6 @@ so the workflow stays the single place where the rules of the process are decide
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.documents import document_path
 from rules import permissions
 from rules.checklist import TrackNotOffered, assess
 from rules.policy_files import PolicyNotFound, policy_in_force
-from schemas.application import Application, Track
+from schemas.application import Application, MaterialSubmission, Track
 from schemas.calendar import Deadline
 from schemas.case import (
     ActionReceipt,
@@ -46,6 +44,7 @@ from service import views
 from settings import Settings
 from store import directory
 from store.case_numbers import DuplicateOpenCase, allocate, open_case_key, release
+from store.files import content_path, put
 from store.models import (
     AttachmentRecord,
     CaseRecord,
@@ -152,9 +151,9 @@ class CaseService:
         except (PolicyNotFound, TrackNotOffered) as error:
             raise ServiceError("invalid", str(error)) from error
 
-    def _check_attachments(self, application: Application) -> None:
+    def _check_attachments(self, materials: list[MaterialSubmission]) -> None:
         with Session(self.engine) as session:
-            for item in application.materials:
+            for item in materials:
                 if item.attachment and session.get(AttachmentRecord, item.attachment) is None:
                     raise ServiceError("invalid", f"材料 {item.material} 引用的附件 {item.attachment[:12]}… 尚未上传")
 
@@ -177,7 +176,7 @@ class CaseService:
             raise ServiceError("forbidden", "工作人员不能以申请人身份提交申请，请使用申请人账号")
         locality = self._locality(application.community)
         assessment = self.assess(application)
-        self._check_attachments(application)
+        self._check_attachments(application.materials)
         self._check_name_free(application, locality)
         procedure = assessment.procedure
         authority = locality.at_level(procedure.authority_level)
@@ -261,16 +260,21 @@ class CaseService:
             raise ServiceError("not_found", f"案号 {case_no} 不存在")
         return record
 
+    def _as_applicant(self, actor: Actor, case_no: str) -> Actor:
+        """The applicant acts under the name they applied with (the identity header carries only an id)."""
+        state = self._state(case_no)
+        return state.applicant if state and state.applicant.user_id == actor.user_id else actor
+
     async def correct(self, actor: Actor, case_no: str, correction: views.CorrectionInput) -> ActionReceipt:
         self._known_case(case_no)
-        if correction.application:
-            self._check_attachments(correction.application)
-        payload = Correction(actor=actor, **correction.model_dump())
+        self._check_attachments([*correction.materials, *(correction.application.materials if correction.application else [])])
+        payload = Correction(actor=self._as_applicant(actor, case_no), **correction.model_dump())
         return await self._update(case_no, FilingWorkflow.correct, payload)
 
     async def withdraw(self, actor: Actor, case_no: str, withdrawal: views.WithdrawalInput) -> ActionReceipt:
         self._known_case(case_no)
-        return await self._update(case_no, FilingWorkflow.withdraw, Withdrawal(actor=actor, reason=withdrawal.reason))
+        withdrawal_by = Withdrawal(actor=self._as_applicant(actor, case_no), reason=withdrawal.reason)
+        return await self._update(case_no, FilingWorkflow.withdraw, withdrawal_by)
 
     async def decide(self, actor: Actor, case_no: str, decision: views.DecisionInput) -> ActionReceipt:
         self._known_case(case_no)
@@ -492,7 +496,7 @@ class CaseService:
                 raise ServiceError("forbidden", "请先登录：请求须带有用户标识（HTTP 头 X-User-Id）")
             self._readable_state(actor, record.case_no)
         digest = record.pdf_sha256 if extension == "pdf" else record.html_sha256
-        path = document_path(self.settings.documents_dir, digest, extension)
+        path = content_path(self.settings.documents_dir, digest, extension)
         if not path.exists():
             raise ServiceError("not_found", f"文书 {document_id} 的文件缺失，请联系管理员")
         return path, f"{record.number}-{record.title}.{extension}"
@@ -502,13 +506,7 @@ class CaseService:
             raise ServiceError("invalid", "附件为空")
         if len(data) > 20 * 1024 * 1024:
             raise ServiceError("invalid", "附件不能超过 20MB")
-        digest = hashlib.sha256(data).hexdigest()
-        path = self.settings.attachments_dir / digest[:2] / digest
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".part")
-            temporary.write_bytes(data)
-            temporary.replace(path)
+        digest = put(self.settings.attachments_dir, data, "bin")
         with Session(self.engine) as session:
             if session.get(AttachmentRecord, digest) is None:
                 session.add(

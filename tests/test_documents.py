@@ -14,7 +14,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.documents import DocumentActivities, document_path, render_html
+from activities.documents import DocumentActivities, render_html
+from store.files import content_path
 from activities.rendering import cn_date, cn_datetime, yuan
 from schemas.application import Track
 from schemas.calendar import CalendarSource, CalendarSourceKind, Deadline
@@ -284,7 +285,7 @@ async def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
 @pytest.fixture(scope="module")
 def texts(rendered: tuple[Path, dict[DocumentKind, DocumentRef]]) -> dict[DocumentKind, str]:
     documents_dir, refs = rendered
-    return {kind: squash(pdf_text(document_path(documents_dir, ref.pdf_sha256, "pdf"))) for kind, ref in refs.items()}
+    return {kind: squash(pdf_text(content_path(documents_dir, ref.pdf_sha256, "pdf"))) for kind, ref in refs.items()}
 
 
 def assert_contains(text: str, *needles: str) -> None:
@@ -439,7 +440,7 @@ def test_pdfs_embed_a_cjk_font(rendered: tuple[Path, dict[DocumentKind, Document
     documents_dir, refs = rendered
     for ref in refs.values():
         fonts = subprocess.run(
-            ["pdffonts", str(document_path(documents_dir, ref.pdf_sha256, "pdf"))],
+            ["pdffonts", str(content_path(documents_dir, ref.pdf_sha256, "pdf"))],
             check=True,
             capture_output=True,
             text=True,
@@ -461,13 +462,13 @@ def test_documents_are_stored_by_content_hash(rendered: tuple[Path, dict[Documen
             REQUESTS[kind].title,
             REQUESTS[kind].number,
         )
-        html = document_path(documents_dir, ref.html_sha256, "html")
+        html = content_path(documents_dir, ref.html_sha256, "html")
         assert html == documents_dir / ref.html_sha256[:2] / f"{ref.html_sha256}.html"
         assert html.read_text(encoding="utf-8") == render_html(REQUESTS[kind])
-        assert document_path(documents_dir, ref.pdf_sha256, "pdf").read_bytes().startswith(b"%PDF-")
+        assert content_path(documents_dir, ref.pdf_sha256, "pdf").read_bytes().startswith(b"%PDF-")
     assert not [path for path in documents_dir.rglob("*.tmp")]
     with pytest.raises(ValueError):
-        document_path(documents_dir, "../../etc/passwd", "pdf")
+        content_path(documents_dir, "../../etc/passwd", "pdf")
 
 
 async def test_rendering_again_gives_the_same_hashes_and_writes_nothing(

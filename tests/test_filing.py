@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from activities.documents import document_path
+from store.files import content_path
 from schemas.calendar import CalendarSourceKind, CalendarYear
 from schemas.case import Phase, TaskStatus
 from schemas.documents import DocumentKind
@@ -24,7 +24,7 @@ def document_text(service: CaseService, case_no: str, kind: DocumentKind, actor:
     view = service.case(actor, case_no)
     matching = [d for d in view.documents if d.kind is kind]
     assert len(matching) == 1, f"expected one {kind}, got {[d.title for d in view.documents]}"
-    return document_path(service.settings.documents_dir, matching[0].html_sha256, "html").read_text(encoding="utf-8")
+    return content_path(service.settings.documents_dir, matching[0].html_sha256, "html").read_text(encoding="utf-8")
 
 
 async def submit(service: CaseService, application) -> tuple[Actor, str]:  # type: ignore[no-untyped-def]
