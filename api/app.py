@@ -32,6 +32,14 @@ class ErrorBody(BaseModel):
 ERRORS = {code: {"model": ErrorBody} for code in (403, 404, 409, 422, 503)}
 
 
+def cases(request: Request) -> CaseService:
+    return request.app.state.service
+
+
+Service = Annotated[CaseService, Depends(cases)]
+UserId = Annotated[str | None, Header(alias="X-User-Id", description="用户标识")]
+
+
 def create_app(settings: Settings | None = None, service: CaseService | None = None) -> FastAPI:
     """The app; tests pass a ready service, production builds one from settings at start-up."""
 
@@ -64,12 +72,6 @@ def create_app(settings: Settings | None = None, service: CaseService | None = N
         body = ErrorBody(error="invalid", message="提交的内容有误：" + "；".join(details), details=details)
         return JSONResponse(body.model_dump(), status_code=422)
 
-    def cases(request: Request) -> CaseService:
-        return request.app.state.service
-
-    Service = Annotated[CaseService, Depends(cases)]
-    UserId = Annotated[str | None, Header(alias="X-User-Id", description="用户标识")]
-
     @app.get("/api/health", tags=["系统"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -79,40 +81,40 @@ def create_app(settings: Settings | None = None, service: CaseService | None = N
         return service.assess(application)
 
     @app.post("/api/attachments", tags=["申请人"], summary="上传附件，返回 SHA-256 供材料引用", responses=ERRORS)
-    async def upload(service: Service, user: UserId, file: UploadFile = File(...)) -> views.AttachmentView:
+    async def upload(service: Service, user: UserId = None, file: UploadFile = File(...)) -> views.AttachmentView:
         actor = service.actor(user)
         data = await file.read()
         return service.save_attachment(actor, file.filename or "附件", file.content_type or "application/octet-stream", data)
 
     @app.post("/api/cases", tags=["申请人"], summary="提交备案/登记申请", status_code=201, responses=ERRORS)
-    async def submit(application: Application, service: Service, user: UserId) -> views.SubmissionReceipt:
+    async def submit(application: Application, service: Service, user: UserId = None) -> views.SubmissionReceipt:
         return await service.submit(service.actor(user, application.applicant_name), application)
 
     @app.get("/api/cases", tags=["申请人"], summary="我的申请", responses=ERRORS)
-    async def my_cases(service: Service, user: UserId) -> list[views.CaseSummary]:
+    async def my_cases(service: Service, user: UserId = None) -> list[views.CaseSummary]:
         return service.my_cases(service.actor(user))
 
     @app.get("/api/cases/{case_no}", tags=["申请人", "工作人员"], summary="案件状态", responses=ERRORS)
     async def case_status(
-        case_no: str, service: Service, user: UserId, live: bool = Query(False, description="直接查询流程状态")
+        case_no: str, service: Service, user: UserId = None, live: bool = Query(False, description="直接查询流程状态")
     ) -> views.CaseView:
         actor = service.actor(user)
         return await service.live_case(actor, case_no) if live else service.case(actor, case_no)
 
     @app.post("/api/cases/{case_no}/correction", tags=["申请人"], summary="补正材料", responses=ERRORS)
-    async def correct(case_no: str, correction: views.CorrectionInput, service: Service, user: UserId) -> ActionReceipt:
+    async def correct(case_no: str, correction: views.CorrectionInput, service: Service, user: UserId = None) -> ActionReceipt:
         return await service.correct(service.actor(user), case_no, correction)
 
     @app.post("/api/cases/{case_no}/withdrawal", tags=["申请人"], summary="撤回申请", responses=ERRORS)
-    async def withdraw(case_no: str, withdrawal: views.WithdrawalInput, service: Service, user: UserId) -> ActionReceipt:
+    async def withdraw(case_no: str, withdrawal: views.WithdrawalInput, service: Service, user: UserId = None) -> ActionReceipt:
         return await service.withdraw(service.actor(user), case_no, withdrawal)
 
     @app.post("/api/cases/{case_no}/decisions", tags=["工作人员"], summary="办理当前环节（同意/不同意/要求补正）", responses=ERRORS)
-    async def decide(case_no: str, decision: views.DecisionInput, service: Service, user: UserId) -> ActionReceipt:
+    async def decide(case_no: str, decision: views.DecisionInput, service: Service, user: UserId = None) -> ActionReceipt:
         return await service.decide(service.actor(user), case_no, decision)
 
     @app.post("/api/cases/{case_no}/objections", tags=["公众"], summary="公示期内提出异议", responses=ERRORS)
-    async def object_(case_no: str, objection: views.ObjectionInput, service: Service, user: UserId) -> ActionReceipt:
+    async def object_(case_no: str, objection: views.ObjectionInput, service: Service, user: UserId = None) -> ActionReceipt:
         return await service.file_objection(service.actor(user, objection.name, Role.public), case_no, objection)
 
     @app.post(
@@ -122,14 +124,14 @@ def create_app(settings: Settings | None = None, service: CaseService | None = N
         responses=ERRORS,
     )
     async def resolve(
-        case_no: str, objection_id: str, resolution: views.ObjectionResolutionInput, service: Service, user: UserId
+        case_no: str, objection_id: str, resolution: views.ObjectionResolutionInput, service: Service, user: UserId = None
     ) -> ActionReceipt:
         return await service.resolve_objection(service.actor(user), case_no, objection_id, resolution)
 
     @app.get("/api/tasks", tags=["工作人员"], summary="待办任务（按角色和辖区）", responses=ERRORS)
     async def inbox(
         service: Service,
-        user: UserId,
+        user: UserId = None,
         role: Role | None = None,
         jurisdiction: str | None = None,
         include_closed: bool = False,
@@ -137,7 +139,7 @@ def create_app(settings: Settings | None = None, service: CaseService | None = N
         return service.inbox(service.actor(user), role, jurisdiction, include_closed)
 
     @app.get("/api/notifications", tags=["申请人", "工作人员"], summary="我的消息", responses=ERRORS)
-    async def notifications(service: Service, user: UserId) -> list[views.NotificationView]:
+    async def notifications(service: Service, user: UserId = None) -> list[views.NotificationView]:
         return service.notifications(service.actor(user))
 
     @app.get("/api/public-notices", tags=["公众"], summary="正在公示的申请")
@@ -145,7 +147,7 @@ def create_app(settings: Settings | None = None, service: CaseService | None = N
         return service.public_notices()
 
     @app.get("/api/documents/{document_id}.{extension}", tags=["文书"], summary="下载文书（pdf 或 html）", responses=ERRORS)
-    async def document(document_id: str, extension: str, service: Service, user: UserId) -> FileResponse:
+    async def document(document_id: str, extension: str, service: Service, user: UserId = None) -> FileResponse:
         if extension not in ("pdf", "html"):
             raise ServiceError("not_found", "文书格式只有 pdf 和 html")
         actor = service.actor(user) if user else None

@@ -165,7 +165,7 @@ def checklist(file: Path, as_json: JsonOut = False) -> None:
     for fee in result.fees:
         typer.echo(f"  - {fee.explanation}")
     typer.echo(f"应缴合计：{yuan(result.fees_due_fen)}")
-    typer.echo(f"结论：{'材料齐全、条件符合,可以受理' if result.complete else '需补正后才能受理'}")
+    typer.echo(f"结论：{'材料齐全、条件符合，可以受理' if result.complete else '需补正后才能受理'}")
     typer.echo(f"政策：{result.policy.title} 版本 {result.policy.version}（{result.policy.path}）")
     typer.echo(result.defaults_note)
 

@@ -1,0 +1,149 @@
+"""The HTTP API as a new user meets it: submit, follow, decide, download, and be told clearly what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest_asyncio
+
+from api.app import create_app
+from service.cases import CaseService
+from tests import factories
+
+
+@pytest_asyncio.fixture
+async def api(service: CaseService) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(service=service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://shezu.test") as client:
+        yield client
+
+
+def as_user(user_id: str) -> dict[str, str]:
+    return {"X-User-Id": user_id}
+
+
+async def submitted(api: httpx.AsyncClient, **overrides: object) -> tuple[str, str]:
+    applicant = factories.applicant_id()
+    body = factories.filing(**overrides).model_dump(mode="json")
+    response = await api.post("/api/cases", json=body, headers=as_user(applicant))
+    assert response.status_code == 201, response.text
+    return applicant, response.json()["case_no"]
+
+
+async def test_openapi_documents_every_operation(api: httpx.AsyncClient) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    for path in (
+        "/api/cases", "/api/cases/{case_no}", "/api/cases/{case_no}/correction", "/api/cases/{case_no}/withdrawal",
+        "/api/cases/{case_no}/decisions", "/api/cases/{case_no}/objections", "/api/tasks",
+        "/api/documents/{document_id}.{extension}", "/api/checklist",
+    ):
+        assert path in paths
+
+
+async def test_applicant_and_staff_see_the_case_in_their_own_words(api: httpx.AsyncClient) -> None:
+    applicant, case_no = await submitted(api)
+    mine = (await api.get(f"/api/cases/{case_no}", headers=as_user(applicant))).json()
+    staff = (await api.get(f"/api/cases/{case_no}", headers=as_user("jg-zhou"))).json()
+    assert mine["phase_name"] == "社区居委会初审中" and staff["phase_name"] == "居委会初审"
+    assert mine["holders"][0]["holder"] == "赵丽" and mine["holders"][0]["post"] == "A"
+    assert mine["next_deadline"]["calendar"], "a deadline says which calendar decided it"
+    assert [d["title"] for d in mine["documents"]] == ["受理通知书"]
+    listed = (await api.get("/api/cases", headers=as_user(applicant))).json()
+    assert [c["case_no"] for c in listed] == [case_no]
+
+
+async def test_strangers_and_other_jurisdictions_are_told_why_they_cannot_look(api: httpx.AsyncClient) -> None:
+    applicant, case_no = await submitted(api)
+    stranger = await api.get(f"/api/cases/{case_no}", headers=as_user("someone-else"))
+    assert stranger.status_code == 403 and "申请人本人" in stranger.json()["message"]
+    other_street = await api.get(f"/api/cases/{case_no}", headers=as_user("hn-zheng"))
+    assert other_street.status_code == 403 and "辖区" in other_street.json()["message"]
+    anonymous = await api.get(f"/api/cases/{case_no}")
+    assert anonymous.status_code == 403 and "X-User-Id" in anonymous.json()["message"]
+    missing = await api.get("/api/cases/YJ-JG-BA-2026-99999", headers=as_user(applicant))
+    assert missing.status_code == 404 and "不存在" in missing.json()["message"]
+
+
+async def test_bad_input_is_explained_field_by_field_in_chinese(api: httpx.AsyncClient) -> None:
+    body = factories.filing().model_dump(mode="json")
+    body["members"] = "十五"
+    body["funds_fen"] = -1
+    del body["contact_phone"]
+    response = await api.post("/api/cases", json=body, headers=as_user("applicant-x"))
+    assert response.status_code == 422
+    details = response.json()["details"]
+    assert any(d.startswith("个人会员人数") and "整数" in d for d in details)
+    assert any(d.startswith("活动资金（分）") and "不能小于0" in d for d in details)
+    assert any(d.startswith("联系电话") and "必填" in d for d in details)
+
+    body = factories.filing(community="YJ-NOWHERE").model_dump(mode="json")
+    response = await api.post("/api/cases", json=body, headers=as_user("applicant-x"))
+    assert response.status_code == 422 and "YJ-JG-CG" in response.json()["message"]
+
+
+async def test_reviewer_refusals_carry_the_reason(api: httpx.AsyncClient) -> None:
+    _, case_no = await submitted(api)
+    url = f"/api/cases/{case_no}/decisions"
+    wrong_role = await api.post(url, json={"step": "preliminary_review", "outcome": "approve"}, headers=as_user("jg-zhou"))
+    assert wrong_role.status_code == 403 and "社区居委会" in wrong_role.json()["message"]
+    wrong_step = await api.post(url, json={"step": "decision", "outcome": "approve"}, headers=as_user("cg-zhao"))
+    assert wrong_step.status_code == 409
+    no_reason = await api.post(url, json={"step": "preliminary_review", "outcome": "refuse"}, headers=as_user("cg-zhao"))
+    assert no_reason.status_code == 422 and "理由" in no_reason.json()["message"]
+    bad_outcome = await api.post(url, json={"step": "preliminary_review", "outcome": "maybe"}, headers=as_user("cg-zhao"))
+    assert bad_outcome.status_code == 422 and "approve" in bad_outcome.json()["message"]
+    applicant_tries = await api.post(url, json={"step": "preliminary_review", "outcome": "approve"}, headers=as_user("applicant-x"))
+    assert applicant_tries.status_code == 403
+    done = await api.post(url, json={"step": "preliminary_review", "outcome": "approve"}, headers=as_user("cg-zhao"))
+    assert done.status_code == 200 and done.json()["phase"] == "authority_review"
+
+
+async def test_task_inbox_by_role_and_jurisdiction(api: httpx.AsyncClient) -> None:
+    _, case_no = await submitted(api)
+    mine = (await api.get("/api/tasks", headers=as_user("cg-zhao"))).json()
+    assert case_no in [t["case_no"] for t in mine]
+    below = await api.get(
+        "/api/tasks", params={"role": "community_committee", "jurisdiction": "YJ-JG-CG"}, headers=as_user("jg-zhou")
+    )
+    assert below.status_code == 200 and case_no in [t["case_no"] for t in below.json()]
+    elsewhere = await api.get("/api/tasks", params={"jurisdiction": "YJ-HN"}, headers=as_user("jg-zhou"))
+    assert elsewhere.status_code == 403
+    assert (await api.get("/api/tasks", headers=as_user("applicant-x"))).status_code == 403
+
+
+async def test_documents_download_as_pdf_and_html_for_those_who_may_see_them(api: httpx.AsyncClient) -> None:
+    applicant, case_no = await submitted(api)
+    view = (await api.get(f"/api/cases/{case_no}", headers=as_user(applicant))).json()
+    notice = view["documents"][0]
+    pdf = await api.get(notice["pdf_url"], headers=as_user(applicant))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
+    html = await api.get(notice["html_url"], headers=as_user("cg-zhao"))
+    assert "受理通知书" in html.text and case_no in html.text
+    assert (await api.get(notice["pdf_url"], headers=as_user("someone-else"))).status_code == 403
+    assert (await api.get(notice["pdf_url"].replace(".pdf", ".exe"), headers=as_user(applicant))).status_code == 404
+
+
+async def test_attachments_are_uploaded_then_referenced(api: httpx.AsyncClient) -> None:
+    upload = await api.post(
+        "/api/attachments", files={"file": ("章程.pdf", b"%PDF-1.7 charter", "application/pdf")}, headers=as_user("applicant-a")
+    )
+    assert upload.status_code == 200
+    digest = upload.json()["sha256"]
+    body = factories.filing().model_dump(mode="json")
+    body["materials"][1]["attachment"] = digest
+    assert (await api.post("/api/cases", json=body, headers=as_user("applicant-a"))).status_code == 201
+    body = factories.filing().model_dump(mode="json")
+    body["materials"][1]["attachment"] = "0" * 64
+    unknown = await api.post("/api/cases", json=body, headers=as_user("applicant-b"))
+    assert unknown.status_code == 422 and "尚未上传" in unknown.json()["message"]
+
+
+async def test_checklist_preview_explains_waivers_without_submitting(api: httpx.AsyncClient) -> None:
+    body = factories.filing(members=9).model_dump(mode="json")
+    response = await api.post("/api/checklist", json=body)
+    assert response.status_code == 200
+    checklist = response.json()["checklist"]
+    assert checklist["complete"] is False
+    assert any("会员人数" in d and "9人" in d and "10人" in d for d in checklist["defects"])
+    assert (await api.get("/api/cases", headers=as_user("nobody-submitted"))).json() == []

@@ -1,0 +1,89 @@
+"""The shezu command as an operator types it, in a separate process against the test system."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from service.cases import CaseService
+from settings import PROJECT_ROOT, Settings
+from tests import factories
+
+
+@pytest.fixture
+def cli_env(system_settings: Settings, client: Client, service: CaseService) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SHEZU_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "SHEZU_DATABASE_URL": system_settings.effective_database_url,
+        "SHEZU_DATA_DIR": str(system_settings.data_dir),
+        "SHEZU_TASK_QUEUE": system_settings.task_queue,
+    }
+
+
+async def shezu(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli.main", *args, cwd=PROJECT_ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_operator_drives_a_case_from_the_command_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    application = tmp_path / "filing.json"
+    application.write_text(factories.filing().model_dump_json(), encoding="utf-8")
+    code, out, err = await shezu(cli_env, "submit", str(application), "--as", "wang-cli", "--json")
+    assert code == 0, err
+    case_no = json.loads(out)["case_no"]
+
+    code, out, _ = await shezu(cli_env, "tasks", "--as", "cg-zhao")
+    assert code == 0 and case_no in out and "赵丽（A岗）" in out
+
+    code, _, err = await shezu(cli_env, "decide", case_no, "preliminary_review", "approve", "--as", "jg-zhou")
+    assert code == 1 and "错误：" in err and "社区居委会" in err
+
+    code, out, _ = await shezu(cli_env, "decide", case_no, "preliminary_review", "approve", "--as", "cg-zhao")
+    assert code == 0 and "街道办事处审核中" in out
+
+    code, out, _ = await shezu(cli_env, "status", case_no, "--as", "wang-cli")
+    assert code == 0
+    assert "当前阶段：街道办事处审核中" in out and "周静（A岗" in out and "受理通知书" in out
+
+    code, out, _ = await shezu(cli_env, "documents", case_no, "--as", "wang-cli")
+    document_id = out.split()[0]
+    target = tmp_path / "notice.pdf"
+    code, out, _ = await shezu(cli_env, "download", document_id, "--as", "wang-cli", "--out", str(target))
+    assert code == 0 and target.read_bytes().startswith(b"%PDF")
+
+    code, out, _ = await shezu(cli_env, "withdraw", case_no, "--as", "wang-cli", "--reason", "改为明年申请")
+    assert code == 0 and "已撤回" in out
+
+
+async def test_bad_files_are_explained(cli_env: dict[str, str], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("track: filing\nmembers: 很多\n", encoding="utf-8")
+    code, _, err = await shezu(cli_env, "checklist", str(broken))
+    assert code == 1 and "个人会员人数" in err and "所在社区代码" in err and "必填" in err
+
+    code, _, err = await shezu(cli_env, "submit", str(tmp_path / "missing.json"), "--as", "someone")
+    assert code == 1 and "不存在" in err
+
+    calendar = tmp_path / "2031.yaml"
+    calendar.write_text("year: 2031\ntitle: 国务院办公厅2031年部分节假日安排\nholidays: {2031-02-30: 春节}\n", encoding="utf-8")
+    code, _, err = await shezu(cli_env, "calendar", "load", str(calendar))
+    assert code == 1 and "2031-02-30" in err
+
+
+async def test_checklist_shows_waivers_and_thresholds(cli_env: dict[str, str], tmp_path: Path) -> None:
+    code, out, _ = await shezu(cli_env, "checklist", str(PROJECT_ROOT / "examples" / "association.json"))
+    assert code == 0
+    assert "适用社区社会组织" in out and "免交：验资报告" in out and "由不少于50人放宽" in out
+    assert "应缴合计：0.00元" in out and "材料齐全、条件符合" in out
