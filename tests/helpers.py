@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from temporalio.client import Client
@@ -38,3 +40,14 @@ async def history_length(client: Client, case_no: str) -> int:
 
 def staff(service: CaseService, user_id: str):  # type: ignore[no-untyped-def]
     return service.actor(user_id)
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+async def keep_golden(client: Client, case_no: str, name: str) -> None:
+    """With SHEZU_RECORD_GOLDEN=1, keep this case's history as a golden history replayed on every run."""
+    if os.environ.get("SHEZU_RECORD_GOLDEN") == "1":
+        history = await client.get_workflow_handle(case_no).fetch_history()
+        GOLDEN.mkdir(exist_ok=True)
+        (GOLDEN / f"{name}.json").write_text(history.to_json(), encoding="utf-8")

@@ -17,7 +17,7 @@ from service.cases import CaseService, ServiceError
 from store.calendars import load_calendar_year
 from tests import factories
 from tests.conftest import Skipping
-from tests.helpers import case_state, history_length, until_state
+from tests.helpers import case_state, history_length, keep_golden, until_state
 
 
 def document_text(service: CaseService, case_no: str, kind: DocumentKind, actor: Actor) -> str:
@@ -85,6 +85,7 @@ async def test_green_channel_filing_goes_from_submission_to_certificate(skipping
     assert "公示期满，未收到异议" in [e.summary for e in view.timeline]
     subjects = [n.subject for n in service.notifications(applicant)]
     assert any(s.startswith("【办理结果】") for s in subjects)
+    await keep_golden(client, case_no, "filing_approved")
 
 
 async def test_incomplete_materials_get_one_notice_listing_everything_then_correction(service: CaseService) -> None:
@@ -117,6 +118,7 @@ async def test_incomplete_materials_get_one_notice_listing_everything_then_corre
     view = service.case(applicant, case_no)
     assert view.missing == [] and view.legal_deadline is not None
     assert [d.kind for d in view.documents] == [DocumentKind.correction_notice, DocumentKind.acceptance_notice]
+    await keep_golden(service.client, case_no, "filing_corrected")
 
 
 async def test_case_lapses_when_the_correction_window_passes(skipping: Skipping) -> None:
@@ -134,6 +136,7 @@ async def test_case_lapses_when_the_correction_window_passes(skipping: Skipping)
     with pytest.raises(ServiceError) as refused:
         await service.correct(applicant, case_no, views.CorrectionInput(materials=[{"material": "charter"}]))
     assert "已办结" in refused.value.message
+    await keep_golden(skipping.env.client, case_no, "filing_lapsed")
 
 
 async def test_authority_refusal_states_reasons_and_the_way_to_appeal(service: CaseService) -> None:
@@ -155,6 +158,7 @@ async def test_authority_refusal_states_reasons_and_the_way_to_appeal(service: C
         assert reason in text
     assert "延吉市人民政府" in text and "延吉市人民法院" in text
     assert "60日" in text and "6个月" in text
+    await keep_golden(service.client, case_no, "registration_refused")
 
 
 async def test_preliminary_disagreement_goes_to_the_authority_with_the_opinion(service: CaseService) -> None:
@@ -188,6 +192,7 @@ async def test_reviewer_can_ask_for_correction_which_pauses_the_clock(service: C
     assert view.legal_deadline is not None and view.legal_deadline.due_date >= before.due_date
     tasks = [t for t in (await case_state(service.client, case_no)).tasks if t.step == "authority_review"]
     assert [t.status for t in tasks] == [TaskStatus.done, TaskStatus.open]
+    await keep_golden(service.client, case_no, "review_requested_correction")
 
 
 async def test_applicant_withdraws_before_the_decision(service: CaseService) -> None:
@@ -206,6 +211,7 @@ async def test_applicant_withdraws_before_the_decision(service: CaseService) -> 
     with pytest.raises(ServiceError) as again:
         await service.withdraw(applicant, case_no, views.WithdrawalInput())
     assert again.value.kind == "conflict"
+    await keep_golden(service.client, case_no, "withdrawn")
 
 
 async def test_no_withdrawal_after_the_decision(service: CaseService) -> None:
@@ -318,6 +324,7 @@ async def test_deadline_escalates_to_backup_counting_working_days_across_a_holid
 
     await approve(service, case_no, "preliminary_review", "cg-qian")
     assert service.case(applicant, case_no).phase is Phase.authority_review
+    await keep_golden(client, case_no, "escalated_to_backup")
 
 
 async def test_objection_during_public_notice_must_be_resolved_and_upheld_blocks_approval(skipping: Skipping) -> None:
@@ -359,6 +366,7 @@ async def test_objection_during_public_notice_must_be_resolved_and_upheld_blocks
     view = service.case(applicant, case_no)
     assert view.phase is Phase.refused and view.objections[0].status_name == "异议成立"
     assert reasons[0] in document_text(service, case_no, DocumentKind.refusal_decision, applicant)
+    await keep_golden(client, case_no, "objection_upheld")
 
 
 async def test_dismissed_objection_lets_the_filing_be_approved(skipping: Skipping) -> None:

@@ -1,0 +1,54 @@
+"""Golden histories of each kind of case replay against the current workflow code, so a change
+that would break running cases fails here (record anew with SHEZU_RECORD_GOLDEN=1 ./scripts/test
+only when a change is meant to be incompatible and is guarded by workflow.patched)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from schemas.case import FilingRequest, Result
+from worker import WORKFLOWS
+from workflows.filing import FilingWorkflow
+
+GOLDEN = Path(__file__).parent / "golden"
+EXPECTED = {
+    "filing_approved", "filing_corrected", "filing_lapsed", "registration_refused",
+    "review_requested_correction", "withdrawn", "escalated_to_backup", "objection_upheld",
+}
+
+
+def golden(name: str) -> WorkflowHistory:
+    return WorkflowHistory.from_json(name, (GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_every_kind_of_case_has_a_golden_history() -> None:
+    assert {p.stem for p in GOLDEN.glob("*.json")} >= EXPECTED
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_golden_history_replays_on_current_code(name: str) -> None:
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(golden(name))
+
+
+@workflow.defn(name="FilingWorkflow", sandboxed=False)
+class FilingWorkflowWithAnUnguardedTimer(FilingWorkflow):
+    """A careless change: a new timer at the start, without workflow.patched."""
+
+    @workflow.run
+    async def run(self, request: FilingRequest) -> Result | None:
+        await workflow.sleep(1)
+        return await super().run(request)
+
+
+async def test_an_unguarded_change_is_caught_by_the_golden_histories() -> None:
+    replayer = Replayer(workflows=[FilingWorkflowWithAnUnguardedTimer], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(golden("registration_refused"), raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    assert "Nondeterminism" in str(result.replay_failure) or "TMPRL1100" in str(result.replay_failure)
