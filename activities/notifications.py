@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 from temporalio import activity
@@ -43,7 +43,7 @@ class NotificationActivities:
                         recipient_name=recipient.name,
                         subject=subject,
                         body=body,
-                        created_at=datetime.now(timezone.utc),
+                        created_at=datetime.now(UTC),
                     )
                 )
                 added += 1

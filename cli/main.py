@@ -6,7 +6,6 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 

@@ -102,7 +102,7 @@ def running_system(settings: Settings, with_api: bool = True, quiet: bool = Fals
         urls.append(f"日志：{logs}")
         yield system
     finally:
-        for name, process in reversed(processes):
+        for _, process in reversed(processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for name, process in reversed(processes):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
 from schemas.calendar import CalendarSource, Deadline, DeadlineRequest, NonWorkingDay
@@ -67,7 +67,7 @@ class Calendar:
 
 def _at(day: date, clock: time) -> datetime:
     """A Shanghai wall-clock moment as aware UTC, the way times are stored."""
-    return datetime.combine(day, clock, SHANGHAI).astimezone(timezone.utc)
+    return datetime.combine(day, clock, SHANGHAI).astimezone(UTC)
 
 
 def deadline(request: DeadlineRequest, calendar: DayClassifier) -> Deadline:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 
 class Track(StrEnum):
@@ -106,6 +106,16 @@ class Application(BaseModel):
         if not value:
             raise ValueError("不能为空白")
         return value
+
+    @model_validator(mode="after")
+    def _people_distinguishable(self) -> Application:
+        """Materials name their person, so two people may not share a name (一人一证)."""
+        seen: set[str] = set()
+        for person in self.people:
+            if person.name in seen:
+                raise ValueError(f"发起人和拟任负责人中有两人同名（{person.name}），请在姓名后加注以区分，如「{person.name}（长春）」")
+            seen.add(person.name)
+        return self
 
     @property
     def founders(self) -> list[Person]:

@@ -7,7 +7,7 @@ so the workflow stays the single place where the rules of the process are decide
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +144,7 @@ class CaseService:
     def assess(self, application: Application, on: datetime | None = None) -> Assessment:
         """The explained checklist for an application, without submitting it."""
         locality = self._locality(application.community)
-        day = local_date(on or datetime.now(timezone.utc))
+        day = local_date(on or datetime.now(UTC))
         try:
             policy, ref = policy_in_force(self.settings.policies_dir, [j.code for j in locality.chain], day)
             return assess(application, policy, ref)
@@ -180,31 +180,10 @@ class CaseService:
         self._check_name_free(application, locality)
         procedure = assessment.procedure
         authority = locality.at_level(procedure.authority_level)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         series = f"{authority.code}-{'BA' if application.track is Track.filing else 'DJ'}-{local_date(now).year}"
         district = locality.at_level(Level.district).code
-        try:
-            case_no = allocate(self.engine, series, open_case_key(district, application.organization_name), now)
-        except DuplicateOpenCase as duplicate:
-            raise ServiceError(
-                "conflict",
-                f"「{application.organization_name}」已有办理中的申请（案号 {duplicate.case_no}），请勿重复提交",
-            ) from duplicate
-        request = FilingRequest(case_no=case_no, applicant=actor, application=application)
-        try:
-            await self.client.start_workflow(
-                FilingWorkflow.run,
-                request,
-                id=case_no,
-                task_queue=self.settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            )
-        except WorkflowAlreadyStartedError as error:
-            raise ServiceError("conflict", f"案号 {case_no} 已存在，请勿重复提交") from error
-        except RPCError as error:
-            release(self.engine, case_no)
-            raise ServiceError("unavailable", f"流程服务暂时不可用，申请未提交，请稍后重试（{error.message}）") from error
+        case_no = await self._start_case(series, open_case_key(district, application.organization_name), actor, application, now)
         state = await self._await_read_model(case_no)
         if state is None:
             return views.SubmissionReceipt(
@@ -220,6 +199,36 @@ class CaseService:
             missing=view.missing,
             status_url=f"/api/cases/{case_no}",
         )
+
+    async def _start_case(
+        self, series: str, open_key: str, actor: Actor, application: Application, now: datetime
+    ) -> str:
+        """Allocate the next case number and start its workflow. Temporal is the judge of which numbers
+        are taken: a number the allocation table thought free (e.g. after a restore) is skipped."""
+        for _ in range(50):
+            try:
+                case_no = allocate(self.engine, series, open_key, now)
+            except DuplicateOpenCase as duplicate:
+                raise ServiceError(
+                    "conflict",
+                    f"「{application.organization_name}」已有办理中的申请（案号 {duplicate.case_no}），请勿重复提交",
+                ) from duplicate
+            try:
+                await self.client.start_workflow(
+                    FilingWorkflow.run,
+                    FilingRequest(case_no=case_no, applicant=actor, application=application),
+                    id=case_no,
+                    task_queue=self.settings.task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                )
+                return case_no
+            except WorkflowAlreadyStartedError:
+                release(self.engine, case_no)
+            except RPCError as error:
+                release(self.engine, case_no)
+                raise ServiceError("unavailable", f"流程服务暂时不可用，申请未提交，请稍后重试（{error.message}）") from error
+        raise ServiceError("unavailable", f"{series} 的案号无法分配，请联系管理员")
 
     async def _await_read_model(self, case_no: str, timeout: float = 60.0) -> CaseState | None:
         """After a start, wait (bounded) until the case has settled and the read model shows it."""
@@ -330,7 +339,7 @@ class CaseService:
     def _view(self, state: CaseState, actor: Actor) -> views.CaseView:
         staff = actor.role in STAFF_ROLES or actor.role is Role.administrator
         application, procedure = state.application, state.procedure
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
 
         def phase_name(phase: Phase) -> str:
             if phase is state.phase:
@@ -435,7 +444,7 @@ class CaseService:
             raise ServiceError("invalid", f"辖区代码 {jurisdiction} 不存在")
         if not place.contains(actor.jurisdiction):
             raise ServiceError("forbidden", f"您只能查看本辖区（{actor.jurisdiction}）及下属辖区的待办")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with Session(self.engine) as session:
             query = select(TaskRecord).where(TaskRecord.role == role.value, TaskRecord.jurisdiction == jurisdiction)
             if not include_closed:
@@ -512,7 +521,7 @@ class CaseService:
                 session.add(
                     AttachmentRecord(
                         sha256=digest, filename=filename[:200], content_type=content_type[:100], size=len(data),
-                        uploaded_by=actor.user_id, uploaded_at=datetime.now(timezone.utc),
+                        uploaded_by=actor.user_id, uploaded_at=datetime.now(UTC),
                     )
                 )
                 session.commit()

@@ -11,7 +11,8 @@ from workflows.filing import FilingWorkflow
 
 async def rebuild(service: CaseService) -> int:
     count = 0
-    async for execution in service.client.list_workflows("WorkflowType = 'FilingWorkflow'"):
+    query = f"WorkflowType = 'FilingWorkflow' AND TaskQueue = '{service.settings.task_queue}'"
+    async for execution in service.client.list_workflows(query):
         handle = service.client.get_workflow_handle(execution.id, run_id=execution.run_id)
         state = await handle.query(FilingWorkflow.status)
         with session_scope(service.engine) as session:

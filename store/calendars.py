@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -72,7 +72,7 @@ def load_calendar_year(engine: Engine, year: CalendarYear, loaded_by: str) -> Ca
         title=year.title,
         sha256=hashlib.sha256(canonical_json(year).encode("utf-8")).hexdigest(),
         loaded_by=loaded_by,
-        loaded_at=datetime.now(timezone.utc),
+        loaded_at=datetime.now(UTC),
     )
     days = [CalendarDayRecord(day=day, year=year.year, workday=False, name=name) for day, name in year.holidays.items()]
     days += [

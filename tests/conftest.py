@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 import sys
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -110,3 +114,53 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Record pytest's own exit status for scripts/test (see the note there)."""
     if path := os.environ.get("SHEZU_TEST_STATUS_FILE"):
         Path(path).write_text(str(int(exitstatus)))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A private PostgreSQL server on a loopback port for this test session (or SHEZU_TEST_POSTGRES_URL)."""
+    if url := os.environ.get("SHEZU_TEST_POSTGRES_URL"):
+        yield url
+        return
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if not bins:
+        pytest.fail("PostgreSQL is not installed: run the tests with ./scripts/test, which installs it")
+    bindir = bins[-1].parent
+    root = Path(tempfile.mkdtemp(prefix="shezu-pg-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres", "postgres")
+    root.chmod(0o755)
+    port = free_port()
+    data = root / "data"
+    subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "shezu", "--auth=trust",
+                    "-E", "UTF8", "--locale=C"], check=True, capture_output=True)
+    subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
+                    "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://shezu@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty read-model database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'readmodel.db'}"
+    server = request.getfixturevalue("postgres_url")
+    name = f"shezu_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.rsplit("/", 1)[0] + f"/{name}"

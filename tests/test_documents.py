@@ -7,7 +7,7 @@ import asyncio
 import re
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.documents import DocumentActivities, render_html
-from store.files import content_path
 from activities.rendering import cn_date, cn_datetime, yuan
 from schemas.application import Track
 from schemas.calendar import CalendarSource, CalendarSourceKind, Deadline
@@ -24,6 +23,7 @@ from schemas.documents import CaseParty, CertificateFacts, DocumentKind, Documen
 from schemas.people import Office, Role
 from schemas.policy import Appeal, Citation, PolicyRef
 from settings import PROJECT_ROOT
+from store.files import content_path
 
 CST = timezone(timedelta(hours=8))
 
@@ -279,7 +279,7 @@ async def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     documents_dir = tmp_path_factory.mktemp("documents")
     activities = DocumentActivities(documents_dir)
     refs = await asyncio.gather(*(ActivityEnvironment().run(activities.render_document, r) for r in REQUESTS.values()))
-    return documents_dir, dict(zip(REQUESTS, refs))
+    return documents_dir, dict(zip(REQUESTS, refs, strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -297,10 +297,10 @@ def assert_contains(text: str, *needles: str) -> None:
 
 
 def test_filters_speak_chinese_office_formats() -> None:
-    late_evening_utc = datetime(2026, 11, 20, 16, 30, tzinfo=timezone.utc)
+    late_evening_utc = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
     assert cn_date(late_evening_utc) == "2026年11月21日"
     assert cn_date(date(2027, 1, 5)) == "2027年1月5日"
-    assert cn_datetime(datetime(2026, 11, 21, 6, 5, tzinfo=timezone.utc)) == "2026年11月21日 14时05分"
+    assert cn_datetime(datetime(2026, 11, 21, 6, 5, tzinfo=UTC)) == "2026年11月21日 14时05分"
     assert yuan(123_450) == "1,234.50元"
     assert yuan(5) == "0.05元"
     with pytest.raises(TypeError):
@@ -478,7 +478,7 @@ async def test_rendering_again_gives_the_same_hashes_and_writes_nothing(
     before = stored_files(documents_dir)
     activities = DocumentActivities(documents_dir)
     again = await asyncio.gather(*(ActivityEnvironment().run(activities.render_document, r) for r in REQUESTS.values()))
-    assert dict(zip(REQUESTS, again)) == refs
+    assert dict(zip(REQUESTS, again, strict=True)) == refs
     assert stored_files(documents_dir) == before
 
 

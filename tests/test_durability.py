@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,15 +22,9 @@ from service.cases import CaseService
 from settings import PROJECT_ROOT, Settings
 from store.models import DocumentRecord, TimelineRecord
 from tests import factories
-from tests.conftest import binary, make_settings, prepared_engine
+from tests.conftest import binary, free_port, make_settings, prepared_engine
 from tests.helpers import case_state
 from worker import build_worker
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def start_worker(settings: Settings, address: str) -> asyncio.subprocess.Process:

@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from store.files import content_path
 from schemas.calendar import CalendarSourceKind, CalendarYear
 from schemas.case import Phase, TaskStatus
 from schemas.documents import DocumentKind
@@ -15,6 +14,7 @@ from schemas.people import Actor, Role
 from service import views
 from service.cases import CaseService, ServiceError
 from store.calendars import load_calendar_year
+from store.files import content_path
 from tests import factories
 from tests.conftest import Skipping
 from tests.helpers import case_state, history_length, keep_golden, until_state

@@ -8,6 +8,7 @@ import functools
 import re
 from collections import Counter
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,6 +178,22 @@ def test_fallback_to_national_and_yanji_inherits_its_tracks() -> None:
     assert yanji_ref.path.startswith("YJ/") and "national/" in yanji_ref.path
     assert yanji.tracks == national.tracks
     assert yanji_ref.sha256 != national_ref.sha256
+
+
+def test_newest_version_in_force_decides(tmp_path: Path) -> None:
+    """Policies are versioned: a case is decided by the newest version in force on its date, and the
+    reference recorded for auditors changes with the file."""
+    source = POLICIES / "national" / "2026-01.yaml"
+    (tmp_path / "national").mkdir()
+    (tmp_path / "national" / "2026-01.yaml").write_bytes(source.read_bytes())
+    raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    raw.update(version="2026.7", effective_from="2026-07-01")
+    (tmp_path / "national" / "2026-07.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    before, before_ref = policy_in_force(tmp_path, list(CHAINS["XQ"]), date(2026, 6, 30))
+    after, after_ref = policy_in_force(tmp_path, list(CHAINS["XQ"]), date(2026, 7, 1))
+    assert (before.version, after.version) == ("2026.1", "2026.7")
+    assert before_ref.path == "national/2026-01.yaml" and after_ref.path == "national/2026-07.yaml"
+    assert before_ref.sha256 != after_ref.sha256
 
 
 def test_no_policy_before_it_takes_effect() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -267,7 +267,7 @@ def synthetic_calendars(draw: st.DrawFn) -> Calendar:
 starts = st.datetimes(
     min_value=datetime(2030, 1, 1),
     max_value=datetime(2031, 12, 31, 23, 59),
-    timezones=st.sampled_from([SHANGHAI, timezone.utc, ZoneInfo("America/New_York")]),
+    timezones=st.sampled_from([SHANGHAI, UTC, ZoneInfo("America/New_York")]),
 )
 
 
@@ -290,7 +290,7 @@ def test_due_date_is_a_working_day_and_agrees_with_counting(calendar, start, day
 @given(synthetic_calendars(), starts, st.integers(0, 60))
 def test_due_at_is_utc_midnight_in_shanghai_after_the_due_date(calendar, start, days) -> None:
     result = _deadline(start, days, calendar)
-    assert result.due_at.tzinfo is timezone.utc
+    assert result.due_at.tzinfo is UTC
     wall_clock = result.due_at.astimezone(SHANGHAI).replace(tzinfo=None)
     assert wall_clock == datetime.combine(result.due_date + ONE_DAY, time())
     assert result.due_at > start

@@ -187,7 +187,7 @@ class FilingWorkflow:
             if period_over and all_resolved():
                 break
             await self._main_wait(
-                lambda: bool(unregistered()) or (period_over and all_resolved()),
+                lambda over=period_over: bool(unregistered()) or (over and all_resolved()),
                 until=None if period_over else ends.due_at,
             )
         await self._resume_clock()
@@ -586,7 +586,7 @@ class FilingWorkflow:
             return ready()
         try:
             await workflow.wait_condition(ready, timeout=remaining)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return ready()
         return True
 
