@@ -11,8 +11,8 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from rules.checklist import TrackNotOffered, assess
-from rules.policy_files import PolicyNotFound, policy_in_force
+from rules.checklist import TrackNotOffered
+from rules.policy_files import PolicyNotFound, assess_request
 from schemas.checklist import Assessment, AssessmentRequest
 
 
@@ -23,7 +23,6 @@ class PolicyActivities:
     @activity.defn(name="assess_application")
     async def assess_application(self, request: AssessmentRequest) -> Assessment:
         try:
-            policy, ref = policy_in_force(self.policies_dir, request.jurisdiction_chain, request.on)
-            return assess(request.application, policy, ref)
+            return assess_request(self.policies_dir, request)
         except (PolicyNotFound, TrackNotOffered) as error:
             raise ApplicationError(str(error), type="policy", non_retryable=True) from error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -102,7 +103,8 @@ def print_case(view: views.CaseView) -> None:
     if view.next_deadline:
         typer.echo(f"下一期限：{view.next_deadline.due_date}（{'；'.join(view.next_deadline.calendar)}）")
     if view.legal_deadline:
-        typer.echo(f"法定办结期限：{view.legal_deadline.due_date}")
+        met = {True: "（按期办结）", False: "（超期办结）", None: ""}[view.legal_deadline_met]
+        typer.echo(f"法定办结期限：{view.legal_deadline.due_date}{met}")
     elif view.legal_clock_paused:
         typer.echo("法定办结期限：暂停计算")
     if view.missing:
@@ -438,5 +440,30 @@ def demo() -> None:
     raise typer.Exit(run_demo(get_settings()))
 
 
+@app.command()
+def api() -> None:
+    """只运行 HTTP 服务。"""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("api.app:app", host=settings.http_host, port=settings.http_port)
+
+
+def run() -> None:
+    """The console entry point. It leaves without interpreter finalization once output is flushed:
+    the Temporal SDK's runtime threads can abort a finalizing interpreter (sdk-python#300) after
+    all work is done, which would turn a finished command into a crash."""
+    try:
+        app()
+        code = 0
+    except SystemExit as leaving:
+        if isinstance(leaving.code, str):
+            print(leaving.code, file=sys.stderr)
+        code = leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(app())
+    run()

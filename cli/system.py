@@ -91,12 +91,9 @@ def running_system(settings: Settings, with_api: bool = True, quiet: bool = Fals
             )
             _wait_listening(host, port, "Temporal 开发服务器", server)
             urls.append(f"Temporal Web UI: http://{host}:{settings.temporal_ui_port}")
-        start("worker", [sys.executable, str(PROJECT_ROOT / "worker.py")])
+        start("worker", [sys.executable, "-m", "cli.main", "worker"])
         if with_api and not _listening(settings.http_host, settings.http_port):
-            api = start(
-                "api",
-                [sys.executable, "-m", "uvicorn", "api.app:app", "--host", settings.http_host, "--port", str(settings.http_port)],
-            )
+            api = start("api", [sys.executable, "-m", "cli.main", "api"])
             _wait_listening(settings.http_host, settings.http_port, "HTTP 服务", api)
         urls.append(f"HTTP API（OpenAPI 文档）：{settings.api_url}/docs")
         urls.append(f"日志：{logs}")

@@ -6,10 +6,11 @@ green-channel rule and clause behind it, so an applicant, a reviewer and an audi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Collection, Iterator
 from typing import TypeVar
 
-from schemas.application import Application, Person
+from schemas.application import Application, MaterialSubmission, Person
 from schemas.checklist import (
     Assessment,
     Checklist,
@@ -93,14 +94,51 @@ class _Effects:
                 yield _rule_ref(rule), effect
 
 
-def _material_items(track: TrackPolicy, application: Application, effects: _Effects) -> list[MaterialItem]:
+def registered_locally(registration: str | None, community: str, community_names: Collection[str]) -> bool:
+    """户籍 given as the community's code, its name or its full name (e.g. 春光社区, 延吉市建工街道春光社区)."""
+    if not registration:
+        return False
+    value = "".join(unicodedata.normalize("NFKC", registration).split())
+    if value == community or value in community_names:
+        return True
+    return any(len(name) < len(value) and value.endswith(name) and full.endswith(value)
+               for name in community_names for full in community_names)
+
+
+SUPPLEMENTARY = "supplementary"
+"""Any other material (e.g. what a reviewer asked for in a correction), described in its note."""
+
+
+def material_problems(materials: list[MaterialSubmission], people: list[str], track: TrackPolicy) -> list[str]:
+    """Submitted materials the policy cannot recognise: unknown codes, or per-person proofs without their person."""
+    known = {m.id: m for m in track.materials}
+    problems = []
+    for item in materials:
+        material = known.get(item.material)
+        if item.material == SUPPLEMENTARY:
+            if not (item.note and item.note.strip()):
+                problems.append(f"补充材料（{SUPPLEMENTARY}）须在说明（note）中写明是什么材料")
+        elif material is None:
+            options = "、".join([*(f"{m.id}（{m.title}）" for m in track.materials), f"{SUPPLEMENTARY}（其他补充材料）"])
+            problems.append(f"材料代码 {item.material} 不属于本类型申请，可选：{options}")
+        elif material.per_person and item.person not in people:
+            who = f"「{item.person}」不在发起人和拟任负责人名单中" if item.person else "未注明所属人员（person）"
+            problems.append(f"{material.title}须注明是哪位发起人或拟任负责人的：{who}")
+    return problems
+
+
+def _material_items(
+    track: TrackPolicy, application: Application, effects: _Effects, community_names: Collection[str]
+) -> list[MaterialItem]:
     items = []
     for material in track.materials:
         waivers = [(ref, e) for ref, e in effects.of(WaiveMaterial) if e.material == material.id]
         people: list[Person | None] = list(application.people) if material.per_person else [None]
         for person in people:
             name = person.name if person else None
-            local = person is not None and person.household_registration == application.community
+            local = person is not None and registered_locally(
+                person.household_registration, application.community, community_names
+            )
             waiver = next((ref for ref, e in waivers if not e.only_for_local_household or local), None)
             label = f"{material.title}（{name}）" if name else material.title
             if waiver:
@@ -248,8 +286,11 @@ def _procedure(application: Application, track: TrackPolicy, effects: _Effects) 
     )
 
 
-def assess(application: Application, policy: Policy, ref: PolicyRef) -> Assessment:
-    """Deterministic: the same application and policy always give the same assessment."""
+def assess(
+    application: Application, policy: Policy, ref: PolicyRef, community_names: Collection[str] = ()
+) -> Assessment:
+    """Deterministic: the same application and policy always give the same assessment.
+    ``community_names`` are the community's name and full name, so 户籍 may be given either way."""
     track = policy.tracks.get(application.track)
     if track is None:
         raise TrackNotOffered(f"{policy.title}未设立「{application.track.label}」办理类型")
@@ -262,7 +303,7 @@ def assess(application: Application, policy: Policy, ref: PolicyRef) -> Assessme
         track=application.track,
         green_channel=applies,
         green_channel_explanation=explanation,
-        materials=_material_items(track, application, effects),
+        materials=_material_items(track, application, effects, community_names),
         thresholds=[_threshold_item(t, values, effects) for t in track.thresholds],
         fees=fees,
         fees_due_fen=sum(f.due_fen for f in fees),

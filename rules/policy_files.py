@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from rules.checklist import assess
+from schemas.checklist import Assessment, AssessmentRequest
 from schemas.policy import Policy, PolicyRef
 
 FALLBACK = "national"
@@ -75,6 +77,12 @@ def policy_in_force(policies_dir: Path, jurisdiction_chain: list[str], on: date)
             )
             return policy, ref
     raise PolicyNotFound(f"{' / '.join(jurisdiction_chain)}：没有可用的政策文件")
+
+
+def assess_request(policies_dir: Path, request: AssessmentRequest) -> Assessment:
+    """The policy in force for the request's place and date, applied to its application."""
+    policy, ref = policy_in_force(policies_dir, request.jurisdiction_chain, request.on)
+    return assess(request.application, policy, ref, request.community_names)
 
 
 def all_policies(policies_dir: Path) -> list[Path]:

@@ -162,6 +162,7 @@ class AssessmentRequest(BaseModel):
     application: Application
     jurisdiction_chain: list[str] = Field(description="community first, then its ancestors")
     on: date = Field(description="the policy in force on this date decides")
+    community_names: list[str] = Field(default_factory=list, description="the community's name and full name")
 
 
 class Assessment(BaseModel):

@@ -7,7 +7,7 @@ so the workflow stays the single place where the rules of the process are decide
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,12 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from rules import permissions
-from rules.checklist import TrackNotOffered, assess
+from rules.checklist import TrackNotOffered, assess, material_problems
 from rules.policy_files import PolicyNotFound, policy_in_force
 from schemas.application import Application, MaterialSubmission, Track
 from schemas.calendar import Deadline
 from schemas.case import (
+    PHASE_NAMES,
     ActionReceipt,
     CaseState,
     Correction,
@@ -40,6 +41,7 @@ from schemas.checklist import Assessment
 from schemas.documents import DocumentKind, DocumentRef
 from schemas.localtime import local_date
 from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
+from schemas.policy import Policy, PolicyRef
 from service import views
 from settings import Settings
 from store import directory
@@ -141,14 +143,30 @@ class CaseService:
             raise ServiceError("invalid", f"所在社区代码 {community} 不存在。可选社区：{known}")
         return found
 
+    def _policy(self, locality: Locality, day: date) -> tuple[Policy, PolicyRef]:
+        try:
+            return policy_in_force(self.settings.policies_dir, [j.code for j in locality.chain], day)
+        except PolicyNotFound as error:
+            raise ServiceError("invalid", str(error)) from error
+
+    def _check_materials(
+        self, policy: Policy, application: Application, materials: list[MaterialSubmission]
+    ) -> None:
+        track = policy.tracks.get(application.track)
+        if track is None:
+            raise ServiceError("invalid", f"{policy.title}未设立「{application.track.label}」办理类型")
+        problems = material_problems(materials, [p.name for p in application.people], track)
+        if problems:
+            raise ServiceError("invalid", "；".join(problems), problems)
+
     def assess(self, application: Application, on: datetime | None = None) -> Assessment:
         """The explained checklist for an application, without submitting it."""
         locality = self._locality(application.community)
-        day = local_date(on or datetime.now(UTC))
+        policy, ref = self._policy(locality, local_date(on or datetime.now(UTC)))
+        self._check_materials(policy, application, application.materials)
         try:
-            policy, ref = policy_in_force(self.settings.policies_dir, [j.code for j in locality.chain], day)
-            return assess(application, policy, ref)
-        except (PolicyNotFound, TrackNotOffered) as error:
+            return assess(application, policy, ref, [locality.community.name, locality.community.full_name])
+        except TrackNotOffered as error:
             raise ServiceError("invalid", str(error)) from error
 
     def _check_attachments(self, materials: list[MaterialSubmission]) -> None:
@@ -275,8 +293,12 @@ class CaseService:
         return state.applicant if state and state.applicant.user_id == actor.user_id else actor
 
     async def correct(self, actor: Actor, case_no: str, correction: views.CorrectionInput) -> ActionReceipt:
-        self._known_case(case_no)
-        self._check_attachments([*correction.materials, *(correction.application.materials if correction.application else [])])
+        state = self._readable_state(actor, case_no)
+        materials = [*correction.materials, *(correction.application.materials if correction.application else [])]
+        if state.locality:
+            policy, _ = self._policy(state.locality, local_date(state.submitted_at))
+            self._check_materials(policy, correction.application or state.application, materials)
+        self._check_attachments(materials)
         payload = Correction(actor=self._as_applicant(actor, case_no), **correction.model_dump())
         return await self._update(case_no, FilingWorkflow.correct, payload)
 
@@ -341,12 +363,6 @@ class CaseService:
         application, procedure = state.application, state.procedure
         now = datetime.now(UTC)
 
-        def phase_name(phase: Phase) -> str:
-            if phase is state.phase:
-                return state.phase_staff_name if staff else state.phase_applicant_name
-            names = {e.phase_after: e for e in state.timeline}
-            return names[phase].phase_after.value if phase in names else phase.value
-
         holders = [
             views.HolderView(
                 task_id=t.task_id, step=t.step, title=t.title, office=t.office.name, holder=t.holder.name,
@@ -374,7 +390,7 @@ class CaseService:
             community_name=state.locality.community.full_name if state.locality else application.community,
             authority=state.authority.name if state.authority else None,
             phase=state.phase,
-            phase_name=phase_name(state.phase),
+            phase_name=state.phase_staff_name if staff else state.phase_applicant_name,
             phase_applicant_name=state.phase_applicant_name,
             phase_staff_name=state.phase_staff_name,
             closed=state.phase.terminal,
@@ -382,6 +398,9 @@ class CaseService:
             next_deadline=_deadline_view(min(deadlines, key=lambda d: d.due_at)) if deadlines else None,
             legal_deadline=_deadline_view(clock.deadline) if clock and clock.deadline and not clock.paused else None,
             legal_clock_paused=bool(clock and clock.paused),
+            legal_deadline_met=(state.result.decided_at <= clock.deadline.due_at)
+            if state.result and clock and clock.deadline and not clock.paused
+            else None,
             missing=missing,
             correction=views.CorrectionView(
                 round=correction.round, items=correction.items, still_missing=correction.still_missing,
@@ -530,8 +549,6 @@ class CaseService:
 
 def _phase_labels(state: CaseState, staff: bool) -> dict[Phase, str]:
     """Names of the phases this case went through, for its timeline."""
-    from schemas.case import PHASE_NAMES
-
     labels = {phase: (n.staff if staff else n.applicant) for phase, n in PHASE_NAMES.items()}
     procedure = state.procedure
     if procedure:

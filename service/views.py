@@ -127,6 +127,7 @@ class CaseView(BaseModel):
     next_deadline: DeadlineView | None
     legal_deadline: DeadlineView | None
     legal_clock_paused: bool
+    legal_deadline_met: bool | None = Field(default=None, description="for a decided case: decided within the legal time limit")
     missing: list[str]
     correction: CorrectionView | None
     public_notice_until: date | None

@@ -147,3 +147,30 @@ async def test_checklist_preview_explains_waivers_without_submitting(api: httpx.
     assert checklist["complete"] is False
     assert any("会员人数" in d and "9人" in d and "10人" in d for d in checklist["defects"])
     assert (await api.get("/api/cases", headers=as_user("nobody-submitted"))).json() == []
+
+
+async def test_household_registration_may_be_given_by_community_name(api: httpx.AsyncClient) -> None:
+    people = [
+        {"name": "王芳", "role": "founder_and_leader", "household_registration": "春光社区"},
+        {"name": "李明", "role": "founder", "household_registration": "延吉市建工街道春光社区"},
+        {"name": "赵刚", "role": "founder", "household_registration": "民安社区"},
+    ]
+    body = factories.filing(people=people).model_dump(mode="json")
+    checklist = (await api.post("/api/checklist", json=body)).json()["checklist"]
+    status = {m["person"]: m["status"] for m in checklist["materials"] if m["material"] == "identity_proof"}
+    assert status == {"王芳": "waived", "李明": "waived", "赵刚": "missing"}
+
+
+async def test_materials_the_policy_does_not_know_are_refused_with_the_options(api: httpx.AsyncClient) -> None:
+    body = factories.filing().model_dump(mode="json")
+    body["materials"].append({"material": "charterr"})
+    body["materials"].append({"material": "identity_proof"})
+    response = await api.post("/api/cases", json=body, headers=as_user("applicant-typo"))
+    assert response.status_code == 422
+    details = response.json()["details"]
+    assert any("charterr" in d and "charter（组织章程" in d for d in details)
+    assert any("身份证明须注明" in d for d in details)
+    people = [{"name": "王芳", "role": "founder"}, {"name": "王芳", "role": "leader"}]
+    twins = factories.filing().model_dump(mode="json") | {"people": people}
+    response = await api.post("/api/cases", json=twins, headers=as_user("applicant-typo"))
+    assert response.status_code == 422 and "同名" in response.json()["message"]

@@ -33,7 +33,7 @@ async def shezu(env: dict[str, str], *args: str) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode is not None
+    assert process.returncode is not None and process.returncode >= 0, f"shezu {args} crashed: {err.decode()} after printing: {out.decode()}"
     return process.returncode, out.decode(), err.decode()
 
 

@@ -36,7 +36,7 @@ async def start_worker(settings: Settings, address: str) -> asyncio.subprocess.P
         "SHEZU_TASK_QUEUE": settings.task_queue,
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, str(PROJECT_ROOT / "worker.py"), cwd=PROJECT_ROOT, env=env,
+        sys.executable, "-m", "cli.main", "worker", cwd=PROJECT_ROOT, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
 

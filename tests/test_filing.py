@@ -71,7 +71,7 @@ async def test_green_channel_filing_goes_from_submission_to_certificate(skipping
     await approve(service, case_no, "decision", "jg-zhou")
 
     view = service.case(applicant, case_no)
-    assert view.phase is Phase.approved and view.closed
+    assert view.phase is Phase.approved and view.closed and view.legal_deadline_met is True
     assert view.certificate_number == case_no
     assert [d.kind for d in view.documents] == [
         DocumentKind.acceptance_notice,
@@ -186,7 +186,8 @@ async def test_reviewer_can_ask_for_correction_which_pauses_the_clock(service: C
     assert view.phase is Phase.correction and view.legal_clock_paused and view.legal_deadline is None
     assert view.missing == ["请补充活动场所管理方同意使用的书面说明"]
 
-    await service.correct(applicant, case_no, views.CorrectionInput(materials=[{"material": "venue_consent", "note": "社区同意使用活动室的说明"}]))
+    supplement = {"material": "supplementary", "note": "社区居委会同意使用活动室的书面说明"}
+    await service.correct(applicant, case_no, views.CorrectionInput(materials=[supplement]))
     view = service.case(applicant, case_no)
     assert view.phase is Phase.authority_review and not view.legal_clock_paused
     assert view.legal_deadline is not None and view.legal_deadline.due_date >= before.due_date

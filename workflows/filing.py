@@ -607,6 +607,7 @@ class FilingWorkflow:
             application=self.case.application,
             jurisdiction_chain=[j.code for j in self._locality.chain],
             on=local_date(self.case.submitted_at),
+            community_names=[self._locality.community.name, self._locality.community.full_name],
         )
         assessment = await self._call("assess_application", request, Assessment)
         self.case.checklist = assessment.checklist
