@@ -8,6 +8,7 @@ server (per-workflow time skipping, enabled by ``shezu up``), so its documents c
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,12 @@ from temporalio.testing import TimeSkipper
 
 from cli.system import running_system
 from service.connection import connect_temporal
-from settings import Settings
+from settings import PROJECT_ROOT, Settings
+
+
+def example(name: str) -> dict[str, Any]:
+    """The README's example applications are the demo's too."""
+    return json.loads((PROJECT_ROOT / "examples" / f"{name}.json").read_text(encoding="utf-8"))
 
 
 class Unexpected(Exception):
@@ -96,35 +102,18 @@ class Demo:
 
     async def green_channel_filing(self) -> None:
         applicant = f"demo-applicant-{self.stamp}"
-        application = {
-            "track": "filing",
-            "community": "YJ-JG-CG",
-            "organization_name": f"春光社区夕阳红舞蹈队（演示{self.stamp}）",
-            "business_scope": "组织社区老年居民开展广场舞、健身操等文体活动",
-            "community_based": True,
-            "members": 18,
-            "venue": {"kind": "shared", "address": "建工街道春光社区活动室"},
-            "people": [
-                {"name": "王芳", "role": "founder_and_leader", "household_registration": "YJ-JG-CG"},
-                {"name": "李明", "role": "founder", "household_registration": "吉林省长春市"},
-            ],
-            "materials": [
-                {"material": "filing_form"},
-                {"material": "charter"},
-                {"material": "identity_proof", "person": "李明"},
-            ],
-            "applicant_name": "王芳",
-            "contact_phone": "13800000000",
-        }
+        application = example("filing")
+        application["organization_name"] += f"（演示{self.stamp}）"
+        application["materials"] = [m for m in application["materials"] if m["material"] != "member_list"]
         print("\n=== 一、绿色通道备案：春光社区舞蹈队（从提交到发证）===")
         receipt = await self.call("POST", "/api/cases", applicant, 201, application)
         case_no = receipt["case_no"]
         self.check(receipt["phase"] == "correction", f"缺少会员名册应要求补正，实际 {receipt['phase_name']}")
-        self.say(f"王芳提交备案申请，案号 {case_no}；形式审查发现缺少材料，一次性告知：{';'.join(receipt['missing'])}")
+        self.say(f"王芳提交备案申请，案号 {case_no}；形式审查发现缺少材料，一次性告知：{'；'.join(receipt['missing'])}")
         view = await self.case(case_no, applicant)
         waived = [m["explanation"] for m in view["checklist"]["materials"] if m["status"] == "waived"]
         self.check(any("王芳" in w for w in waived), "户籍在本社区的王芳应免交身份证明")
-        self.say("绿色通道免交：" + ";".join(waived))
+        self.say("绿色通道免交：" + "；".join(waived))
         self.say(await self.document(view, "correction_notice", applicant))
 
         answer = await self.call(
@@ -157,31 +146,8 @@ class Demo:
 
     async def refused_registration(self) -> None:
         applicant = f"demo-applicant-{self.stamp}-2"
-        application = {
-            "track": "association",
-            "community": "YJ-JG-MA",
-            "organization_name": f"延吉市民安书画协会（演示{self.stamp}）",
-            "business_scope": "开展书画交流、培训和展览",
-            "community_based": False,
-            "members": 60,
-            "funds_fen": 5_000_000,
-            "venue": {"kind": "own", "address": "民安路8号"},
-            "supervising_unit": "延吉市文化广电和旅游局",
-            "people": [
-                {"name": "张伟", "role": "founder_and_leader", "household_registration": "YJ-JG-MA"},
-                {"name": "刘洋", "role": "founder", "household_registration": "YJ-JG-MA"},
-            ],
-            "materials": [
-                {"material": m}
-                for m in (
-                    "registration_form", "supervising_unit_approval", "capital_verification_report",
-                    "venue_proof", "charter", "founding_meeting_minutes",
-                )
-            ]
-            + [{"material": "identity_proof", "person": p} for p in ("张伟", "刘洋")],
-            "applicant_name": "张伟",
-            "contact_phone": "13900000000",
-        }
+        application = example("association-ordinary")
+        application["organization_name"] += f"（演示{self.stamp}）"
         print("\n=== 二、社会团体登记：民安书画协会（民政局不予登记）===")
         receipt = await self.call("POST", "/api/cases", applicant, 201, application)
         case_no = receipt["case_no"]

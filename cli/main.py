@@ -127,7 +127,7 @@ def print_case(view: views.CaseView) -> None:
 
 @app.command()
 def up() -> None:
-    """启动整个系统:Temporal 开发服务器(数据保存在数据目录)、worker 和 HTTP 服务。"""
+    """启动整个系统：Temporal 开发服务器（数据保存在数据目录）、worker 和 HTTP 服务。"""
     from cli.system import serve_forever
 
     raise typer.Exit(serve_forever(get_settings()))
@@ -143,7 +143,7 @@ def worker() -> None:
 
 @app.command()
 def checklist(file: Path, as_json: JsonOut = False) -> None:
-    """按所在辖区政策预审申请文件,列出材料、免交项、条件和费用(不提交)。"""
+    """按所在辖区政策预审申请文件，列出材料、免交项、条件和费用（不提交）。"""
     application = read_model_file(file, Application)
     settings = get_settings()
     service = CaseService(settings, read_model(settings))
@@ -173,7 +173,7 @@ def checklist(file: Path, as_json: JsonOut = False) -> None:
 
 @app.command()
 def submit(file: Path, user: As, as_json: JsonOut = False) -> None:
-    """提交备案/登记申请(JSON 或 YAML 文件)。"""
+    """提交备案/登记申请（JSON 或 YAML 文件）。"""
     application = read_model_file(file, Application)
 
     async def run(service: CaseService) -> views.SubmissionReceipt:
@@ -224,7 +224,7 @@ def tasks(
     include_closed: Annotated[bool, typer.Option("--all", help="包括已办结的任务")] = False,
     as_json: JsonOut = False,
 ) -> None:
-    """待办任务(按角色和辖区)。"""
+    """待办任务（按角色和辖区）。"""
 
     async def run(service: CaseService) -> list[views.TaskView]:
         return service.inbox(service.actor(user), role, jurisdiction, include_closed)
@@ -265,7 +265,7 @@ def decide(
 
 @app.command()
 def correct(case_no: str, file: Path, user: As) -> None:
-    """申请人补正材料(文件内容:materials 列表,可选 application 更正后的申请信息、note 说明)。"""
+    """申请人补正材料（文件内容：materials 列表，可选 application 更正后的申请信息、note 说明）。"""
     correction = read_model_file(file, views.CorrectionInput)
 
     async def run(service: CaseService) -> Any:
@@ -388,7 +388,7 @@ def public_notices(as_json: JsonOut = False) -> None:
 
 @calendar_app.command("load")
 def calendar_load(file: Path, user: As = "admin") -> None:
-    """导入某一年的官方放假安排(YAML/JSON,格式见 docs/calendar-example.yaml),无需改代码。"""
+    """导入某一年的官方放假安排（YAML/JSON，格式见 docs/calendar-example.yaml），无需改代码。"""
     from store.calendars import load_calendar_year, read_calendar_file
 
     settings = get_settings()
@@ -412,7 +412,7 @@ def calendar_list() -> None:
 
 @directory_app.command("load")
 def directory_load(file: Path) -> None:
-    """导入辖区与人员名录(替换现有名录)。"""
+    """导入辖区与人员名录（替换现有名录）。"""
     from store.directory import load_directory, read_directory_file
 
     try:
@@ -434,7 +434,7 @@ def readmodel_rebuild() -> None:
 
 @app.command()
 def demo() -> None:
-    """演示:一件绿色通道备案从提交到发证,一件登记被驳回;与预期不符时以非零状态退出。"""
+    """演示：一件绿色通道备案从提交到发证，一件登记被驳回；与预期不符时以非零状态退出。"""
     from cli.demo import run_demo
 
     raise typer.Exit(run_demo(get_settings()))

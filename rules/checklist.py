@@ -228,17 +228,16 @@ def _fee_items(track: TrackPolicy, effects: _Effects) -> list[FeeItem]:
     return items
 
 
-def _shortening(effects: _Effects, step_id: str | None) -> tuple[RuleRef, ShortenTimeLimit] | None:
-    return next(((ref, e) for ref, e in effects.of(ShortenTimeLimit) if e.step == step_id), None)
+def _time_limit(effects: _Effects, step_id: str | None, ordinary: int) -> tuple[int, RuleRef | None]:
+    """The working days that apply to a step (None: the whole case), and the rule that shortened them."""
+    for ref, effect in effects.of(ShortenTimeLimit):
+        if effect.step == step_id and effect.working_days < ordinary:
+            return effect.working_days, ref
+    return ordinary, None
 
 
 def _step_plan(step: ReviewStep, effects: _Effects) -> StepPlan:
-    shortened = _shortening(effects, step.id)
-    days = step.time_limit_working_days
-    if shortened and shortened[1].working_days < days:
-        days = shortened[1].working_days
-    else:
-        shortened = None
+    days, shortened_by = _time_limit(effects, step.id, step.time_limit_working_days)
     return StepPlan(
         id=step.id,
         applicant_name=step.applicant_name,
@@ -248,18 +247,13 @@ def _step_plan(step: ReviewStep, effects: _Effects) -> StepPlan:
         time_limit_working_days=days,
         reminder_working_days_before=step.reminder_working_days_before,
         backup_time_limit_working_days=step.backup_time_limit_working_days,
-        shortened_by=shortened[0] if shortened else None,
+        shortened_by=shortened_by,
     )
 
 
 def _procedure(application: Application, track: TrackPolicy, effects: _Effects) -> Procedure:
     notice = next(effects.of(SimplifyPublicNotice), None)
-    legal = _shortening(effects, None)
-    legal_days = track.legal_time_limit_working_days
-    if legal and legal[1].working_days < legal_days:
-        legal_days = legal[1].working_days
-    else:
-        legal = None
+    legal_days, legal_shortened_by = _time_limit(effects, None, track.legal_time_limit_working_days)
     return Procedure(
         track=application.track,
         track_name=track.name,
@@ -281,7 +275,7 @@ def _procedure(application: Application, track: TrackPolicy, effects: _Effects) 
         public_notice_counts_toward_time_limit=track.public_notice_counts_toward_time_limit,
         correction_window_working_days=track.correction_window_working_days,
         legal_time_limit_working_days=legal_days,
-        legal_time_limit_shortened_by=legal[0] if legal else None,
+        legal_time_limit_shortened_by=legal_shortened_by,
         appeal=track.appeal,
     )
 

@@ -89,15 +89,9 @@ def _deadline_view(deadline: Deadline) -> views.DeadlineView:
     )
 
 
-def _document_view(document: DocumentRef | DocumentRecord) -> views.DocumentView:
+def _document_view(document: DocumentRef) -> views.DocumentView:
     return views.DocumentView(
-        document_id=document.document_id,
-        kind=DocumentKind(document.kind),
-        title=document.title,
-        number=document.number,
-        issued_at=document.issued_at,
-        html_sha256=document.html_sha256,
-        pdf_sha256=document.pdf_sha256,
+        **document.model_dump(),
         pdf_url=f"/api/documents/{document.document_id}.pdf",
         html_url=f"/api/documents/{document.document_id}.html",
     )

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from schemas.application import Application, MaterialSubmission
 from schemas.case import ObjectionStatus, Phase
 from schemas.checklist import Checklist
-from schemas.documents import DocumentKind
+from schemas.documents import DocumentRef
 
 # --- inputs ----------------------------------------------------------------------------------
 
@@ -78,14 +78,7 @@ class TimelineView(BaseModel):
     phase_after: str
 
 
-class DocumentView(BaseModel):
-    document_id: str
-    kind: DocumentKind
-    title: str
-    number: str
-    issued_at: AwareDatetime
-    html_sha256: str
-    pdf_sha256: str
+class DocumentView(DocumentRef):
     pdf_url: str
     html_url: str
 
