@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 
-from schemas.application import Application
+from schemas.application import Application, Track
 from schemas.case import ActionReceipt
 from schemas.checklist import Assessment
 from schemas.people import Role
@@ -75,6 +75,18 @@ def create_app(settings: Settings | None = None, service: CaseService | None = N
     @app.get("/api/health", tags=["系统"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/api/communities", tags=["申请人"], summary="可申请的社区及其代码")
+    async def communities(service: Service) -> list[views.CommunityView]:
+        return service.communities()
+
+    @app.get("/api/requirements", tags=["申请人"], summary="某社区某办理类型的材料、条件、费用、期限和绿色通道规则", responses=ERRORS)
+    async def requirements(
+        service: Service,
+        community: str = Query(description="社区代码，如 YJ-JG-CG"),
+        track: Track = Query(description="filing / association / service_institution"),
+    ) -> views.RequirementsView:
+        return service.requirements(community, track)
 
     @app.post("/api/checklist", tags=["申请人"], summary="预审：按政策生成材料清单（不提交）", responses=ERRORS)
     async def checklist(application: Application, service: Service) -> Assessment:

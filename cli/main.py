@@ -14,7 +14,7 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from schemas.application import Application
+from schemas.application import Application, Track
 from schemas.localtime import local_text
 from schemas.money import yuan
 from schemas.people import Role
@@ -139,6 +139,53 @@ def worker() -> None:
     from worker import main
 
     asyncio.run(main())
+
+
+@app.command()
+def communities(as_json: JsonOut = False) -> None:
+    """可申请的社区及其代码。"""
+    settings = get_settings()
+    rows = CaseService(settings, read_model(settings)).communities()
+
+    def text(found: list[views.CommunityView]) -> None:
+        for row in found:
+            typer.echo(f"{row.code}  {row.full_name}")
+
+    emit(rows, as_json, text)
+
+
+@app.command()
+def requirements(
+    community: Annotated[str, typer.Argument(help="社区代码，如 YJ-JG-CG")],
+    track: Annotated[Track, typer.Argument(help="filing / association / service_institution")],
+    as_json: JsonOut = False,
+) -> None:
+    """某社区某办理类型要求的材料（含材料代码）、条件、费用、期限和绿色通道规则。"""
+    settings = get_settings()
+    try:
+        found = CaseService(settings, read_model(settings)).requirements(community, track)
+    except ServiceError as error:
+        fail(error.message, error.details)
+
+    def text(view: views.RequirementsView) -> None:
+        rules = view.requirements
+        typer.echo(f"{view.community} · {rules.name}（{view.policy.title} 版本 {view.policy.version}）")
+        typer.echo("材料（代码：名称）：")
+        for material in rules.materials:
+            each = "（每位发起人和拟任负责人各一份，person 填姓名）" if material.per_person else ""
+            typer.echo(f"  {material.id}：{material.title}{each}")
+        typer.echo("条件：")
+        for threshold in rules.thresholds:
+            need = f"不少于{threshold.minimum}{threshold.unit}" if threshold.minimum is not None else "须具备"
+            typer.echo(f"  {threshold.label}：{need}（{threshold.citation}）")
+        typer.echo(f"公示：{rules.public_notice_working_days}个工作日；法定办结：{rules.legal_time_limit_working_days}个工作日")
+        if view.green_channel:
+            typer.echo(f"{view.green_channel.title}（社区社会组织适用）：")
+            for rule in view.green_channel.rules:
+                typer.echo(f"  {rule.group}·{rule.name}")
+        typer.echo(view.defaults_note)
+
+    emit(found, as_json, text)
 
 
 @app.command()

@@ -153,6 +153,31 @@ class CaseService:
         if problems:
             raise ServiceError("invalid", "；".join(problems), problems)
 
+    def communities(self) -> list[views.CommunityView]:
+        found = []
+        for community in directory.jurisdictions(self.engine, Level.community):
+            place = self._locality(community.code)
+            found.append(
+                views.CommunityView(
+                    code=community.code,
+                    full_name=community.full_name,
+                    street=place.at_level(Level.street).name,
+                    district=place.at_level(Level.district).name,
+                )
+            )
+        return found
+
+    def requirements(self, community: str, track: Track) -> views.RequirementsView:
+        locality = self._locality(community)
+        policy, ref = self._policy(locality, local_date(datetime.now(UTC)))
+        if track not in policy.tracks:
+            raise ServiceError("invalid", f"{policy.title}未设立「{track.label}」办理类型")
+        channel = policy.green_channel if policy.green_channel and track in policy.green_channel.tracks else None
+        return views.RequirementsView(
+            policy=ref, community=locality.community.full_name, track=track, requirements=policy.tracks[track],
+            green_channel=channel, defaults_note=policy.defaults_note,
+        )
+
     def assess(self, application: Application, on: datetime | None = None) -> Assessment:
         """The explained checklist for an application, without submitting it."""
         locality = self._locality(application.community)

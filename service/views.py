@@ -7,10 +7,11 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from schemas.application import Application, MaterialSubmission
+from schemas.application import Application, MaterialSubmission, Track
 from schemas.case import ObjectionStatus, Phase
 from schemas.checklist import Checklist
 from schemas.documents import DocumentRef
+from schemas.policy import GreenChannel, PolicyRef, TrackPolicy
 
 # --- inputs ----------------------------------------------------------------------------------
 
@@ -187,6 +188,24 @@ class PublicNoticeView(BaseModel):
     community_name: str
     until: date
     document: DocumentView | None
+
+
+class CommunityView(BaseModel):
+    code: str
+    full_name: str
+    street: str
+    district: str
+
+
+class RequirementsView(BaseModel):
+    """What a track asks for in a community, before the applicant's own facts are applied."""
+
+    policy: PolicyRef
+    community: str
+    track: Track
+    requirements: TrackPolicy
+    green_channel: GreenChannel | None
+    defaults_note: str
 
 
 class AttachmentView(BaseModel):

@@ -174,3 +174,17 @@ async def test_materials_the_policy_does_not_know_are_refused_with_the_options(a
     twins = factories.filing().model_dump(mode="json") | {"people": people}
     response = await api.post("/api/cases", json=twins, headers=as_user("applicant-typo"))
     assert response.status_code == 422 and "同名" in response.json()["message"]
+
+
+async def test_a_new_user_can_find_communities_and_what_a_track_requires(api: httpx.AsyncClient) -> None:
+    communities = (await api.get("/api/communities")).json()
+    assert {"code": "YJ-JG-CG", "full_name": "延吉市建工街道春光社区", "street": "建工街道", "district": "延吉市"} in communities
+    response = await api.get("/api/requirements", params={"community": "YJ-JG-CG", "track": "association"})
+    assert response.status_code == 200
+    body = response.json()
+    assert "capital_verification_report" in [m["id"] for m in body["requirements"]["materials"]]
+    assert len(body["green_channel"]["rules"]) == 12
+    ordinary = (await api.get("/api/requirements", params={"community": "XQ-DF-HP", "track": "association"})).json()
+    assert ordinary["green_channel"] is None and ordinary["policy"]["id"] == "national"
+    unknown = await api.get("/api/requirements", params={"community": "YJ-JG-CG", "track": "charity"})
+    assert unknown.status_code == 422 and "filing" in unknown.json()["message"]
