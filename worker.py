@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -43,11 +44,14 @@ def activities(settings: Settings, engine: Engine) -> list[object]:
 
 
 def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
+    """Database and file activities are plain functions run on a thread pool, so one slow write
+    never holds up the workflows and the other activities on the event loop."""
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=activities(settings, engine),
+        activity_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="shezu-activity"),
     )
 
 

@@ -16,14 +16,14 @@ class DirectoryActivities:
         self.engine = engine
 
     @activity.defn(name="locate_community")
-    async def locate_community(self, community: str) -> Locality:
+    def locate_community(self, community: str) -> Locality:
         found = directory.locality(self.engine, community)
         if found is None or found.community.level is not Level.community:
             raise ApplicationError(f"社区代码 {community} 不存在", type="unknown_community", non_retryable=True)
         return found
 
     @activity.defn(name="assign_post")
-    async def assign_post(self, request: PostRequest) -> Post:
+    def assign_post(self, request: PostRequest) -> Post:
         """A post that is not staffed yet is retried until an administrator fills it in the directory."""
         found = directory.post(self.engine, request.role, request.jurisdiction)
         if found is None:

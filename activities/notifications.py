@@ -25,7 +25,7 @@ class NotificationActivities:
         return subject.strip(), body.strip()
 
     @activity.defn(name="queue_notification")
-    async def queue_notification(self, request: NotificationRequest) -> int:
+    def queue_notification(self, request: NotificationRequest) -> int:
         """Idempotent: a retried call finds its rows and queues nothing twice. Returns rows added."""
         subject, body = self.render(request)
         added = 0

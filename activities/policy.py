@@ -21,7 +21,7 @@ class PolicyActivities:
         self.policies_dir = policies_dir
 
     @activity.defn(name="assess_application")
-    async def assess_application(self, request: AssessmentRequest) -> Assessment:
+    def assess_application(self, request: AssessmentRequest) -> Assessment:
         try:
             return assess_request(self.policies_dir, request)
         except (PolicyNotFound, TrackNotOffered) as error:

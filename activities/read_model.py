@@ -139,6 +139,6 @@ class ReadModelActivities:
         self.engine = engine
 
     @activity.defn(name="project_case")
-    async def project_case(self, state: CaseState) -> None:
+    def project_case(self, state: CaseState) -> None:
         with session_scope(self.engine) as session:
             project(session, state)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,18 @@ class _PolicyFile:
     digest: str
 
 
+@lru_cache(maxsize=256)
+def _parse(digest: str, data: bytes) -> dict[str, Any]:
+    """Parsed once per content: a file edited by an administrator has a new digest and is parsed again."""
+    return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _versions(folder: Path) -> list[_PolicyFile]:
     files = []
     for path in sorted(folder.glob("*.yaml")):
         data = path.read_bytes()
-        files.append(_PolicyFile(path, yaml.safe_load(data), hashlib.sha256(data).hexdigest()))
+        digest = hashlib.sha256(data).hexdigest()
+        files.append(_PolicyFile(path, _parse(digest, data), digest))
     return files
 
 

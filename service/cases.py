@@ -278,7 +278,7 @@ class CaseService:
                 stored = self._state(case_no)
                 if stored is not None and stored.revision >= state.revision:
                     return stored
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.05)
         return None
 
     # --- human actions -------------------------------------------------------------------------

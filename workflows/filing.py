@@ -58,6 +58,8 @@ T = TypeVar("T")
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 QUICK = timedelta(seconds=30)
 RENDERING = timedelta(minutes=3)
+"""Lookups and read-model writes are short and idempotent: local activities, run by the worker
+without a round trip to the server. Rendering documents is a regular activity."""
 
 STEP_PHASES = {
     "preliminary_review": Phase.preliminary_review,
@@ -343,8 +345,10 @@ class FilingWorkflow:
 
     async def _open_task(self, step: StepPlan, working_days: int, objection: Objection | None = None) -> Task:
         office = self._locality.office(step.role, step.level)
-        post = await self._call("assign_post", PostRequest(role=step.role, jurisdiction=office.jurisdiction), Post)
-        deadline = await self._deadline(working_days, step.reminder_working_days_before)
+        post, deadline = await asyncio.gather(
+            self._call("assign_post", PostRequest(role=step.role, jurisdiction=office.jurisdiction), Post),
+            self._deadline(working_days, step.reminder_working_days_before),
+        )
         number = 1 + sum(t.step == step.id for t in self.case.tasks)
         title = f"{step.staff_name}({objection.objection_id})" if objection else step.staff_name
         task = Task(
@@ -566,7 +570,7 @@ class FilingWorkflow:
         if self._projected_revision >= self.case.revision:
             return
         self.case.settled_revision = self.case.revision
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(
             "project_case", self.case, start_to_close_timeout=QUICK, retry_policy=ACTIVITY_RETRY
         )
         self._projected_revision = max(self._projected_revision, self.case.settled_revision)
@@ -597,9 +601,9 @@ class FilingWorkflow:
 
     # --- activities -------------------------------------------------------------------------
 
-    async def _call(self, activity: str, arg: object, result_type: type[T], timeout: timedelta = QUICK) -> T:
-        return await workflow.execute_activity(
-            activity, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY
+    async def _call(self, activity: str, arg: object, result_type: type[T]) -> T:
+        return await workflow.execute_local_activity(
+            activity, arg, result_type=result_type, start_to_close_timeout=QUICK, retry_policy=ACTIVITY_RETRY
         )
 
     async def _assess(self) -> Assessment:
@@ -650,7 +654,9 @@ class FilingWorkflow:
             ),
             **facts,
         )
-        document = await self._call("render_document", request, DocumentRef, timeout=RENDERING)
+        document = await workflow.execute_activity(
+            "render_document", request, result_type=DocumentRef, start_to_close_timeout=RENDERING, retry_policy=ACTIVITY_RETRY
+        )
         self.case.documents.append(document)
         self._touch()
         return document
