@@ -151,7 +151,7 @@ class FilingWorkflow:
             assert task.decision is not None
             decision = task.decision
             if decision.outcome is Outcome.request_correction:
-                working_days = await self._working_days_left(task.deadline)
+                working_days = max(1, await self._working_days_left(task.deadline))
                 await self._correction_round(decision.reasons, requested_by=decision.by, step=step.id)
                 continue
             if decision.outcome is Outcome.refuse and step.role is self._procedure.authority_role:
