@@ -34,8 +34,19 @@ async def until_state(client: Client, case_no: str, condition: Callable[[CaseSta
         await asyncio.sleep(0.1)
 
 
-async def history_length(client: Client, case_no: str) -> int:
-    return len((await client.get_workflow_handle(case_no).fetch_history()).events)
+async def history_length(client: Client, case_no: str, seconds: float = 30) -> int:
+    """Events in the case's history once the workflow is waiting for people: no activity and no
+    workflow task pending (a projection's completion lands just after the read model shows it)."""
+    handle = client.get_workflow_handle(case_no)
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + seconds
+    while True:
+        description = (await handle.describe()).raw_description
+        if not description.pending_activities and not description.HasField("pending_workflow_task"):
+            return len((await handle.fetch_history()).events)
+        if loop.time() > give_up:
+            raise AssertionError(f"{case_no} is still working")
+        await asyncio.sleep(0.05)
 
 
 def staff(service: CaseService, user_id: str):  # type: ignore[no-untyped-def]

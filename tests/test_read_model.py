@@ -164,4 +164,4 @@ async def test_a_whole_case_runs_on_postgresql_and_the_read_model_rebuilds(
         assert await rebuild(service) == 1
         with Session(engine) as session:
             assert counts(session, case_no) == before
-        assert service.case(applicant, case_no) == view
+        assert service.case(applicant, case_no) == view, "the rebuilt read model says exactly what it said"

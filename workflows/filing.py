@@ -58,8 +58,9 @@ T = TypeVar("T")
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 QUICK = timedelta(seconds=30)
 RENDERING = timedelta(minutes=3)
-"""Lookups and read-model writes are short and idempotent: local activities, run by the worker
-without a round trip to the server. Rendering documents is a regular activity."""
+"""All activities are regular ones. Local activities would save round trips, but a query or update
+arriving while one runs makes its workflow task complete early, and a replay then sees a later
+workflow.now() for the code that ran in it: the replayed case state would differ from the original."""
 
 STEP_PHASES = {
     "preliminary_review": Phase.preliminary_review,
@@ -570,9 +571,7 @@ class FilingWorkflow:
         if self._projected_revision >= self.case.revision:
             return
         self.case.settled_revision = self.case.revision
-        await workflow.execute_local_activity(
-            "project_case", self.case, start_to_close_timeout=QUICK, retry_policy=ACTIVITY_RETRY
-        )
+        await self._call("project_case", self.case, type(None))
         self._projected_revision = max(self._projected_revision, self.case.settled_revision)
 
     async def _wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
@@ -601,9 +600,9 @@ class FilingWorkflow:
 
     # --- activities -------------------------------------------------------------------------
 
-    async def _call(self, activity: str, arg: object, result_type: type[T]) -> T:
-        return await workflow.execute_local_activity(
-            activity, arg, result_type=result_type, start_to_close_timeout=QUICK, retry_policy=ACTIVITY_RETRY
+    async def _call(self, activity: str, arg: object, result_type: type[T], timeout: timedelta = QUICK) -> T:
+        return await workflow.execute_activity(
+            activity, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY
         )
 
     async def _assess(self) -> Assessment:
@@ -654,9 +653,7 @@ class FilingWorkflow:
             ),
             **facts,
         )
-        document = await workflow.execute_activity(
-            "render_document", request, result_type=DocumentRef, start_to_close_timeout=RENDERING, retry_policy=ACTIVITY_RETRY
-        )
+        document = await self._call("render_document", request, DocumentRef, timeout=RENDERING)
         self.case.documents.append(document)
         self._touch()
         return document
