@@ -4,8 +4,6 @@ overwrites a newer one, and rebuilding from workflow state gives the same rows."
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
@@ -15,16 +13,6 @@ from schemas.people import Level
 from store.case_numbers import open_case_key, record_case
 from store.db import session_scope
 from store.models import CaseRecord, DocumentRecord, OrganizationRecord, TaskRecord, TimelineRecord
-
-
-def _next_deadline(state: CaseState) -> datetime | None:
-    correction = state.open_correction
-    candidates = [t.deadline.due_at for t in state.open_tasks]
-    if correction:
-        candidates.append(correction.window.due_at)
-    if state.phase is Phase.public_notice and state.public_notice:
-        candidates.append(state.public_notice.ends.due_at)
-    return min(candidates, default=None)
 
 
 def project(session: Session, state: CaseState) -> bool:
@@ -51,7 +39,7 @@ def project(session: Session, state: CaseState) -> bool:
             "community": application.community,
             "authority_jurisdiction": state.authority.jurisdiction if state.authority else None,
             "holders": "、".join(dict.fromkeys(t.holder.name for t in state.open_tasks)),
-            "next_deadline": _next_deadline(state),
+            "next_deadline": state.next_deadline.due_at if state.next_deadline else None,
             "legal_deadline": clock.deadline.due_at if clock and clock.deadline and not clock.paused else None,
             "updated_at": now,
             "state": state.model_dump(mode="json"),

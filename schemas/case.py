@@ -216,6 +216,16 @@ class CaseState(BaseModel):
         last = self.corrections[-1] if self.corrections else None
         return last if last and self.phase is Phase.correction else None
 
+    @property
+    def next_deadline(self) -> Deadline | None:
+        """The earliest date someone must act by: an open task, the correction window or the end of 公示."""
+        deadlines = [t.deadline for t in self.open_tasks]
+        if self.open_correction:
+            deadlines.append(self.open_correction.window)
+        if self.phase is Phase.public_notice and self.public_notice:
+            deadlines.append(self.public_notice.ends)
+        return min(deadlines, key=lambda d: d.due_at, default=None)
+
     def task(self, task_id: str) -> Task | None:
         return next((t for t in self.tasks if t.task_id == task_id), None)
 

@@ -391,9 +391,7 @@ class CaseService:
             for t in state.open_tasks
         ]
         correction = state.open_correction
-        deadlines = [t.deadline for t in state.open_tasks] + ([correction.window] if correction else [])
-        if state.phase is Phase.public_notice and state.public_notice:
-            deadlines.append(state.public_notice.ends)
+        next_deadline = state.next_deadline
         clock = state.legal_clock
         missing = correction.still_missing if correction else []
         if not missing and state.checklist and state.legal_clock is None and not state.phase.terminal:
@@ -414,7 +412,7 @@ class CaseService:
             phase_staff_name=state.phase_staff_name,
             closed=state.phase.terminal,
             holders=holders,
-            next_deadline=_deadline_view(min(deadlines, key=lambda d: d.due_at)) if deadlines else None,
+            next_deadline=_deadline_view(next_deadline) if next_deadline else None,
             legal_deadline=_deadline_view(clock.deadline) if clock and clock.deadline and not clock.paused else None,
             legal_clock_paused=bool(clock and clock.paused),
             legal_deadline_met=(state.result.decided_at <= clock.deadline.due_at)
