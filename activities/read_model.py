@@ -90,8 +90,8 @@ def project(session: Session, state: CaseState) -> bool:
                 actor_role=event.actor.role.value if event.actor else None,
                 action=event.action,
                 summary=event.summary,
-                phase_before=event.phase_before.value,
-                phase_after=event.phase_after.value,
+                phase_before=str(event.phase_before),
+                phase_after=str(event.phase_after),
             )
         )
 

@@ -169,8 +169,8 @@ class TimelineEvent(BaseModel):
     actor: Actor | None = Field(default=None, description="None for the system (timers, checks)")
     action: str
     summary: str
-    phase_before: Phase
-    phase_after: Phase
+    phase_before: str = Field(description="the process's phase before the event (a Phase, LotPhase or FairPhase value)")
+    phase_after: str
 
 
 class Result(BaseModel):
@@ -286,10 +286,10 @@ class ObjectionResolution(BaseModel):
 
 
 class ActionReceipt(BaseModel):
-    """What an update returns once the workflow has settled after it."""
+    """What an update returns once the workflow has settled after it (any process)."""
 
     case_no: str
-    phase: Phase
+    phase: str
     phase_applicant_name: str
     phase_staff_name: str
     message: str

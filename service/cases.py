@@ -443,8 +443,8 @@ class CaseService:
                     ),
                     role=e.actor.role.label if e.actor else None,
                     action=e.action, summary=e.summary,
-                    phase_before=labels.get(e.phase_before, e.phase_before.value),
-                    phase_after=labels.get(e.phase_after, e.phase_after.value),
+                    phase_before=labels.get(e.phase_before, e.phase_before),
+                    phase_after=labels.get(e.phase_after, e.phase_after),
                 )
                 for e in state.timeline
             ],

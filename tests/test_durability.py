@@ -80,7 +80,7 @@ async def test_killed_worker_is_replaced_and_the_case_finishes_without_duplicate
     finally:
         await kill(second)
 
-    assert receipt.phase is Phase.refused
+    assert receipt.phase == Phase.refused
     state = await case_state_via_new_worker(temporal.client, settings, engine, case_no)
     assert [d.kind.value for d in state.documents] == ["acceptance_notice", "refusal_decision"]
     with Session(engine) as session:
@@ -143,4 +143,4 @@ async def test_dev_server_restarted_on_its_file_loses_nothing(tmp_path: Path) ->
                 service.actor("mz-chen"), case_no,
                 views.DecisionInput(step="authority_review", outcome="refuse", reasons=["名称不规范"]),
             )
-            assert receipt.phase is Phase.refused
+            assert receipt.phase == Phase.refused

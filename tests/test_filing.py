@@ -114,7 +114,7 @@ async def test_incomplete_materials_get_one_notice_listing_everything_then_corre
     corrected = application.model_copy(update={"members": 12})
     rest = views.CorrectionInput(materials=[{"material": "identity_proof", "person": "李明"}], application=corrected)
     receipt = await service.correct(applicant, case_no, rest)
-    assert receipt.phase is Phase.preliminary_review
+    assert receipt.phase == Phase.preliminary_review
     view = service.case(applicant, case_no)
     assert view.missing == [] and view.legal_deadline is not None
     assert [d.kind for d in view.documents] == [DocumentKind.correction_notice, DocumentKind.acceptance_notice]
@@ -204,7 +204,7 @@ async def test_applicant_withdraws_before_the_decision(service: CaseService) -> 
     assert refused.value.kind == "forbidden" and "王芳" in refused.value.message
 
     receipt = await service.withdraw(applicant, case_no, views.WithdrawalInput(reason="组织成员另有安排"))
-    assert receipt.phase is Phase.withdrawn
+    assert receipt.phase == Phase.withdrawn
     view = service.case(applicant, case_no)
     assert view.closed and view.holders == [] and view.result_reasons == ["组织成员另有安排"]
     assert service.inbox(service.actor("cg-zhao")) == [] or case_no not in [t.case_no for t in service.inbox(service.actor("cg-zhao"))]

@@ -13,17 +13,15 @@ enters history. Every update returns once the read model shows its effect.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import datetime
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+from workflows.base import CaseClosed, ProcessWorkflow, refuse_if
 
 with workflow.unsafe.imports_passed_through():
     from rules import permissions
-    from schemas.calendar import Deadline, DeadlineRequest, WorkingDaysRequest
     from schemas.case import (
         PHASE_NAMES,
         ActionReceipt,
@@ -43,24 +41,13 @@ with workflow.unsafe.imports_passed_through():
         ReviewDecision,
         Task,
         TaskDecision,
-        TaskStatus,
-        TimelineEvent,
         Withdrawal,
     )
     from schemas.checklist import Assessment, AssessmentRequest, Checklist, Procedure, StepPlan
     from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, DocumentRequest, NoticePeriod
     from schemas.localtime import local_date
-    from schemas.notifications import NotificationKind, NotificationRequest
-    from schemas.people import Actor, Locality, Office, Post, PostRequest
-
-T = TypeVar("T")
-
-ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
-QUICK = timedelta(seconds=30)
-RENDERING = timedelta(minutes=3)
-"""All activities are regular ones. Local activities would save round trips, but a query or update
-arriving while one runs makes its workflow task complete early, and a replay then sees a later
-workflow.now() for the code that ran in it: the replayed case state would differ from the original."""
+    from schemas.notifications import NotificationKind
+    from schemas.people import Actor, Locality, Office
 
 STEP_PHASES = {
     "preliminary_review": Phase.preliminary_review,
@@ -69,12 +56,10 @@ STEP_PHASES = {
 }
 
 
-class _CaseClosed(Exception):
-    """The case ended before the end of the procedure (refusal, lapse or withdrawal)."""
-
-
 @workflow.defn
-class FilingWorkflow:
+class FilingWorkflow(ProcessWorkflow):
+    PROJECTION = "project_case"
+
     @workflow.init
     def __init__(self, request: FilingRequest) -> None:
         self.case = CaseState(
@@ -83,7 +68,6 @@ class FilingWorkflow:
             applicant=request.applicant,
             submitted_at=workflow.now(),
         )
-        self._projected_revision = 0
         self._withdrawal: Withdrawal | None = None
         self._correction: Correction | None = None
         self._objection_reviews: list[asyncio.Task[None]] = []
@@ -102,7 +86,7 @@ class FilingWorkflow:
             await self._public_notice()
             decision = await self._review(self._procedure.decision_step)
             await self._approve(decision)
-        except _CaseClosed:
+        except CaseClosed:
             pass
         await asyncio.gather(*self._objection_reviews)
         await self._settle()
@@ -147,7 +131,7 @@ class FilingWorkflow:
         """One human step, repeated after a correction it asked for, with the time that was left."""
         working_days = step.time_limit_working_days
         while True:
-            task = await self._open_task(step, working_days)
+            task = await self._open_review_task(step, working_days)
             await self._await_task(task, step, main=True)
             assert task.decision is not None
             decision = task.decision
@@ -230,7 +214,7 @@ class FilingWorkflow:
         self._close(Phase.refused, decision.reasons, document)
         self._record(decision.by, "refused", f"{procedure.refused_name}：{'；'.join(decision.reasons)}", Phase.refused)
         await self._notify(NotificationKind.decided, [self.case.applicant], result=procedure.refused_name)
-        raise _CaseClosed
+        raise CaseClosed
 
     async def _lapse(self, request: CorrectionRequest) -> None:
         accepted = self.case.legal_clock is not None
@@ -247,7 +231,7 @@ class FilingWorkflow:
         self._close(Phase.lapsed, reasons, document)
         self._record(None, "lapsed", f"补正期限届满未补正，申请失效，出具{title}", Phase.lapsed)
         await self._notify(NotificationKind.lapsed, [self.case.applicant])
-        raise _CaseClosed
+        raise CaseClosed
 
     async def _stop_if_withdrawn(self) -> None:
         withdrawal = self._withdrawal
@@ -259,14 +243,12 @@ class FilingWorkflow:
         detail = f":{withdrawal.reason}" if withdrawal.reason else ""
         self._record(withdrawal.actor, "withdrawn", f"申请人撤回申请{detail}", Phase.withdrawn)
         await self._notify(NotificationKind.withdrawn, [self.case.applicant, *holders])
-        raise _CaseClosed
+        raise CaseClosed
 
     def _close(self, phase: Phase, reasons: list[str], document: DocumentRef | None) -> None:
-        now = workflow.now()
-        for task in self.case.open_tasks:
-            task.status, task.closed_at = TaskStatus.cancelled, now
+        self._cancel_open_tasks()
         self.case.result = Result(
-            phase=phase, decided_at=now, reasons=reasons, document_id=document.document_id if document else None
+            phase=phase, decided_at=workflow.now(), reasons=reasons, document_id=document.document_id if document else None
         )
 
     # --- corrections (补正) and the legal clock ---------------------------------------------
@@ -344,90 +326,17 @@ class FilingWorkflow:
 
     # --- tasks, reminders and AB岗 escalation ------------------------------------------------
 
-    async def _open_task(self, step: StepPlan, working_days: int, objection: Objection | None = None) -> Task:
+    async def _open_review_task(self, step: StepPlan, working_days: int, objection: Objection | None = None) -> Task:
         office = self._locality.office(step.role, step.level)
-        post, deadline = await asyncio.gather(
-            self._call("assign_post", PostRequest(role=step.role, jurisdiction=office.jurisdiction), Post),
-            self._deadline(working_days, step.reminder_working_days_before),
-        )
-        number = 1 + sum(t.step == step.id for t in self.case.tasks)
         title = f"{step.staff_name}({objection.objection_id})" if objection else step.staff_name
-        task = Task(
-            task_id=f"{step.id}-{number}",
-            step=step.id,
-            title=title,
-            role=step.role,
-            office=office,
-            a=post.a,
-            b=post.b,
-            holder=post.a,
-            created_at=workflow.now(),
-            deadline=deadline,
-            objection_id=objection.objection_id if objection else None,
-        )
-        self.case.tasks.append(task)
         phase = None if objection else STEP_PHASES[step.id]
-        self._record(
-            None,
-            "task_assigned",
-            f"「{title}」交{office.name}A岗{post.a.name}办理（B岗{post.b.name}），"
-            f"{working_days}个工作日内办结，期限至{deadline.due_date.isoformat()}{self._provisional(deadline)}",
-            phase,
-            step=step,
-        )
-        await self._notify(NotificationKind.task_assigned, [post.a], task_title=title, due_date=deadline.due_date.isoformat())
+        task = await self._open_task(step, working_days, office, title, phase)
+        task.objection_id = objection.objection_id if objection else None
         return task
-
-    async def _await_task(self, task: Task, step: StepPlan, main: bool) -> None:
-        """Wait for the decision; remind before the deadline, hand over to B at it, report if B misses too."""
-        wait = self._main_wait if main else self._wait
-        while task.status is TaskStatus.open:
-            until, on_time = self._next_timer(task)
-            if not await wait(lambda: task.status is not TaskStatus.open, until=until) and on_time:
-                await on_time(task, step)
-            if self._withdrawal is not None:
-                return
-        if not main:
-            await self._settle()
-
-    def _next_timer(self, task: Task) -> tuple[datetime | None, Callable[[Task, StepPlan], Awaitable[None]] | None]:
-        if task.reminded_at is None and not task.escalated and task.deadline.remind_at:
-            return task.deadline.remind_at, self._remind
-        if not task.escalated:
-            return task.deadline.due_at, self._escalate
-        if task.overdue_reported_at is None:
-            return task.deadline.due_at, self._report_overdue
-        return None, None
-
-    async def _remind(self, task: Task, step: StepPlan) -> None:
-        task.reminded_at = workflow.now()
-        self._record(None, "task_reminded", f"「{task.title}」将于{task.deadline.due_date.isoformat()}到期，已提醒{task.holder.name}")
-        await self._notify(
-            NotificationKind.task_reminder, [task.holder], task_title=task.title, due_date=task.deadline.due_date.isoformat()
-        )
-
-    async def _escalate(self, task: Task, step: StepPlan) -> None:
-        missed = task.deadline
-        task.deadline = await self._deadline(step.backup_time_limit_working_days)
-        task.holder, task.escalated_at = task.b, workflow.now()
-        self._record(
-            None,
-            "task_escalated",
-            f"「{task.title}」A岗{task.a.name}未在{missed.due_date.isoformat()}前办理，按AB岗制度转B岗{task.b.name}办理，"
-            f"期限至{task.deadline.due_date.isoformat()}",
-        )
-        await self._notify(
-            NotificationKind.task_escalated, [task.b, task.a], task_title=task.title, due_date=task.deadline.due_date.isoformat()
-        )
-
-    async def _report_overdue(self, task: Task, step: StepPlan) -> None:
-        task.overdue_reported_at = workflow.now()
-        self._record(None, "task_overdue", f"「{task.title}」B岗{task.b.name}仍未办理，已超期，提请督办")
-        await self._notify(NotificationKind.task_overdue, [task.a, task.b], task_title=task.title)
 
     async def _start_objection_review(self, objection: Objection) -> None:
         step = self._procedure.objection_step
-        task = await self._open_task(step, step.time_limit_working_days, objection)
+        task = await self._open_review_task(step, step.time_limit_working_days, objection)
         objection.task_id = task.task_id
         holders = {t.holder.user_id: t.holder for t in self.case.open_tasks}
         await self._notify(NotificationKind.objection_filed, list(holders.values()), objection_id=objection.objection_id)
@@ -447,7 +356,7 @@ class FilingWorkflow:
 
     @decide.validator
     def _validate_decide(self, decision: ReviewDecision) -> None:
-        _refuse_if(permissions.refuse_decision(self.case, decision))
+        refuse_if(permissions.refuse_decision(self.case, decision))
 
     @workflow.update
     async def resolve_objection(self, resolution: ObjectionResolution) -> ActionReceipt:
@@ -461,7 +370,7 @@ class FilingWorkflow:
 
     @resolve_objection.validator
     def _validate_resolve_objection(self, resolution: ObjectionResolution) -> None:
-        _refuse_if(permissions.refuse_objection_resolution(self.case, resolution))
+        refuse_if(permissions.refuse_objection_resolution(self.case, resolution))
 
     @workflow.update
     async def file_objection(self, filing: ObjectionFiling) -> ActionReceipt:
@@ -480,7 +389,7 @@ class FilingWorkflow:
 
     @file_objection.validator
     def _validate_file_objection(self, filing: ObjectionFiling) -> None:
-        _refuse_if(permissions.refuse_objection(self.case, filing, workflow.now()))
+        refuse_if(permissions.refuse_objection(self.case, filing, workflow.now()))
 
     @workflow.update
     async def correct(self, correction: Correction) -> ActionReceipt:
@@ -492,7 +401,7 @@ class FilingWorkflow:
     def _validate_correct(self, correction: Correction) -> None:
         if self._correction is not None:
             raise ApplicationError("上一次补正正在处理，请稍后再试", type="conflict")
-        _refuse_if(permissions.refuse_correction(self.case, correction))
+        refuse_if(permissions.refuse_correction(self.case, correction))
 
     @workflow.update
     async def withdraw(self, withdrawal: Withdrawal) -> ActionReceipt:
@@ -505,56 +414,31 @@ class FilingWorkflow:
 
     @withdraw.validator
     def _validate_withdraw(self, withdrawal: Withdrawal) -> None:
-        _refuse_if(permissions.refuse_withdrawal(self.case, withdrawal))
+        refuse_if(permissions.refuse_withdrawal(self.case, withdrawal))
 
-    def _complete_task(
-        self, task: Task, outcome: Outcome, reasons: list[str], comment: str | None, actor: Actor
-    ) -> TaskDecision:
-        now = workflow.now()
-        task.decision = TaskDecision(outcome=outcome, reasons=reasons, comment=comment, by=actor, at=now)
-        task.status, task.closed_at = TaskStatus.done, now
-        details = "".join(f"；{label}：{text}" for label, text in (("理由", "；".join(reasons)), ("意见", comment)) if text)
-        late = "（逾期办理）" if now >= task.deadline.due_at else ""
-        self._record(actor, f"{task.step}_{outcome.value}", f"「{task.title}」：{outcome.label}{late}{details}")
-        return task.decision
+    # --- how this process names itself --------------------------------------------------------
 
-    async def _receipt(self, message: str) -> ActionReceipt:
-        """Return once the workflow has acted on the update and the read model shows it."""
-        revision = self.case.revision
-        await workflow.wait_condition(lambda: self._projected_revision >= revision)
-        return ActionReceipt(
-            case_no=self.case.case_no,
-            phase=self.case.phase,
-            phase_applicant_name=self.case.phase_applicant_name,
-            phase_staff_name=self.case.phase_staff_name,
-            message=message,
-        )
+    @property
+    def case_key(self) -> str:
+        return self.case.case_no
 
-    # --- state, timeline and waiting -------------------------------------------------------
+    def _phase_names(self) -> tuple[str, str]:
+        return self.case.phase_applicant_name, self.case.phase_staff_name
 
-    def _touch(self) -> None:
-        self.case.revision += 1
+    def _notification_context(self) -> dict[str, str]:
+        return {
+            "case_no": self.case.case_no,
+            "organization_name": self.case.application.organization_name,
+            "phase": self.case.phase_applicant_name,
+        }
 
-    def _record(
-        self, actor: Actor | None, action: str, summary: str, phase: Phase | None = None, step: StepPlan | None = None
-    ) -> None:
-        before = self.case.phase
-        if phase is not None:
-            self._enter(phase, step)
-        self.case.timeline.append(
-            TimelineEvent(
-                seq=len(self.case.timeline) + 1,
-                at=workflow.now(),
-                actor=actor,
-                action=action,
-                summary=summary,
-                phase_before=before,
-                phase_after=self.case.phase,
-            )
-        )
-        self._touch()
+    def _interrupted(self) -> bool:
+        return self._withdrawal is not None
 
-    def _enter(self, phase: Phase, step: StepPlan | None) -> None:
+    async def _on_interrupt(self) -> None:
+        await self._stop_if_withdrawn()
+
+    def _enter(self, phase: str, step: StepPlan | None) -> None:
         procedure = self.case.procedure
         if step is not None:
             applicant, staff = step.applicant_name, step.staff_name
@@ -566,44 +450,7 @@ class FilingWorkflow:
             applicant, staff = PHASE_NAMES[phase].applicant, PHASE_NAMES[phase].staff
         self.case.phase, self.case.phase_applicant_name, self.case.phase_staff_name = phase, applicant, staff
 
-    async def _settle(self) -> None:
-        """Project the state to the read model if it changed; updates wait for this."""
-        if self._projected_revision >= self.case.revision:
-            return
-        self.case.settled_revision = self.case.revision
-        await self._call("project_case", self.case, type(None))
-        self._projected_revision = max(self._projected_revision, self.case.settled_revision)
-
-    async def _wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
-        """Wait for ``condition`` (or a withdrawal); False when ``until`` came first."""
-        await self._settle()
-
-        def ready() -> bool:
-            return condition() or self._withdrawal is not None
-
-        if until is None:
-            await workflow.wait_condition(ready)
-            return True
-        remaining = until - workflow.now()
-        if remaining <= timedelta(0):
-            return ready()
-        try:
-            await workflow.wait_condition(ready, timeout=remaining)
-        except TimeoutError:
-            return ready()
-        return True
-
-    async def _main_wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
-        ready = await self._wait(condition, until)
-        await self._stop_if_withdrawn()
-        return ready
-
     # --- activities -------------------------------------------------------------------------
-
-    async def _call(self, activity: str, arg: object, result_type: type[T], timeout: timedelta = QUICK) -> T:
-        return await workflow.execute_activity(
-            activity, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY
-        )
 
     async def _assess(self) -> Assessment:
         request = AssessmentRequest(
@@ -618,16 +465,6 @@ class FilingWorkflow:
             self.case.procedure = assessment.procedure
         self._touch()
         return assessment
-
-    async def _deadline(self, working_days: int, reminder_before: int = 0) -> Deadline:
-        request = DeadlineRequest(
-            start=workflow.now(), working_days=working_days, reminder_working_days_before=reminder_before
-        )
-        return await self._call("compute_deadline", request, Deadline)
-
-    async def _working_days_left(self, deadline: Deadline) -> int:
-        request = WorkingDaysRequest(start=workflow.now(), end=deadline.due_at)
-        return await self._call("count_working_days", request, int)
 
     async def _issue(self, kind: DocumentKind, title: str | None = None, **facts: object) -> DocumentRef:
         number = len(self.case.documents) + 1
@@ -653,26 +490,7 @@ class FilingWorkflow:
             ),
             **facts,
         )
-        document = await self._call("render_document", request, DocumentRef, timeout=RENDERING)
-        self.case.documents.append(document)
-        self._touch()
-        return document
-
-    async def _notify(self, kind: NotificationKind, recipients: list[Actor], **context: str) -> None:
-        application = self.case.application
-        request = NotificationRequest(
-            key=f"{self.case.case_no}:{self.case.revision}:{kind.value}",
-            kind=kind,
-            case_no=self.case.case_no,
-            recipients=recipients,
-            context={
-                "case_no": self.case.case_no,
-                "organization_name": application.organization_name,
-                "phase": self.case.phase_applicant_name,
-                **context,
-            },
-        )
-        await self._call("queue_notification", request, int)
+        return await self._render(request)
 
     def _appeal(self) -> dict[str, object]:
         return {
@@ -680,10 +498,6 @@ class FilingWorkflow:
             "reconsideration_body": self._locality.reconsideration_body,
             "court": self._locality.court,
         }
-
-    @staticmethod
-    def _provisional(deadline: Deadline) -> str:
-        return "，按推算日历计算，官方放假安排公布后以官方为准" if deadline.provisional else ""
 
     @property
     def _procedure(self) -> Procedure:
@@ -704,11 +518,6 @@ class FilingWorkflow:
     def _authority(self) -> Office:
         assert self.case.authority is not None
         return self.case.authority
-
-
-def _refuse_if(refusal: permissions.Refusal | None) -> None:
-    if refusal is not None:
-        raise ApplicationError(refusal.message, type=refusal.kind.value, non_retryable=True)
 
 
 def _add_years(moment: datetime, years: int) -> datetime:
