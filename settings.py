@@ -37,7 +37,10 @@ class Settings(BaseSettings):
 
     policies_dir: Path = PROJECT_ROOT / "policies"
     directory_file: Path = PROJECT_ROOT / "directory" / "sample.yaml"
-    """Jurisdictions and staff posts loaded into the read model when it is empty."""
+    """Jurisdictions, staff posts and experts loaded into the read model when it is empty."""
+    register_file: Path | None = PROJECT_ROOT / "directory" / "sample-register.yaml"
+    """Organizations registered before this system, loaded when the register is empty (set to
+    an empty value in production to start with an empty register)."""
 
     @property
     def documents_dir(self) -> Path:

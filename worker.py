@@ -16,12 +16,15 @@ from activities.directory import DirectoryActivities
 from activities.documents import DocumentActivities
 from activities.notifications import NotificationActivities
 from activities.policy import PolicyActivities
+from activities.procurement import ProcurementActivities
 from activities.read_model import ReadModelActivities
 from service.connection import connect_temporal, read_model
 from settings import Settings, get_settings
+from workflows.fair import FairWorkflow
 from workflows.filing import FilingWorkflow
+from workflows.lot import LotWorkflow
 
-WORKFLOWS = [FilingWorkflow]
+WORKFLOWS = [FilingWorkflow, FairWorkflow, LotWorkflow]
 
 
 def activities(settings: Settings, engine: Engine) -> list[object]:
@@ -30,6 +33,7 @@ def activities(settings: Settings, engine: Engine) -> list[object]:
     documents = DocumentActivities(settings.documents_dir)
     notifications = NotificationActivities(engine)
     policy = PolicyActivities(settings.policies_dir)
+    procurement = ProcurementActivities(engine, settings.policies_dir)
     read = ReadModelActivities(engine)
     return [
         calendar.compute_deadline,
@@ -39,7 +43,13 @@ def activities(settings: Settings, engine: Engine) -> list[object]:
         documents.render_document,
         notifications.queue_notification,
         policy.assess_application,
+        procurement.procurement_policy,
+        procurement.screen_bids,
+        procurement.expert_pool,
+        procurement.record_contract,
         read.project_case,
+        read.project_fair,
+        read.project_lot,
     ]
 
 

@@ -17,7 +17,8 @@ from temporalio.exceptions import ApplicationError
 from weasyprint import HTML
 
 from activities.rendering import TEMPLATES_DIR, environment
-from schemas.documents import DocumentKind, DocumentRef, DocumentRequest
+from schemas.document_request import DocumentRequest
+from schemas.documents import DocumentKind, DocumentRef
 from store.files import put
 
 FONT_TIMESTAMP_EPOCH = "0"
@@ -27,12 +28,18 @@ subsetting keeps the font's own timestamp, but WeasyPrint re-saves variable font
 whole process cannot race between rendering threads."""
 
 REQUIRED_FACTS: dict[DocumentKind, tuple[str, ...]] = {
-    DocumentKind.acceptance_notice: ("checklist", "legal_time_limit_working_days"),
-    DocumentKind.correction_notice: ("items", "deadline"),
-    DocumentKind.non_acceptance_decision: ("items", "appeal"),
-    DocumentKind.refusal_decision: ("items", "appeal"),
-    DocumentKind.public_notice: ("notice",),
-    DocumentKind.certificate: ("certificate",),
+    DocumentKind.acceptance_notice: ("party", "checklist", "legal_time_limit_working_days"),
+    DocumentKind.correction_notice: ("party", "items", "deadline"),
+    DocumentKind.non_acceptance_decision: ("party", "items", "appeal"),
+    DocumentKind.refusal_decision: ("party", "items", "appeal"),
+    DocumentKind.public_notice: ("party", "notice"),
+    DocumentKind.certificate: ("party", "certificate"),
+    DocumentKind.demand_catalogue: ("fair",),
+    DocumentKind.evaluation_report: ("lot",),
+    DocumentKind.result_publication: ("lot", "notice"),
+    DocumentKind.award_notice: ("lot", "addressee_bid", "deadline"),
+    DocumentKind.result_notification: ("lot", "addressee_bid"),
+    DocumentKind.failed_lot_notice: ("lot", "items"),
 }
 """Facts without which a document would be unlawful or unreadable (a decision without an appeal route,
 a correction notice without items or a date); optional facts are handled by the templates."""
@@ -80,4 +87,13 @@ class DocumentActivities:
             issued_at=request.issued_at,
             html_sha256=put(self.documents_dir, html.encode(), "html"),
             pdf_sha256=put(self.documents_dir, pdf, "pdf"),
+            addressee=_addressee(request),
         )
+
+
+def _addressee(request: DocumentRequest) -> str | None:
+    """The organization a lot's notice is addressed to, so the read model can show it to them alone."""
+    if request.lot is None or request.addressee_bid is None:
+        return None
+    bid = request.lot.bid(request.addressee_bid)
+    return bid.organization if bid else None

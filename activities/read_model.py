@@ -1,6 +1,6 @@
-"""Projection of a case's state into the read model (cases, tasks inbox, timeline, documents,
-organizations register). Idempotent: the whole state is upserted, an older revision never
-overwrites a newer one, and rebuilding from workflow state gives the same rows."""
+"""Projection of each process's state into the read model (cases, fairs, lots, tasks inbox,
+timeline, documents, organizations register, showcase). Idempotent: the whole state is upserted,
+an older revision never overwrites a newer one, and rebuilding from workflow state gives the same rows."""
 
 from __future__ import annotations
 
@@ -8,11 +8,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 
-from schemas.case import CaseState, Phase
+from schemas.case import CaseState, Phase, Task, TimelineEvent
+from schemas.documents import DocumentRef
 from schemas.people import Level
+from schemas.procurement import FairState, LotState, SeatStatus
 from store.case_numbers import open_case_key, record_case
 from store.db import session_scope
-from store.models import CaseRecord, DocumentRecord, OrganizationRecord, TaskRecord, TimelineRecord
+from store.models import (
+    CaseRecord,
+    DocumentRecord,
+    FairRecord,
+    LotRecord,
+    OrganizationRecord,
+    ShowcaseRecord,
+    TaskRecord,
+    TimelineRecord,
+)
 
 
 def project(session: Session, state: CaseState) -> bool:
@@ -47,10 +58,39 @@ def project(session: Session, state: CaseState) -> bool:
     )
     session.add(record)
 
-    for task in state.tasks:
-        row = session.get(TaskRecord, (state.case_no, task.task_id)) or TaskRecord(
-            case_no=state.case_no, task_id=task.task_id  # type: ignore[call-arg]
+    _project_tasks(session, state.case_no, state.tasks, application.organization_name, state.phase_staff_name)
+    _project_timeline(session, state.case_no, state.timeline)
+    _project_documents(session, state.case_no, state.documents)
+
+    result = state.result
+    if result and result.phase is Phase.approved and result.certificate_number:
+        organization = session.get(OrganizationRecord, state.case_no) or OrganizationRecord(case_no=state.case_no)  # type: ignore[call-arg]
+        organization.sqlmodel_update(
+            {
+                "name": application.organization_name,
+                "track": application.track.value,
+                "community": application.community,
+                "authority_jurisdiction": state.authority.jurisdiction if state.authority else "",
+                "certificate_number": result.certificate_number,
+                "approved_at": result.decided_at,
+                "valid_until": result.valid_until,
+                "representative_id": state.applicant.user_id,
+                "representative_name": application.applicant_name,
+            }
         )
+        session.add(organization)
+
+    if state.locality:
+        district = state.locality.at_level(Level.district).code
+        key = None if state.phase.terminal else open_case_key(district, application.organization_name)
+        record_case(session, state.case_no, key, state.submitted_at)
+    return True
+
+
+def _project_tasks(session: Session, key: str, tasks: list[Task], subject: str, phase_staff_name: str) -> None:
+    """Every task of a case (open and closed) as a row of the inbox."""
+    for task in tasks:
+        row = session.get(TaskRecord, (key, task.task_id)) or TaskRecord(case_no=key, task_id=task.task_id)  # type: ignore[call-arg]
         row.sqlmodel_update(
             {
                 "step": task.step,
@@ -70,19 +110,22 @@ def project(session: Session, state: CaseState) -> bool:
                 "due_at": task.deadline.due_at,
                 "closed_at": task.closed_at,
                 "outcome": task.decision.outcome.value if task.decision else None,
-                "organization_name": application.organization_name,
-                "phase_staff_name": state.phase_staff_name,
+                "organization_name": subject,
+                "phase_staff_name": phase_staff_name,
             }
         )
         session.add(row)
 
-    known_events = set(session.exec(select(TimelineRecord.seq).where(TimelineRecord.case_no == state.case_no)))
-    for event in state.timeline:
-        if event.seq in known_events:
+
+def _project_timeline(session: Session, key: str, timeline: list[TimelineEvent]) -> None:
+    """Timeline rows are written once each; a retried projection adds only the new ones."""
+    known = set(session.exec(select(TimelineRecord.seq).where(TimelineRecord.case_no == key)))
+    for event in timeline:
+        if event.seq in known:
             continue
         session.add(
             TimelineRecord(
-                case_no=state.case_no,
+                case_no=key,
                 seq=event.seq,
                 at=event.at,
                 actor_id=event.actor.user_id if event.actor else None,
@@ -95,31 +138,86 @@ def project(session: Session, state: CaseState) -> bool:
             )
         )
 
-    for document in state.documents:
-        if session.get(DocumentRecord, document.document_id) is None:
-            session.add(DocumentRecord(case_no=state.case_no, **document.model_dump()))
 
-    result = state.result
-    if result and result.phase is Phase.approved and result.certificate_number:
-        organization = session.get(OrganizationRecord, state.case_no) or OrganizationRecord(case_no=state.case_no)  # type: ignore[call-arg]
-        organization.sqlmodel_update(
+def _project_documents(session: Session, key: str, documents: list[DocumentRef]) -> None:
+    for document in documents:
+        if session.get(DocumentRecord, document.document_id) is None:
+            session.add(DocumentRecord(case_no=key, **document.model_dump()))
+
+
+def project_fair(session: Session, state: FairState) -> None:
+    existing = session.get(FairRecord, state.fair_no)
+    if existing is not None and existing.revision > state.revision:
+        return
+    record = existing or FairRecord(fair_no=state.fair_no)  # type: ignore[call-arg]
+    record.sqlmodel_update(
+        {
+            "title": state.title,
+            "organizer_jurisdiction": state.organizer.jurisdiction,
+            "phase": state.phase.value,
+            "revision": state.revision,
+            "updated_at": state.timeline[-1].at if state.timeline else state.created_at,
+            "state": state.model_dump(mode="json"),
+        }
+    )
+    session.add(record)
+    _project_timeline(session, state.fair_no, state.timeline)
+    _project_documents(session, state.fair_no, state.documents)
+    for project in state.showcase:
+        if session.get(ShowcaseRecord, (state.fair_no, project.project_id)) is None:
+            session.add(
+                ShowcaseRecord(
+                    fair_no=state.fair_no, project_id=project.project_id, organization=project.organization,
+                    organization_name=project.organization_name, title=project.title, summary=project.summary,
+                    beneficiaries=project.beneficiaries, added_at=project.added_at,
+                )
+            )
+
+
+def project_lot(session: Session, state: LotState) -> None:
+    existing = session.get(LotRecord, state.lot_no)
+    if existing is not None and existing.revision > state.revision:
+        return
+    record = existing or LotRecord(lot_no=state.lot_no)  # type: ignore[call-arg]
+    record.sqlmodel_update(
+        {
+            "fair_no": state.fair_no,
+            "title": state.demand.title,
+            "department_id": state.demand.department.user_id,
+            "phase": state.phase.value,
+            "revision": state.revision,
+            "updated_at": state.timeline[-1].at if state.timeline else state.opened_at,
+            "state": state.model_dump(mode="json"),
+        }
+    )
+    session.add(record)
+    _project_tasks(session, state.lot_no, state.tasks, state.demand.title, state.phase_names[1])
+    _project_seats(session, state)
+    _project_timeline(session, state.lot_no, state.timeline)
+    _project_documents(session, state.lot_no, state.documents)
+
+
+SEAT_TASK_STATUS = {SeatStatus.scoring: "open", SeatStatus.scored: "done", SeatStatus.recused: "cancelled", SeatStatus.replaced: "cancelled"}
+
+
+def _project_seats(session: Session, state: LotState) -> None:
+    """Each expert's seat is a scoring task in that expert's inbox."""
+    for seat in state.seats:
+        key = (state.lot_no, f"scoring-{seat.seat_no}")
+        row = session.get(TaskRecord, key) or TaskRecord(case_no=key[0], task_id=key[1])  # type: ignore[call-arg]
+        expert = seat.expert
+        row.sqlmodel_update(
             {
-                "name": application.organization_name,
-                "track": application.track.value,
-                "community": application.community,
-                "authority_jurisdiction": state.authority.jurisdiction if state.authority else "",
-                "certificate_number": result.certificate_number,
-                "approved_at": result.decided_at,
-                "valid_until": result.valid_until,
+                "step": "scoring", "title": "专家评分", "role": expert.role.value,
+                "jurisdiction": state.organizer.jurisdiction, "office": state.organizer.name,
+                "a_user_id": expert.user_id, "a_name": expert.name, "b_user_id": expert.user_id, "b_name": expert.name,
+                "holder_id": expert.user_id, "holder_name": expert.name, "status": SEAT_TASK_STATUS[seat.status],
+                "escalated": False, "created_at": seat.drawn_at, "due_at": seat.deadline.due_at,
+                "closed_at": seat.ended_at, "outcome": seat.status.value,
+                "organization_name": state.demand.title, "phase_staff_name": state.phase_names[1],
             }
         )
-        session.add(organization)
-
-    if state.locality:
-        district = state.locality.at_level(Level.district).code
-        key = None if state.phase.terminal else open_case_key(district, application.organization_name)
-        record_case(session, state.case_no, key, state.submitted_at)
-    return True
+        session.add(row)
 
 
 class ReadModelActivities:
@@ -130,3 +228,13 @@ class ReadModelActivities:
     def project_case(self, state: CaseState) -> None:
         with session_scope(self.engine) as session:
             project(session, state)
+
+    @activity.defn(name="project_fair")
+    def project_fair(self, state: FairState) -> None:
+        with session_scope(self.engine) as session:
+            project_fair(session, state)
+
+    @activity.defn(name="project_lot")
+    def project_lot(self, state: LotState) -> None:
+        with session_scope(self.engine) as session:
+            project_lot(session, state)

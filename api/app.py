@@ -16,9 +16,13 @@ from schemas.application import Application, Track
 from schemas.case import ActionReceipt
 from schemas.checklist import Assessment
 from schemas.people import Role
+from schemas.procurement import BidInput, DemandInput, NegotiationInput, ScoreInput, ShowcaseInput
 from service import views
-from service.cases import CaseService, ServiceError
+from service.cases import CaseService
+from service.common import ServiceError
 from service.connection import connect_temporal, read_model
+from service.documents import document_file
+from service.fairs import FairService
 from service.validation import describe
 from settings import Settings, get_settings
 
@@ -36,18 +40,27 @@ def cases(request: Request) -> CaseService:
     return request.app.state.service
 
 
+def fair_service(request: Request) -> FairService:
+    return request.app.state.fairs
+
+
 Service = Annotated[CaseService, Depends(cases)]
+Fairs = Annotated[FairService, Depends(fair_service)]
 UserId = Annotated[str | None, Header(alias="X-User-Id", description="用户标识")]
 
 
-def create_app(settings: Settings | None = None, service: CaseService | None = None) -> FastAPI:
-    """The app; tests pass a ready service, production builds one from settings at start-up."""
+def create_app(
+    settings: Settings | None = None, service: CaseService | None = None, fairs: FairService | None = None
+) -> FastAPI:
+    """The app; tests pass ready services, production builds them from settings at start-up."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "service", None) is None:
             config = settings or get_settings()
-            app.state.service = CaseService(config, read_model(config), await connect_temporal(config))
+            engine, client = read_model(config), await connect_temporal(config)
+            app.state.service = CaseService(config, engine, client)
+            app.state.fairs = FairService(config, engine, client)
         yield
 
     app = FastAPI(
@@ -60,6 +73,7 @@ def create_app(settings: Settings | None = None, service: CaseService | None = N
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.fairs = fairs
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, error: ServiceError) -> JSONResponse:
@@ -159,13 +173,115 @@ def create_app(settings: Settings | None = None, service: CaseService | None = N
         return service.public_notices()
 
     @app.get("/api/documents/{document_id}.{extension}", tags=["文书"], summary="下载文书（pdf 或 html）", responses=ERRORS)
-    async def document(document_id: str, extension: str, service: Service, user: UserId = None) -> FileResponse:
+    async def document(document_id: str, extension: str, service: Service, fairs: Fairs, user: UserId = None) -> FileResponse:
         if extension not in ("pdf", "html"):
             raise ServiceError("not_found", "文书格式只有 pdf 和 html")
         actor = service.actor(user) if user else None
-        path, filename = service.document_file(actor, document_id, extension)
+        path, filename = document_file(service, fairs, actor, document_id, extension)
         media = "application/pdf" if extension == "pdf" else "text/html; charset=utf-8"
         return FileResponse(path, media_type=media, filename=filename)
+
+    # --- 社洽会: fairs and their lots ----------------------------------------------------------------
+
+    @app.post("/api/fairs", tags=["社洽会"], summary="组织单位创建社洽会", status_code=201, responses=ERRORS)
+    async def create_fair(fair: views.FairInput, fairs: Fairs, user: UserId = None) -> views.FairSummary:
+        return await fairs.create_fair(fairs.actor(user), fair)
+
+    @app.get("/api/fairs", tags=["社洽会"], summary="社洽会列表")
+    async def list_fairs(fairs: Fairs) -> list[views.FairSummary]:
+        return fairs.fairs()
+
+    @app.get("/api/fairs/{fair_no}", tags=["社洽会"], summary="社洽会详情与需求目录", responses=ERRORS)
+    async def fair(fair_no: str, fairs: Fairs, user: UserId = None) -> views.FairView:
+        return fairs.fair(fairs.actor(user) if user else None, fair_no)
+
+    @app.post("/api/fairs/{fair_no}/demands", tags=["社洽会"], summary="购买服务部门提交需求", responses=ERRORS)
+    async def submit_demand(fair_no: str, demand: DemandInput, fairs: Fairs, user: UserId = None) -> ActionReceipt:
+        return await fairs.submit_demand(fairs.actor(user), fair_no, demand)
+
+    @app.post("/api/fairs/{fair_no}/demands/{demand_id}/review", tags=["社洽会"], summary="组织单位审核需求", responses=ERRORS)
+    async def review_demand(
+        fair_no: str, demand_id: str, review: views.DemandReviewInput, fairs: Fairs, user: UserId = None
+    ) -> ActionReceipt:
+        return await fairs.review_demand(fairs.actor(user), fair_no, demand_id, review)
+
+    @app.post("/api/fairs/{fair_no}/catalogue", tags=["社洽会"], summary="组织单位发布需求公告", responses=ERRORS)
+    async def publish_catalogue(fair_no: str, fairs: Fairs, user: UserId = None) -> ActionReceipt:
+        return await fairs.publish_catalogue(fairs.actor(user), fair_no)
+
+    @app.get("/api/fairs/{fair_no}/showcase", tags=["社洽会"], summary="展示公益服务项目（公开）", responses=ERRORS)
+    async def showcase(fair_no: str, fairs: Fairs) -> list[views.ShowcaseView]:
+        return fairs.showcase(fair_no)
+
+    @app.post("/api/fairs/{fair_no}/showcase", tags=["社洽会"], summary="社会组织登记展示项目", responses=ERRORS)
+    async def add_showcase(fair_no: str, project: ShowcaseInput, fairs: Fairs, user: UserId = None) -> ActionReceipt:
+        return await fairs.add_showcase_project(fairs.actor(user), fair_no, project)
+
+    @app.get("/api/my/organizations", tags=["投标人"], summary="我代表的社会组织（名录编号）", responses=ERRORS)
+    async def my_organizations(fairs: Fairs, user: UserId = None) -> list[dict[str, str]]:
+        return fairs.my_organizations(fairs.actor(user))
+
+    @app.get("/api/lots/{lot_no}", tags=["社洽会"], summary="项目详情（按身份显示可见内容）", responses=ERRORS)
+    async def lot(lot_no: str, fairs: Fairs, user: UserId = None) -> views.LotView:
+        return fairs.lot(fairs.actor(user) if user else None, lot_no)
+
+    @app.post("/api/lots/{lot_no}/bids", tags=["投标人"], summary="投标", responses=ERRORS)
+    async def submit_bid(lot_no: str, bid: BidInput, fairs: Fairs, user: UserId = None) -> ActionReceipt:
+        return await fairs.submit_bid(fairs.actor(user), lot_no, bid)
+
+    @app.put("/api/lots/{lot_no}/bids/{bid_id}", tags=["投标人"], summary="修改投标（截止前）", responses=ERRORS)
+    async def amend_bid(lot_no: str, bid_id: str, bid: BidInput, fairs: Fairs, user: UserId = None) -> ActionReceipt:
+        return await fairs.amend_bid(fairs.actor(user), lot_no, bid_id, bid)
+
+    @app.delete("/api/lots/{lot_no}/bids/{bid_id}", tags=["投标人"], summary="撤回投标（截止前）", responses=ERRORS)
+    async def withdraw_bid(lot_no: str, bid_id: str, fairs: Fairs, user: UserId = None) -> ActionReceipt:
+        return await fairs.withdraw_bid(fairs.actor(user), lot_no, bid_id)
+
+    @app.post("/api/lots/{lot_no}/negotiations", tags=["社洽会"], summary="记录洽谈（组织单位或需求部门）", responses=ERRORS)
+    async def record_negotiation(
+        lot_no: str, negotiation: NegotiationInput, fairs: Fairs, user: UserId = None
+    ) -> ActionReceipt:
+        return await fairs.record_negotiation(fairs.actor(user), lot_no, negotiation)
+
+    @app.post("/api/lots/{lot_no}/scores", tags=["评审专家"], summary="专家提交评分", responses=ERRORS)
+    async def score(lot_no: str, sheet: ScoreInput, fairs: Fairs, user: UserId = None) -> ActionReceipt:
+        return await fairs.score(fairs.actor(user), lot_no, sheet)
+
+    @app.post("/api/lots/{lot_no}/recusal", tags=["评审专家"], summary="专家申请回避", responses=ERRORS)
+    async def recuse(lot_no: str, conflict: views.ConflictInput, fairs: Fairs, user: UserId = None) -> ActionReceipt:
+        return await fairs.declare_conflict(fairs.actor(user), lot_no, conflict)
+
+    @app.post("/api/lots/{lot_no}/challenges", tags=["投标人"], summary="公示期内提出质疑", responses=ERRORS)
+    async def challenge(lot_no: str, challenge: views.ChallengeInput, fairs: Fairs, user: UserId = None) -> ActionReceipt:
+        return await fairs.file_challenge(fairs.actor(user), lot_no, challenge)
+
+    @app.post("/api/lots/{lot_no}/challenges/{challenge_id}/answer", tags=["社洽会"], summary="组织单位答复质疑", responses=ERRORS)
+    async def answer_challenge(
+        lot_no: str, challenge_id: str, answer: views.ChallengeAnswerInput, fairs: Fairs, user: UserId = None
+    ) -> ActionReceipt:
+        return await fairs.answer_challenge(fairs.actor(user), lot_no, challenge_id, answer)
+
+    @app.post("/api/lots/{lot_no}/award-response", tags=["投标人"], summary="确认或放弃成交", responses=ERRORS)
+    async def respond_to_award(
+        lot_no: str, response: views.AwardResponseInput, fairs: Fairs, user: UserId = None
+    ) -> ActionReceipt:
+        return await fairs.respond_to_award(fairs.actor(user), lot_no, response)
+
+    @app.post("/api/lots/{lot_no}/disqualifications", tags=["社洽会"], summary="取消成交资格", responses=ERRORS)
+    async def disqualify(
+        lot_no: str, disqualification: views.DisqualificationInput, fairs: Fairs, user: UserId = None
+    ) -> ActionReceipt:
+        return await fairs.disqualify(fairs.actor(user), lot_no, disqualification)
+
+    @app.post("/api/lots/{lot_no}/failed-lot-decision", tags=["社洽会"], summary="流标后重新组织或终止", responses=ERRORS)
+    async def decide_failed_lot(
+        lot_no: str, decision: views.FailedLotInput, fairs: Fairs, user: UserId = None
+    ) -> ActionReceipt:
+        return await fairs.decide_failed_lot(fairs.actor(user), lot_no, decision)
+
+    @app.get("/api/contracts", tags=["社洽会"], summary="成交项目的合同记录", responses=ERRORS)
+    async def contracts(fairs: Fairs, user: UserId = None) -> list[views.ContractRecordView]:
+        return fairs.contracts(fairs.actor(user))
 
     return app
 

@@ -19,8 +19,11 @@ from schemas.localtime import local_text
 from schemas.money import yuan
 from schemas.people import Role
 from service import views
-from service.cases import CaseService, ServiceError
+from service.cases import CaseService
+from service.common import Service, ServiceError
 from service.connection import connect_temporal, read_model
+from service.documents import document_file
+from service.fairs import FairService
 from service.validation import describe_validation_error
 from settings import get_settings
 
@@ -60,16 +63,19 @@ def read_model_file(path: Path, model: type[M]) -> M:
 
 
 R = TypeVar("R")
+S = TypeVar("S", bound=Service)
 
 
-def with_service(action: Callable[[CaseService], Awaitable[R]]) -> R:
+def with_service(action: Callable[[S], Awaitable[R]], kind: type[S] = CaseService) -> R:  # type: ignore[assignment]
+    """Run ``action`` with a service of ``kind`` connected to Temporal and the read model."""
+
     async def run() -> R:
         settings = get_settings()
         try:
             client = await connect_temporal(settings)
         except RuntimeError as error:
             fail(f"连接不到流程服务 {settings.temporal_address}：{error}。请先运行 ./scripts/up 启动系统")
-        return await action(CaseService(settings, read_model(settings), client))
+        return await action(kind(settings, read_model(settings), client))
 
     try:
         return asyncio.run(run())
@@ -395,7 +401,8 @@ def download(
     """下载文书。"""
 
     async def run(service: CaseService) -> tuple[Path, str]:
-        return service.document_file(service.actor(user), document_id, fmt)
+        fairs = FairService(service.settings, service.engine, service.client)
+        return document_file(service, fairs, service.actor(user), document_id, fmt)
 
     path, filename = with_service(run)
     target = out or Path(filename)

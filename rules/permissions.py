@@ -39,41 +39,41 @@ class Refusal:
     message: str
 
 
-def _forbidden(message: str) -> Refusal:
+def forbidden(message: str) -> Refusal:
     return Refusal(RefusalKind.forbidden, message)
 
 
-def _conflict(message: str) -> Refusal:
+def conflict(message: str) -> Refusal:
     return Refusal(RefusalKind.conflict, message)
 
 
-def _invalid(message: str) -> Refusal:
+def invalid(message: str) -> Refusal:
     return Refusal(RefusalKind.invalid, message)
 
 
 def _closed(case: CaseState) -> Refusal | None:
     if case.phase.terminal:
-        return _conflict(f"案件 {case.case_no} 已办结（{case.phase_applicant_name}），不能再办理")
+        return conflict(f"案件 {case.case_no} 已办结（{case.phase_applicant_name}），不能再办理")
     return None
 
 
 def refuse_task_actor(task: Task, actor: Actor) -> Refusal | None:
     """The holder's role, jurisdiction and post (A岗 or B岗) must all match."""
     if actor.role != task.role:
-        return _forbidden(f"「{task.title}」须由{task.role.label}办理，您的角色是{actor.role.label}")
+        return forbidden(f"「{task.title}」须由{task.role.label}办理，您的角色是{actor.role.label}")
     if actor.jurisdiction != task.office.jurisdiction:
-        return _forbidden(
+        return forbidden(
             f"本案「{task.title}」由{task.office.name}办理，您属于其他辖区（{actor.jurisdiction or '未登记辖区'}）"
         )
     if actor.user_id not in (task.a.user_id, task.b.user_id):
-        return _forbidden(f"「{task.title}」的A岗为{task.a.name}、B岗为{task.b.name}，您不是本任务的经办人")
+        return forbidden(f"「{task.title}」的A岗为{task.a.name}、B岗为{task.b.name}，您不是本任务的经办人")
     return None
 
 
 def _already_done(task: Task) -> Refusal:
     decision = task.decision
     by = f"由{decision.by.name}于{local_text(decision.at)}" if decision else ""
-    return _conflict(f"「{task.title}」已{by}办结（{decision.outcome.label if decision else '已取消'}），不能重复办理")
+    return conflict(f"「{task.title}」已{by}办结（{decision.outcome.label if decision else '已取消'}），不能重复办理")
 
 
 def _current_step_names(case: CaseState) -> str:
@@ -98,20 +98,20 @@ def refuse_decision(case: CaseState, decision: ReviewDecision) -> Refusal | None
     if task is None:
         if same_step and case.phase is not Phase.correction:
             return _already_done(same_step[-1])
-        return _conflict(f"案件当前办理环节是「{_current_step_names(case)}」，不能办理「{_step_name(case, decision.step)}」")
+        return conflict(f"案件当前办理环节是「{_current_step_names(case)}」，不能办理「{_step_name(case, decision.step)}」")
     if refusal := refuse_task_actor(task, decision.actor):
         return refusal
     allowed = {Outcome.approve, Outcome.refuse, Outcome.request_correction}
     if decision.outcome not in allowed:
-        return _invalid(f"「{task.title}」的办理结果只能是同意、不同意或要求补正")
+        return invalid(f"「{task.title}」的办理结果只能是同意、不同意或要求补正")
     if decision.outcome is Outcome.refuse and not decision.reasons:
-        return _invalid("作出不同意/不予决定时，必须逐条写明理由")
+        return invalid("作出不同意/不予决定时，必须逐条写明理由")
     if decision.outcome is Outcome.request_correction and not decision.reasons:
-        return _invalid("要求补正时，必须逐项列明需要补正的全部内容（一次性告知）")
+        return invalid("要求补正时，必须逐项列明需要补正的全部内容（一次性告知）")
     if decision.outcome is Outcome.approve and task.step == "decision":
         upheld = [o for o in case.objections if o.status is ObjectionStatus.upheld]
         if upheld:
-            return _conflict(f"公示期间的异议 {upheld[0].objection_id} 已认定成立，不能作出准予决定")
+            return conflict(f"公示期间的异议 {upheld[0].objection_id} 已认定成立，不能作出准予决定")
     return None
 
 
@@ -120,24 +120,24 @@ def refuse_objection_resolution(case: CaseState, resolution: ObjectionResolution
         return refusal
     objection = case.objection(resolution.objection_id)
     if objection is None:
-        return _conflict(f"本案没有编号为 {resolution.objection_id} 的异议")
+        return conflict(f"本案没有编号为 {resolution.objection_id} 的异议")
     task = case.task(objection.task_id) if objection.task_id else None
     if task is None:
-        return _conflict("该异议正在登记，请稍后再办理")
+        return conflict("该异议正在登记，请稍后再办理")
     if task.status is not TaskStatus.open:
         return _already_done(task)
     if refusal := refuse_task_actor(task, resolution.actor):
         return refusal
     if resolution.outcome not in (Outcome.uphold, Outcome.dismiss):
-        return _invalid("异议的处理结果只能是异议成立或异议不成立")
+        return invalid("异议的处理结果只能是异议成立或异议不成立")
     if not resolution.reasons:
-        return _invalid("处理异议必须写明核查情况和理由")
+        return invalid("处理异议必须写明核查情况和理由")
     return None
 
 
 def _refuse_non_applicant(case: CaseState, actor: Actor, what: str) -> Refusal | None:
     if actor.user_id != case.applicant.user_id:
-        return _forbidden(f"只有申请人{case.applicant.name}本人可以{what}")
+        return forbidden(f"只有申请人{case.applicant.name}本人可以{what}")
     return None
 
 
@@ -145,12 +145,12 @@ def refuse_correction(case: CaseState, correction: Correction) -> Refusal | None
     if refusal := _closed(case) or _refuse_non_applicant(case, correction.actor, "补正材料"):
         return refusal
     if case.open_correction is None:
-        return _conflict(f"案件当前处于「{case.phase_applicant_name}」，不需要补正材料")
+        return conflict(f"案件当前处于「{case.phase_applicant_name}」，不需要补正材料")
     changed = correction.application
     if changed and (changed.track != case.application.track or changed.community != case.application.community):
-        return _invalid("补正不能变更办理类型和所在社区；如需变更，请撤回后重新申请")
+        return invalid("补正不能变更办理类型和所在社区；如需变更，请撤回后重新申请")
     if not correction.materials and changed is None:
-        return _invalid("请提交补正的材料或更正后的申请信息")
+        return invalid("请提交补正的材料或更正后的申请信息")
     return None
 
 
@@ -165,18 +165,18 @@ def refuse_withdrawal(case: CaseState, withdrawal: Withdrawal) -> Refusal | None
             or (decision.outcome is Outcome.refuse and task.role is authority)
         )
         if decision and final:
-            return _conflict(f"{task.office.name}已于{local_text(decision.at)}作出决定，不能再撤回申请")
+            return conflict(f"{task.office.name}已于{local_text(decision.at)}作出决定，不能再撤回申请")
     return None
 
 
 def refuse_objection(case: CaseState, filing: ObjectionFiling, now: datetime) -> Refusal | None:
     notice = case.public_notice
     if case.phase is not Phase.public_notice or notice is None:
-        return _conflict(f"案件 {case.case_no} 当前不在公示期，不能提出异议")
+        return conflict(f"案件 {case.case_no} 当前不在公示期，不能提出异议")
     if now >= notice.ends.due_at:
-        return _conflict(f"公示期已于 {notice.ends.due_date.isoformat()} 结束，不能再提出异议")
+        return conflict(f"公示期已于 {notice.ends.due_date.isoformat()} 结束，不能再提出异议")
     if not filing.content.strip():
-        return _invalid("请写明异议的具体事实和理由")
+        return invalid("请写明异议的具体事实和理由")
     return None
 
 
@@ -187,5 +187,5 @@ def refuse_view(case_applicant_id: str, locality: Locality, actor: Actor) -> Ref
     if actor.role in STAFF_ROLES or actor.role is Role.administrator:
         if locality.contains(actor.jurisdiction):
             return None
-        return _forbidden("该案件不在您所属辖区内")
-    return _forbidden("只有申请人本人和本辖区工作人员可以查看该案件")
+        return forbidden("该案件不在您所属辖区内")
+    return forbidden("只有申请人本人和本辖区工作人员可以查看该案件")

@@ -1,8 +1,8 @@
 """Finding the policy in force: the nearest jurisdiction with a policy folder, the newest version in effect.
 
 Layout: ``policies/<jurisdiction code>/<version>.yaml``; ``policies/national/`` is the fallback.
-A file may say ``base: <folder>`` to inherit the tracks it does not define from that folder's
-version in force on the same date.
+A file may say ``base: <folder>`` to inherit what it does not define (whole sections, and tracks
+one by one) from that folder's version in force on the same date.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def _resolve(policies_dir: Path, folder: str, on: date, seen: tuple[str, ...] = 
     raw = dict(found.raw)
     if base := raw.get("base"):
         base_raw, base_files = _resolve(policies_dir, base, on, (*seen, folder))
-        raw["tracks"] = {**base_raw.get("tracks", {}), **(raw.get("tracks") or {})}
-        return raw, [found, *base_files]
+        tracks = {**base_raw.get("tracks", {}), **(raw.get("tracks") or {})}
+        return {**base_raw, **raw, "tracks": tracks}, [found, *base_files]
     return raw, [found]
 
 

@@ -1,4 +1,4 @@
-"""Official documents: what the workflow asks to render and what comes back into history."""
+"""Official documents: their kinds, and what comes back into history once one is rendered."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.calendar import Deadline
-from schemas.checklist import Checklist
-from schemas.people import Office
-from schemas.policy import Appeal
 
 
 class DocumentKind(StrEnum):
@@ -19,6 +16,12 @@ class DocumentKind(StrEnum):
     refusal_decision = "refusal_decision"
     public_notice = "public_notice"
     certificate = "certificate"
+    demand_catalogue = "demand_catalogue"
+    evaluation_report = "evaluation_report"
+    result_publication = "result_publication"
+    award_notice = "award_notice"
+    result_notification = "result_notification"
+    failed_lot_notice = "failed_lot_notice"
 
     @property
     def default_title(self) -> str:
@@ -29,6 +32,12 @@ class DocumentKind(StrEnum):
             "refusal_decision": "不予备案决定书",
             "public_notice": "公示公告",
             "certificate": "备案证明",
+            "demand_catalogue": "政府购买服务需求公告",
+            "evaluation_report": "评审报告",
+            "result_publication": "评审结果公示",
+            "award_notice": "成交通知书",
+            "result_notification": "成交结果通知书",
+            "failed_lot_notice": "流标公告",
         }[self.value]
 
 
@@ -61,27 +70,6 @@ class CertificateFacts(BaseModel):
     valid_until: AwareDatetime | None = None
 
 
-class DocumentRequest(BaseModel):
-    """Everything a template needs; recorded in history so the document can be re-rendered and checked."""
-
-    document_id: str
-    kind: DocumentKind
-    title: str
-    number: str = Field(description="文号")
-    issued_at: AwareDatetime
-    issuer: Office
-    party: CaseParty
-    items: list[str] = Field(default_factory=list, description="correction items, reasons or objections")
-    deadline: Deadline | None = None
-    notice: NoticePeriod | None = None
-    certificate: CertificateFacts | None = None
-    appeal: Appeal | None = None
-    reconsideration_body: str | None = None
-    court: str | None = None
-    checklist: Checklist | None = None
-    legal_time_limit_working_days: int | None = None
-
-
 class DocumentRef(BaseModel):
     document_id: str
     kind: DocumentKind
@@ -90,3 +78,4 @@ class DocumentRef(BaseModel):
     issued_at: AwareDatetime
     html_sha256: str
     pdf_sha256: str
+    addressee: str | None = Field(default=None, description="the organization a notice is addressed to (register key)")

@@ -21,6 +21,15 @@ class NotificationKind(StrEnum):
     decided = "decided"
     lapsed = "lapsed"
     withdrawn = "withdrawn"
+    demand_reviewed = "demand_reviewed"
+    catalogue_published = "catalogue_published"
+    screening_result = "screening_result"
+    expert_drawn = "expert_drawn"
+    result_published = "result_published"
+    challenge_answered = "challenge_answered"
+    award_offered = "award_offered"
+    award_result = "award_result"
+    lot_failed = "lot_failed"
 
 
 class NotificationRequest(BaseModel):

@@ -13,6 +13,9 @@ class Role(StrEnum):
     community_committee = "community_committee"
     street_office = "street_office"
     civil_affairs = "civil_affairs"
+    department = "department"
+    expert = "expert"
+    bidder = "bidder"
     administrator = "administrator"
 
     @property
@@ -26,6 +29,9 @@ ROLE_LABELS: dict[Role, str] = {
     Role.community_committee: "社区居委会",
     Role.street_office: "街道办事处",
     Role.civil_affairs: "民政局",
+    Role.department: "购买服务部门",
+    Role.expert: "评审专家",
+    Role.bidder: "投标人",
     Role.administrator: "系统管理员",
 }
 
@@ -49,6 +55,7 @@ class Actor(BaseModel):
     name: str = Field(min_length=1, max_length=50, title="姓名")
     role: Role = Field(title="角色")
     jurisdiction: str | None = Field(default=None, title="所属辖区")
+    office: str | None = Field(default=None, title="所在单位", description="for departments: which one")
 
     @property
     def display(self) -> str:

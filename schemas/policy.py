@@ -207,6 +207,38 @@ class GreenChannel(BaseModel):
     rules: list[GreenChannelRule]
 
 
+class RubricDimension(BaseModel):
+    id: str
+    name: str
+    weight: int = Field(ge=1, le=100, description="the most points an expert may give")
+
+
+class ProcurementPolicy(BaseModel):
+    """How a fair's lots are tendered, scored and awarded. Numbers are jurisdiction defaults
+    unless their citation says otherwise."""
+
+    rubric: list[RubricDimension] = Field(min_length=1)
+    experts_per_panel: int = Field(ge=3, le=15)
+    drop_extremes_from_experts: int = Field(ge=3, le=15, description="drop highest and lowest with this many experts or more")
+    minimum_eligible_bids: int = Field(ge=1, le=10)
+    scoring_working_days: int = Field(ge=1, le=20)
+    expert_replacement_working_days: int = Field(ge=1, le=20)
+    result_notice_working_days: int = Field(ge=1, le=20)
+    challenge_answer_working_days: int = Field(ge=1, le=20)
+    award_response_working_days: int = Field(ge=1, le=20)
+    failed_lot_decision_working_days: int = Field(ge=1, le=30)
+    tie_break: str = Field(description="how equal final scores are ordered, stated in every report")
+    citations: list[Citation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _weights_make_a_hundred(self) -> ProcurementPolicy:
+        if sum(d.weight for d in self.rubric) != 100:
+            raise ValueError("rubric weights must add up to 100")
+        if len({d.id for d in self.rubric}) != len(self.rubric):
+            raise ValueError("rubric dimension ids must be unique")
+        return self
+
+
 class Policy(BaseModel):
     """A whole policy. A file may name a ``base`` policy and inherit the tracks it does not define."""
 
@@ -219,6 +251,7 @@ class Policy(BaseModel):
     base: str | None = None
     tracks: dict[Track, TrackPolicy]
     green_channel: GreenChannel | None = None
+    procurement: ProcurementPolicy | None = None
 
     @model_validator(mode="after")
     def _green_channel_only_relaxes(self) -> Policy:

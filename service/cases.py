@@ -6,23 +6,18 @@ so the workflow stays the single place where the rules of the process are decide
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from rules import permissions
 from rules.checklist import TrackNotOffered, assess, material_problems
 from rules.policy_files import PolicyNotFound, policy_in_force
 from schemas.application import Application, MaterialSubmission, Track
-from schemas.calendar import Deadline
 from schemas.case import (
     PHASE_NAMES,
     ActionReceipt,
@@ -38,15 +33,15 @@ from schemas.case import (
     Withdrawal,
 )
 from schemas.checklist import Assessment
-from schemas.documents import DocumentKind, DocumentRef
+from schemas.documents import DocumentKind
 from schemas.localtime import local_date
 from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
 from schemas.policy import Policy, PolicyRef
 from service import views
-from settings import Settings
+from service.common import Service, ServiceError, deadline_view, document_view, refused
 from store import directory
 from store.case_numbers import DuplicateOpenCase, allocate, open_case_key, release
-from store.files import content_path, put
+from store.files import put
 from store.models import (
     AttachmentRecord,
     CaseRecord,
@@ -57,71 +52,9 @@ from store.models import (
 )
 from workflows.filing import FilingWorkflow
 
-STATUS_CODES = {"invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404, "unavailable": 503}
 
-
-class ServiceError(Exception):
-    """A refusal a user can act on: what kind (for HTTP status) and why, in Chinese."""
-
-    def __init__(self, kind: str, message: str, details: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.details = details or []
-
-    @property
-    def status_code(self) -> int:
-        return STATUS_CODES.get(self.kind, 400)
-
-
-def _refused(refusal: permissions.Refusal | None) -> None:
-    if refusal is not None:
-        raise ServiceError(refusal.kind.value, refusal.message)
-
-
-def _deadline_view(deadline: Deadline) -> views.DeadlineView:
-    return views.DeadlineView(
-        due_date=deadline.due_date,
-        due_at=deadline.due_at,
-        working_days=deadline.working_days,
-        calendar=[f"{s.year}年：{s.title}" for s in deadline.sources],
-        provisional=deadline.provisional,
-    )
-
-
-def _document_view(document: DocumentRef) -> views.DocumentView:
-    return views.DocumentView(
-        **document.model_dump(),
-        pdf_url=f"/api/documents/{document.document_id}.pdf",
-        html_url=f"/api/documents/{document.document_id}.html",
-    )
-
-
-class CaseService:
-    def __init__(self, settings: Settings, engine: Engine, client: Client | None = None) -> None:
-        self.settings = settings
-        self.engine = engine
-        self._client = client
-
-    @property
-    def client(self) -> Client:
-        if self._client is None:
-            raise ServiceError("unavailable", "未连接流程服务")
-        return self._client
-
-    # --- identity ------------------------------------------------------------------------------
-
-    def actor(self, user_id: str | None, name: str | None = None, role: Role = Role.applicant) -> Actor:
-        """Staff are who the directory says they are; anyone else acts as an applicant or member of the public."""
-        if not user_id or not user_id.strip():
-            raise ServiceError("forbidden", "请先登录：请求须带有用户标识（HTTP 头 X-User-Id 或 --as）")
-        user_id = user_id.strip()
-        if len(user_id) > 64:
-            raise ServiceError("invalid", "用户标识不能超过64个字符")
-        staff = directory.staff_member(self.engine, user_id)
-        if staff is not None:
-            return staff
-        return Actor(user_id=user_id, name=(name or user_id).strip()[:50] or user_id, role=role)
+class CaseService(Service):
+    """Filing and registration cases."""
 
     @staticmethod
     def _require_staff(actor: Actor) -> None:
@@ -221,7 +154,8 @@ class CaseService:
         series = f"{authority.code}-{'BA' if application.track is Track.filing else 'DJ'}-{local_date(now).year}"
         district = locality.at_level(Level.district).code
         case_no = await self._start_case(series, open_case_key(district, application.organization_name), actor, application, now)
-        state = await self._await_read_model(case_no)
+        settled = await self._await_read_model(case_no, FilingWorkflow.status, self._stored_revision)
+        state = self._state(case_no) if settled else None
         if state is None:
             return views.SubmissionReceipt(
                 case_no=case_no, phase=Phase.submitted, phase_name="已提交，正在核对材料",
@@ -267,38 +201,14 @@ class CaseService:
                 raise ServiceError("unavailable", f"流程服务暂时不可用，申请未提交，请稍后重试（{error.message}）") from error
         raise ServiceError("unavailable", f"{series} 的案号无法分配，请联系管理员")
 
-    async def _await_read_model(self, case_no: str, timeout: float = 60.0) -> CaseState | None:
-        """After a start, wait (bounded) until the case has settled and the read model shows it."""
-        handle = self.client.get_workflow_handle(case_no)
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + timeout
-        while loop.time() < give_up:
-            state = await handle.query(FilingWorkflow.status)
-            if state.revision and state.settled_revision == state.revision:
-                stored = self._state(case_no)
-                if stored is not None and stored.revision >= state.revision:
-                    return stored
-            await asyncio.sleep(0.05)
-        return None
-
     # --- human actions -------------------------------------------------------------------------
 
-    async def _update(self, case_no: str, update: Any, argument: Any) -> ActionReceipt:
-        handle: WorkflowHandle[Any, Any] = self.client.get_workflow_handle(case_no)
-        try:
-            return await handle.execute_update(update, argument, result_type=ActionReceipt)
-        except WorkflowUpdateFailedError as error:
-            cause = error.cause
-            if isinstance(cause, ApplicationError):
-                raise ServiceError(cause.type or "conflict", cause.message) from error
-            raise ServiceError("conflict", str(cause or error)) from error
-        except RPCError as error:
-            if error.status is RPCStatusCode.NOT_FOUND:
-                stored = self._record(case_no)
-                if stored is not None and stored.closed:
-                    raise ServiceError("conflict", f"案件 {case_no} 已办结（{stored.phase_applicant_name}），不能再办理") from error
-                raise ServiceError("not_found", f"案号 {case_no} 不存在") from error
-            raise ServiceError("unavailable", f"流程服务暂时不可用，请稍后重试（{error.message}）") from error
+    async def _case_update(self, case_no: str, update: Any, argument: Any) -> ActionReceipt:
+        def when_closed() -> str | None:
+            stored = self._record(case_no)
+            return f"案件 {case_no} 已办结（{stored.phase_applicant_name}），不能再办理" if stored and stored.closed else None
+
+        return await self._update(case_no, update, argument, when_closed)
 
     def _known_case(self, case_no: str) -> CaseRecord:
         record = self._record(case_no)
@@ -319,12 +229,12 @@ class CaseService:
             self._check_materials(policy, correction.application or state.application, materials)
         self._check_attachments(materials)
         payload = Correction(actor=self._as_applicant(actor, case_no), **correction.model_dump())
-        return await self._update(case_no, FilingWorkflow.correct, payload)
+        return await self._case_update(case_no, FilingWorkflow.correct, payload)
 
     async def withdraw(self, actor: Actor, case_no: str, withdrawal: views.WithdrawalInput) -> ActionReceipt:
         self._known_case(case_no)
         withdrawal_by = Withdrawal(actor=self._as_applicant(actor, case_no), reason=withdrawal.reason)
-        return await self._update(case_no, FilingWorkflow.withdraw, withdrawal_by)
+        return await self._case_update(case_no, FilingWorkflow.withdraw, withdrawal_by)
 
     async def decide(self, actor: Actor, case_no: str, decision: views.DecisionInput) -> ActionReceipt:
         self._known_case(case_no)
@@ -333,13 +243,13 @@ class CaseService:
             step=decision.step, outcome=Outcome(decision.outcome), reasons=decision.reasons,
             comment=decision.comment, actor=actor,
         )
-        return await self._update(case_no, FilingWorkflow.decide, payload)
+        return await self._case_update(case_no, FilingWorkflow.decide, payload)
 
     async def file_objection(self, actor: Actor, case_no: str, objection: views.ObjectionInput) -> ActionReceipt:
         self._known_case(case_no)
         objector = actor.model_copy(update={"name": objection.name}) if actor.role not in STAFF_ROLES else actor
         payload = ObjectionFiling(actor=objector, content=objection.content, contact=objection.contact)
-        return await self._update(case_no, FilingWorkflow.file_objection, payload)
+        return await self._case_update(case_no, FilingWorkflow.file_objection, payload)
 
     async def resolve_objection(
         self, actor: Actor, case_no: str, objection_id: str, resolution: views.ObjectionResolutionInput
@@ -349,9 +259,13 @@ class CaseService:
         payload = ObjectionResolution(
             objection_id=objection_id, outcome=Outcome(resolution.outcome), reasons=resolution.reasons, actor=actor
         )
-        return await self._update(case_no, FilingWorkflow.resolve_objection, payload)
+        return await self._case_update(case_no, FilingWorkflow.resolve_objection, payload)
 
     # --- reading -------------------------------------------------------------------------------
+
+    def _stored_revision(self, case_no: str) -> int | None:
+        record = self._record(case_no)
+        return record.revision if record else None
 
     def _record(self, case_no: str) -> CaseRecord | None:
         with Session(self.engine) as session:
@@ -365,7 +279,7 @@ class CaseService:
         state = self._state(case_no)
         if state is None or state.locality is None:
             raise ServiceError("not_found", f"案号 {case_no} 不存在")
-        _refused(permissions.refuse_view(state.applicant.user_id, state.locality, actor))
+        refused(permissions.refuse_view(state.applicant.user_id, state.locality, actor))
         return state
 
     def case(self, actor: Actor, case_no: str) -> views.CaseView:
@@ -385,7 +299,7 @@ class CaseService:
         holders = [
             views.HolderView(
                 task_id=t.task_id, step=t.step, title=t.title, office=t.office.name, holder=t.holder.name,
-                post="B" if t.escalated else "A", a=t.a.name, b=t.b.name, deadline=_deadline_view(t.deadline),
+                post="B" if t.escalated else "A", a=t.a.name, b=t.b.name, deadline=deadline_view(t.deadline),
                 overdue=now >= t.deadline.due_at,
             )
             for t in state.open_tasks
@@ -412,8 +326,8 @@ class CaseService:
             phase_staff_name=state.phase_staff_name,
             closed=state.phase.terminal,
             holders=holders,
-            next_deadline=_deadline_view(next_deadline) if next_deadline else None,
-            legal_deadline=_deadline_view(clock.deadline) if clock and clock.deadline and not clock.paused else None,
+            next_deadline=deadline_view(next_deadline) if next_deadline else None,
+            legal_deadline=deadline_view(clock.deadline) if clock and clock.deadline and not clock.paused else None,
             legal_clock_paused=bool(clock and clock.paused),
             legal_deadline_met=(state.result.decided_at <= clock.deadline.due_at)
             if state.result and clock and clock.deadline and not clock.paused
@@ -421,7 +335,7 @@ class CaseService:
             missing=missing,
             correction=views.CorrectionView(
                 round=correction.round, items=correction.items, still_missing=correction.still_missing,
-                due=_deadline_view(correction.window), notice_document_id=correction.notice_document_id,
+                due=deadline_view(correction.window), notice_document_id=correction.notice_document_id,
             )
             if correction
             else None,
@@ -448,7 +362,7 @@ class CaseService:
                 )
                 for e in state.timeline
             ],
-            documents=[_document_view(d) for d in state.documents],
+            documents=[document_view(d) for d in state.documents],
             result=(state.phase_staff_name if staff else state.phase_applicant_name) if state.result else None,
             result_reasons=state.result.reasons if state.result else [],
             certificate_number=state.result.certificate_number if state.result else None,
@@ -471,20 +385,24 @@ class CaseService:
     def inbox(
         self, actor: Actor, role: Role | None = None, jurisdiction: str | None = None, include_closed: bool = False
     ) -> list[views.TaskView]:
-        """Tasks for a role in a jurisdiction; staff may look at their own jurisdiction and those below it."""
-        self._require_staff(actor)
-        role = role or actor.role
-        jurisdiction = jurisdiction or actor.jurisdiction
-        place = directory.locality(self.engine, jurisdiction or "")
-        if place is None:
-            raise ServiceError("invalid", f"辖区代码 {jurisdiction} 不存在")
-        if not place.contains(actor.jurisdiction):
-            raise ServiceError("forbidden", f"您只能查看本辖区（{actor.jurisdiction}）及下属辖区的待办")
+        """Tasks for a role in a jurisdiction; staff may look at their own jurisdiction and those below it.
+        An expert sees their own scoring tasks."""
+        if actor.role is Role.expert:
+            query = select(TaskRecord).where(TaskRecord.role == Role.expert.value, TaskRecord.holder_id == actor.user_id)
+        else:
+            self._require_staff(actor)
+            role = role or actor.role
+            jurisdiction = jurisdiction or actor.jurisdiction
+            place = directory.locality(self.engine, jurisdiction or "")
+            if place is None:
+                raise ServiceError("invalid", f"辖区代码 {jurisdiction} 不存在")
+            if not place.contains(actor.jurisdiction):
+                raise ServiceError("forbidden", f"您只能查看本辖区（{actor.jurisdiction}）及下属辖区的待办")
+            query = select(TaskRecord).where(TaskRecord.role == role.value, TaskRecord.jurisdiction == jurisdiction)
+        if not include_closed:
+            query = query.where(TaskRecord.status == TaskStatus.open.value)
         now = datetime.now(UTC)
         with Session(self.engine) as session:
-            query = select(TaskRecord).where(TaskRecord.role == role.value, TaskRecord.jurisdiction == jurisdiction)
-            if not include_closed:
-                query = query.where(TaskRecord.status == TaskStatus.open.value)
             records = session.exec(query.order_by(col(TaskRecord.due_at))).all()
         return [
             views.TaskView(
@@ -525,26 +443,18 @@ class CaseService:
                     track_name=state.procedure.track_name if state.procedure else state.application.track.label,
                     community_name=state.locality.community.full_name if state.locality else "",
                     until=state.public_notice.ends.due_date,
-                    document=_document_view(document) if document else None,
+                    document=document_view(document) if document else None,
                 )
             )
         return notices
 
-    def document_file(self, actor: Actor | None, document_id: str, extension: str) -> tuple[Path, str]:
-        """A document's file and title; public notices are public, the rest follow the case's access."""
-        with Session(self.engine) as session:
-            record = session.get(DocumentRecord, document_id)
-        if record is None:
-            raise ServiceError("not_found", f"文书 {document_id} 不存在")
-        if record.kind != DocumentKind.public_notice.value:
-            if actor is None:
-                raise ServiceError("forbidden", "请先登录：请求须带有用户标识（HTTP 头 X-User-Id）")
-            self._readable_state(actor, record.case_no)
-        digest = record.pdf_sha256 if extension == "pdf" else record.html_sha256
-        path = content_path(self.settings.documents_dir, digest, extension)
-        if not path.exists():
-            raise ServiceError("not_found", f"文书 {document_id} 的文件缺失，请联系管理员")
-        return path, f"{record.number}-{record.title}.{extension}"
+    def check_document_access(self, actor: Actor | None, record: DocumentRecord) -> None:
+        """Public notices are public; the other documents of a case follow the case's access."""
+        if record.kind == DocumentKind.public_notice.value:
+            return
+        if actor is None:
+            raise ServiceError("forbidden", "请先登录：请求须带有用户标识（HTTP 头 X-User-Id）")
+        self._readable_state(actor, record.case_no)
 
     def save_attachment(self, actor: Actor, filename: str, content_type: str, data: bytes) -> views.AttachmentView:
         if not data:

@@ -10,6 +10,7 @@ from temporalio.service import TLSConfig
 from settings import Settings
 from store.db import engine_for
 from store.directory import directory_is_empty, load_directory, read_directory_file
+from store.register import load_register, read_register_file, register_is_empty
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -30,8 +31,11 @@ async def connect_temporal(settings: Settings) -> Client:
 
 
 def read_model(settings: Settings) -> Engine:
-    """The read-model engine; on first use of an empty database the configured directory is loaded."""
+    """The read-model engine; on first use of an empty database the configured directory (and
+    the register of organizations that predate the system, if configured) is loaded."""
     engine = engine_for(settings.effective_database_url)
     if directory_is_empty(engine):
         load_directory(engine, read_directory_file(settings.directory_file))
+    if settings.register_file and register_is_empty(engine):
+        load_register(engine, read_register_file(settings.register_file))
     return engine

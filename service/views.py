@@ -11,7 +11,22 @@ from schemas.application import Application, MaterialSubmission, Track
 from schemas.case import ObjectionStatus, Phase
 from schemas.checklist import Checklist
 from schemas.documents import DocumentRef
-from schemas.policy import GreenChannel, PolicyRef, TrackPolicy
+from schemas.policy import GreenChannel, PolicyRef, RubricDimension, TrackPolicy
+from schemas.procurement import (
+    Bid,
+    Challenge,
+    ContractFacts,
+    Demand,
+    Eligibility,
+    FairSchedule,
+    LotSummary,
+    Negotiation,
+    Offer,
+    Ranking,
+    Screening,
+    Seat,
+    ShowcaseProject,
+)
 
 # --- inputs ----------------------------------------------------------------------------------
 
@@ -213,3 +228,144 @@ class AttachmentView(BaseModel):
     filename: str
     size: int
     content_type: str
+
+
+# --- fairs and lots ------------------------------------------------------------------------------
+
+
+class FairInput(BaseModel):
+    title: str = Field(min_length=4, max_length=80, title="社洽会名称")
+    schedule: FairSchedule = Field(title="日程")
+
+
+class DemandReviewInput(BaseModel):
+    approve: bool = Field(title="是否通过")
+    reasons: list[str] = Field(default_factory=list, max_length=20, title="理由")
+
+
+class BidWithdrawalInput(BaseModel):
+    bid_id: str = Field(min_length=1, max_length=10, title="投标编号")
+
+
+class ConflictInput(BaseModel):
+    reason: str = Field(min_length=2, max_length=1000, title="回避理由")
+
+
+class ChallengeInput(BaseModel):
+    organization: str = Field(min_length=1, max_length=64, title="提出质疑的社会组织")
+    content: str = Field(min_length=2, max_length=5000, title="质疑内容")
+
+
+class ChallengeAnswerInput(BaseModel):
+    upheld: bool = Field(title="质疑是否成立")
+    reasons: list[str] = Field(default_factory=list, max_length=20, title="答复理由")
+    disqualify_bid: str | None = Field(default=None, title="因质疑成立取消成交资格的投标编号")
+
+
+class AwardResponseInput(BaseModel):
+    organization: str = Field(min_length=1, max_length=64, title="收到成交通知的社会组织")
+    accept: bool = Field(title="确认成交（true）或放弃（false）")
+    reasons: list[str] = Field(default_factory=list, max_length=20, title="放弃理由")
+
+
+class DisqualificationInput(BaseModel):
+    bid_id: str = Field(min_length=1, max_length=10, title="投标编号")
+    reasons: list[str] = Field(default_factory=list, max_length=20, title="取消理由")
+
+
+class FailedLotInput(BaseModel):
+    retender: bool = Field(title="重新组织（true）或终止（false）")
+    bids_close: AwareDatetime | None = Field(default=None, title="重新组织时的投标截止时间")
+    reasons: list[str] = Field(default_factory=list, max_length=20, title="理由")
+
+
+class FairSummary(BaseModel):
+    fair_no: str
+    title: str
+    organizer: str
+    phase: str
+    phase_name: str
+    demands_due: AwareDatetime
+    fair_day: date
+    bids_close: AwareDatetime
+
+
+class CatalogueEntry(BaseModel):
+    lot_no: str
+    title: str
+    department_office: str
+    service_content: str
+    target_group: str
+    location: str
+    budget_ceiling_fen: int
+    duration_months: int
+    requirements: Eligibility
+    lot_phase: str | None = None
+
+
+class FairView(FairSummary):
+    """A fair as one person sees it: the published catalogue is public; demands under review are
+    seen by the organizer and, for their own, by each department."""
+
+    catalogue: list[CatalogueEntry]
+    demands: list[Demand]
+    showcase: list[ShowcaseProject] = Field(description="展示公益服务项目")
+    lots: list[LotSummary]
+    rubric: list[RubricDimension]
+    timeline: list[TimelineView]
+    documents: list[DocumentView]
+
+
+class LotView(BaseModel):
+    """A lot as one audience may see it (organizer, buying department, expert, bidder or public)."""
+
+    audience: str
+    lot_no: str
+    fair_no: str
+    fair_title: str
+    demand: CatalogueEntry
+    phase: str
+    phase_name: str
+    round: int
+    bids_close: AwareDatetime
+    fair_day: date
+    bid_count: int
+    bids: list[Bid]
+    screenings: list[Screening]
+    negotiations: list[Negotiation]
+    panel: list[Seat]
+    recusals: list[str]
+    ranking: Ranking | None
+    result_notice_until: date | None
+    challenges: list[Challenge]
+    offers: list[Offer]
+    contract: ContractFacts | None
+    rubric: list[RubricDimension]
+    tasks: list[HolderView]
+    timeline: list[TimelineView]
+    documents: list[DocumentView]
+
+
+class ShowcaseView(BaseModel):
+    project_id: str
+    organization: str
+    organization_name: str
+    title: str
+    summary: str
+    beneficiaries: str
+    added_at: AwareDatetime
+
+
+class ContractRecordView(BaseModel):
+    contract_no: str
+    lot_no: str
+    fair_no: str
+    title: str
+    buyer_office: str
+    supplier: str
+    supplier_name: str
+    amount_fen: int
+    duration_months: int
+    awarded_at: AwareDatetime
+    status: str
+    status_name: str

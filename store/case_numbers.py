@@ -34,10 +34,10 @@ def open_case_for(engine: Engine, open_key: str) -> str | None:
         return record.case_no if record else None
 
 
-def allocate(engine: Engine, series: str, open_key: str, now: datetime) -> str:
+def allocate(engine: Engine, series: str, open_key: str | None, now: datetime) -> str:
     """Next number in ``series``; raises DuplicateOpenCase if the organization already has an open case."""
     for _ in range(20):
-        if existing := open_case_for(engine, open_key):
+        if open_key and (existing := open_case_for(engine, open_key)):
             raise DuplicateOpenCase(existing)
         with Session(engine) as session:
             last = session.exec(select(func.max(CaseNumberRecord.seq)).where(CaseNumberRecord.series == series)).one()

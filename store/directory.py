@@ -1,4 +1,4 @@
-"""The directory: jurisdictions, staff and AB岗 posts, loaded from a YAML file by an administrator."""
+"""The directory: jurisdictions, staff, AB岗 posts and the expert pool, loaded from a YAML file by an administrator."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from schemas.people import Actor, Jurisdiction, Level, Locality, Post, Role
+from schemas.procurement import Expert
 from store.db import session_scope
-from store.models import JurisdictionRecord, PostRecord, StaffRecord
+from store.models import ExpertRecord, JurisdictionRecord, PostRecord, StaffRecord
 
 _CHILD_LEVEL = {Level.district: Level.street, Level.street: Level.community}
 
@@ -32,6 +33,15 @@ class StaffEntry(BaseModel):
     name: str
     role: Role
     jurisdiction: str
+    office: str | None = Field(default=None, description="a department's name, e.g. 延吉市卫生健康局")
+
+
+class ExpertEntry(BaseModel):
+    user_id: str = Field(min_length=1, max_length=64)
+    name: str
+    jurisdiction: str
+    specialties: list[str] = Field(default_factory=list)
+    conflicts: list[str] = Field(default_factory=list, description="organizations (register key or name)")
 
 
 class PostEntry(BaseModel):
@@ -45,6 +55,7 @@ class DirectoryFile(BaseModel):
     jurisdictions: list[JurisdictionNode]
     staff: list[StaffEntry]
     posts: list[PostEntry]
+    experts: list[ExpertEntry] = Field(default_factory=list)
 
     def flattened(self) -> list[Jurisdiction]:
         out: list[Jurisdiction] = []
@@ -78,9 +89,11 @@ class DirectoryFile(BaseModel):
         staff = {s.user_id: s for s in self.staff}
         if len(staff) != len(self.staff):
             raise ValueError("staff user_id must be unique")
-        for entry in self.staff:
+        for entry in [*self.staff, *self.experts]:
             if entry.jurisdiction not in codes:
-                raise ValueError(f"staff {entry.user_id}: unknown jurisdiction {entry.jurisdiction}")
+                raise ValueError(f"{entry.user_id}: unknown jurisdiction {entry.jurisdiction}")
+        if set(staff) & {e.user_id for e in self.experts}:
+            raise ValueError("a user is either staff or an expert, not both")
         for post in self.posts:
             for user_id in (post.a, post.b):
                 person = staff.get(user_id)
@@ -98,12 +111,16 @@ def read_directory_file(path: Path) -> DirectoryFile:
 def load_directory(engine: Engine, directory: DirectoryFile) -> None:
     """Replace the whole directory in one transaction."""
     with session_scope(engine) as session:
-        for table in (JurisdictionRecord, StaffRecord, PostRecord):
+        for table in (JurisdictionRecord, StaffRecord, PostRecord, ExpertRecord):
             session.exec(delete(table))  # type: ignore[call-overload]
         for j in directory.flattened():
             session.add(JurisdictionRecord(**j.model_dump(exclude={"offices"}), offices={str(k): v for k, v in j.offices.items()}))
         for s in directory.staff:
-            session.add(StaffRecord(user_id=s.user_id, name=s.name, role=s.role.value, jurisdiction=s.jurisdiction))
+            session.add(
+                StaffRecord(user_id=s.user_id, name=s.name, role=s.role.value, jurisdiction=s.jurisdiction, office=s.office)
+            )
+        for e in directory.experts:
+            session.add(ExpertRecord(**e.model_dump()))
         for p in directory.posts:
             session.add(PostRecord(role=p.role.value, jurisdiction=p.jurisdiction, a_user_id=p.a, b_user_id=p.b))
 
@@ -152,13 +169,34 @@ def locality(engine: Engine, code: str) -> Locality | None:
 
 
 def _actor(record: StaffRecord) -> Actor:
-    return Actor(user_id=record.user_id, name=record.name, role=Role(record.role), jurisdiction=record.jurisdiction)
+    return Actor(
+        user_id=record.user_id, name=record.name, role=Role(record.role), jurisdiction=record.jurisdiction,
+        office=record.office,
+    )
 
 
 def staff_member(engine: Engine, user_id: str) -> Actor | None:
+    """A member of staff or an expert, as the directory knows them."""
     with Session(engine) as session:
         record = session.get(StaffRecord, user_id)
-        return _actor(record) if record else None
+        if record:
+            return _actor(record)
+        expert = session.get(ExpertRecord, user_id)
+        return _expert(expert).actor if expert else None
+
+
+def _expert(record: ExpertRecord) -> Expert:
+    return Expert(
+        user_id=record.user_id, name=record.name, jurisdiction=record.jurisdiction,
+        specialties=record.specialties or [], conflicts=record.conflicts or [],
+    )
+
+
+def experts(engine: Engine, jurisdiction: str) -> list[Expert]:
+    """The expert pool of a jurisdiction, in a stable order."""
+    with Session(engine) as session:
+        query = select(ExpertRecord).where(ExpertRecord.jurisdiction == jurisdiction).order_by(ExpertRecord.user_id)
+        return [_expert(r) for r in session.exec(query)]
 
 
 def post(engine: Engine, role: Role, jurisdiction_code: str) -> Post | None:

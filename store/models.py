@@ -62,6 +62,18 @@ class StaffRecord(SQLModel, table=True):
     name: str
     role: str
     jurisdiction: str = Field(index=True)
+    office: str | None = None
+
+
+class ExpertRecord(SQLModel, table=True):
+    """评审专家库: who may be drawn for a jurisdiction's panels, and their registered conflicts."""
+
+    __tablename__ = "experts"
+    user_id: str = Field(primary_key=True)
+    name: str
+    jurisdiction: str = Field(index=True)
+    specialties: list[str] | None = json_column()
+    conflicts: list[str] | None = json_column()
 
 
 class PostRecord(SQLModel, table=True):
@@ -196,6 +208,7 @@ class DocumentRecord(SQLModel, table=True):
     issued_at: datetime = utc_column(nullable=False)
     html_sha256: str
     pdf_sha256: str
+    addressee: str | None = None
 
 
 class OrganizationRecord(SQLModel, table=True):
@@ -211,6 +224,10 @@ class OrganizationRecord(SQLModel, table=True):
     approved_at: datetime = utc_column(nullable=False)
     valid_until: datetime | None = utc_column()
     standing: str = "good"
+    grade: str | None = None
+    barred_until_year: int | None = None
+    representative_id: str = Field(default="", index=True)
+    representative_name: str = ""
 
 
 class NotificationRecord(SQLModel, table=True):
@@ -227,3 +244,58 @@ class NotificationRecord(SQLModel, table=True):
     created_at: datetime = utc_column(nullable=False)
     delivered_at: datetime | None = utc_column()
 
+
+
+class FairRecord(SQLModel, table=True):
+    __tablename__ = "fairs"
+    fair_no: str = Field(primary_key=True)
+    title: str
+    organizer_jurisdiction: str = Field(index=True)
+    phase: str
+    revision: int
+    updated_at: datetime = utc_column(nullable=False)
+    state: dict[str, Any] | None = json_column()
+
+
+class LotRecord(SQLModel, table=True):
+    __tablename__ = "lots"
+    lot_no: str = Field(primary_key=True)
+    fair_no: str = Field(index=True)
+    title: str
+    department_id: str = Field(index=True)
+    phase: str = Field(index=True)
+    revision: int
+    updated_at: datetime = utc_column(nullable=False)
+    state: dict[str, Any] | None = json_column()
+
+
+class ShowcaseRecord(SQLModel, table=True):
+    """展示公益服务项目: readable by anyone."""
+
+    __tablename__ = "showcase_projects"
+    fair_no: str = Field(primary_key=True)
+    project_id: str = Field(primary_key=True)
+    organization: str
+    organization_name: str
+    title: str
+    summary: str
+    beneficiaries: str
+    added_at: datetime = utc_column(nullable=False)
+
+
+class ContractRecord(SQLModel, table=True):
+    """An awarded lot's terms, waiting for the contract process (履约) to take them over."""
+
+    __tablename__ = "contract_records"
+    contract_no: str = Field(primary_key=True)
+    lot_no: str = Field(index=True)
+    fair_no: str
+    title: str
+    buyer_office: str
+    buyer_id: str
+    supplier: str = Field(index=True)
+    supplier_name: str
+    amount_fen: int
+    duration_months: int
+    awarded_at: datetime = utc_column(nullable=False)
+    status: str = "awaiting_contract_process"

@@ -26,9 +26,11 @@ from service.cases import CaseService
 from settings import PROJECT_ROOT, Settings
 from store.db import make_engine
 from store.directory import load_directory, read_directory_file
+from store.register import load_register, read_register_file
 from worker import build_worker
 
 SAMPLE_DIRECTORY = PROJECT_ROOT / "directory" / "sample.yaml"
+SAMPLE_REGISTER = PROJECT_ROOT / "directory" / "sample-register.yaml"
 
 
 def binary(name: str) -> str:
@@ -51,6 +53,7 @@ def make_settings(root: Path, database_url: str | None = None) -> Settings:
 def prepared_engine(settings: Settings) -> Engine:
     engine = make_engine(settings.effective_database_url)
     load_directory(engine, read_directory_file(SAMPLE_DIRECTORY))
+    load_register(engine, read_register_file(SAMPLE_REGISTER))
     return engine
 
 

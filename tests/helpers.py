@@ -6,13 +6,18 @@ import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from schemas.case import CaseState
+from schemas.procurement import FairState, LotState
 from service.cases import CaseService
+from workflows.fair import FairWorkflow
 from workflows.filing import FilingWorkflow
+from workflows.lot import LotWorkflow
 
 T = TypeVar("T")
 
@@ -21,17 +26,34 @@ async def case_state(client: Client, case_no: str) -> CaseState:
     return await client.get_workflow_handle(case_no).query(FilingWorkflow.status)
 
 
-async def until_state(client: Client, case_no: str, condition: Callable[[CaseState], bool], seconds: float = 30) -> CaseState:
-    """Wait (bounded) until the workflow reports a state meeting ``condition``; fail with the last state."""
+async def _until(client: Client, workflow_id: str, query: Any, condition: Callable[[Any], bool], seconds: float) -> Any:
+    """Wait (bounded) until a workflow reports a settled state meeting ``condition``; fail with its timeline."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + seconds
+    state = None
     while True:
-        state = await case_state(client, case_no)
-        if condition(state) and state.settled_revision == state.revision:
+        try:
+            state = await client.get_workflow_handle(workflow_id).query(query)
+        except RPCError:
+            state = None  # a child workflow that is still starting
+        if state is not None and condition(state) and state.settled_revision == state.revision:
             return state
         if loop.time() > give_up:
-            raise AssertionError(f"{case_no} never reached the expected state; timeline: {[e.summary for e in state.timeline]}")
+            timeline = [e.summary for e in state.timeline] if state else "never started"
+            raise AssertionError(f"{workflow_id} never reached the expected state; timeline: {timeline}")
         await asyncio.sleep(0.1)
+
+
+async def until_state(client: Client, case_no: str, condition: Callable[[CaseState], bool], seconds: float = 30) -> CaseState:
+    return await _until(client, case_no, FilingWorkflow.status, condition, seconds)
+
+
+async def until_fair(client: Client, fair_no: str, condition: Callable[[FairState], bool], seconds: float = 30) -> FairState:
+    return await _until(client, fair_no, FairWorkflow.status, condition, seconds)
+
+
+async def until_lot(client: Client, lot_no: str, condition: Callable[[LotState], bool], seconds: float = 30) -> LotState:
+    return await _until(client, lot_no, LotWorkflow.status, condition, seconds)
 
 
 async def history_length(client: Client, case_no: str, seconds: float = 30) -> int:
@@ -62,3 +84,9 @@ async def keep_golden(client: Client, case_no: str, name: str) -> None:
         history = await client.get_workflow_handle(case_no).fetch_history()
         GOLDEN.mkdir(exist_ok=True)
         (GOLDEN / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+
+
+async def accepted_updates(client: Client, workflow_id: str) -> int:
+    """How many updates entered the history (a refused one never does)."""
+    events = (await client.get_workflow_handle(workflow_id).fetch_history()).events
+    return sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED for e in events)

@@ -19,7 +19,8 @@ from activities.rendering import cn_date, cn_datetime, yuan
 from schemas.application import Track
 from schemas.calendar import CalendarSource, CalendarSourceKind, Deadline
 from schemas.checklist import Checklist, FeeItem, MaterialItem, MaterialStatus, RuleRef
-from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, DocumentRequest, NoticePeriod
+from schemas.document_request import DocumentRequest
+from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, NoticePeriod
 from schemas.people import Office, Role
 from schemas.policy import Appeal, Citation, PolicyRef
 from settings import PROJECT_ROOT
@@ -489,7 +490,7 @@ def test_an_auditor_process_reproduces_the_pdf(rendered: tuple[Path, dict[Docume
     script = (
         "import hashlib, sys\n"
         "from activities.documents import render_html, render_pdf\n"
-        "from schemas.documents import DocumentRequest\n"
+        "from schemas.document_request import DocumentRequest\n"
         "request = DocumentRequest.model_validate_json(sys.stdin.read())\n"
         "print(hashlib.sha256(render_pdf(render_html(request), request.document_id)).hexdigest())\n"
     )

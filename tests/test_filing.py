@@ -12,7 +12,8 @@ from schemas.documents import DocumentKind
 from schemas.localtime import local_date
 from schemas.people import Actor, Role
 from service import views
-from service.cases import CaseService, ServiceError
+from service.cases import CaseService
+from service.common import ServiceError
 from store.calendars import load_calendar_year
 from store.files import content_path
 from tests import factories

@@ -117,7 +117,7 @@ def test_outbox_queues_each_message_once(database_url: str) -> None:
     ]
     request = NotificationRequest(
         key="YJ-JG-BA-2026-00001:7:task_escalated", kind=NotificationKind.task_escalated, case_no="YJ-JG-BA-2026-00001",
-        recipients=staff, context={"case_no": "YJ-JG-BA-2026-00001", "organization_name": "舞蹈队", "task_title": "居委会初审",
+        recipients=staff, context={"case_no": "YJ-JG-BA-2026-00001", "subject": "舞蹈队", "task_title": "居委会初审",
                                    "due_date": "2026-11-27", "phase": "居委会初审"},
     )
     assert outbox.queue_notification(request) == 2

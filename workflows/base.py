@@ -22,7 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from schemas.calendar import Deadline, DeadlineRequest, WorkingDaysRequest
     from schemas.case import ActionReceipt, Outcome, Task, TaskDecision, TaskStatus, TimelineEvent
     from schemas.checklist import StepPlan
-    from schemas.documents import DocumentRef, DocumentRequest
+    from schemas.document_request import DocumentRequest
+    from schemas.documents import DocumentRef
     from schemas.notifications import NotificationKind, NotificationRequest
     from schemas.people import Actor, Office, Post, PostRequest
 
@@ -65,6 +66,7 @@ class ProcessWorkflow:
         raise NotImplementedError
 
     def _notification_context(self) -> dict[str, str]:
+        """At least ``case_no`` and ``subject`` (what the case is about), which every notification may use."""
         raise NotImplementedError
 
     def _interrupted(self) -> bool:

@@ -44,7 +44,8 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from schemas.checklist import Assessment, AssessmentRequest, Checklist, Procedure, StepPlan
-    from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, DocumentRequest, NoticePeriod
+    from schemas.document_request import DocumentRequest
+    from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, NoticePeriod
     from schemas.localtime import local_date
     from schemas.notifications import NotificationKind
     from schemas.people import Actor, Locality, Office
@@ -428,6 +429,7 @@ class FilingWorkflow(ProcessWorkflow):
     def _notification_context(self) -> dict[str, str]:
         return {
             "case_no": self.case.case_no,
+            "subject": self.case.application.organization_name,
             "organization_name": self.case.application.organization_name,
             "phase": self.case.phase_applicant_name,
         }

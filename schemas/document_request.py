@@ -1,0 +1,46 @@
+"""What a workflow asks the renderer for: everything a document's template needs, recorded in
+history so an auditor can render the document again and compare hashes."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from schemas.calendar import Deadline
+from schemas.checklist import Checklist
+from schemas.documents import CaseParty, CertificateFacts, DocumentKind, NoticePeriod
+from schemas.people import Office
+from schemas.policy import Appeal
+from schemas.procurement import FairState, LotState
+
+
+class DocumentRequest(BaseModel):
+    """Common facts (number, issuer, date) and the facts of the process the document belongs to."""
+
+    document_id: str
+    kind: DocumentKind
+    title: str
+    number: str = Field(description="文号")
+    issued_at: AwareDatetime
+    issuer: Office
+    party: CaseParty | None = Field(default=None, description="the applicant and organization (filing documents)")
+    items: list[str] = Field(default_factory=list, description="correction items, reasons or objections")
+    deadline: Deadline | None = None
+    notice: NoticePeriod | None = None
+    certificate: CertificateFacts | None = None
+    appeal: Appeal | None = None
+    reconsideration_body: str | None = None
+    court: str | None = None
+    checklist: Checklist | None = None
+    legal_time_limit_working_days: int | None = None
+    fair: FairState | None = Field(default=None, description="the fair as it stood (procurement documents)")
+    lot: LotState | None = Field(default=None, description="the lot as it stood (procurement documents)")
+    addressee_bid: str | None = Field(default=None, description="the bid a notice is addressed to")
+
+    @property
+    def case_no(self) -> str:
+        """The number of the case, lot or fair the document belongs to."""
+        if self.party:
+            return self.party.case_no
+        if self.lot:
+            return self.lot.lot_no
+        return self.fair.fair_no if self.fair else ""

@@ -1,0 +1,123 @@
+"""What every service shares: errors users can act on, who is calling, calling a workflow's
+validated updates, and the views of deadlines and documents."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from rules import permissions
+from schemas.calendar import Deadline
+from schemas.case import ActionReceipt
+from schemas.documents import DocumentRef
+from schemas.people import Actor, Role
+from service import views
+from settings import Settings
+from store import directory
+
+STATUS_CODES = {"invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404, "unavailable": 503}
+
+
+class ServiceError(Exception):
+    """A refusal a user can act on: what kind (for HTTP status) and why, in Chinese."""
+
+    def __init__(self, kind: str, message: str, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.details = details or []
+
+    @property
+    def status_code(self) -> int:
+        return STATUS_CODES.get(self.kind, 400)
+
+
+def refused(refusal: permissions.Refusal | None) -> None:
+    if refusal is not None:
+        raise ServiceError(refusal.kind.value, refusal.message)
+
+
+def deadline_view(deadline: Deadline) -> views.DeadlineView:
+    return views.DeadlineView(
+        due_date=deadline.due_date,
+        due_at=deadline.due_at,
+        working_days=deadline.working_days,
+        calendar=[f"{s.year}年：{s.title}" for s in deadline.sources],
+        provisional=deadline.provisional,
+    )
+
+
+def document_view(document: DocumentRef) -> views.DocumentView:
+    return views.DocumentView(
+        **document.model_dump(),
+        pdf_url=f"/api/documents/{document.document_id}.pdf",
+        html_url=f"/api/documents/{document.document_id}.html",
+    )
+
+
+class Service:
+    def __init__(self, settings: Settings, engine: Engine, client: Client | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._client = client
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise ServiceError("unavailable", "未连接流程服务")
+        return self._client
+
+    def actor(self, user_id: str | None, name: str | None = None, role: Role = Role.applicant) -> Actor:
+        """Staff and experts are who the directory says they are; anyone else acts as an applicant
+        or member of the public."""
+        if not user_id or not user_id.strip():
+            raise ServiceError("forbidden", "请先登录：请求须带有用户标识（HTTP 头 X-User-Id 或 --as）")
+        user_id = user_id.strip()
+        if len(user_id) > 64:
+            raise ServiceError("invalid", "用户标识不能超过64个字符")
+        staff = directory.staff_member(self.engine, user_id)
+        if staff is not None:
+            return staff
+        return Actor(user_id=user_id, name=(name or user_id).strip()[:50] or user_id, role=role)
+
+    async def _await_read_model(
+        self, workflow_id: str, query: Any, stored_revision: Callable[[str], int | None], timeout: float = 60.0
+    ) -> bool:
+        """After a start, wait (bounded) until the workflow has settled and the read model shows it."""
+        handle = self.client.get_workflow_handle(workflow_id)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + timeout
+        while loop.time() < give_up:
+            state = await handle.query(query)
+            if state.revision and state.settled_revision == state.revision:
+                stored = stored_revision(workflow_id)
+                if stored is not None and stored >= state.revision:
+                    return True
+            await asyncio.sleep(0.05)
+        return False
+
+    async def _update(
+        self, workflow_id: str, update: Any, argument: Any, when_closed: Callable[[], str | None]
+    ) -> ActionReceipt:
+        """A validated update; a refusal comes back as the validator's reason."""
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            return await handle.execute_update(update, argument, result_type=ActionReceipt)
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError):
+                raise ServiceError(cause.type or "conflict", cause.message) from error
+            raise ServiceError("conflict", str(cause or error)) from error
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                closed = when_closed()
+                if closed:
+                    raise ServiceError("conflict", closed) from error
+                raise ServiceError("not_found", f"编号 {workflow_id} 不存在") from error
+            raise ServiceError("unavailable", f"流程服务暂时不可用，请稍后重试（{error.message}）") from error

@@ -1,0 +1,121 @@
+"""The register of social organizations (社会组织名录): kept up by approved filings and
+registrations, plus organizations registered before this system, imported by an administrator."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from schemas.application import Track
+from schemas.localtime import SHANGHAI
+from schemas.procurement import GRADE_PATTERN, OrganizationFacts
+from store import directory
+from store.db import session_scope
+from store.models import OrganizationRecord
+
+
+class RegisterEntry(BaseModel):
+    key: str = Field(min_length=1, max_length=64, description="登记证书号或备案案号")
+    name: str = Field(min_length=2, max_length=60)
+    track: Track
+    community: str
+    certificate_number: str
+    approved_on: date
+    valid_until: date | None = None
+    standing: Literal["good", "lost"] = "good"
+    grade: str | None = Field(default=None, pattern=GRADE_PATTERN)
+    barred_until_year: int | None = None
+    representative_id: str = Field(min_length=1, max_length=64)
+    representative_name: str = Field(min_length=1, max_length=50)
+
+
+class RegisterFile(BaseModel):
+    organizations: list[RegisterEntry]
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), SHANGHAI)
+
+
+def read_register_file(path: Path) -> RegisterFile:
+    return RegisterFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def load_register(engine: Engine, register: RegisterFile) -> int:
+    """Insert or update each organization; organizations not in the file are left as they are."""
+    with session_scope(engine) as session:
+        for entry in register.organizations:
+            place = directory.locality(engine, entry.community)
+            if place is None:
+                raise ValueError(f"{entry.key}：社区代码 {entry.community} 不存在")
+            record = session.get(OrganizationRecord, entry.key) or OrganizationRecord(case_no=entry.key)  # type: ignore[call-arg]
+            record.sqlmodel_update(
+                {
+                    "name": entry.name,
+                    "track": entry.track.value,
+                    "community": entry.community,
+                    "authority_jurisdiction": place.chain[-1].code,
+                    "certificate_number": entry.certificate_number,
+                    "approved_at": _local_midnight(entry.approved_on),
+                    "valid_until": _local_midnight(entry.valid_until) if entry.valid_until else None,
+                    "standing": entry.standing,
+                    "grade": entry.grade,
+                    "barred_until_year": entry.barred_until_year,
+                    "representative_id": entry.representative_id,
+                    "representative_name": entry.representative_name,
+                }
+            )
+            session.add(record)
+    return len(register.organizations)
+
+
+def register_is_empty(engine: Engine) -> bool:
+    with Session(engine) as session:
+        return session.exec(select(OrganizationRecord).limit(1)).first() is None
+
+
+def organization(engine: Engine, key: str) -> OrganizationRecord | None:
+    with Session(engine) as session:
+        return session.get(OrganizationRecord, key)
+
+
+def represented_by(engine: Engine, user_id: str) -> list[OrganizationRecord]:
+    """The organizations a user is the registered representative of."""
+    with Session(engine) as session:
+        query = select(OrganizationRecord).where(OrganizationRecord.representative_id == user_id)
+        return list(session.exec(query.order_by(OrganizationRecord.case_no)))
+
+
+def facts(engine: Engine, key: str) -> OrganizationFacts | None:
+    """What screening needs to know about one organization."""
+    record = organization(engine, key)
+    if record is None:
+        return None
+    place = directory.locality(engine, record.community)
+    return OrganizationFacts(
+        key=record.case_no,
+        name=record.name,
+        track=record.track,
+        community_full_name=place.community.full_name if place else record.community,
+        jurisdiction_chain=[j.code for j in place.chain] if place else [record.community],
+        valid_until=record.valid_until,
+        standing=record.standing,
+        grade=record.grade,
+        barred_until_year=record.barred_until_year,
+    )
+
+
+def bar(engine: Engine, key: str, until_year: int) -> None:
+    """After a failed performance evaluation: no fairs up to and including ``until_year``."""
+    with session_scope(engine) as session:
+        record = session.get(OrganizationRecord, key)
+        if record is None:
+            raise ValueError(f"社会组织 {key} 不在名录中")
+        record.barred_until_year = max(until_year, record.barred_until_year or 0)
+        session.add(record)
