@@ -13,6 +13,8 @@ from functools import cache
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from schemas.localtime import SHANGHAI
+from schemas.money import yuan
+from schemas.procurement import score_text
 from settings import PROJECT_ROOT
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -41,20 +43,12 @@ def iso_datetime(value: datetime) -> str:
     return _local(value).isoformat(timespec="seconds")
 
 
-def yuan(fen: int) -> str:
-    """Integer fen as ``1,234.50元``; money is never a float."""
-    if isinstance(fen, bool) or not isinstance(fen, int):
-        raise TypeError(f"amount must be integer fen, got {fen!r}")
-    whole, cents = divmod(abs(fen), 100)
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{whole:,}.{cents:02d}元"
-
-
 FILTERS = {
     "cn_date": cn_date,
     "cn_datetime": cn_datetime,
     "iso_datetime": iso_datetime,
     "yuan": yuan,
+    "score": score_text,
 }
 
 

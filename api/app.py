@@ -81,10 +81,11 @@ def create_app(
         return JSONResponse(body.model_dump(), status_code=error.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        details = describe(error.errors())
-        body = ErrorBody(error="invalid", message="提交的内容有误：" + "；".join(details), details=details)
-        return JSONResponse(body.model_dump(), status_code=422)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        body = getattr(request.scope.get("route"), "body_field", None)
+        details = describe(error.errors(), body.field_info.annotation if body else None)
+        answer = ErrorBody(error="invalid", message="提交的内容有误：" + "；".join(details), details=details)
+        return JSONResponse(answer.model_dump(), status_code=422)
 
     @app.get("/api/health", tags=["系统"])
     async def health() -> dict[str, str]:

@@ -1,8 +1,10 @@
-"""``shezu demo``: one green-channel filing from submission to certificate and one refused
-registration, driven through the HTTP API as applicants and reviewers would, checking each step.
+"""``shezu demo``: one green-channel filing from submission to certificate, one refused
+registration, and a 社洽会 with two lots (one awarded after a 质疑, one 流标), driven through the
+HTTP API as applicants, reviewers, departments, bidders and experts would, checking each step.
 
-The public notice lasts working days; the demo fast-forwards that one case's clock on the dev
-server (per-workflow time skipping, enabled by ``shezu up``), so its documents carry those dates.
+Deadlines run in working days; the demo fast-forwards the clock of one workflow at a time past
+its deadline on the dev server (per-workflow time skipping, enabled by ``shezu up``), so those
+documents carry the later dates.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
 
 import httpx
@@ -20,6 +23,9 @@ from temporalio.service import RPCError
 from temporalio.testing import TimeSkipper
 
 from cli.system import running_system
+from schemas.localtime import SHANGHAI
+from schemas.money import yuan
+from schemas.procurement import score_text
 from service.connection import connect_temporal
 from settings import PROJECT_ROOT, Settings
 
@@ -27,6 +33,10 @@ from settings import PROJECT_ROOT, Settings
 def example(name: str) -> dict[str, Any]:
     """The README's example applications are the demo's too."""
     return json.loads((PROJECT_ROOT / "examples" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+ORGANIZER = "mz-chen"
+BIDDERS = {"YJ-REG-0001": "org-chunhui", "YJ-REG-0002": "org-xiyanghong", "YJ-REG-0003": "org-yangguang", "YJ-REG-0005": "org-hemei"}
 
 
 class Unexpected(Exception):
@@ -87,18 +97,28 @@ class Demo:
                 raise Unexpected(f"{case_no} 未进入 {phase}，当前 {view['phase_name']}")
             await asyncio.sleep(0.3)
 
-    async def fast_forward_public_notice(self, case_no: str, view: dict[str, Any]) -> None:
+    async def fast_forward(self, workflow_id: str, until: datetime) -> None:
+        """Move one workflow's clock past ``until`` (per-workflow time skipping on the dev server)."""
         client = await connect_temporal(self.settings)
         skipper = TimeSkipper(client)
-        handle = client.get_workflow_handle(case_no)
-        ends = datetime.fromisoformat(view["next_deadline"]["due_at"])
+        handle = client.get_workflow_handle(workflow_id)
         now = await skipper.get_current_time(handle)
         try:
-            await skipper.fast_forward(handle, max(ends - now, timedelta(0)) + timedelta(minutes=1))
+            await skipper.fast_forward(handle, max(until - now, timedelta(0)) + timedelta(minutes=1))
         except RPCError as error:
             raise Unexpected(
                 f"Temporal 服务未启用按流程时间快进（{error.message}）；演示需要由 ./scripts/up 启动的开发服务器"
             ) from error
+
+    async def until(self, path: str, user: str | None, done: Any, what: str, seconds: float = 60) -> dict[str, Any]:
+        give_up = time.monotonic() + seconds
+        while True:
+            view = await self.call("GET", path, user, 200)
+            if done(view):
+                return view
+            if time.monotonic() > give_up:
+                raise Unexpected(f"{path} 未{what}，当前 {view.get('phase_name')}")
+            await asyncio.sleep(0.3)
 
     async def green_channel_filing(self) -> None:
         applicant = f"demo-applicant-{self.stamp}"
@@ -137,7 +157,7 @@ class Demo:
         self.say(f"建工街道办事处A岗周静审核同意，进入公示，公示至 {view['public_notice_until']}；{await self.document(view, 'public_notice', applicant)}")
 
         self.say("（演示）快进本案时钟至公示期满")
-        await self.fast_forward_public_notice(case_no, view)
+        await self.fast_forward(case_no, datetime.fromisoformat(view["next_deadline"]["due_at"]))
         await self.until_phase(case_no, applicant, "decision")
         answer = await self.decide(case_no, "jg-zhou", "decision", "approve")
         self.check(answer["phase"] == "approved", f"应准予备案，实际 {answer['phase_applicant_name']}")
@@ -166,11 +186,108 @@ class Demo:
         self.say(f"民政局陈洁作出不予登记决定，理由：{reasons[0]}；{await self.document(view, 'refusal_decision', applicant)}")
 
 
+    async def fair(self) -> None:
+        print("\n=== 三、社洽会：两个项目，一个经质疑后成交，一个流标 ===")
+        now = datetime.now(UTC)
+        schedule = {
+            "demands_due": (now + timedelta(days=3)).isoformat(),
+            "fair_day": (now + timedelta(days=6)).date().isoformat(),
+            "bids_close": (now + timedelta(days=14)).isoformat(),
+        }
+        created = await self.call(
+            "POST", "/api/fairs", ORGANIZER, 201, {"title": f"延吉市社会组织成果展示暨社洽会（演示{self.stamp}）", "schedule": schedule}
+        )
+        fair_no = created["fair_no"]
+        self.say(f"延吉市民政局陈洁创建社洽会 {fair_no}，征集购买服务需求")
+        elderly = example("demand-elderly-care")
+        youth = example("demand-youth")
+        await self.call("POST", f"/api/fairs/{fair_no}/demands", "dept-wj", 200, elderly)
+        await self.call("POST", f"/api/fairs/{fair_no}/demands", "dept-jy", 200, youth)
+        self.say(f"卫生健康局提交「{elderly['title']}」，教育局提交「{youth['title']}」（要求评估等级{youth['requirements']['minimum_grade']}以上）")
+        await self.call("POST", f"/api/fairs/{fair_no}/showcase", "org-yangguang", 200, example("showcase"))
+        self.say("阳光助残服务中心登记展示公益服务项目，任何人可查看")
+
+        self.say("（演示）快进社洽会时钟至需求征集截止")
+        await self.fast_forward(fair_no, datetime.fromisoformat(schedule["demands_due"]))
+        await self.until(f"/api/fairs/{fair_no}", ORGANIZER, lambda v: v["phase"] == "reviewing", "进入需求审核")
+        for demand_id in ("D01", "D02"):
+            await self.call("POST", f"/api/fairs/{fair_no}/demands/{demand_id}/review", ORGANIZER, 200, {"approve": True})
+        await self.call("POST", f"/api/fairs/{fair_no}/catalogue", ORGANIZER, 200)
+        view = await self.until(f"/api/fairs/{fair_no}", None, lambda v: len(v["catalogue"]) == 2, "发布需求目录")
+        care, youth_lot = (entry["lot_no"] for entry in view["catalogue"])
+        self.say(f"审核通过并发布需求公告，项目 {care}、{youth_lot} 开始接受投标；{await self.document(view, 'demand_catalogue', ORGANIZER)}")
+
+        for organization, price in (("YJ-REG-0001", 28_000_000), ("YJ-REG-0002", 26_500_000), ("YJ-REG-0003", 29_000_000), ("YJ-REG-0005", 25_000_000)):
+            await self.call("POST", f"/api/lots/{care}/bids", BIDDERS[organization], 200, bid(organization, price))
+        for organization, price in (("YJ-REG-0001", 18_000_000), ("YJ-REG-0002", 17_500_000)):
+            await self.call("POST", f"/api/lots/{youth_lot}/bids", BIDDERS[organization], 200, bid(organization, price))
+        mine = await self.call("GET", f"/api/lots/{care}", "org-chunhui", 200)
+        self.check(len(mine["bids"]) == 1 and mine["bid_count"] == 4, "投标人只能看到本组织的投标")
+        self.say(f"「{elderly['title']}」收到4份投标，「{youth['title']}」收到2份；春晖中心只能看到自己的投标（共{mine['bid_count']}份）")
+
+        self.say("（演示）快进两个项目的时钟至投标截止")
+        for lot in (care, youth_lot):
+            await self.fast_forward(lot, datetime.fromisoformat(schedule["bids_close"]))
+        state = await self.until(f"/api/lots/{care}", ORGANIZER, lambda v: v["phase"] == "evaluation", "进入专家评审")
+        failed = [s for s in state["screenings"] if s["checks"] and not all(c["met"] for c in s["checks"])]
+        self.say("资格审查：" + "；".join(f"{s['organization_name']}不合格（{c['detail']}）" for s in failed for c in s["checks"] if not c["met"]))
+        self.say(f"随机抽取评审专家：{'、'.join(s['expert']['name'] for s in state['panel'])}；回避：{'、'.join(state['recusals']) or '无'}")
+        youth_view = await self.until(f"/api/lots/{youth_lot}", ORGANIZER, lambda v: v["phase"] == "failed" and v["tasks"], "流标")
+        self.say(f"「{youth['title']}」合格投标不足3份，流标；{await self.document(youth_view, 'failed_lot_notice', ORGANIZER)}")
+
+        for n, seat in enumerate(state["panel"]):
+            expert = seat["expert"]["user_id"]
+            visible = await self.call("GET", f"/api/lots/{care}", expert, 200)
+            scores = {b["bid_id"]: score(b["organization"], n) for b in visible["bids"]}
+            await self.call("POST", f"/api/lots/{care}/scores", expert, 200, {"scores": scores})
+        self.say(f"{len(state['panel'])}名专家各自独立评分（每位专家只能看到本项目的合格投标）")
+        result = await self.until(f"/api/lots/{care}", "org-yangguang", lambda v: v["phase"] == "result_notice", "进入结果公示")
+        ranking = "；".join(f"第{e['rank']}名{e['organization_name']} {score_text(e['final_score_x100'])}分" for e in result["ranking"]["entries"])
+        self.say(f"评审结果公示至{result['result_notice_until']}：{ranking}")
+
+        challenge = {"organization": "YJ-REG-0003", "content": "第一名的服务团队人员与其他在建项目重复，服务能力评分偏高"}
+        await self.call("POST", f"/api/lots/{care}/challenges", "org-yangguang", 200, challenge)
+        answer = {"upheld": False, "reasons": ["经核查，春晖中心的服务团队名单与社保缴费记录一致，不存在重复"]}
+        await self.call("POST", f"/api/lots/{care}/challenges/ZY01/answer", ORGANIZER, 200, answer)
+        self.say("阳光助残服务中心提出质疑，民政局陈洁核查后答复：质疑不成立")
+        self.say("（演示）快进项目时钟至公示期满")
+        notice_ends = datetime.combine(date.fromisoformat(result["result_notice_until"]) + timedelta(days=1), time_of_day(0), SHANGHAI)
+        await self.fast_forward(care, notice_ends)
+        offer_view = await self.until(f"/api/lots/{care}", ORGANIZER, lambda v: v["phase"] == "awarding", "发出成交通知")
+        winner = offer_view["offers"][-1]
+        await self.call("POST", f"/api/lots/{care}/award-response", BIDDERS[winner["organization"]], 200, {"organization": winner["organization"], "accept": True})
+        awarded = await self.until(f"/api/lots/{care}", ORGANIZER, lambda v: v["phase"] == "awarded", "成交")
+        contract = awarded["contract"]
+        self.say(f"「{winner['organization_name']}」确认成交，成交金额{yuan(contract['amount_fen'])}，合同记录 {contract['contract_no']}；{await self.document(awarded, 'award_notice', ORGANIZER)}")
+
+        await self.call("POST", f"/api/lots/{youth_lot}/failed-lot-decision", ORGANIZER, 200, {"retender": False, "reasons": ["符合等级要求的组织不足，改为下一年度采购"]})
+        closed = await self.until(f"/api/fairs/{fair_no}", None, lambda v: v["phase"] == "closed", "结束")
+        self.say(f"民政局终止流标项目；社洽会 {fair_no} 结束：{'；'.join(lot['title'] + '：' + (lot['winner'] or '已终止') for lot in closed['lots'])}")
+
+
+def bid(organization: str, price_fen: int) -> dict[str, Any]:
+    return {
+        "organization": organization,
+        "price_fen": price_fen,
+        "proposal": "组建由社工、护理员和志愿者组成的服务团队，按月制定服务计划，建立服务档案并定期回访评估。",
+        "team": ["项目主管1名", "社会工作者3名", "志愿者10名"],
+        "past_projects": ["2025年社区助老服务项目"],
+    }
+
+
+def score(organization: str, expert: int) -> dict[str, int]:
+    """Scores that rank 春晖 first, 夕阳红 second, 阳光 third, varying a little by expert."""
+    base = {"YJ-REG-0001": (36, 27, 17, 9), "YJ-REG-0002": (34, 25, 18, 8), "YJ-REG-0003": (31, 24, 16, 8)}[organization]
+    wobble = (expert % 3) - 1
+    return dict(zip(("plan", "capacity", "budget", "reputation"), (base[0] + wobble, base[1], base[2], base[3]), strict=True))
+
+
 async def _run(settings: Settings) -> None:
     async with httpx.AsyncClient(base_url=settings.api_url, timeout=120) as http:
         demo = Demo(settings, http)
         await demo.green_channel_filing()
         await demo.refused_registration()
+        await demo.fair()
 
 
 def _api_up(settings: Settings) -> bool:
@@ -197,5 +314,5 @@ def run_demo(settings: Settings) -> int:
         except Unexpected as error:
             print(f"\n演示失败：与预期不符 —— {error}", flush=True)
             return 1
-    print("\n演示完成：两件案件均按预期办结。", flush=True)
+    print("\n演示完成：全部案件均按预期办结。", flush=True)
     return 0

@@ -3,98 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from cli.common import As, JsonOut, emit, fail, print_receipt, read_model_file, validated, with_service
+from cli.fairs import fair_app, lot_app
 from schemas.application import Application, Track
 from schemas.localtime import local_text
 from schemas.money import yuan
 from schemas.people import Role
 from service import views
 from service.cases import CaseService
-from service.common import Service, ServiceError
-from service.connection import connect_temporal, read_model
+from service.common import ServiceError
+from service.connection import read_model
 from service.documents import document_file
 from service.fairs import FairService
-from service.validation import describe_validation_error
 from settings import get_settings
 
 app = typer.Typer(help="shezu：社会组织备案登记、社洽会与购买服务合同的流程引擎", no_args_is_help=True)
 calendar_app = typer.Typer(help="工作日日历（国务院办公厅放假安排）", no_args_is_help=True)
 directory_app = typer.Typer(help="辖区与人员名录（AB岗）", no_args_is_help=True)
 readmodel_app = typer.Typer(help="读模型", no_args_is_help=True)
+register_app = typer.Typer(help="社会组织名录", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(directory_app, name="directory")
 app.add_typer(readmodel_app, name="readmodel")
-
-M = TypeVar("M", bound=BaseModel)
-As = Annotated[str, typer.Option("--as", help="以哪个用户的身份操作（用户标识）")]
-JsonOut = Annotated[bool, typer.Option("--json", help="输出 JSON")]
-
-
-def fail(message: str, details: list[str] | None = None, code: int = 1) -> None:
-    typer.echo(f"错误：{message}", err=True)
-    for line in details or []:
-        typer.echo(f"  - {line}", err=True)
-    raise typer.Exit(code)
-
-
-def read_model_file(path: Path, model: type[M]) -> M:
-    """A JSON or YAML file validated with the same rules as the API, errors in Chinese."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        fail(f"文件 {path} 不存在")
-    except yaml.YAMLError as error:
-        fail(f"文件 {path} 不是有效的 JSON 或 YAML：{error}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        fail(f"文件 {path} 的内容有误", describe_validation_error(error))
-    raise AssertionError("unreachable")
-
-
-R = TypeVar("R")
-S = TypeVar("S", bound=Service)
-
-
-def with_service(action: Callable[[S], Awaitable[R]], kind: type[S] = CaseService) -> R:  # type: ignore[assignment]
-    """Run ``action`` with a service of ``kind`` connected to Temporal and the read model."""
-
-    async def run() -> R:
-        settings = get_settings()
-        try:
-            client = await connect_temporal(settings)
-        except RuntimeError as error:
-            fail(f"连接不到流程服务 {settings.temporal_address}：{error}。请先运行 ./scripts/up 启动系统")
-        return await action(kind(settings, read_model(settings), client))
-
-    try:
-        return asyncio.run(run())
-    except ServiceError as error:
-        fail(error.message, error.details)
-    raise AssertionError("unreachable")
-
-
-def emit(value: Any, as_json: bool, text: Callable[[Any], None]) -> None:
-    if as_json:
-        data = [v.model_dump(mode="json") for v in value] if isinstance(value, list) else value.model_dump(mode="json")
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-    else:
-        text(value)
-
-
-def print_receipt(receipt: Any) -> None:
-    typer.echo(f"{receipt.case_no}：{receipt.message}。当前：{receipt.phase_applicant_name}")
-
+app.add_typer(register_app, name="register")
+app.add_typer(fair_app, name="fair")
+app.add_typer(lot_app, name="lot")
 
 def print_case(view: views.CaseView) -> None:
     typer.echo(f"案号 {view.case_no}  {view.organization_name}（{view.track_name}）")
@@ -305,10 +246,7 @@ def decide(
     comment: Annotated[str | None, typer.Option(help="意见")] = None,
 ) -> None:
     """工作人员办理当前环节。"""
-    try:
-        decision = views.DecisionInput(step=step, outcome=outcome, reasons=reason or [], comment=comment)  # type: ignore[arg-type]
-    except ValidationError as error:
-        fail("输入有误", describe_validation_error(error))
+    decision = validated(views.DecisionInput, step=step, outcome=outcome, reasons=reason or [], comment=comment)
 
     async def run(service: CaseService) -> Any:
         return await service.decide(service.actor(user), case_no, decision)
@@ -346,10 +284,7 @@ def object_(
     contact: Annotated[str | None, typer.Option(help="联系方式")] = None,
 ) -> None:
     """公示期内提出异议。"""
-    try:
-        objection = views.ObjectionInput(name=name, content=content, contact=contact)
-    except ValidationError as error:
-        fail("输入有误", describe_validation_error(error))
+    objection = validated(views.ObjectionInput, name=name, content=content, contact=contact)
 
     async def run(service: CaseService) -> Any:
         return await service.file_objection(service.actor(user, name, Role.public), case_no, objection)
@@ -366,10 +301,7 @@ def resolve_objection(
     reason: Annotated[list[str] | None, typer.Option("--reason", help="核查情况和理由，可重复")] = None,
 ) -> None:
     """工作人员处理公示异议。"""
-    try:
-        resolution = views.ObjectionResolutionInput(outcome=outcome, reasons=reason or [])  # type: ignore[arg-type]
-    except ValidationError as error:
-        fail("输入有误", describe_validation_error(error))
+    resolution = validated(views.ObjectionResolutionInput, outcome=outcome, reasons=reason or [])
 
     async def run(service: CaseService) -> Any:
         return await service.resolve_objection(service.actor(user), case_no, objection_id, resolution)
@@ -475,6 +407,18 @@ def directory_load(file: Path) -> None:
         fail(f"名录文件有误：{error}")
     load_directory(read_model(get_settings()), directory)
     typer.echo(f"已导入名录：{len(directory.flattened())} 个辖区，{len(directory.staff)} 名工作人员，{len(directory.posts)} 个岗位")
+
+
+@register_app.command("import")
+def register_import(file: Path) -> None:
+    """导入本系统之前已登记或备案的社会组织（含评估等级、信用状态、负责人代表）。"""
+    from store.register import load_register, read_register_file
+
+    try:
+        count = load_register(read_model(get_settings()), read_register_file(file))
+    except (ValidationError, OSError, ValueError) as error:
+        fail(f"名录文件有误：{error}")
+    typer.echo(f"已导入 {count} 个社会组织")
 
 
 @readmodel_app.command("rebuild")

@@ -16,6 +16,11 @@ from schemas.policy import PolicyRef, ProcurementPolicy
 GRADE_PATTERN = r"^[1-5]A$"
 
 
+def score_text(x100: int) -> str:
+    """A score kept in hundredths, as people read it: 8633 → "86.33"."""
+    return f"{x100 // 100}.{x100 % 100:02d}"
+
+
 def grade_value(grade: str | None) -> int:
     """``"4A"`` → 4; no grade → 0."""
     return int(grade[0]) if grade else 0

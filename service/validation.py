@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from schemas.application import Application, MaterialSubmission, Person, Venue
 from schemas.calendar import CalendarYear
+from schemas.procurement import (
+    BidInput,
+    DemandInput,
+    Eligibility,
+    FairSchedule,
+    NegotiationInput,
+    ScoreInput,
+    ShowcaseInput,
+)
 from service import views
 
 _MESSAGES = {
@@ -45,11 +54,26 @@ _MODELS: Sequence[type[BaseModel]] = (
     Venue,
     MaterialSubmission,
     CalendarYear,
+    DemandInput,
+    Eligibility,
+    FairSchedule,
+    BidInput,
+    ShowcaseInput,
+    NegotiationInput,
+    ScoreInput,
     views.CorrectionInput,
     views.WithdrawalInput,
     views.DecisionInput,
     views.ObjectionInput,
     views.ObjectionResolutionInput,
+    views.FairInput,
+    views.DemandReviewInput,
+    views.ConflictInput,
+    views.ChallengeInput,
+    views.ChallengeAnswerInput,
+    views.AwardResponseInput,
+    views.DisqualificationInput,
+    views.FailedLotInput,
 )
 _TITLES: dict[str, str] = {}
 for _model in _MODELS:
@@ -58,15 +82,29 @@ for _model in _MODELS:
             _TITLES.setdefault(_name, _field.title)
 
 
-def _place(location: Iterable[Any]) -> str:
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The model inside ``X``, ``X | None``, ``list[X]`` or ``dict[str, X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        if found := _inner_model(argument):
+            return found
+    return None
+
+
+def _place(location: Iterable[Any], model: type[BaseModel] | None) -> str:
+    """Walk the request's own model along the error's location, naming each field by its title."""
     parts = []
     for item in location:
         if item in ("body", "query", "path", "header"):
             continue
         if isinstance(item, int):
             parts.append(f"第{item + 1}项")
-        else:
-            parts.append(f"{_TITLES.get(str(item), str(item))}({item})" if str(item) in _TITLES else str(item))
+            continue
+        field = model.model_fields.get(str(item)) if model else None
+        title = (field.title if field else None) or _TITLES.get(str(item))
+        parts.append(f"{title}（{item}）" if title else str(item))
+        model = _inner_model(field.annotation) if field else None
     return " › ".join(parts) or "请求内容"
 
 
@@ -83,10 +121,10 @@ def _message(error: dict[str, Any]) -> str:
         return template
 
 
-def describe(errors: Iterable[dict[str, Any]]) -> list[str]:
-    """One line per problem: where it is and what is wrong."""
-    return [f"{_place(e.get('loc', ()))}:{_message(e)}" for e in errors]
+def describe(errors: Iterable[dict[str, Any]], model: type[BaseModel] | None = None) -> list[str]:
+    """One line per problem: where it is (named after ``model``'s fields) and what is wrong."""
+    return [f"{_place(e.get('loc', ()), model)}：{_message(e)}" for e in errors]
 
 
-def describe_validation_error(error: ValidationError) -> list[str]:
-    return describe(error.errors())
+def describe_validation_error(error: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
+    return describe(error.errors(), model)

@@ -188,3 +188,35 @@ async def test_a_new_user_can_find_communities_and_what_a_track_requires(api: ht
     assert ordinary["green_channel"] is None and ordinary["policy"]["id"] == "national"
     unknown = await api.get("/api/requirements", params={"community": "YJ-JG-CG", "track": "charity"})
     assert unknown.status_code == 422 and "filing" in unknown.json()["message"]
+
+
+async def test_fair_api_shows_each_audience_only_what_it_may_see(skipping) -> None:  # type: ignore[no-untyped-def]
+    from service.fairs import FairService
+    from tests.fair_helpers import published_fair
+
+    fair = await published_fair(skipping)
+    lot = fair.lots[0]
+    app = create_app(service=skipping.service, fairs=FairService(skipping.settings, skipping.engine, skipping.env.client))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test") as api:
+        catalogue = (await api.get(f"/api/fairs/{fair.fair_no}")).json()["catalogue"]
+        assert [c["lot_no"] for c in catalogue] == [lot] and catalogue[0]["budget_ceiling_fen"] == 30_000_000
+
+        bid = {"organization": "YJ-REG-0001", "price_fen": 28_000_000, "proposal": "每周两次上门服务，建立健康档案。", "team": ["社工3名"]}
+        impostor = await api.post(f"/api/lots/{lot}/bids", json=bid, headers=as_user("org-xiyanghong"))
+        assert impostor.status_code == 403 and "延吉市春晖社会工作服务中心" in impostor.json()["message"]
+        bad = await api.post(f"/api/lots/{lot}/bids", json={**bid, "price_fen": -5, "team": []}, headers=as_user("org-chunhui"))
+        assert bad.status_code == 422
+        assert any(d.startswith("报价（分）") for d in bad.json()["details"]) and any(d.startswith("项目团队") for d in bad.json()["details"])
+        assert (await api.post(f"/api/lots/{lot}/bids", json=bid, headers=as_user("org-chunhui"))).status_code == 200
+        other = {**bid, "organization": "YJ-REG-0002", "price_fen": 26_000_000}
+        assert (await api.post(f"/api/lots/{lot}/bids", json=other, headers=as_user("org-xiyanghong"))).status_code == 200
+
+        mine = (await api.get(f"/api/lots/{lot}", headers=as_user("org-chunhui"))).json()
+        assert [b["organization"] for b in mine["bids"]] == ["YJ-REG-0001"] and mine["bid_count"] == 2
+        public = (await api.get(f"/api/lots/{lot}")).json()
+        assert public["bids"] == [] and public["audience"] == "public"
+        staff = (await api.get(f"/api/lots/{lot}", headers=as_user("mz-chen"))).json()
+        assert len(staff["bids"]) == 2 and staff["audience"] == "organizer"
+        assert (await api.get("/api/my/organizations", headers=as_user("org-chunhui"))).json()[0]["key"] == "YJ-REG-0001"
+        score = await api.post(f"/api/lots/{lot}/scores", json={"scores": {}}, headers=as_user("exp-01"))
+        assert score.status_code == 409, "no scoring before the bids are in"

@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         Seat,
         SeatStatus,
         conflicts_of,
+        score_text,
     )
 
 RESULT_NOTICE_CHANNEL = "社洽会公告栏及组织单位门户网站"
@@ -200,7 +201,7 @@ class LotWorkflow(ProcessWorkflow):
             None,
             "evaluated",
             f"专家评审完成（{len(sheets)}名专家评分，{self.case.ranking.aggregation}），"
-            f"第一名「{top.organization_name}」，最终得分{top.final_score_x100 // 100}.{top.final_score_x100 % 100:02d}",
+            f"第一名「{top.organization_name}」，最终得分{score_text(top.final_score_x100)}",
         )
         return True
 

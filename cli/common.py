@@ -1,0 +1,88 @@
+"""What every shezu command shares: who acts, reading input files, calling a service, printing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from service.cases import CaseService
+from service.common import Service, ServiceError
+from service.connection import connect_temporal, read_model
+from service.validation import describe_validation_error
+from settings import get_settings
+
+M = TypeVar("M", bound=BaseModel)
+As = Annotated[str, typer.Option("--as", help="以哪个用户的身份操作（用户标识）")]
+JsonOut = Annotated[bool, typer.Option("--json", help="输出 JSON")]
+
+
+def fail(message: str, details: list[str] | None = None, code: int = 1) -> None:
+    typer.echo(f"错误：{message}", err=True)
+    for line in details or []:
+        typer.echo(f"  - {line}", err=True)
+    raise typer.Exit(code)
+
+
+def read_model_file(path: Path, model: type[M]) -> M:
+    """A JSON or YAML file validated with the same rules as the API, errors in Chinese."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"文件 {path} 不存在")
+    except yaml.YAMLError as error:
+        fail(f"文件 {path} 不是有效的 JSON 或 YAML：{error}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        fail(f"文件 {path} 的内容有误", describe_validation_error(error, model))
+    raise AssertionError("unreachable")
+
+
+R = TypeVar("R")
+S = TypeVar("S", bound=Service)
+
+
+def with_service(action: Callable[[S], Awaitable[R]], kind: type[S] = CaseService) -> R:  # type: ignore[assignment]
+    """Run ``action`` with a service of ``kind`` connected to Temporal and the read model."""
+
+    async def run() -> R:
+        settings = get_settings()
+        try:
+            client = await connect_temporal(settings)
+        except RuntimeError as error:
+            fail(f"连接不到流程服务 {settings.temporal_address}：{error}。请先运行 ./scripts/up 启动系统")
+        return await action(kind(settings, read_model(settings), client))
+
+    try:
+        return asyncio.run(run())
+    except ServiceError as error:
+        fail(error.message, error.details)
+    raise AssertionError("unreachable")
+
+
+def emit(value: Any, as_json: bool, text: Callable[[Any], None]) -> None:
+    if as_json:
+        data = [v.model_dump(mode="json") for v in value] if isinstance(value, list) else value.model_dump(mode="json")
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        text(value)
+
+
+def print_receipt(receipt: Any) -> None:
+    typer.echo(f"{receipt.case_no}：{receipt.message}。当前：{receipt.phase_applicant_name}")
+
+
+def validated(model: type[M], **values: Any) -> M:
+    """Command-line options checked with the same rules as the API, errors in Chinese."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        fail("输入有误", describe_validation_error(error, model))
+    raise AssertionError("unreachable")
