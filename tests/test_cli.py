@@ -87,3 +87,24 @@ async def test_checklist_shows_waivers_and_thresholds(cli_env: dict[str, str], t
     assert code == 0
     assert "适用社区社会组织" in out and "免交：验资报告" in out and "由不少于50人放宽" in out
     assert "应缴合计：0.00元" in out and "材料齐全、条件符合" in out
+
+
+async def test_fair_commands(cli_env: dict[str, str]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    code, out, err = await shezu(
+        cli_env, "fair", "create", "--title", "测试社洽会", "--demands-due", (now + timedelta(days=2)).isoformat(),
+        "--fair-day", (now + timedelta(days=3)).date().isoformat(), "--bids-close", (now + timedelta(days=6)).isoformat(),
+        "--as", "mz-chen", "--json",
+    )
+    assert code == 0, err
+    fair_no = json.loads(out)["fair_no"]
+    code, out, err = await shezu(cli_env, "fair", "demand", fair_no, str(PROJECT_ROOT / "examples" / "demand-elderly-care.json"), "--as", "dept-wj")
+    assert code == 0 and "D01" in out, err
+    code, _, err = await shezu(cli_env, "fair", "demand", fair_no, str(PROJECT_ROOT / "examples" / "demand-youth.json"), "--as", "org-chunhui")
+    assert code == 1 and "政府部门" in err
+    code, out, _ = await shezu(cli_env, "fair", "show", fair_no, "--as", "mz-chen")
+    assert code == 0 and "社区居家养老上门服务" in out and "待审核" in out
+    code, _, err = await shezu(cli_env, "fair", "publish", fair_no, "--as", "mz-chen")
+    assert code == 1 and "尚未截止" in err

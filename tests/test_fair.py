@@ -243,3 +243,39 @@ async def test_fair_rules_for_demands_catalogue_and_showcase(skipping: Skipping)
     assert [c.title for c in view.catalogue] == [DEMAND["title"]] and view.demands == [], "the public sees the catalogue only"
     assert [d.title for d in service.fair(service.actor("dept-jy"), fair.fair_no).demands] == ["青少年课后托管服务"]
     assert state.lots[0].lot_no == f"{fair.fair_no}-L01"
+
+
+async def test_withdrawn_bids_negotiations_and_a_disqualified_winner(skipping: Skipping) -> None:
+    from schemas.procurement import NegotiationInput
+
+    fair = await published_fair(skipping)
+    lot = fair.lots[0]
+    for organization in ("YJ-REG-0001", "YJ-REG-0002", "YJ-REG-0003", "YJ-REG-0007"):
+        await fair.bid(lot, organization, 25_000_000)
+    with pytest.raises(ServiceError) as not_theirs:
+        await fair.service.withdraw_bid(fair.actor("org-chunhui"), lot, "B04")
+    assert not_theirs.value.kind == "forbidden"
+    await fair.service.withdraw_bid(fair.actor("org-kangle"), lot, "B04")
+    talk = NegotiationInput(organization="YJ-REG-0001", summary="就服务频次和夜间应急响应进行了洽谈", participants=["金海燕", "朴春花"])
+    with pytest.raises(ServiceError) as bidder_notes:
+        await fair.service.record_negotiation(fair.actor("org-chunhui"), lot, talk)
+    assert bidder_notes.value.kind == "forbidden"
+    await fair.service.record_negotiation(fair.actor("dept-wj"), lot, talk)
+    assert [n.organization_name for n in fair.service.lot(fair.actor("org-chunhui"), lot).negotiations] == ["延吉市春晖社会工作服务中心"]
+    assert fair.service.lot(fair.actor("org-xiyanghong"), lot).negotiations == []
+
+    state = await fair.close_bidding(lot)
+    assert [b.organization for b in state.active_bids] == ["YJ-REG-0001", "YJ-REG-0002", "YJ-REG-0003"]
+    await until_lot(fair.client, lot, lambda s: s.phase is LotPhase.evaluation)
+    await fair.score_all(lot)
+    state = await until_lot(fair.client, lot, lambda s: s.phase is LotPhase.result_notice)
+    await fair.sleep_past(lot, state.result_notice.ends.due_at)
+    state = await until_lot(fair.client, lot, lambda s: s.phase is LotPhase.awarding)
+    first = state.open_offer.bid_id
+    with pytest.raises(ServiceError) as reasonless:
+        await fair.service.disqualify(fair.actor(ORGANIZER), lot, views.DisqualificationInput(bid_id=first))
+    assert reasonless.value.kind == "invalid"
+    await fair.service.disqualify(fair.actor(ORGANIZER), lot, views.DisqualificationInput(bid_id=first, reasons=["经核查，提供的业绩证明材料不实"]))
+    state = await until_lot(fair.client, lot, lambda s: len(s.offers) == 2)
+    assert state.offers[0].response is OfferResponse.disqualified and state.open_offer.bid_id != first
+    assert state.ranking.entries[0].disqualified == "经核查，提供的业绩证明材料不实"
