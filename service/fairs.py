@@ -111,12 +111,16 @@ class FairService(Service):
             records = session.exec(select(FairRecord).order_by(col(FairRecord.fair_no).desc())).all()
         return [self._fair_summary(FairState.model_validate(r.state)) for r in records]
 
-    def _fair_state(self, fair_no: str) -> FairState:
+    def _stored(self, table: type[FairRecord] | type[LotRecord], key: str, what: str) -> dict[str, Any]:
+        """A fair's or a lot's state as last projected, or a not-found answer naming it."""
         with Session(self.engine) as session:
-            record = session.get(FairRecord, fair_no)
+            record = session.get(table, key)
         if record is None or record.state is None:
-            raise ServiceError("not_found", f"社洽会 {fair_no} 不存在")
-        return FairState.model_validate(record.state)
+            raise ServiceError("not_found", f"{what} {key} 不存在")
+        return record.state
+
+    def _fair_state(self, fair_no: str) -> FairState:
+        return FairState.model_validate(self._stored(FairRecord, fair_no, "社洽会"))
 
     @staticmethod
     def _fair_summary(state: FairState) -> views.FairSummary:
@@ -204,11 +208,7 @@ class FairService(Service):
     # --- lots --------------------------------------------------------------------------------------
 
     def _lot_state(self, lot_no: str) -> LotState:
-        with Session(self.engine) as session:
-            record = session.get(LotRecord, lot_no)
-        if record is None or record.state is None:
-            raise ServiceError("not_found", f"项目 {lot_no} 不存在")
-        return LotState.model_validate(record.state)
+        return LotState.model_validate(self._stored(LotRecord, lot_no, "项目"))
 
     async def _lot_update(self, lot_no: str, update: Any, argument: Any) -> ActionReceipt:
         self._lot_state(lot_no)
