@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     """Organizations registered before this system, loaded when the register is empty (set to
     an empty value in production to start with an empty register)."""
 
+    contract_history_limit: int | None = None
+    """Continue a contract's workflow as new beyond this many history events (default: the policy's)."""
+
     @property
     def documents_dir(self) -> Path:
         return self.data_dir / "documents"

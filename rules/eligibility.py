@@ -25,6 +25,15 @@ def screen(
     if organization is None:
         checks = [_check("在册", False, "", f"「{bid.organization_name}」未在社会组织名录中备案或登记")]
         return Screening(bid_id=bid.bid_id, organization=bid.organization, organization_name=bid.organization_name, checks=checks)
+    checks = organization_checks(organization, requirements, fair_year, on, jurisdiction_name)
+    return Screening(bid_id=bid.bid_id, organization=bid.organization, organization_name=organization.name, checks=checks)
+
+
+def organization_checks(
+    organization: OrganizationFacts, requirements: Eligibility, fair_year: int, on: date, jurisdiction_name: str | None = None
+) -> list[Check]:
+    """Whether a registered organization may take on a government purchase this year: for a bid, and for a
+    single-source purchase with no further requirements."""
     name = organization.name
     expires = local_date(organization.valid_until) if organization.valid_until else None
     barred = organization.barred_until_year
@@ -61,4 +70,11 @@ def screen(
     if requirements.jurisdiction:
         text = f"本项目要求在{jurisdiction_name or requirements.jurisdiction}内备案或登记，「{name}」在{organization.community_full_name}"
         checks.append(_check("所在辖区", requirements.jurisdiction in organization.jurisdiction_chain, text, text))
-    return Screening(bid_id=bid.bid_id, organization=bid.organization, organization_name=name, checks=checks)
+    if organization.performance_grade:
+        checks.append(
+            Check(
+                condition="履约绩效", met=True,
+                detail=f"「{name}」{organization.performance_year}年度政府购买服务项目绩效评价为{organization.performance_grade}，供评审「信誉与业绩」参考",
+            )
+        )
+    return checks

@@ -101,6 +101,7 @@ class Task(BaseModel):
     overdue_reported_at: AwareDatetime | None = None
     decision: TaskDecision | None = None
     objection_id: str | None = None
+    subject: str | None = Field(default=None, description="what the task is about within its case, e.g. a milestone")
     closed_at: AwareDatetime | None = None
 
     @property

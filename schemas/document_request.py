@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.calendar import Deadline
 from schemas.checklist import Checklist
+from schemas.contracts import ContractState
 from schemas.documents import CaseParty, CertificateFacts, DocumentKind, NoticePeriod
 from schemas.people import Office
 from schemas.policy import Appeal
@@ -35,6 +36,8 @@ class DocumentRequest(BaseModel):
     fair: FairState | None = Field(default=None, description="the fair as it stood (procurement documents)")
     lot: LotState | None = Field(default=None, description="the lot as it stood (procurement documents)")
     addressee_bid: str | None = Field(default=None, description="the bid a notice is addressed to")
+    contract: ContractState | None = Field(default=None, description="the contract as it stood (contract documents)")
+    subject: str | None = Field(default=None, description="what within the case the document is about: a tranche, an evaluation")
 
     @property
     def case_no(self) -> str:
@@ -43,4 +46,6 @@ class DocumentRequest(BaseModel):
             return self.party.case_no
         if self.lot:
             return self.lot.lot_no
+        if self.contract:
+            return self.contract.contract_no
         return self.fair.fair_no if self.fair else ""

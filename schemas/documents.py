@@ -22,6 +22,12 @@ class DocumentKind(StrEnum):
     award_notice = "award_notice"
     result_notification = "result_notification"
     failed_lot_notice = "failed_lot_notice"
+    contract = "contract"
+    payment_instruction = "payment_instruction"
+    performance_report = "performance_report"
+    rectification_notice = "rectification_notice"
+    reward_decision = "reward_decision"
+    termination_notice = "termination_notice"
 
     @property
     def default_title(self) -> str:
@@ -38,6 +44,12 @@ class DocumentKind(StrEnum):
             "award_notice": "成交通知书",
             "result_notification": "成交结果通知书",
             "failed_lot_notice": "流标公告",
+            "contract": "政府购买服务合同",
+            "payment_instruction": "资金拨付通知书",
+            "performance_report": "绩效评价报告",
+            "rectification_notice": "整改通知书",
+            "reward_decision": "以奖代补奖励决定书",
+            "termination_notice": "合同终止通知书",
         }[self.value]
 
 

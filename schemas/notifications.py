@@ -30,6 +30,14 @@ class NotificationKind(StrEnum):
     award_offered = "award_offered"
     award_result = "award_result"
     lot_failed = "lot_failed"
+    contract_in_force = "contract_in_force"
+    report_due = "report_due"
+    report_late = "report_late"
+    report_returned = "report_returned"
+    evaluated = "evaluated"
+    rectification = "rectification"
+    contract_terminated = "contract_terminated"
+    amendment_proposed = "amendment_proposed"
 
 
 class NotificationRequest(BaseModel):

@@ -16,6 +16,9 @@ class Role(StrEnum):
     department = "department"
     expert = "expert"
     bidder = "bidder"
+    supplier = "supplier"
+    finance = "finance"
+    evaluator = "evaluator"
     administrator = "administrator"
 
     @property
@@ -32,6 +35,9 @@ ROLE_LABELS: dict[Role, str] = {
     Role.department: "购买服务部门",
     Role.expert: "评审专家",
     Role.bidder: "投标人",
+    Role.supplier: "承接服务的社会组织",
+    Role.finance: "财政部门",
+    Role.evaluator: "第三方评估机构",
     Role.administrator: "系统管理员",
 }
 
@@ -56,6 +62,7 @@ class Actor(BaseModel):
     role: Role = Field(title="角色")
     jurisdiction: str | None = Field(default=None, title="所属辖区")
     office: str | None = Field(default=None, title="所在单位", description="for departments: which one")
+    organization: str | None = Field(default=None, description="for an organization's representative: its register key")
 
     @property
     def display(self) -> str:
@@ -119,10 +126,11 @@ class Locality(BaseModel):
 
 
 class Post(BaseModel):
-    """An AB岗 post: a role in a jurisdiction, held by A with B as the backup."""
+    """An AB岗 post: a role in a jurisdiction (for departments, in one office), held by A with B as the backup."""
 
     role: Role
     jurisdiction: str
+    office: str = ""
     a: Actor
     b: Actor
 
@@ -130,3 +138,4 @@ class Post(BaseModel):
 class PostRequest(BaseModel):
     role: Role
     jurisdiction: str
+    office: str = Field(default="", description="for departments: which one (several share a role and jurisdiction)")

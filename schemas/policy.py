@@ -239,6 +239,52 @@ class ProcurementPolicy(BaseModel):
         return self
 
 
+class GradeBand(BaseModel):
+    grade: str = Field(description="优 / 良 / 中 / 差")
+    label: str = Field(description="优秀 / 良好 / 合格 / 不合格")
+    minimum: int = Field(ge=0, le=100)
+
+
+class RewardTier(BaseModel):
+    grade: str
+    amount_fen: int = Field(ge=0)
+
+
+class ContractPolicy(BaseModel):
+    """How a purchase-of-service contract is delivered, paid for and evaluated."""
+
+    max_term_months: int = Field(ge=1, le=60)
+    acceptance_working_days: int = Field(ge=1, le=30)
+    disbursement_working_days: int = Field(ge=1, le=30)
+    report_reminder_days: int = Field(ge=0, le=30, description="calendar days before a milestone's due date")
+    evaluation_by_third_party: bool
+    evaluation_working_days: int = Field(ge=1, le=60)
+    evaluation_dimensions: list[RubricDimension] = Field(min_length=1)
+    satisfaction_weight: int = Field(ge=0, le=100, description="points for service users' satisfaction")
+    grade_bands: list[GradeBand] = Field(min_length=2)
+    failing_grades: list[str] = Field(min_length=1)
+    rectification_working_days: int = Field(ge=1, le=120)
+    rewards: list[RewardTier] = Field(default_factory=list)
+    bar_years_after_failure: int = Field(default=1, ge=1, le=5)
+    history_events_limit: int = Field(default=5000, ge=50, description="continue-as-new beyond this many events")
+    citations: list[Citation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ContractPolicy:
+        if sum(d.weight for d in self.evaluation_dimensions) + self.satisfaction_weight != 100:
+            raise ValueError("evaluation dimension weights and the satisfaction weight must add up to 100")
+        minimums = [b.minimum for b in self.grade_bands]
+        if minimums != sorted(minimums, reverse=True) or minimums[-1] != 0:
+            raise ValueError("grade bands go from the highest minimum down to 0")
+        grades = {b.grade for b in self.grade_bands}
+        if not set(self.failing_grades) <= grades or not {r.grade for r in self.rewards} <= grades:
+            raise ValueError("failing grades and reward grades must be grade bands")
+        return self
+
+    def band(self, total: int) -> GradeBand:
+        return next(b for b in self.grade_bands if total >= b.minimum)
+
+
 class Policy(BaseModel):
     """A whole policy. A file may name a ``base`` policy and inherit the tracks it does not define."""
 
@@ -252,6 +298,7 @@ class Policy(BaseModel):
     tracks: dict[Track, TrackPolicy]
     green_channel: GreenChannel | None = None
     procurement: ProcurementPolicy | None = None
+    contracts: ContractPolicy | None = None
 
     @model_validator(mode="after")
     def _green_channel_only_relaxes(self) -> Policy:

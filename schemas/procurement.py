@@ -230,6 +230,8 @@ class OrganizationFacts(BaseModel):
     standing: str
     grade: str | None = None
     barred_until_year: int | None = None
+    performance_grade: str | None = Field(default=None, description="the latest contract evaluation's grade")
+    performance_year: int | None = None
 
 
 class Expert(BaseModel):

@@ -47,6 +47,7 @@ class ExpertEntry(BaseModel):
 class PostEntry(BaseModel):
     role: Role
     jurisdiction: str
+    office: str = Field(default="", description="for departments: which one")
     a: str
     b: str
 
@@ -97,7 +98,7 @@ class DirectoryFile(BaseModel):
         for post in self.posts:
             for user_id in (post.a, post.b):
                 person = staff.get(user_id)
-                if person is None or person.role != post.role or person.jurisdiction != post.jurisdiction:
+                if person is None or person.role != post.role or person.jurisdiction != post.jurisdiction or (post.office and person.office != post.office):
                     raise ValueError(f"post {post.role}@{post.jurisdiction}: {user_id} does not hold that role there")
             if post.a == post.b:
                 raise ValueError(f"post {post.role}@{post.jurisdiction}: A and B must be different people")
@@ -122,7 +123,7 @@ def load_directory(engine: Engine, directory: DirectoryFile) -> None:
         for e in directory.experts:
             session.add(ExpertRecord(**e.model_dump()))
         for p in directory.posts:
-            session.add(PostRecord(role=p.role.value, jurisdiction=p.jurisdiction, a_user_id=p.a, b_user_id=p.b))
+            session.add(PostRecord(role=p.role.value, jurisdiction=p.jurisdiction, office=p.office, a_user_id=p.a, b_user_id=p.b))
 
 
 def directory_is_empty(engine: Engine) -> bool:
@@ -199,12 +200,12 @@ def experts(engine: Engine, jurisdiction: str) -> list[Expert]:
         return [_expert(r) for r in session.exec(query)]
 
 
-def post(engine: Engine, role: Role, jurisdiction_code: str) -> Post | None:
+def post(engine: Engine, role: Role, jurisdiction_code: str, office: str = "") -> Post | None:
     with Session(engine) as session:
-        record = session.get(PostRecord, (role.value, jurisdiction_code))
+        record = session.get(PostRecord, (role.value, jurisdiction_code, office))
         if record is None:
             return None
         a, b = session.get(StaffRecord, record.a_user_id), session.get(StaffRecord, record.b_user_id)
         if a is None or b is None:
             return None
-        return Post(role=role, jurisdiction=jurisdiction_code, a=_actor(a), b=_actor(b))
+        return Post(role=role, jurisdiction=jurisdiction_code, office=office, a=_actor(a), b=_actor(b))

@@ -82,6 +82,7 @@ class PostRecord(SQLModel, table=True):
     __tablename__ = "posts"
     role: str = Field(primary_key=True)
     jurisdiction: str = Field(primary_key=True)
+    office: str = Field(default="", primary_key=True)
     a_user_id: str
     b_user_id: str
 
@@ -228,6 +229,8 @@ class OrganizationRecord(SQLModel, table=True):
     barred_until_year: int | None = None
     representative_id: str = Field(default="", index=True)
     representative_name: str = ""
+    performance_grade: str | None = None
+    performance_year: int | None = None
 
 
 class NotificationRecord(SQLModel, table=True):
@@ -284,12 +287,12 @@ class ShowcaseRecord(SQLModel, table=True):
 
 
 class ContractRecord(SQLModel, table=True):
-    """An awarded lot's terms, waiting for the contract process (履约) to take them over."""
+    """A contract's public facts (定期公开): written when a lot is awarded, kept up by the contract process."""
 
     __tablename__ = "contract_records"
     contract_no: str = Field(primary_key=True)
-    lot_no: str = Field(index=True)
-    fair_no: str
+    lot_no: str | None = Field(default=None, index=True)
+    fair_no: str | None = None
     title: str
     buyer_office: str
     buyer_id: str
@@ -299,3 +302,29 @@ class ContractRecord(SQLModel, table=True):
     duration_months: int
     awarded_at: datetime = utc_column(nullable=False)
     status: str = "awaiting_contract_process"
+    version: int = 0
+    start_date: date | None = None
+    end_date: date | None = None
+    paid_fen: int = 0
+    committed_fen: int = 0
+    withheld_fen: int = 0
+    latest_grade: str | None = None
+    revision: int = 0
+    updated_at: datetime | None = utc_column()
+    state: dict[str, Any] | None = json_column()
+
+
+class LedgerRecord(SQLModel, table=True):
+    """专帐: one row per payment of a contract (a tranche or the reward); never two for the same entry."""
+
+    __tablename__ = "ledger"
+    contract_no: str = Field(primary_key=True)
+    entry: str = Field(primary_key=True)
+    kind: str
+    amount_fen: int
+    status: str
+    document_id: str
+    instructed_at: datetime = utc_column(nullable=False)
+    paid_at: datetime | None = utc_column()
+    voucher: str | None = None
+    note: str | None = None

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from schemas.application import Track
+from schemas.contracts import PerformanceRecord
 from schemas.localtime import SHANGHAI
 from schemas.procurement import GRADE_PATTERN, OrganizationFacts
 from store import directory
@@ -108,14 +109,20 @@ def facts(engine: Engine, key: str) -> OrganizationFacts | None:
         standing=record.standing,
         grade=record.grade,
         barred_until_year=record.barred_until_year,
+        performance_grade=record.performance_grade,
+        performance_year=record.performance_year,
     )
 
 
-def bar(engine: Engine, key: str, until_year: int) -> None:
-    """After a failed performance evaluation: no fairs up to and including ``until_year``."""
+def record_performance(engine: Engine, performance: PerformanceRecord) -> None:
+    """A contract's grade (later fairs' experts see it for 信誉与业绩) and a bar after a failed
+    rectification: no fairs up to and including its year, never shortened by a later record."""
     with session_scope(engine) as session:
-        record = session.get(OrganizationRecord, key)
+        record = session.get(OrganizationRecord, performance.organization)
         if record is None:
-            raise ValueError(f"社会组织 {key} 不在名录中")
-        record.barred_until_year = max(until_year, record.barred_until_year or 0)
+            raise ValueError(f"社会组织 {performance.organization} 不在名录中")
+        if performance.grade:
+            record.performance_grade, record.performance_year = performance.grade, performance.year
+        if performance.barred_until_year:
+            record.barred_until_year = max(performance.barred_until_year, record.barred_until_year or 0)
         session.add(record)

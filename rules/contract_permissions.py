@@ -1,0 +1,207 @@
+"""Who may do what on a contract. Each check returns a Refusal that says why, or None; the
+contract's update validators call them, so a refused action never enters history."""
+
+from __future__ import annotations
+
+from rules.contracts import amendment_problems, evaluation_problems, plan_problems
+from rules.permissions import Refusal, conflict, forbidden, invalid, refuse_task_actor
+from rules.procurement_permissions import refuse_non_organizer
+from schemas.case import TaskStatus
+from schemas.contracts import (
+    AmendmentAnswer,
+    AmendmentProposal,
+    ContractPhase,
+    ContractState,
+    DeliveryReview,
+    DeliverySubmission,
+    DisbursementRecord,
+    EvaluationSubmission,
+    MilestoneStatus,
+    PlanProposal,
+    RectificationReport,
+    SigningAct,
+    SingleSourceApproval,
+    SuspensionAct,
+    TerminationAct,
+    TrancheStatus,
+)
+from schemas.localtime import local_text
+from schemas.people import Actor, Role
+
+RUNNING = (ContractPhase.in_force, ContractPhase.evaluation, ContractPhase.rectification)
+
+
+def is_buyer(contract: ContractState, actor: Actor) -> bool:
+    basis = contract.basis
+    return actor.role is Role.department and actor.office == basis.buyer_office and actor.jurisdiction == basis.buyer_jurisdiction
+
+
+def is_supplier(contract: ContractState, actor: Actor) -> bool:
+    return actor.role is Role.supplier and actor.organization == contract.basis.supplier
+
+
+def party_of(contract: ContractState, actor: Actor) -> str | None:
+    return "buyer" if is_buyer(contract, actor) else "supplier" if is_supplier(contract, actor) else None
+
+
+def _buyer(contract: ContractState, actor: Actor) -> Refusal | None:
+    if not is_buyer(contract, actor):
+        return forbidden(f"该操作须由购买方{contract.basis.buyer_office}办理")
+    return None
+
+
+def _supplier(contract: ContractState, actor: Actor) -> Refusal | None:
+    if not is_supplier(contract, actor):
+        return forbidden(f"该操作须由承接方「{contract.basis.supplier_name}」的负责人或代表办理")
+    return None
+
+
+def _closed(contract: ContractState) -> Refusal | None:
+    if contract.phase.terminal:
+        return conflict(f"合同 {contract.contract_no} 已{contract.phase_names[0]}，不能再办理")
+    return None
+
+
+def _open_task(contract: ContractState, step: str, actor: Actor, subject: str | None = None) -> Refusal | None:
+    task = next((t for t in contract.open_tasks if t.step == step and (subject is None or t.subject == subject)), None)
+    if task is None:
+        return conflict(f"合同当前处于「{contract.phase_names[1]}」，没有待办的该项任务")
+    return refuse_task_actor(task, actor)
+
+
+def refuse_single_source_approval(contract: ContractState, approval: SingleSourceApproval) -> Refusal | None:
+    if contract.phase is not ContractPhase.approval:
+        return conflict("该合同不是待审批的单一来源采购")
+    if refusal := refuse_non_organizer(approval.actor, contract.organizer):
+        return refusal
+    if not approval.approve and not approval.reasons:
+        return invalid("不同意单一来源采购必须写明理由")
+    return None
+
+
+def refuse_plan(contract: ContractState, proposal: PlanProposal) -> Refusal | None:
+    if refusal := _closed(contract) or _buyer(contract, proposal.actor):
+        return refusal
+    if contract.phase not in (ContractPhase.drafting, ContractPhase.signing):
+        return conflict("合同已生效，履约计划只能通过双方同意的合同变更调整")
+    assert contract.policy is not None
+    problems = plan_problems(proposal.plan, contract.amount_fen, contract.basis.duration_months, contract.policy)
+    return invalid("；".join(problems)) if problems else None
+
+
+def refuse_signing(contract: ContractState, signing: SigningAct) -> Refusal | None:
+    if refusal := _closed(contract):
+        return refusal
+    if party_of(contract, signing.actor) != signing.party:
+        who = contract.basis.buyer_office if signing.party == "buyer" else f"「{contract.basis.supplier_name}」"
+        return forbidden(f"只有{who}可以以{'购买方' if signing.party == 'buyer' else '承接方'}身份签署")
+    if contract.phase is not ContractPhase.signing:
+        return conflict(f"合同当前处于「{contract.phase_names[1]}」，不在签署阶段")
+    if contract.signed_by(signing.party):
+        return conflict(f"{'购买方' if signing.party == 'buyer' else '承接方'}已签署第{contract.version}版合同")
+    return None
+
+
+def refuse_delivery(contract: ContractState, submission: DeliverySubmission) -> Refusal | None:
+    if refusal := _closed(contract) or _supplier(contract, submission.actor):
+        return refusal
+    if contract.phase is not ContractPhase.in_force:
+        return conflict(f"合同当前处于「{contract.phase_names[0]}」，暂不能提交履约报告")
+    current = next((m for m in contract.milestones if m.status is not MilestoneStatus.accepted), None)
+    if current is None or current.milestone_id != submission.milestone_id:
+        expected = f"当前应提交的是节点{current.milestone_id}「{current.title}」" if current else "全部节点均已验收"
+        return conflict(f"不能提交节点 {submission.milestone_id} 的履约报告：{expected}")
+    if current.status is MilestoneStatus.submitted:
+        return conflict(f"节点{current.milestone_id}的履约报告已提交，正在验收")
+    return None
+
+
+def refuse_delivery_review(contract: ContractState, review: DeliveryReview) -> Refusal | None:
+    if refusal := _closed(contract) or _open_task(contract, "acceptance", review.actor, review.milestone_id):
+        return refusal
+    if not review.accept and not review.reasons:
+        return invalid("退回履约报告必须写明理由和需要改进的内容")
+    return None
+
+
+def refuse_disbursement(contract: ContractState, record: DisbursementRecord) -> Refusal | None:
+    tranche = contract.payment(record.tranche_id)
+    if tranche is None:
+        return conflict(f"合同中没有拨付 {record.tranche_id}")
+    if tranche.status is TrancheStatus.paid:
+        return conflict(f"{record.tranche_id} 已于{local_text(tranche.paid_at)}拨付（凭证 {tranche.voucher}），不能重复拨付")
+    if tranche.status is TrancheStatus.withheld:
+        return conflict(f"{record.tranche_id} 因合同终止不再拨付")
+    if tranche.status is not TrancheStatus.instructed or tranche.task_id is None:
+        return conflict(f"{record.tranche_id} 尚未下达支付指令，拨付条件达成后才能拨付")
+    task = contract.task(tranche.task_id)
+    if task is None or task.status is not TaskStatus.open:
+        return conflict(f"拨付 {record.tranche_id} 已执行")
+    return refuse_task_actor(task, record.actor)
+
+
+def refuse_evaluation(contract: ContractState, submission: EvaluationSubmission) -> Refusal | None:
+    if refusal := _closed(contract) or _open_task(contract, "evaluation", submission.actor):
+        return refusal
+    assert contract.policy is not None
+    problems = evaluation_problems(submission.evaluation, contract.policy)
+    return invalid("；".join(problems)) if problems else None
+
+
+def refuse_rectification_report(contract: ContractState, report: RectificationReport) -> Refusal | None:
+    if refusal := _closed(contract) or _supplier(contract, report.actor):
+        return refusal
+    if contract.phase is not ContractPhase.rectification or contract.rectification is None:
+        return conflict("合同当前不在整改期")
+    if contract.rectification.report is not None:
+        return conflict("整改报告已提交，等待复评")
+    return None
+
+
+def refuse_amendment(contract: ContractState, proposal: AmendmentProposal) -> Refusal | None:
+    if refusal := _closed(contract):
+        return refusal
+    if party_of(contract, proposal.actor) is None:
+        return forbidden("合同变更须由购买方或承接方提出")
+    if contract.phase not in (*RUNNING, ContractPhase.suspended):
+        return conflict("合同生效后才能变更；生效前请直接修改履约计划")
+    if contract.open_amendment:
+        return conflict(f"变更 {contract.open_amendment.amendment_no} 尚待对方确认")
+    problems = amendment_problems(contract, proposal.amendment)
+    return invalid("；".join(problems)) if problems else None
+
+
+def refuse_amendment_answer(contract: ContractState, answer: AmendmentAnswer) -> Refusal | None:
+    if refusal := _closed(contract):
+        return refusal
+    amendment = contract.open_amendment
+    if amendment is None or amendment.amendment_no != answer.amendment_no:
+        return conflict(f"没有待确认的变更 {answer.amendment_no}")
+    party = party_of(contract, answer.actor)
+    if party is None or party == party_of(contract, amendment.proposed_by):
+        return forbidden("合同变更须由提出方以外的另一方确认")
+    if not answer.agree and not answer.reasons:
+        return invalid("不同意变更必须写明理由")
+    problems = amendment_problems(contract, amendment)
+    return conflict("合同情况已变化，该变更不再可行：" + "；".join(problems)) if problems else None
+
+
+def refuse_suspension(contract: ContractState, act: SuspensionAct) -> Refusal | None:
+    if refusal := _closed(contract) or _buyer(contract, act.actor):
+        return refusal
+    if act.suspend:
+        if contract.phase not in RUNNING:
+            return conflict(f"合同当前处于「{contract.phase_names[1]}」，不能中止")
+        if not act.reasons:
+            return invalid("中止合同必须写明理由")
+    elif contract.phase is not ContractPhase.suspended:
+        return conflict("合同未中止，无需恢复")
+    return None
+
+
+def refuse_termination(contract: ContractState, act: TerminationAct) -> Refusal | None:
+    if refusal := _closed(contract):
+        return refusal
+    if not is_buyer(contract, act.actor) and refuse_non_organizer(act.actor, contract.organizer):
+        return forbidden(f"提前终止合同须由购买方{contract.basis.buyer_office}或组织单位{contract.organizer.name}办理")
+    return None
