@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.calendar import CalendarActivities
+from activities.contracts import ContractActivities
 from activities.directory import DirectoryActivities
 from activities.documents import DocumentActivities
 from activities.notifications import NotificationActivities
@@ -20,15 +21,17 @@ from activities.procurement import ProcurementActivities
 from activities.read_model import ReadModelActivities
 from service.connection import connect_temporal, read_model
 from settings import Settings, get_settings
+from workflows.contract import ContractWorkflow
 from workflows.fair import FairWorkflow
 from workflows.filing import FilingWorkflow
 from workflows.lot import LotWorkflow
 
-WORKFLOWS = [FilingWorkflow, FairWorkflow, LotWorkflow]
+WORKFLOWS = [FilingWorkflow, FairWorkflow, LotWorkflow, ContractWorkflow]
 
 
 def activities(settings: Settings, engine: Engine) -> list[object]:
     calendar = CalendarActivities(engine)
+    contracts = ContractActivities(engine, settings.policies_dir, settings.contract_history_limit)
     directory = DirectoryActivities(engine)
     documents = DocumentActivities(settings.documents_dir)
     notifications = NotificationActivities(engine)
@@ -38,6 +41,11 @@ def activities(settings: Settings, engine: Engine) -> list[object]:
     return [
         calendar.compute_deadline,
         calendar.count_working_days,
+        contracts.contract_policy,
+        contracts.instruct_payment,
+        contracts.record_disbursement,
+        contracts.withhold_payments,
+        contracts.record_performance,
         directory.locate_community,
         directory.assign_post,
         documents.render_document,
@@ -50,6 +58,7 @@ def activities(settings: Settings, engine: Engine) -> list[object]:
         read.project_case,
         read.project_fair,
         read.project_lot,
+        read.project_contract,
     ]
 
 

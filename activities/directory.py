@@ -25,10 +25,10 @@ class DirectoryActivities:
     @activity.defn(name="assign_post")
     def assign_post(self, request: PostRequest) -> Post:
         """A post that is not staffed yet is retried until an administrator fills it in the directory."""
-        found = directory.post(self.engine, request.role, request.jurisdiction)
+        found = directory.post(self.engine, request.role, request.jurisdiction, request.office)
         if found is None:
             raise ApplicationError(
-                f"{request.jurisdiction} 的{request.role.label}岗位尚未配置A岗/B岗人员，请管理员更新人员名录",
+                f"{request.jurisdiction} {request.office}的{request.role.label}岗位尚未配置A岗/B岗人员，请管理员更新人员名录",
                 type="post_not_staffed",
             )
         return found

@@ -40,6 +40,12 @@ REQUIRED_FACTS: dict[DocumentKind, tuple[str, ...]] = {
     DocumentKind.award_notice: ("lot", "addressee_bid", "deadline"),
     DocumentKind.result_notification: ("lot", "addressee_bid"),
     DocumentKind.failed_lot_notice: ("lot", "items"),
+    DocumentKind.contract: ("contract",),
+    DocumentKind.payment_instruction: ("contract", "subject"),
+    DocumentKind.performance_report: ("contract", "subject"),
+    DocumentKind.rectification_notice: ("contract", "items", "deadline"),
+    DocumentKind.reward_decision: ("contract", "subject"),
+    DocumentKind.termination_notice: ("contract", "items"),
 }
 """Facts without which a document would be unlawful or unreadable (a decision without an appeal route,
 a correction notice without items or a date); optional facts are handled by the templates."""

@@ -9,13 +9,15 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from schemas.case import CaseState, Phase, Task, TimelineEvent
+from schemas.contracts import ContractState, TrancheStatus
 from schemas.documents import DocumentRef
 from schemas.people import Level
 from schemas.procurement import FairState, LotState, SeatStatus
 from store.case_numbers import open_case_key, record_case
-from store.db import session_scope
+from store.db import exclusive_scope
 from store.models import (
     CaseRecord,
+    ContractRecord,
     DocumentRecord,
     FairRecord,
     LotRecord,
@@ -28,7 +30,7 @@ from store.models import (
 
 def project(session: Session, state: CaseState) -> bool:
     """Write ``state`` into the session; False (and nothing written) if a newer revision is already there."""
-    existing = session.get(CaseRecord, state.case_no)
+    existing = session.get(CaseRecord, state.case_no, with_for_update=True)
     if existing is not None and existing.revision > state.revision:
         return False
     application = state.application
@@ -146,7 +148,7 @@ def _project_documents(session: Session, key: str, documents: list[DocumentRef])
 
 
 def project_fair(session: Session, state: FairState) -> None:
-    existing = session.get(FairRecord, state.fair_no)
+    existing = session.get(FairRecord, state.fair_no, with_for_update=True)
     if existing is not None and existing.revision > state.revision:
         return
     record = existing or FairRecord(fair_no=state.fair_no)  # type: ignore[call-arg]
@@ -175,7 +177,7 @@ def project_fair(session: Session, state: FairState) -> None:
 
 
 def project_lot(session: Session, state: LotState) -> None:
-    existing = session.get(LotRecord, state.lot_no)
+    existing = session.get(LotRecord, state.lot_no, with_for_update=True)
     if existing is not None and existing.revision > state.revision:
         return
     record = existing or LotRecord(lot_no=state.lot_no)  # type: ignore[call-arg]
@@ -195,6 +197,44 @@ def project_lot(session: Session, state: LotState) -> None:
     _project_seats(session, state)
     _project_timeline(session, state.lot_no, state.timeline)
     _project_documents(session, state.lot_no, state.documents)
+
+
+def project_contract(session: Session, state: ContractState) -> None:
+    existing = session.get(ContractRecord, state.contract_no, with_for_update=True)
+    if existing is not None and existing.revision > state.revision:
+        return
+    basis = state.basis
+    record = existing or ContractRecord(contract_no=state.contract_no)  # type: ignore[call-arg]
+    by_status = {s: sum(t.amount_fen for t in state.tranches if t.status is s) for s in TrancheStatus}
+    record.sqlmodel_update(
+        {
+            "lot_no": basis.lot_no,
+            "fair_no": basis.fair_no,
+            "title": basis.title,
+            "buyer_office": basis.buyer_office,
+            "buyer_id": basis.buyer.user_id,
+            "supplier": basis.supplier,
+            "supplier_name": basis.supplier_name,
+            "amount_fen": state.amount_fen,
+            "duration_months": basis.duration_months,
+            "awarded_at": basis.awarded_at,
+            "status": state.phase.value,
+            "version": state.version,
+            "start_date": state.plan.start_date if state.plan else None,
+            "end_date": state.plan.end_date if state.plan else None,
+            "paid_fen": by_status[TrancheStatus.paid],
+            "committed_fen": state.committed_fen,
+            "withheld_fen": by_status[TrancheStatus.withheld],
+            "latest_grade": state.evaluations[-1].grade if state.evaluations else None,
+            "revision": state.revision,
+            "updated_at": state.timeline[-1].at if state.timeline else state.opened_at,
+            "state": state.model_dump(mode="json"),
+        }
+    )
+    session.add(record)
+    _project_tasks(session, state.contract_no, state.tasks, basis.title, state.phase_names[1])
+    _project_timeline(session, state.contract_no, state.timeline)
+    _project_documents(session, state.contract_no, state.documents)
 
 
 SEAT_TASK_STATUS = {SeatStatus.scoring: "open", SeatStatus.scored: "done", SeatStatus.recused: "cancelled", SeatStatus.replaced: "cancelled"}
@@ -226,15 +266,20 @@ class ReadModelActivities:
 
     @activity.defn(name="project_case")
     def project_case(self, state: CaseState) -> None:
-        with session_scope(self.engine) as session:
+        with exclusive_scope(self.engine) as session:
             project(session, state)
 
     @activity.defn(name="project_fair")
     def project_fair(self, state: FairState) -> None:
-        with session_scope(self.engine) as session:
+        with exclusive_scope(self.engine) as session:
             project_fair(session, state)
 
     @activity.defn(name="project_lot")
     def project_lot(self, state: LotState) -> None:
-        with session_scope(self.engine) as session:
+        with exclusive_scope(self.engine) as session:
             project_lot(session, state)
+
+    @activity.defn(name="project_contract")
+    def project_contract(self, state: ContractState) -> None:
+        with exclusive_scope(self.engine) as session:
+            project_contract(session, state)

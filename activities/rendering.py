@@ -38,6 +38,47 @@ def cn_datetime(value: datetime) -> str:
     return f"{cn_date(moment)} {moment.hour}时{moment.minute:02d}分"
 
 
+def local_year(value: datetime) -> int:
+    """The year in Shanghai time, e.g. to count a bar "until year N" from a document's date."""
+    return _local(value).year
+
+
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_PLACES = ("", "拾", "佰", "仟")
+_SECTIONS = ("", "万", "亿", "万亿")
+
+
+def yuan_upper(fen: int) -> str:
+    """``26000000`` → ``"贰拾陆万元整"``: the amount in capital numerals (大写) as contracts and
+    payment vouchers write it, from integer fen (a float is refused, as by ``yuan``)."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TypeError(f"amount must be integer fen, got {fen!r}")
+    if fen < 0:
+        return "负" + yuan_upper(-fen)
+    whole, cents = divmod(fen, 100)
+    jiao, fen_digit = divmod(cents, 10)
+    text, zero = "", False
+    digits = str(whole)
+    for index, char in enumerate(digits):
+        position = len(digits) - 1 - index
+        if char == "0":
+            zero = True
+        else:
+            text += ("零" if zero and text else "") + _DIGITS[int(char)] + _PLACES[position % 4]
+            zero = False
+        if position % 4 == 0 and position and int(digits[max(0, index - 3) : index + 1]):
+            text, zero = text + _SECTIONS[position // 4], False
+    if whole:
+        text += "元"
+    if not cents:
+        return (text or "零元") + "整"
+    if jiao:
+        text += _DIGITS[jiao] + "角"
+    elif whole:
+        text += "零"
+    return text + (_DIGITS[fen_digit] + "分" if fen_digit else "整")
+
+
 def iso_datetime(value: datetime) -> str:
     """W3C date-time in Shanghai time, e.g. for PDF metadata (``<meta name="dcterms.created">``)."""
     return _local(value).isoformat(timespec="seconds")
@@ -48,6 +89,8 @@ FILTERS = {
     "cn_datetime": cn_datetime,
     "iso_datetime": iso_datetime,
     "yuan": yuan,
+    "yuan_upper": yuan_upper,
+    "local_year": local_year,
     "score": score_text,
 }
 

@@ -45,3 +45,15 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
         session.commit()
+
+
+@contextmanager
+def exclusive_scope(engine: Engine) -> Iterator[Session]:
+    """A session for read-check-write (a projection's revision guard): two of them never interleave, or a
+    slower, older projection could write its columns over a newer one. SQLite takes its write lock at the
+    start; on PostgreSQL the rows read ``with_for_update`` are locked."""
+    with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "sqlite":
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        yield session
+        session.commit()

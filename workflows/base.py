@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.document_request import DocumentRequest
     from schemas.documents import DocumentRef
     from schemas.notifications import NotificationKind, NotificationRequest
-    from schemas.people import Actor, Office, Post, PostRequest
+    from schemas.people import Actor, Office, Post, PostRequest, Role
 
 T = TypeVar("T")
 
@@ -123,12 +123,12 @@ class ProcessWorkflow:
 
     # --- waiting ---------------------------------------------------------------------------------
 
-    async def _wait(self, condition: Callable[[], bool], until: datetime | None) -> bool:
-        """Wait for ``condition`` (or an interruption); False when ``until`` came first."""
+    async def _wait(self, condition: Callable[[], bool], until: datetime | None, interruptible: bool = True) -> bool:
+        """Wait for ``condition`` (or an interruption, unless not ``interruptible``); False when ``until`` came first."""
         await self._settle()
 
         def ready() -> bool:
-            return condition() or self._interrupted()
+            return condition() or (interruptible and self._interrupted())
 
         if until is None:
             await workflow.wait_condition(ready)
@@ -191,9 +191,14 @@ class ProcessWorkflow:
 
     # --- tasks for a post (AB岗) ------------------------------------------------------------------
 
-    async def _open_task(self, step: StepPlan, working_days: int, office: Office, title: str, phase: str | None) -> Task:
+    async def _open_task(
+        self, step: StepPlan, working_days: int, office: Office, title: str, phase: str | None, subject: str | None = None
+    ) -> Task:
+        """Open a task for the A post; ``subject`` says what it is about (a milestone, a payment) from the moment
+        it exists, since an update may act on it while the assignment notice is still being queued."""
+        department = office.name if step.role is Role.department else ""
         post, deadline = await asyncio.gather(
-            self._call("assign_post", PostRequest(role=step.role, jurisdiction=office.jurisdiction), Post),
+            self._call("assign_post", PostRequest(role=step.role, jurisdiction=office.jurisdiction, office=department), Post),
             self._deadline(working_days, step.reminder_working_days_before),
         )
         number = 1 + sum(t.step == step.id for t in self.case.tasks)
@@ -208,6 +213,7 @@ class ProcessWorkflow:
             holder=post.a,
             created_at=workflow.now(),
             deadline=deadline,
+            subject=subject,
         )
         self.case.tasks.append(task)
         self._record(
@@ -221,14 +227,16 @@ class ProcessWorkflow:
         await self._notify(NotificationKind.task_assigned, [post.a], task_title=title, due_date=deadline.due_date.isoformat())
         return task
 
-    async def _await_task(self, task: Task, step: StepPlan, main: bool) -> None:
-        """Wait for the decision; remind before the deadline, hand over to B at it, report if B misses too."""
-        wait = self._main_wait if main else self._wait
+    async def _await_task(self, task: Task, step: StepPlan, main: bool, interruptible: bool = True) -> None:
+        """Wait for the decision; remind before the deadline, hand over to B at it, report if B misses too.
+        A task that is not ``interruptible`` (a payment already instructed) goes on whatever happens."""
         while task.status is TaskStatus.open:
             until, on_time = self._next_timer(task)
-            if not await wait(lambda: task.status is not TaskStatus.open, until=until) and on_time:
+            done = lambda: task.status is not TaskStatus.open  # noqa: E731
+            ready = await (self._main_wait(done, until) if main else self._wait(done, until, interruptible))
+            if not ready and on_time:
                 await on_time(task, step)
-            if self._interrupted():
+            if interruptible and self._interrupted():
                 return
         if not main:
             await self._settle()

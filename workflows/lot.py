@@ -13,14 +13,17 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
 
 from workflows.base import CaseClosed, ProcessWorkflow, refuse_if
+from workflows.contract import ContractWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from rules import procurement_permissions as permissions
     from rules.evaluation import rank
     from schemas.case import ActionReceipt, Outcome
     from schemas.checklist import StepPlan
+    from schemas.contracts import ContractBasis, ContractRequest, ContractStart
     from schemas.document_request import DocumentRequest
     from schemas.documents import DocumentKind, DocumentRef, NoticePeriod
     from schemas.localtime import local_date, local_text
@@ -317,6 +320,8 @@ class LotWorkflow(ProcessWorkflow):
         )
         await self._call("record_contract", contract, type(None))
         self.case.contract = contract
+        if workflow.patched("start-contract-process"):
+            await self._start_contract(contract)
         others = [b for b in self.case.active_bids if b.organization != offer.organization]
         for other in others:
             await self._issue(DocumentKind.result_notification, addressee_bid=other.bid_id)
@@ -331,6 +336,21 @@ class LotWorkflow(ProcessWorkflow):
             LotPhase.awarded,
         )
         await self._notify(NotificationKind.award_result, [b.bidder for b in others] + [demand.department], winner=offer.organization_name)
+
+    async def _start_contract(self, contract: ContractFacts) -> None:
+        """The awarded terms become a contract case that outlives the lot."""
+        basis = ContractBasis(
+            contract_no=contract.contract_no, origin="lot", lot_no=self.case.lot_no, fair_no=self.case.fair_no,
+            title=contract.title, service_content=contract.service_content, buyer_office=contract.buyer_office,
+            buyer=contract.buyer, buyer_jurisdiction=contract.buyer.jurisdiction or self.case.organizer.jurisdiction,
+            supplier=contract.supplier, supplier_name=contract.supplier_name, amount_fen=contract.amount_fen,
+            duration_months=contract.duration_months, awarded_at=contract.awarded_at,
+        )
+        request = ContractRequest(basis=basis, organizer=self.case.organizer, locality=self.case.locality)
+        await workflow.start_child_workflow(
+            ContractWorkflow.run, ContractStart(request=request), id=contract.contract_no,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
 
     async def _failed(self, reason: str) -> None:
         """流标: a notice, then the organizer re-tenders with a new bid window or closes the lot."""
