@@ -15,12 +15,14 @@ from pydantic import BaseModel
 from schemas.application import Application, Track
 from schemas.case import ActionReceipt
 from schemas.checklist import Assessment
+from schemas.contracts import AmendmentInput, ContractPlan, DeliveryInput, EvaluationInput
 from schemas.people import Role
 from schemas.procurement import BidInput, DemandInput, NegotiationInput, ScoreInput, ShowcaseInput
 from service import views
 from service.cases import CaseService
 from service.common import ServiceError
 from service.connection import connect_temporal, read_model
+from service.contracts import ContractService
 from service.documents import document_file
 from service.fairs import FairService
 from service.validation import describe
@@ -44,13 +46,21 @@ def fair_service(request: Request) -> FairService:
     return request.app.state.fairs
 
 
+def contract_service(request: Request) -> ContractService:
+    return request.app.state.contracts
+
+
 Service = Annotated[CaseService, Depends(cases)]
 Fairs = Annotated[FairService, Depends(fair_service)]
+Contracts = Annotated[ContractService, Depends(contract_service)]
 UserId = Annotated[str | None, Header(alias="X-User-Id", description="用户标识")]
 
 
 def create_app(
-    settings: Settings | None = None, service: CaseService | None = None, fairs: FairService | None = None
+    settings: Settings | None = None,
+    service: CaseService | None = None,
+    fairs: FairService | None = None,
+    contracts: ContractService | None = None,
 ) -> FastAPI:
     """The app; tests pass ready services, production builds them from settings at start-up."""
 
@@ -61,6 +71,7 @@ def create_app(
             engine, client = read_model(config), await connect_temporal(config)
             app.state.service = CaseService(config, engine, client)
             app.state.fairs = FairService(config, engine, client)
+            app.state.contracts = ContractService(config, engine, client)
         yield
 
     app = FastAPI(
@@ -74,6 +85,7 @@ def create_app(
     )
     app.state.service = service
     app.state.fairs = fairs
+    app.state.contracts = contracts
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, error: ServiceError) -> JSONResponse:
@@ -174,11 +186,13 @@ def create_app(
         return service.public_notices()
 
     @app.get("/api/documents/{document_id}.{extension}", tags=["文书"], summary="下载文书（pdf 或 html）", responses=ERRORS)
-    async def document(document_id: str, extension: str, service: Service, fairs: Fairs, user: UserId = None) -> FileResponse:
+    async def document(
+        document_id: str, extension: str, service: Service, fairs: Fairs, contracts: Contracts, user: UserId = None
+    ) -> FileResponse:
         if extension not in ("pdf", "html"):
             raise ServiceError("not_found", "文书格式只有 pdf 和 html")
         actor = service.actor(user) if user else None
-        path, filename = document_file(service, fairs, actor, document_id, extension)
+        path, filename = document_file(service, fairs, contracts, actor, document_id, extension)
         media = "application/pdf" if extension == "pdf" else "text/html; charset=utf-8"
         return FileResponse(path, media_type=media, filename=filename)
 
@@ -280,9 +294,91 @@ def create_app(
     ) -> ActionReceipt:
         return await fairs.decide_failed_lot(fairs.actor(user), lot_no, decision)
 
-    @app.get("/api/contracts", tags=["社洽会"], summary="成交项目的合同记录", responses=ERRORS)
-    async def contracts(fairs: Fairs, user: UserId = None) -> list[views.ContractRecordView]:
-        return fairs.contracts(fairs.actor(user))
+    # --- 政府购买服务合同 ---------------------------------------------------------------------------
+
+    @app.get("/api/contracts", tags=["合同"], summary="我能看到的合同", responses=ERRORS)
+    async def list_contracts(contracts: Contracts, user: UserId = None) -> list[views.ContractRecordView]:
+        return contracts.contracts(contracts.actor(user))
+
+    @app.get("/api/disclosure/contracts", tags=["合同"], summary="定期公开：合同与拨付情况（公开）")
+    async def disclosure(contracts: Contracts) -> list[views.DisclosureView]:
+        return contracts.disclosure()
+
+    @app.post("/api/contracts/single-source", tags=["合同"], summary="购买服务部门申请单一来源采购", status_code=201, responses=ERRORS)
+    async def single_source(request: views.SingleSourceInput, contracts: Contracts, user: UserId = None) -> views.ContractView:
+        return await contracts.single_source(contracts.actor(user), request)
+
+    @app.get("/api/contracts/{contract_no}", tags=["合同"], summary="合同详情（合同双方、组织单位、财政、评估机构）", responses=ERRORS)
+    async def contract(contract_no: str, contracts: Contracts, user: UserId = None) -> views.ContractView:
+        return contracts.contract(contracts.actor(user) if user else None, contract_no)
+
+    @app.post("/api/contracts/{contract_no}/single-source-approval", tags=["合同"], summary="组织单位审批单一来源采购", responses=ERRORS)
+    async def approve_single_source(
+        contract_no: str, approval: views.ApprovalInput, contracts: Contracts, user: UserId = None
+    ) -> ActionReceipt:
+        return await contracts.approve_single_source(contracts.actor(user), contract_no, approval)
+
+    @app.post("/api/contracts/{contract_no}/plan", tags=["合同"], summary="购买方提交履约计划（节点与拨付）", responses=ERRORS)
+    async def propose_plan(contract_no: str, plan: ContractPlan, contracts: Contracts, user: UserId = None) -> ActionReceipt:
+        return await contracts.propose_plan(contracts.actor(user), contract_no, plan)
+
+    @app.post("/api/contracts/{contract_no}/signatures", tags=["合同"], summary="签署合同", responses=ERRORS)
+    async def sign(contract_no: str, signing: views.SigningInput, contracts: Contracts, user: UserId = None) -> ActionReceipt:
+        return await contracts.sign(contracts.actor(user), contract_no, signing)
+
+    @app.post("/api/contracts/{contract_no}/milestones/{milestone_id}/report", tags=["合同"], summary="承接方提交履约报告", responses=ERRORS)
+    async def submit_delivery(
+        contract_no: str, milestone_id: str, report: DeliveryInput, contracts: Contracts, user: UserId = None
+    ) -> ActionReceipt:
+        return await contracts.submit_delivery(contracts.actor(user), contract_no, milestone_id, report)
+
+    @app.post("/api/contracts/{contract_no}/milestones/{milestone_id}/review", tags=["合同"], summary="购买方验收或退回", responses=ERRORS)
+    async def review_delivery(
+        contract_no: str, milestone_id: str, review: views.DeliveryReviewInput, contracts: Contracts, user: UserId = None
+    ) -> ActionReceipt:
+        return await contracts.review_delivery(contracts.actor(user), contract_no, milestone_id, review)
+
+    @app.post("/api/contracts/{contract_no}/disbursements", tags=["合同"], summary="财政部门登记拨付", responses=ERRORS)
+    async def record_disbursement(
+        contract_no: str, disbursement: views.DisbursementInput, contracts: Contracts, user: UserId = None
+    ) -> ActionReceipt:
+        return await contracts.record_disbursement(contracts.actor(user), contract_no, disbursement)
+
+    @app.post("/api/contracts/{contract_no}/evaluations", tags=["合同"], summary="评估机构提交绩效评价", responses=ERRORS)
+    async def submit_evaluation(
+        contract_no: str, evaluation: EvaluationInput, contracts: Contracts, user: UserId = None
+    ) -> ActionReceipt:
+        return await contracts.submit_evaluation(contracts.actor(user), contract_no, evaluation)
+
+    @app.post("/api/contracts/{contract_no}/rectification", tags=["合同"], summary="承接方提交整改报告", responses=ERRORS)
+    async def submit_rectification(
+        contract_no: str, report: DeliveryInput, contracts: Contracts, user: UserId = None
+    ) -> ActionReceipt:
+        return await contracts.submit_rectification(contracts.actor(user), contract_no, report)
+
+    @app.post("/api/contracts/{contract_no}/amendments", tags=["合同"], summary="提出合同变更", responses=ERRORS)
+    async def propose_amendment(
+        contract_no: str, amendment: AmendmentInput, contracts: Contracts, user: UserId = None
+    ) -> ActionReceipt:
+        return await contracts.propose_amendment(contracts.actor(user), contract_no, amendment)
+
+    @app.post("/api/contracts/{contract_no}/amendments/{amendment_no}/answer", tags=["合同"], summary="确认合同变更", responses=ERRORS)
+    async def answer_amendment(
+        contract_no: str, amendment_no: int, answer: views.AmendmentAnswerInput, contracts: Contracts, user: UserId = None
+    ) -> ActionReceipt:
+        return await contracts.answer_amendment(contracts.actor(user), contract_no, amendment_no, answer)
+
+    @app.post("/api/contracts/{contract_no}/suspension", tags=["合同"], summary="购买方中止或恢复合同", responses=ERRORS)
+    async def suspend(
+        contract_no: str, suspension: views.SuspensionInput, contracts: Contracts, user: UserId = None
+    ) -> ActionReceipt:
+        return await contracts.suspend(contracts.actor(user), contract_no, suspension)
+
+    @app.post("/api/contracts/{contract_no}/termination", tags=["合同"], summary="提前终止合同", responses=ERRORS)
+    async def terminate(
+        contract_no: str, termination: views.TerminationInput, contracts: Contracts, user: UserId = None
+    ) -> ActionReceipt:
+        return await contracts.terminate(contracts.actor(user), contract_no, termination)
 
     return app
 

@@ -12,6 +12,8 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from schemas.localtime import local_text
+from service import views
 from service.cases import CaseService
 from service.common import Service, ServiceError
 from service.connection import connect_temporal, read_model
@@ -86,3 +88,15 @@ def validated(model: type[M], **values: Any) -> M:
     except ValidationError as error:
         fail("输入有误", describe_validation_error(error, model))
     raise AssertionError("unreachable")
+
+
+def print_history(timeline: list[views.TimelineView], documents: list[views.DocumentView]) -> None:
+    """A case's or a contract's 办理过程 and its documents, as every ``show`` prints them."""
+    typer.echo("办理过程：")
+    for event in timeline:
+        who = f"{event.actor}（{event.role}）" if event.role else (event.actor or "系统")
+        typer.echo(f"  {local_text(event.at)}  {who}  {event.summary}")
+    if documents:
+        typer.echo("文书：")
+        for document in documents:
+            typer.echo(f"  {document.document_id}  {document.title}  {document.number}  {local_text(document.issued_at)}")

@@ -312,13 +312,3 @@ def failed(
         return await service.decide_failed_lot(service.actor(user), lot_no, payload)
 
     print_receipt(fairs(run))
-
-
-@lot_app.command("contracts")
-def contracts(user: As, as_json: JsonOut = False) -> None:
-    """成交项目的合同记录。"""
-
-    async def run(service: FairService) -> list[views.ContractRecordView]:
-        return service.contracts(service.actor(user))
-
-    emit(fairs(run), as_json, lambda rows: [typer.echo(f"{c.contract_no}  {c.title}  {c.supplier_name}  {yuan(c.amount_fen)}  {c.status_name}") for c in rows])

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from cli.common import As, JsonOut, emit, fail, print_receipt, read_model_file, validated, with_service
+from cli.common import As, JsonOut, emit, fail, print_history, print_receipt, read_model_file, validated, with_service
+from cli.contracts import contract_app
 from cli.fairs import fair_app, lot_app
 from schemas.application import Application, Track
 from schemas.localtime import local_text
@@ -21,6 +22,7 @@ from service import views
 from service.cases import CaseService
 from service.common import ServiceError
 from service.connection import read_model
+from service.contracts import ContractService
 from service.documents import document_file
 from service.fairs import FairService
 from settings import get_settings
@@ -36,6 +38,7 @@ app.add_typer(readmodel_app, name="readmodel")
 app.add_typer(register_app, name="register")
 app.add_typer(fair_app, name="fair")
 app.add_typer(lot_app, name="lot")
+app.add_typer(contract_app, name="contract")
 
 def print_case(view: views.CaseView) -> None:
     typer.echo(f"案号 {view.case_no}  {view.organization_name}（{view.track_name}）")
@@ -62,14 +65,7 @@ def print_case(view: views.CaseView) -> None:
         typer.echo(f"结果：{view.result}" + (f"（证书编号 {view.certificate_number}）" if view.certificate_number else ""))
         for reason in view.result_reasons:
             typer.echo(f"  理由：{reason}")
-    typer.echo("办理过程：")
-    for event in view.timeline:
-        who = f"{event.actor}（{event.role}）" if event.role else (event.actor or "系统")
-        typer.echo(f"  {local_text(event.at)}  {who}  {event.summary}")
-    if view.documents:
-        typer.echo("文书：")
-        for document in view.documents:
-            typer.echo(f"  {document.document_id}  {document.title}  {document.number}  {local_text(document.issued_at)}")
+    print_history(view.timeline, view.documents)
 
 
 @app.command()
@@ -334,7 +330,8 @@ def download(
 
     async def run(service: CaseService) -> tuple[Path, str]:
         fairs = FairService(service.settings, service.engine, service.client)
-        return document_file(service, fairs, service.actor(user), document_id, fmt)
+        contracts = ContractService(service.settings, service.engine, service.client)
+        return document_file(service, fairs, contracts, service.actor(user), document_id, fmt)
 
     path, filename = with_service(run)
     target = out or Path(filename)

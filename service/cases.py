@@ -38,7 +38,7 @@ from schemas.localtime import local_date
 from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
 from schemas.policy import Policy, PolicyRef
 from service import views
-from service.common import Service, ServiceError, deadline_view, document_view, refused
+from service.common import Service, ServiceError, deadline_view, document_view, holder_view, refused
 from store import directory
 from store.case_numbers import DuplicateOpenCase, allocate, open_case_key, release
 from store.files import put
@@ -294,16 +294,8 @@ class CaseService(Service):
     def _view(self, state: CaseState, actor: Actor) -> views.CaseView:
         staff = actor.role in STAFF_ROLES or actor.role is Role.administrator
         application, procedure = state.application, state.procedure
-        now = datetime.now(UTC)
 
-        holders = [
-            views.HolderView(
-                task_id=t.task_id, step=t.step, title=t.title, office=t.office.name, holder=t.holder.name,
-                post="B" if t.escalated else "A", a=t.a.name, b=t.b.name, deadline=deadline_view(t.deadline),
-                overdue=now >= t.deadline.due_at,
-            )
-            for t in state.open_tasks
-        ]
+        holders = [holder_view(t) for t in state.open_tasks]
         correction = state.open_correction
         next_deadline = state.next_deadline
         clock = state.legal_clock

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -14,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from rules import permissions
 from schemas.calendar import Deadline
-from schemas.case import ActionReceipt
+from schemas.case import ActionReceipt, Task, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef
 from schemas.people import Actor, Role
 from service import views
@@ -121,3 +122,21 @@ class Service:
                     raise ServiceError("conflict", closed) from error
                 raise ServiceError("not_found", f"编号 {workflow_id} 不存在") from error
             raise ServiceError("unavailable", f"流程服务暂时不可用，请稍后重试（{error.message}）") from error
+
+
+def timeline_view(event: TimelineEvent) -> views.TimelineView:
+    return views.TimelineView(
+        seq=event.seq, at=event.at,
+        actor=event.actor.name if event.actor else "系统",
+        role=event.actor.role.label if event.actor else None,
+        action=event.action, summary=event.summary,
+        phase_before=str(event.phase_before), phase_after=str(event.phase_after),
+    )
+
+
+def holder_view(task: Task) -> views.HolderView:
+    return views.HolderView(
+        task_id=task.task_id, step=task.step, title=task.title, office=task.office.name, holder=task.holder.name,
+        post="B" if task.escalated else "A", a=task.a.name, b=task.b.name, deadline=deadline_view(task.deadline),
+        overdue=datetime.now(UTC) >= task.deadline.due_at and task.status is TaskStatus.open,
+    )

@@ -10,22 +10,27 @@ from sqlmodel import Session
 from schemas.people import Actor
 from service.cases import CaseService
 from service.common import ServiceError
+from service.contracts import ContractService
 from service.fairs import FairService
 from store.files import content_path
-from store.models import DocumentRecord, FairRecord, LotRecord
+from store.models import ContractRecord, DocumentRecord, FairRecord, LotRecord
 
 
 def document_file(
-    cases: CaseService, fairs: FairService, actor: Actor | None, document_id: str, extension: str
+    cases: CaseService, fairs: FairService, contracts: ContractService, actor: Actor | None, document_id: str, extension: str
 ) -> tuple[Path, str]:
     with Session(cases.engine) as session:
         record = session.get(DocumentRecord, document_id)
         procurement = record is not None and (
             session.get(LotRecord, record.case_no) is not None or session.get(FairRecord, record.case_no) is not None
         )
+        contract = record is not None and session.get(ContractRecord, record.case_no) is not None
     if record is None:
         raise ServiceError("not_found", f"文书 {document_id} 不存在")
-    (fairs if procurement else cases).check_document_access(actor, record)
+    if contract:
+        contracts.document_readable(actor, record.case_no, record.kind)
+    else:
+        (fairs if procurement else cases).check_document_access(actor, record)
     digest = record.pdf_sha256 if extension == "pdf" else record.html_sha256
     path = content_path(cases.settings.documents_dir, digest, extension)
     if not path.exists():

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from schemas.case import ActionReceipt, Task, TaskStatus, TimelineEvent
+from schemas.case import ActionReceipt
 from schemas.documents import DocumentKind, DocumentRef
 from schemas.localtime import local_date
 from schemas.people import Actor, Role
@@ -49,10 +49,10 @@ from schemas.procurement import (
     ShowcaseSubmission,
 )
 from service import views
-from service.common import Service, ServiceError, deadline_view, document_view
+from service.common import Service, ServiceError, document_view, holder_view, timeline_view
 from store import directory, register
 from store.case_numbers import allocate
-from store.models import ContractRecord, DocumentRecord, FairRecord, LotRecord, ShowcaseRecord
+from store.models import DocumentRecord, FairRecord, LotRecord, ShowcaseRecord
 from workflows.fair import FairWorkflow
 from workflows.lot import LotWorkflow
 
@@ -60,7 +60,6 @@ PUBLIC_LOT_EVENTS = frozenset(
     {"lot_opened", "bids_closed", "result_published", "result_notice_ended", "awarded", "failed", "retendered", "closed"}
 )
 PUBLIC_DOCUMENTS = frozenset({DocumentKind.demand_catalogue, DocumentKind.result_publication, DocumentKind.failed_lot_notice})
-CONTRACT_STATUS = {"awaiting_contract_process": "已成交，待签订合同（合同履约流程将接续办理）"}
 
 
 class Audience:
@@ -152,7 +151,7 @@ class FairService(Service):
             showcase=state.showcase,
             lots=state.lots,
             rubric=state.policy.rubric if state.policy else [],
-            timeline=[_timeline_view(e) for e in timeline],
+            timeline=[timeline_view(e) for e in timeline],
             documents=[document_view(d) for d in state.documents],
         )
 
@@ -320,8 +319,8 @@ class FairService(Service):
             offers=[o for o in state.offers if staff or o.organization in own_orgs],
             contract=state.contract,
             rubric=state.policy.rubric,
-            tasks=[_holder_view(t) for t in state.open_tasks] if audience is Audience.organizer else [],
-            timeline=[_timeline_view(e) for e in timeline],
+            tasks=[holder_view(t) for t in state.open_tasks] if audience is Audience.organizer else [],
+            timeline=[timeline_view(e) for e in timeline],
             documents=[document_view(d) for d in state.documents if self._may_read(audience, state, d, own_orgs)],
         )
 
@@ -350,24 +349,6 @@ class FairService(Service):
     def lots(self, fair_no: str) -> list[views.LotSummary]:
         return self._fair_state(fair_no).lots
 
-    def contracts(self, actor: Actor) -> list[views.ContractRecordView]:
-        """Organizers see their jurisdiction's contract records, departments their own, organizations theirs."""
-        represented = {r.case_no for r in register.represented_by(self.engine, actor.user_id)}
-        with Session(self.engine) as session:
-            records = session.exec(select(ContractRecord).order_by(col(ContractRecord.awarded_at).desc())).all()
-            lots = {r.lot_no: r for r in session.exec(select(LotRecord))}
-        visible = []
-        for record in records:
-            lot = lots.get(record.lot_no)
-            state = LotState.model_validate(lot.state) if lot and lot.state else None
-            if (state and self._organizes(actor, state)) or record.buyer_id == actor.user_id or record.supplier in represented:
-                visible.append(
-                    views.ContractRecordView(
-                        **record.model_dump(exclude={"buyer_id"}),
-                        status_name=CONTRACT_STATUS.get(record.status, record.status),
-                    )
-                )
-        return visible
 
 
 def _catalogue_entry(demand: Demand, phase: str | None) -> views.CatalogueEntry:
@@ -379,19 +360,3 @@ def _catalogue_entry(demand: Demand, phase: str | None) -> views.CatalogueEntry:
     )
 
 
-def _timeline_view(event: TimelineEvent) -> views.TimelineView:
-    return views.TimelineView(
-        seq=event.seq, at=event.at,
-        actor=event.actor.name if event.actor else "系统",
-        role=event.actor.role.label if event.actor else None,
-        action=event.action, summary=event.summary,
-        phase_before=str(event.phase_before), phase_after=str(event.phase_after),
-    )
-
-
-def _holder_view(task: Task) -> views.HolderView:
-    return views.HolderView(
-        task_id=task.task_id, step=task.step, title=task.title, office=task.office.name, holder=task.holder.name,
-        post="B" if task.escalated else "A", a=task.a.name, b=task.b.name, deadline=deadline_view(task.deadline),
-        overdue=datetime.now(UTC) >= task.deadline.due_at and task.status is TaskStatus.open,
-    )

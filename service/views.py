@@ -10,6 +10,16 @@ from pydantic import AwareDatetime, BaseModel, Field
 from schemas.application import Application, MaterialSubmission, Track
 from schemas.case import ObjectionStatus, Phase
 from schemas.checklist import Checklist
+from schemas.contracts import (
+    Amendment,
+    ContractPlan,
+    ContractResult,
+    Evaluation,
+    Milestone,
+    Rectification,
+    Signature,
+    Tranche,
+)
 from schemas.documents import DocumentRef
 from schemas.policy import GreenChannel, PolicyRef, RubricDimension, TrackPolicy
 from schemas.procurement import (
@@ -358,8 +368,8 @@ class ShowcaseView(BaseModel):
 
 class ContractRecordView(BaseModel):
     contract_no: str
-    lot_no: str
-    fair_no: str
+    lot_no: str | None = Field(description="成交产生合同的项目编号；单一来源采购为空")
+    fair_no: str | None
     title: str
     buyer_office: str
     supplier: str
@@ -369,3 +379,107 @@ class ContractRecordView(BaseModel):
     awarded_at: AwareDatetime
     status: str
     status_name: str
+
+
+# --- contracts -------------------------------------------------------------------------------------
+
+
+class SingleSourceInput(BaseModel):
+    title: str = Field(min_length=2, max_length=80, title="项目名称")
+    service_content: str = Field(min_length=2, max_length=3000, title="服务内容")
+    supplier: str = Field(min_length=1, max_length=64, title="承接的社会组织（名录编号）")
+    amount_fen: int = Field(gt=0, le=10**11, title="合同金额（分）")
+    duration_months: int = Field(ge=1, le=36, title="服务期限（月）")
+    reasons: list[str] = Field(min_length=1, max_length=20, title="单一来源采购理由")
+
+
+class ApprovalInput(BaseModel):
+    approve: bool = Field(title="是否同意")
+    reasons: list[str] = Field(default_factory=list, max_length=20, title="理由")
+
+
+class SigningInput(BaseModel):
+    party: Literal["buyer", "supplier"] = Field(title="签署方（buyer 购买方 / supplier 承接方）")
+
+
+class DeliveryReviewInput(BaseModel):
+    accept: bool = Field(title="验收通过（true）或退回（false）")
+    reasons: list[str] = Field(default_factory=list, max_length=20, title="退回理由")
+
+
+class DisbursementInput(BaseModel):
+    tranche_id: str = Field(min_length=1, max_length=10, title="拨付编号（如 T1、R1）")
+    voucher: str = Field(min_length=2, max_length=64, title="拨付凭证号")
+
+
+class AmendmentAnswerInput(BaseModel):
+    agree: bool = Field(title="是否同意变更")
+    reasons: list[str] = Field(default_factory=list, max_length=20, title="理由")
+
+
+class SuspensionInput(BaseModel):
+    suspend: bool = Field(title="中止（true）或恢复（false）")
+    reasons: list[str] = Field(default_factory=list, max_length=20, title="理由")
+
+
+class TerminationInput(BaseModel):
+    reasons: list[str] = Field(min_length=1, max_length=20, title="终止理由")
+
+
+class LedgerEntryView(BaseModel):
+    entry: str
+    kind: str
+    amount_fen: int
+    status: str
+    status_name: str
+    instructed_at: AwareDatetime
+    paid_at: AwareDatetime | None
+    voucher: str | None
+    document_id: str
+
+
+class DisclosureView(BaseModel):
+    """定期公开: the facts of a contract anyone may read."""
+
+    contract_no: str
+    title: str
+    buyer_office: str
+    supplier_name: str
+    amount_fen: int
+    start_date: date | None
+    end_date: date | None
+    status: str
+    status_name: str
+    paid_fen: int
+    payments: list[LedgerEntryView]
+    grades: list[str]
+    origin: str
+
+
+class ContractView(BaseModel):
+    audience: str
+    contract_no: str
+    title: str
+    service_content: str
+    origin: str
+    lot_no: str | None
+    buyer_office: str
+    supplier: str
+    supplier_name: str
+    amount_fen: int
+    phase: str
+    phase_name: str
+    version: int
+    plan: ContractPlan | None
+    milestones: list[Milestone]
+    tranches: list[Tranche]
+    reward: Tranche | None
+    signatures: list[Signature]
+    evaluations: list[Evaluation]
+    rectification: Rectification | None
+    amendments: list[Amendment]
+    holders: list[HolderView]
+    ledger: list[LedgerEntryView]
+    timeline: list[TimelineView]
+    documents: list[DocumentView]
+    result: ContractResult | None

@@ -1,0 +1,299 @@
+"""The operations on purchase-of-service contracts, shared by the HTTP API and the CLI: the buyer,
+the supplier (through the representative the register names), finance, the evaluator and the
+organizer; and the public disclosure of contract and payment facts (定期公开)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from rules.contract_permissions import party_of, refuse_disbursement
+from rules.eligibility import organization_checks
+from schemas.case import ActionReceipt
+from schemas.contracts import (
+    CONTRACT_PHASE_NAMES,
+    AmendmentAnswer,
+    AmendmentInput,
+    AmendmentProposal,
+    ContractBasis,
+    ContractPlan,
+    ContractRequest,
+    ContractStart,
+    ContractState,
+    DeliveryInput,
+    DeliveryReview,
+    DeliverySubmission,
+    DisbursementRecord,
+    EvaluationInput,
+    EvaluationSubmission,
+    PlanProposal,
+    RectificationReport,
+    SigningAct,
+    SingleSourceApproval,
+    SuspensionAct,
+    TerminationAct,
+)
+from schemas.documents import DocumentKind
+from schemas.localtime import local_date
+from schemas.people import Actor, Level, Role
+from schemas.procurement import Eligibility
+from service import views
+from service.common import Service, ServiceError, document_view, holder_view, timeline_view
+from store import directory, register
+from store.case_numbers import allocate
+from store.models import AttachmentRecord, ContractRecord, LedgerRecord
+from workflows.contract import ContractWorkflow
+
+LEDGER_STATUS = {"instructed": "已下达支付指令", "paid": "已拨付", "withheld": "不再拨付"}
+CONTRACT_STATUS = {"awaiting_contract_process": "已成交，合同即将起草", **{p.value: n[0] for p, n in CONTRACT_PHASE_NAMES.items()}}
+
+
+class Audience:
+    organizer = "organizer"
+    buyer = "buyer"
+    supplier = "supplier"
+    finance = "finance"
+    evaluator = "evaluator"
+    public = "public"
+
+
+class ContractService(Service):
+    """Contracts: from drafting to completion or termination."""
+
+    # --- who acts -----------------------------------------------------------------------------------
+
+    def party(self, actor: Actor, state: ContractState) -> Actor:
+        """The caller as they act on this contract: the supplier's representative acts as the supplier."""
+        record = register.organization(self.engine, state.basis.supplier)
+        if record is not None and record.representative_id == actor.user_id and actor.role not in (Role.department, Role.civil_affairs):
+            return Actor(
+                user_id=actor.user_id, name=record.representative_name or actor.name, role=Role.supplier,
+                organization=record.case_no,
+            )
+        return actor
+
+    def audience(self, actor: Actor | None, state: ContractState) -> str:
+        if actor is None:
+            return Audience.public
+        acting = self.party(actor, state)
+        side = party_of(state, acting)
+        if side:
+            return side
+        in_jurisdiction = state.locality.contains(actor.jurisdiction)
+        roles = {Role.civil_affairs: Audience.organizer, Role.finance: Audience.finance, Role.evaluator: Audience.evaluator}
+        return roles.get(actor.role, Audience.public) if in_jurisdiction else Audience.public
+
+    # --- starting a single-source contract ----------------------------------------------------------
+
+    async def single_source(self, actor: Actor, request: views.SingleSourceInput) -> views.ContractView:
+        if actor.role is not Role.department or not actor.office:
+            raise ServiceError("forbidden", "单一来源采购由购买服务的政府部门申请")
+        supplier = register.organization(self.engine, request.supplier)
+        facts = register.facts(self.engine, request.supplier)
+        if supplier is None or facts is None:
+            raise ServiceError("invalid", f"社会组织 {request.supplier} 不在社会组织名录中")
+        today = local_date(datetime.now(UTC))
+        failed = [c.detail for c in organization_checks(facts, Eligibility(), today.year, today) if not c.met]
+        if failed:
+            raise ServiceError("invalid", f"「{supplier.name}」不能承接单一来源采购：{'；'.join(failed)}")
+        locality = directory.locality(self.engine, actor.jurisdiction or "")
+        if locality is None:
+            raise ServiceError("invalid", f"辖区 {actor.jurisdiction} 不在名录中")
+        district = locality.at_level(Level.district)
+        organizer_place = directory.locality(self.engine, district.code)
+        assert organizer_place is not None
+        now = datetime.now(UTC)
+        contract_no = allocate(self.engine, f"{district.code}-DY-{local_date(now).year}", None, now)
+        basis = ContractBasis(
+            contract_no=contract_no, origin="single_source", title=request.title, service_content=request.service_content,
+            buyer_office=actor.office, buyer=actor, buyer_jurisdiction=actor.jurisdiction or district.code,
+            supplier=supplier.case_no, supplier_name=supplier.name, amount_fen=request.amount_fen,
+            duration_months=request.duration_months, awarded_at=now, single_source_reasons=request.reasons,
+        )
+        start = ContractStart(
+            request=ContractRequest(
+                basis=basis, organizer=organizer_place.office(Role.civil_affairs, Level.district), locality=organizer_place
+            )
+        )
+        try:
+            await self.client.start_workflow(
+                ContractWorkflow.run, start, id=contract_no, task_queue=self.settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            )
+        except RPCError as error:
+            raise ServiceError("unavailable", f"流程服务暂时不可用，申请未提交（{error.message}）") from error
+        await self._await_read_model(contract_no, ContractWorkflow.status, self._stored_revision)
+        return self.contract(actor, contract_no)
+
+    def _stored_revision(self, contract_no: str) -> int | None:
+        with Session(self.engine) as session:
+            record = session.get(ContractRecord, contract_no)
+        return record.revision if record and record.state else None
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def _state(self, contract_no: str) -> ContractState:
+        with Session(self.engine) as session:
+            record = session.get(ContractRecord, contract_no)
+        if record is None or record.state is None:
+            raise ServiceError("not_found", f"合同 {contract_no} 不存在或尚未开始办理")
+        return ContractState.model_validate(record.state)
+
+    async def _act(self, contract_no: str, update: Any, argument: Any, when_closed: Any = None) -> ActionReceipt:
+        return await self._update(contract_no, update, argument, when_closed or (lambda: self._closed(contract_no)))
+
+    def _closed(self, contract_no: str) -> str | None:
+        with Session(self.engine) as session:
+            record = session.get(ContractRecord, contract_no)
+        if record is None:
+            return None
+        return f"合同 {contract_no} 已办结（{CONTRACT_STATUS.get(record.status, record.status)}），不能再办理"
+
+    def _acting(self, actor: Actor, contract_no: str) -> Actor:
+        return self.party(actor, self._state(contract_no))
+
+    async def approve_single_source(self, actor: Actor, contract_no: str, approval: views.ApprovalInput) -> ActionReceipt:
+        payload = SingleSourceApproval(actor=actor, **approval.model_dump())
+        return await self._act(contract_no, ContractWorkflow.approve_single_source, payload)
+
+    async def propose_plan(self, actor: Actor, contract_no: str, plan: ContractPlan) -> ActionReceipt:
+        return await self._act(contract_no, ContractWorkflow.propose_plan, PlanProposal(actor=self._acting(actor, contract_no), plan=plan))
+
+    async def sign(self, actor: Actor, contract_no: str, signing: views.SigningInput) -> ActionReceipt:
+        payload = SigningAct(actor=self._acting(actor, contract_no), party=signing.party)
+        return await self._act(contract_no, ContractWorkflow.sign, payload)
+
+    def _check_attachments(self, report: DeliveryInput) -> None:
+        with Session(self.engine) as session:
+            for digest in report.attachments:
+                if session.get(AttachmentRecord, digest) is None:
+                    raise ServiceError("invalid", f"附件 {digest[:12]}… 尚未上传（请先通过 /api/attachments 上传）")
+
+    async def submit_delivery(self, actor: Actor, contract_no: str, milestone_id: str, report: DeliveryInput) -> ActionReceipt:
+        self._check_attachments(report)
+        payload = DeliverySubmission(actor=self._acting(actor, contract_no), milestone_id=milestone_id, report=report)
+        return await self._act(contract_no, ContractWorkflow.submit_delivery, payload)
+
+    async def review_delivery(
+        self, actor: Actor, contract_no: str, milestone_id: str, review: views.DeliveryReviewInput
+    ) -> ActionReceipt:
+        payload = DeliveryReview(actor=actor, milestone_id=milestone_id, **review.model_dump())
+        return await self._act(contract_no, ContractWorkflow.review_delivery, payload)
+
+    async def record_disbursement(self, actor: Actor, contract_no: str, disbursement: views.DisbursementInput) -> ActionReceipt:
+        payload = DisbursementRecord(actor=actor, **disbursement.model_dump())
+
+        def when_closed() -> str | None:
+            """A closed contract still says why a payment cannot be recorded (already paid, withheld)."""
+            refusal = refuse_disbursement(self._state(contract_no), payload)
+            return refusal.message if refusal else self._closed(contract_no)
+
+        return await self._act(contract_no, ContractWorkflow.record_disbursement, payload, when_closed)
+
+    async def submit_evaluation(self, actor: Actor, contract_no: str, evaluation: EvaluationInput) -> ActionReceipt:
+        return await self._act(contract_no, ContractWorkflow.submit_evaluation, EvaluationSubmission(actor=actor, evaluation=evaluation))
+
+    async def submit_rectification(self, actor: Actor, contract_no: str, report: DeliveryInput) -> ActionReceipt:
+        self._check_attachments(report)
+        payload = RectificationReport(actor=self._acting(actor, contract_no), report=report)
+        return await self._act(contract_no, ContractWorkflow.submit_rectification, payload)
+
+    async def propose_amendment(self, actor: Actor, contract_no: str, amendment: AmendmentInput) -> ActionReceipt:
+        payload = AmendmentProposal(actor=self._acting(actor, contract_no), amendment=amendment)
+        return await self._act(contract_no, ContractWorkflow.propose_amendment, payload)
+
+    async def answer_amendment(
+        self, actor: Actor, contract_no: str, amendment_no: int, answer: views.AmendmentAnswerInput
+    ) -> ActionReceipt:
+        payload = AmendmentAnswer(actor=self._acting(actor, contract_no), amendment_no=amendment_no, **answer.model_dump())
+        return await self._act(contract_no, ContractWorkflow.answer_amendment, payload)
+
+    async def suspend(self, actor: Actor, contract_no: str, suspension: views.SuspensionInput) -> ActionReceipt:
+        return await self._act(contract_no, ContractWorkflow.suspend, SuspensionAct(actor=actor, **suspension.model_dump()))
+
+    async def terminate(self, actor: Actor, contract_no: str, termination: views.TerminationInput) -> ActionReceipt:
+        return await self._act(contract_no, ContractWorkflow.terminate, TerminationAct(actor=actor, reasons=termination.reasons))
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def _ledger(self, contract_no: str) -> list[views.LedgerEntryView]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(LedgerRecord).where(LedgerRecord.contract_no == contract_no).order_by(col(LedgerRecord.instructed_at))).all()
+        return [
+            views.LedgerEntryView(
+                entry=r.entry, kind=r.kind, amount_fen=r.amount_fen, status=r.status, status_name=LEDGER_STATUS[r.status],
+                instructed_at=r.instructed_at, paid_at=r.paid_at, voucher=r.voucher, document_id=r.document_id,
+            )
+            for r in rows
+        ]
+
+    def contract(self, actor: Actor | None, contract_no: str) -> views.ContractView:
+        state = self._state(contract_no)
+        audience = self.audience(actor, state)
+        if audience == Audience.public:
+            raise ServiceError("forbidden", "合同详情只向合同双方、组织单位、财政部门和评估机构公开；公开信息请查看合同定期公开（/api/disclosure/contracts）")
+        staff = audience != Audience.supplier
+        basis = state.basis
+        return views.ContractView(
+            audience=audience, contract_no=state.contract_no, title=basis.title, service_content=basis.service_content,
+            origin="社洽会成交" if basis.origin == "lot" else "单一来源采购", lot_no=basis.lot_no,
+            buyer_office=basis.buyer_office, supplier=basis.supplier, supplier_name=basis.supplier_name,
+            amount_fen=state.amount_fen, phase=state.phase.value,
+            phase_name=state.phase_names[1] if staff else state.phase_names[0], version=state.version, plan=state.plan,
+            milestones=state.milestones, tranches=state.tranches, reward=state.reward, signatures=state.signatures,
+            evaluations=state.evaluations, rectification=state.rectification, amendments=state.amendments,
+            holders=[holder_view(t) for t in state.open_tasks], ledger=self._ledger(contract_no),
+            timeline=[timeline_view(e) for e in state.timeline],
+            documents=[document_view(d) for d in state.documents], result=state.result,
+        )
+
+    def contracts(self, actor: Actor) -> list[views.ContractRecordView]:
+        """Organizers, finance and evaluators see their jurisdiction's contracts, a department its own,
+        an organization those it supplies."""
+        represented = {r.case_no for r in register.represented_by(self.engine, actor.user_id)}
+        place = directory.locality(self.engine, actor.jurisdiction or "") if actor.jurisdiction else None
+        with Session(self.engine) as session:
+            records = session.exec(select(ContractRecord).order_by(col(ContractRecord.awarded_at).desc())).all()
+        visible = []
+        for record in records:
+            overseer = actor.role in (Role.civil_affairs, Role.finance, Role.evaluator) and place is not None and (
+                record.state is None or ContractState.model_validate(record.state).locality.contains(actor.jurisdiction)
+            )
+            if overseer or record.buyer_id == actor.user_id or record.supplier in represented:
+                visible.append(
+                    views.ContractRecordView(
+                        **record.model_dump(include=set(views.ContractRecordView.model_fields) - {"status_name"}),
+                        status_name=CONTRACT_STATUS.get(record.status, record.status),
+                    )
+                )
+        return visible
+
+    def disclosure(self) -> list[views.DisclosureView]:
+        """定期公开: every contract's parties, amount, term, status, payments and grades, for anyone."""
+        with Session(self.engine) as session:
+            records = session.exec(select(ContractRecord).order_by(col(ContractRecord.awarded_at).desc())).all()
+        disclosed = []
+        for record in records:
+            state = ContractState.model_validate(record.state) if record.state else None
+            disclosed.append(
+                views.DisclosureView(
+                    contract_no=record.contract_no, title=record.title, buyer_office=record.buyer_office,
+                    supplier_name=record.supplier_name, amount_fen=record.amount_fen, start_date=record.start_date,
+                    end_date=record.end_date, status=record.status,
+                    status_name=CONTRACT_STATUS.get(record.status, record.status), paid_fen=record.paid_fen,
+                    payments=[e for e in self._ledger(record.contract_no) if e.status == "paid"],
+                    grades=[f"{e.kind.label}：{e.grade}（{e.grade_label}）" for e in state.evaluations] if state else [],
+                    origin="单一来源采购" if state and state.basis.origin == "single_source" else "社洽会成交",
+                )
+            )
+        return disclosed
+
+    def document_readable(self, actor: Actor | None, contract_no: str, kind: str) -> None:
+        """Contract documents follow who may see the contract."""
+        state = self._state(contract_no)
+        if self.audience(actor, state) == Audience.public:
+            raise ServiceError("forbidden", f"{DocumentKind(kind).default_title}只向合同双方、组织单位、财政部门和评估机构公开")
