@@ -102,8 +102,10 @@ class Skipping:
     settings: Settings
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def skipping(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Skipping]:
+    """A time-skipping server per test module: one process's open cases (a contract firing reminders for
+    years) cannot hold the clock or crowd the server for another's."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter
     )
@@ -167,3 +169,4 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return server.rsplit("/", 1)[0] + f"/{name}"
+

@@ -13,8 +13,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from schemas.case import CaseState
+from schemas.contracts import ContractState
 from schemas.procurement import FairState, LotState
 from service.cases import CaseService
+from workflows.contract import ContractWorkflow
 from workflows.fair import FairWorkflow
 from workflows.filing import FilingWorkflow
 from workflows.lot import LotWorkflow
@@ -54,6 +56,12 @@ async def until_fair(client: Client, fair_no: str, condition: Callable[[FairStat
 
 async def until_lot(client: Client, lot_no: str, condition: Callable[[LotState], bool], seconds: float = 30) -> LotState:
     return await _until(client, lot_no, LotWorkflow.status, condition, seconds)
+
+
+async def until_contract(
+    client: Client, contract_no: str, condition: Callable[[ContractState], bool], seconds: float = 30
+) -> ContractState:
+    return await _until(client, contract_no, ContractWorkflow.status, condition, seconds)
 
 
 async def history_length(client: Client, case_no: str, seconds: float = 30) -> int:

@@ -108,3 +108,37 @@ async def test_fair_commands(cli_env: dict[str, str]) -> None:
     assert code == 0 and "社区居家养老上门服务" in out and "待审核" in out
     code, _, err = await shezu(cli_env, "fair", "publish", fair_no, "--as", "mz-chen")
     assert code == 1 and "尚未截止" in err
+
+
+async def test_a_single_source_contract_from_the_command_line(cli_env: dict[str, str]) -> None:
+    """The README's contract examples, typed as the department, the organizer, both parties and finance would."""
+    code, out, err = await shezu(cli_env, "contract", "single-source", "examples/single-source.json", "--as", "dept-wj", "--json")
+    assert code == 0, err
+    contract_no = json.loads(out)["contract_no"]
+
+    code, _, err = await shezu(cli_env, "contract", "approve", contract_no, "maybe", "--as", "mz-chen")
+    assert code == 1 and "approve（同意）" in err
+    code, _, err = await shezu(cli_env, "contract", "approve", contract_no, "approve", "--as", "dept-wj")
+    assert code == 1 and "错误：" in err
+    code, out, err = await shezu(cli_env, "contract", "approve", contract_no, "approve", "--as", "mz-chen")
+    assert code == 0, err
+
+    code, out, err = await shezu(cli_env, "contract", "plan", contract_no, "examples/contract-plan.json", "--as", "dept-wj")
+    assert code == 0, err
+    for party, user in (("buyer", "dept-wj"), ("supplier", "org-xiyanghong")):
+        code, out, err = await shezu(cli_env, "contract", "sign", contract_no, party, "--as", user)
+        assert code == 0, err
+
+    code, out, _ = await shezu(cli_env, "contract", "show", contract_no, "--as", "fin-01")
+    assert code == 0 and "合同履行中" in out and "T1  54,000.00元  签约预付" in out
+    code, _, err = await shezu(cli_env, "contract", "disburse", contract_no, "T2", "--voucher", "GK-CLI-2", "--as", "fin-01")
+    assert code == 1 and "尚未下达支付指令" in err
+    code, out, err = await shezu(cli_env, "contract", "disburse", contract_no, "T1", "--voucher", "GK-CLI-1", "--as", "fin-01")
+    assert code == 0, err
+    code, _, err = await shezu(cli_env, "contract", "disburse", contract_no, "T1", "--voucher", "GK-CLI-1", "--as", "fin-01")
+    assert code == 1 and "不能重复拨付" in err
+
+    code, out, _ = await shezu(cli_env, "contract", "disclosure")
+    assert code == 0 and contract_no in out and "已拨付 54,000.00元" in out
+    code, _, err = await shezu(cli_env, "contract", "show", contract_no, "--as", "org-yangguang")
+    assert code == 1 and "定期公开" in err

@@ -7,15 +7,17 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
+from schemas.contracts import ContractPhase, PerformanceRecord
 from schemas.localtime import local_date
 from schemas.procurement import BidInput, ChallengeStatus, LotPhase, OfferResponse, ScoreInput, SeatStatus
 from service import views
 from service.common import ServiceError
+from service.contracts import ContractService
 from store import register
 from store.models import ContractRecord
 from tests.conftest import Skipping
 from tests.fair_helpers import DEMAND, ORGANIZER, Fair, published_fair
-from tests.helpers import accepted_updates, history_length, keep_golden, until_fair, until_lot
+from tests.helpers import accepted_updates, history_length, keep_golden, until_contract, until_fair, until_lot
 
 
 async def four_bids(fair: Fair, lot: str) -> None:
@@ -115,19 +117,24 @@ async def test_a_lot_is_awarded_after_a_challenge_and_a_declined_award(skipping:
     with Session(fair.skipping.engine) as session:
         record = session.get(ContractRecord, state.contract.contract_no)
     assert record is not None and record.amount_fen == 26_000_000 and record.buyer_office == "延吉市卫生健康局"
+    contract = await until_contract(fair.client, state.contract.contract_no, lambda s: s.phase is ContractPhase.drafting)
+    assert contract.basis.origin == "lot" and contract.basis.lot_no == lot and contract.basis.supplier == "YJ-REG-0002"
+    assert contract.amount_fen == 26_000_000 and contract.policy is not None
     kinds = [d.kind.value for d in state.documents]
     assert kinds.count("award_notice") == 2 and kinds.count("result_notification") == 3
-    assert [c.contract_no for c in fair.service.contracts(fair.actor("org-xiyanghong"))] == [state.contract.contract_no]
-    assert fair.service.contracts(fair.actor("org-yangguang")) == []
+    contracts = ContractService(fair.skipping.settings, fair.skipping.engine, fair.client)
+    mine = contracts.contracts(fair.actor("org-xiyanghong"))
+    assert state.contract.contract_no in [c.contract_no for c in mine] and {c.supplier for c in mine} == {"YJ-REG-0002"}
+    assert contracts.contracts(fair.actor("org-yangguang")) == []
     await until_fair(fair.client, fair.fair_no, lambda s: s.phase.value == "closed")
-    await keep_golden(fair.client, lot, "lot_awarded")
+    await keep_golden(fair.client, lot, "lot_awarded_contract_started")
     await keep_golden(fair.client, fair.fair_no, "fair_closed")
 
 
 async def test_too_few_eligible_bids_fail_the_lot_which_can_be_retendered_or_closed(skipping: Skipping) -> None:
     fair = await published_fair(skipping)
     lot = fair.lots[0]
-    register.bar(skipping.engine, "YJ-REG-0006", local_date((await fair.state(lot)).bids_close).year)
+    register.record_performance(skipping.engine, PerformanceRecord(organization="YJ-REG-0006", year=2026, barred_until_year=local_date((await fair.state(lot)).bids_close).year))
     await fair.bid(lot, "YJ-REG-0001", 28_000_000)
     await fair.bid(lot, "YJ-REG-0006", 27_000_000)
     await fair.close_bidding(lot)
@@ -161,7 +168,7 @@ async def test_screening_states_every_failed_condition(skipping: Skipping) -> No
     fair = await published_fair(skipping, [demand])
     lot = fair.lots[0]
     fair_year = local_date((await fair.state(lot)).bids_close).year
-    register.bar(skipping.engine, "YJ-REG-0006", fair_year)
+    register.record_performance(skipping.engine, PerformanceRecord(organization="YJ-REG-0006", year=fair_year, barred_until_year=fair_year))
     for organization in ("YJ-REG-0004", "YJ-REG-0005", "YJ-REG-0006", "YJ-REG-0007", "XQ-REG-0001", "YJ-REG-0003"):
         await fair.bid(lot, organization, 20_000_000)
     await fair.close_bidding(lot)

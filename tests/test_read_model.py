@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notifications import NotificationActivities
-from activities.read_model import project
+from activities.read_model import ReadModelActivities, project
 from schemas.calendar import CalendarYear
 from schemas.case import CaseState, Phase
 from schemas.notifications import NotificationKind, NotificationRequest
@@ -89,6 +89,25 @@ def test_projection_is_idempotent_and_never_goes_back_in_time(database_url: str,
         assert organization.name == approved.application.organization_name
         assert organization.valid_until.tzinfo is not None and organization.valid_until > organization.approved_at
         assert CaseState.model_validate(record.state) == approved
+
+
+def test_concurrent_projections_leave_the_newest_state_whole(database_url: str, approved_case: list[CaseState]) -> None:
+    """Two projections of one case racing (a payment and the step after it settle at once): the newest wins,
+    its columns and its stored state together, never a mix of the two."""
+    engine = make_engine(database_url)
+    accepted, notice, approved = approved_case
+    activities = ReadModelActivities(engine)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(25):
+            with Session(engine) as session:
+                session.exec(delete(CaseRecord).where(CaseRecord.case_no == notice.case_no))  # type: ignore[arg-type]
+                session.commit()
+            activities.project_case(accepted)
+            list(pool.map(activities.project_case, [notice, approved, accepted, notice]))
+            with Session(engine) as session:
+                record = session.get(CaseRecord, approved.case_no)
+                assert record is not None and record.revision == approved.revision and record.phase == Phase.approved.value
+                assert CaseState.model_validate(record.state) == approved
 
 
 def test_case_numbers_are_sequential_and_refuse_a_second_open_case(database_url: str) -> None:

@@ -25,10 +25,14 @@ async def test_demo_runs_the_whole_system_on_a_fresh_data_folder(tmp_path: Path)
         sys.executable, "-m", "cli.main", "demo", cwd=PROJECT_ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
-    out = (await asyncio.wait_for(process.communicate(), timeout=240))[0].decode()
+    out = (await asyncio.wait_for(process.communicate(), timeout=420))[0].decode()
     assert process.returncode == 0, out
     assert "演示完成" in out and "证书编号" in out and "不予登记决定书" in out
     assert "流标公告" in out and "质疑不成立" in out and "确认成交" in out
+    assert "合同履行完毕" in out and "以奖代补奖励决定书" in out and "与合同金额一致" in out
+    assert "整改通知书" in out and "复评仍不合格，合同终止" in out and "不能承接单一来源采购" in out
     assert (tmp_path / "data" / "temporal.db").exists(), "the dev server keeps its data on disk"
     saved = {p.stem for p in (tmp_path / "data" / "demo").glob("*.pdf")}
-    assert len(saved) == 8, saved  # filing 4, refusal 1, catalogue, failed-lot notice, award notice
+    # filing 4, refusal 1, catalogue, failed-lot notice, award notice; the rewarded contract: contract, two
+    # evaluation reports, reward decision; the terminated one: contract, two reports, rectification and termination notices
+    assert len(saved) == 17, saved
