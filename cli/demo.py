@@ -23,11 +23,14 @@ from temporalio.service import RPCError
 from temporalio.testing import TimeSkipper
 
 from cli.system import running_system
-from schemas.localtime import SHANGHAI
+from schemas.application import Track
+from schemas.contracts import EvaluationKind
+from schemas.localtime import SHANGHAI, local_date
 from schemas.money import yuan
 from schemas.procurement import score_text
-from service.connection import connect_temporal
+from service.connection import connect_temporal, read_model
 from settings import PROJECT_ROOT, Settings
+from store.register import RegisterEntry, RegisterFile, load_register
 
 
 def example(name: str) -> dict[str, Any]:
@@ -36,6 +39,9 @@ def example(name: str) -> dict[str, Any]:
 
 
 ORGANIZER = "mz-chen"
+BUYER = "dept-wj"
+FINANCE = "fin-01"
+EVALUATOR = "eval-01"
 BIDDERS = {"YJ-REG-0001": "org-chunhui", "YJ-REG-0002": "org-xiyanghong", "YJ-REG-0003": "org-yangguang", "YJ-REG-0005": "org-hemei"}
 
 
@@ -186,7 +192,8 @@ class Demo:
         self.say(f"民政局陈洁作出不予登记决定，理由：{reasons[0]}；{await self.document(view, 'refusal_decision', applicant)}")
 
 
-    async def fair(self) -> None:
+    async def fair(self) -> tuple[str, str]:
+        """The fair; returns the awarded lot's contract number and the winner's representative."""
         print("\n=== 三、社洽会：两个项目，一个经质疑后成交，一个流标 ===")
         now = datetime.now(UTC)
         schedule = {
@@ -258,11 +265,152 @@ class Demo:
         await self.call("POST", f"/api/lots/{care}/award-response", BIDDERS[winner["organization"]], 200, {"organization": winner["organization"], "accept": True})
         awarded = await self.until(f"/api/lots/{care}", ORGANIZER, lambda v: v["phase"] == "awarded", "成交")
         contract = awarded["contract"]
-        self.say(f"「{winner['organization_name']}」确认成交，成交金额{yuan(contract['amount_fen'])}，合同记录 {contract['contract_no']}；{await self.document(awarded, 'award_notice', ORGANIZER)}")
+        self.say(f"「{winner['organization_name']}」确认成交，成交金额{yuan(contract['amount_fen'])}，合同 {contract['contract_no']} 进入起草；{await self.document(awarded, 'award_notice', ORGANIZER)}")
 
         await self.call("POST", f"/api/lots/{youth_lot}/failed-lot-decision", ORGANIZER, 200, {"retender": False, "reasons": ["符合等级要求的组织不足，改为下一年度采购"]})
         closed = await self.until(f"/api/fairs/{fair_no}", None, lambda v: v["phase"] == "closed", "结束")
         self.say(f"民政局终止流标项目；社洽会 {fair_no} 结束：{'；'.join(lot['title'] + '：' + (lot['winner'] or '已终止') for lot in closed['lots'])}")
+        return str(contract["contract_no"]), BIDDERS[winner["organization"]]
+
+    # --- contracts ------------------------------------------------------------------------------
+
+    async def contract(self, contract_no: str, user: str) -> dict[str, Any]:
+        return await self.call("GET", f"/api/contracts/{contract_no}", user, 200)
+
+    async def until_contract(self, contract_no: str, done: Any, what: str) -> dict[str, Any]:
+        return await self.until(f"/api/contracts/{contract_no}", BUYER, done, what)
+
+    async def sign_and_start(self, contract_no: str, supplier: str) -> dict[str, Any]:
+        """The buyer drafts the plan (the README's example, moved to start today and scaled to the amount); both sign."""
+        view = await self.until_contract(contract_no, lambda v: v["phase"] == "drafting", "进入起草")
+        plan = contract_plan(view["amount_fen"], local_date(datetime.now(UTC)))
+        await self.call("POST", f"/api/contracts/{contract_no}/plan", BUYER, 200, plan)
+        await self.call("POST", f"/api/contracts/{contract_no}/signatures", BUYER, 200, {"party": "buyer"})
+        await self.call("POST", f"/api/contracts/{contract_no}/signatures", supplier, 200, {"party": "supplier"})
+        view = await self.until_contract(contract_no, lambda v: tranche(v, "T1")["status"] == "instructed", "下达预付款支付指令")
+        term = f"{plan['start_date']} 至 {plan['end_date']}"
+        self.say(
+            f"卫生健康局提交履约计划（{term}，{len(plan['milestones'])}个节点，{len(plan['tranches'])}笔拨付），双方签署，合同生效；"
+            f"{await self.document(view, 'contract', supplier)}"
+        )
+        return view
+
+    async def disburse(self, contract_no: str, tranche_id: str) -> dict[str, Any]:
+        voucher = f"GK-{contract_no}-{tranche_id}"
+        body = {"tranche_id": tranche_id, "voucher": voucher}
+        await self.call("POST", f"/api/contracts/{contract_no}/disbursements", FINANCE, 200, body)
+        again = await self.call("POST", f"/api/contracts/{contract_no}/disbursements", FINANCE, 409, body)
+        self.check("已" in again["message"], f"重复拨付应被拒绝并说明原因：{again['message']}")
+        view = await self.contract(contract_no, FINANCE)
+        paid = tranche(view, tranche_id)
+        self.check(paid["status"] == "paid", f"{tranche_id} 应已拨付")
+        self.say(f"财政局拨付{tranche_id} {yuan(paid['amount_fen'])}（凭证 {voucher}），记入专帐；再次登记同一笔被拒绝：{again['message']}")
+        return view
+
+    async def deliver(self, contract_no: str, supplier: str, milestone_id: str) -> dict[str, Any]:
+        await self.call("POST", f"/api/contracts/{contract_no}/milestones/{milestone_id}/report", supplier, 200, example("delivery"))
+        await self.until_contract(contract_no, lambda v: any(h["step"] == "acceptance" for h in v["holders"]), "进入验收")
+        await self.call("POST", f"/api/contracts/{contract_no}/milestones/{milestone_id}/review", BUYER, 200, {"accept": True})
+        view = await self.until_contract(
+            contract_no, lambda v: next(m for m in v["milestones"] if m["milestone_id"] == milestone_id)["status"] == "accepted", "验收"
+        )
+        title = next(m["title"] for m in view["milestones"] if m["milestone_id"] == milestone_id)
+        self.say(f"承接方提交节点{milestone_id}「{title}」履约报告，卫生健康局验收通过")
+        return view
+
+    async def evaluate(self, contract_no: str, scores: dict[str, int], satisfaction: int, comment: str | None = None) -> dict[str, Any]:
+        before = len((await self.contract(contract_no, EVALUATOR))["evaluations"])
+        await self.until_contract(contract_no, lambda v: any(h["step"] == "evaluation" for h in v["holders"]), "进入绩效评价")
+        body = {**example("evaluation"), "scores": scores, "satisfaction_rate": satisfaction}
+        if comment:
+            body["comment"] = comment
+        await self.call("POST", f"/api/contracts/{contract_no}/evaluations", EVALUATOR, 200, body)
+        view = await self.until_contract(
+            contract_no, lambda v: len(v["evaluations"]) > before and v["evaluations"][-1]["document_id"], "出具评价报告"
+        )
+        evaluation = view["evaluations"][-1]
+        self.say(
+            f"评估机构{EvaluationKind(evaluation['kind']).label}：总分{evaluation['total']}，"
+            f"等级{evaluation['grade']}（{evaluation['grade_label']}）；"
+            f"{await self.document_by_id(view, evaluation['document_id'], EVALUATOR)}"
+        )
+        return view
+
+    async def document_by_id(self, view: dict[str, Any], document_id: str, user: str) -> str:
+        found = next(d for d in view["documents"] if d["document_id"] == document_id)
+        return await self.document({"documents": [found]}, found["kind"], user)
+
+    async def delivered_and_rewarded(self, contract_no: str, supplier: str) -> None:
+        print("\n=== 四、合同履约：成交项目按进度拨付，终期评价优秀，以奖代补 ===")
+        await self.sign_and_start(contract_no, supplier)
+        await self.disburse(contract_no, "T1")
+        await self.deliver(contract_no, supplier, "M1")
+        await self.evaluate(contract_no, {"output": 36, "effect": 26, "management": 17}, 92)
+        await self.disburse(contract_no, "T2")
+        await self.deliver(contract_no, supplier, "M2")
+        await self.evaluate(contract_no, {"output": 38, "effect": 28, "management": 18}, 96)
+        view = await self.until_contract(
+            contract_no, lambda v: v["reward"] is not None and v["reward"]["status"] == "instructed", "作出以奖代补决定"
+        )
+        self.say(f"终期评价优秀，以奖代补{yuan(view['reward']['amount_fen'])}；{await self.document(view, 'reward_decision', supplier)}")
+        await self.disburse(contract_no, "T3")
+        await self.disburse(contract_no, "R1")
+        view = await self.until_contract(contract_no, lambda v: v["phase"] == "completed", "履行完毕")
+        tranches = sum(e["amount_fen"] for e in view["ledger"] if e["kind"] == "tranche" and e["status"] == "paid")
+        self.check(tranches == view["amount_fen"], f"专帐拨付合计{yuan(tranches)}应等于合同金额{yuan(view['amount_fen'])}")
+        disclosed = next(d for d in await self.call("GET", "/api/disclosure/contracts", None, 200) if d["contract_no"] == contract_no)
+        self.say(
+            f"合同履行完毕：专帐拨付合同款{yuan(tranches)}，与合同金额一致；另拨以奖代补{yuan(view['reward']['amount_fen'])}。"
+            f"定期公开：{disclosed['status_name']}，已拨付{yuan(disclosed['paid_fen'])}，{'；'.join(disclosed['grades'])}"
+        )
+
+    async def terminated_after_rectification(self) -> None:
+        print("\n=== 五、单一来源采购合同：中期评价不合格，整改后复评仍不合格，合同终止 ===")
+        supplier_key, supplier = self.demo_supplier()
+        request = {**example("single-source"), "supplier": supplier_key}
+        created = await self.call("POST", "/api/contracts/single-source", BUYER, 201, request)
+        contract_no = created["contract_no"]
+        await self.until_contract(contract_no, lambda v: v["phase"] == "approval" and v["holders"], "进入审批")
+        await self.call("POST", f"/api/contracts/{contract_no}/single-source-approval", ORGANIZER, 200, {"approve": True})
+        self.say(f"卫生健康局申请单一来源采购「{request['title']}」（{created['supplier_name']}，{yuan(request['amount_fen'])}），民政局陈洁同意，合同 {contract_no}")
+        await self.sign_and_start(contract_no, supplier)
+        await self.disburse(contract_no, "T1")
+        await self.deliver(contract_no, supplier, "M1")
+        failing = {"output": 22, "effect": 15, "management": 10}
+        shortfalls = (
+            "上门服务实际完成约四成，照护档案缺失近半，服务记录多处无服务对象签字；专项资金支出凭证不全，"
+            "服务对象满意率仅55%。须补齐档案和服务记录，按合同频次上门，规范资金台账。"
+        )
+        view = await self.evaluate(contract_no, failing, 55, shortfalls)
+        view = await self.until_contract(contract_no, lambda v: v["phase"] == "rectification", "进入整改")
+        self.say(f"中期评价不合格，限期{view['rectification']['due_date']}前整改；{await self.document(view, 'rectification_notice', supplier)}")
+        report = {"summary": "已补齐上门服务记录签字，重新核对服务对象名单，调整排班。", "attachments": []}
+        await self.call("POST", f"/api/contracts/{contract_no}/rectification", supplier, 200, report)
+        self.say("承接方提交整改报告，进入复评")
+        await self.evaluate(contract_no, failing, 58, "整改报告所述措施未落实：抽查的服务对象中仍有半数未按约上门，档案未补齐，资金台账仍不规范。")
+        view = await self.until_contract(contract_no, lambda v: v["phase"] == "terminated", "终止")
+        result = view["result"]
+        self.check(result["barred_until_year"] is not None, "复评不合格应限制其参加社洽会")
+        withheld = [t for t in view["tranches"] if t["status"] == "withheld"]
+        self.say(
+            f"复评仍不合格，合同终止：{'；'.join(result['reasons'])}；{await self.document(view, 'termination_notice', supplier)}"
+        )
+        for entry in (t["tranche_id"] for t in view["tranches"] if t["status"] == "instructed"):
+            await self.disburse(contract_no, entry)
+        again = await self.call("POST", "/api/contracts/single-source", BUYER, 422, request)
+        self.say(f"扣留{len(withheld)}笔未到拨付条件的款项；该组织再申请单一来源采购被拒绝：{again['message']}")
+
+    def demo_supplier(self) -> tuple[str, str]:
+        """A supplier of its own for each demo run, imported into the register as an administrator would
+        (``shezu register import``), so that barring it does not change the next run's fair."""
+        key, representative = f"YJ-REG-D{self.stamp}", f"org-ankang-{self.stamp}"
+        entry = RegisterEntry(
+            key=key, name=f"延吉市安康居家养老服务中心（演示{self.stamp}）", track=Track.service_institution, community="YJ-JG-MA",
+            certificate_number=f"52222401MJD{self.stamp}", approved_on=date(2022, 5, 1), valid_until=date(2032, 4, 30),
+            grade="3A", representative_id=representative, representative_name="金安康",
+        )
+        load_register(read_model(self.settings), RegisterFile(organizations=[entry]))
+        return key, representative
 
 
 def bid(organization: str, price_fen: int) -> dict[str, Any]:
@@ -282,12 +430,36 @@ def score(organization: str, expert: int) -> dict[str, int]:
     return dict(zip(("plan", "capacity", "budget", "reputation"), (base[0] + wobble, base[1], base[2], base[3]), strict=True))
 
 
+def tranche(view: dict[str, Any], tranche_id: str) -> dict[str, Any]:
+    reward = [view["reward"]] if view.get("reward") else []
+    return next(t for t in [*view["tranches"], *reward] if t["tranche_id"] == tranche_id)
+
+
+def contract_plan(amount_fen: int, start: date) -> dict[str, Any]:
+    """The README's example plan, moved to start on ``start``, its payments 30% / 40% / 30% of the amount."""
+    plan = example("contract-plan")
+    shift = start - date.fromisoformat(plan["start_date"])
+
+    def moved(day: str) -> str:
+        return (date.fromisoformat(day) + shift).isoformat()
+
+    plan["start_date"], plan["end_date"] = moved(plan["start_date"]), moved(plan["end_date"])
+    for milestone in plan["milestones"]:
+        milestone["due_date"] = moved(milestone["due_date"])
+    signing, milestone = amount_fen * 3 // 10, amount_fen * 4 // 10
+    for share, amount in zip(plan["tranches"], (signing, milestone, amount_fen - signing - milestone), strict=True):
+        share["amount_fen"] = amount
+    return plan
+
+
 async def _run(settings: Settings) -> None:
     async with httpx.AsyncClient(base_url=settings.api_url, timeout=120) as http:
         demo = Demo(settings, http)
         await demo.green_channel_filing()
         await demo.refused_registration()
-        await demo.fair()
+        contract_no, winner = await demo.fair()
+        await demo.delivered_and_rewarded(contract_no, winner)
+        await demo.terminated_after_rectification()
 
 
 def _api_up(settings: Settings) -> bool:
