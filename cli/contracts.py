@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -41,6 +42,15 @@ PARTY_NAMES = {key: label for key, (_, label) in PARTIES.items()}
 
 def contracts(action: Any) -> Any:
     return with_service(action, ContractService)
+
+
+def act(user: str, action: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    """One contract action as ``user`` (a ContractService method taking the actor first), and its receipt."""
+
+    async def run(service: ContractService) -> Any:
+        return await action(service, service.actor(user), *args)
+
+    print_receipt(contracts(run))
 
 
 def choose(word: str, what: str, choices: dict[str, tuple[T, str]]) -> T:
@@ -225,22 +235,14 @@ def approve(
 ) -> None:
     """组织单位审批单一来源采购。"""
     approval = validated(views.ApprovalInput, approve=choose(outcome, "审批结果", APPROVAL), reasons=reason or [])
-
-    async def run(service: ContractService) -> Any:
-        return await service.approve_single_source(service.actor(user), contract_no, approval)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.approve_single_source, contract_no, approval)
 
 
 @contract_app.command("plan")
 def plan(contract_no: ContractNo, file: InputFile, user: As) -> None:
     """购买方提交（或重新提交）履约计划（JSON/YAML：start_date, end_date, milestones, tranches）。"""
     payload = read_model_file(file, ContractPlan)
-
-    async def run(service: ContractService) -> Any:
-        return await service.propose_plan(service.actor(user), contract_no, payload)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.propose_plan, contract_no, payload)
 
 
 @contract_app.command("sign")
@@ -251,11 +253,7 @@ def sign(
 ) -> None:
     """签署当前版本的合同。"""
     signing = validated(views.SigningInput, party=choose(party, "签署方", PARTIES))
-
-    async def run(service: ContractService) -> Any:
-        return await service.sign(service.actor(user), contract_no, signing)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.sign, contract_no, signing)
 
 
 # --- delivery and money ----------------------------------------------------------------------------
@@ -270,11 +268,7 @@ def report(
 ) -> None:
     """承接方提交节点履约报告（JSON/YAML：summary, attachments 为已上传附件的 SHA-256）。"""
     payload = read_model_file(file, DeliveryInput)
-
-    async def run(service: ContractService) -> Any:
-        return await service.submit_delivery(service.actor(user), contract_no, milestone_id, payload)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.submit_delivery, contract_no, milestone_id, payload)
 
 
 @contract_app.command("review")
@@ -287,11 +281,7 @@ def review(
 ) -> None:
     """购买方验收或退回履约报告。"""
     decision = validated(views.DeliveryReviewInput, accept=choose(outcome, "验收结果", REVIEW), reasons=reason or [])
-
-    async def run(service: ContractService) -> Any:
-        return await service.review_delivery(service.actor(user), contract_no, milestone_id, decision)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.review_delivery, contract_no, milestone_id, decision)
 
 
 @contract_app.command("disburse")
@@ -303,11 +293,7 @@ def disburse(
 ) -> None:
     """财政部门按支付指令拨付后登记凭证。"""
     payload = validated(views.DisbursementInput, tranche_id=tranche_id, voucher=voucher)
-
-    async def run(service: ContractService) -> Any:
-        return await service.record_disbursement(service.actor(user), contract_no, payload)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.record_disbursement, contract_no, payload)
 
 
 # --- evaluation and rectification --------------------------------------------------------------
@@ -317,22 +303,14 @@ def disburse(
 def evaluate(contract_no: ContractNo, file: InputFile, user: As) -> None:
     """评估机构提交绩效评价（JSON/YAML：scores: {维度: 分数}, satisfaction_rate, respondents, comment）。"""
     payload = read_model_file(file, EvaluationInput)
-
-    async def run(service: ContractService) -> Any:
-        return await service.submit_evaluation(service.actor(user), contract_no, payload)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.submit_evaluation, contract_no, payload)
 
 
 @contract_app.command("rectify")
 def rectify(contract_no: ContractNo, file: InputFile, user: As) -> None:
     """承接方在整改期内提交整改报告（JSON/YAML：summary, attachments）。"""
     payload = read_model_file(file, DeliveryInput)
-
-    async def run(service: ContractService) -> Any:
-        return await service.submit_rectification(service.actor(user), contract_no, payload)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.submit_rectification, contract_no, payload)
 
 
 # --- amendments, suspension, termination -------------------------------------------------------
@@ -342,11 +320,7 @@ def rectify(contract_no: ContractNo, file: InputFile, user: As) -> None:
 def amend(contract_no: ContractNo, file: InputFile, user: As) -> None:
     """购买方或承接方提出合同变更（JSON/YAML：amount_fen 可省略, plan 变更后的履约计划, reasons）。"""
     payload = read_model_file(file, AmendmentInput)
-
-    async def run(service: ContractService) -> Any:
-        return await service.propose_amendment(service.actor(user), contract_no, payload)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.propose_amendment, contract_no, payload)
 
 
 @contract_app.command("answer")
@@ -359,41 +333,25 @@ def answer(
 ) -> None:
     """提出方以外的另一方确认或拒绝合同变更。"""
     payload = validated(views.AmendmentAnswerInput, agree=choose(outcome, "答复", AGREEMENT), reasons=reason or [])
-
-    async def run(service: ContractService) -> Any:
-        return await service.answer_amendment(service.actor(user), contract_no, amendment_no, payload)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.answer_amendment, contract_no, amendment_no, payload)
 
 
 @contract_app.command("suspend")
 def suspend(contract_no: ContractNo, user: As, reason: Annotated[list[str] | None, typer.Option("--reason", help="中止理由，必填，可重复")] = None) -> None:
     """购买方中止合同。"""
     payload = validated(views.SuspensionInput, suspend=True, reasons=reason or [])
-
-    async def run(service: ContractService) -> Any:
-        return await service.suspend(service.actor(user), contract_no, payload)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.suspend, contract_no, payload)
 
 
 @contract_app.command("resume")
 def resume(contract_no: ContractNo, user: As, reason: Reasons = None) -> None:
     """购买方恢复履行已中止的合同。"""
     payload = validated(views.SuspensionInput, suspend=False, reasons=reason or [])
-
-    async def run(service: ContractService) -> Any:
-        return await service.suspend(service.actor(user), contract_no, payload)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.suspend, contract_no, payload)
 
 
 @contract_app.command("terminate")
 def terminate(contract_no: ContractNo, user: As, reason: Annotated[list[str] | None, typer.Option("--reason", help="终止理由，至少一条，可重复")] = None) -> None:
     """购买方或组织单位提前终止合同；未到拨付条件的款项不再拨付。"""
     payload = validated(views.TerminationInput, reasons=reason or [])
-
-    async def run(service: ContractService) -> Any:
-        return await service.terminate(service.actor(user), contract_no, payload)
-
-    print_receipt(contracts(run))
+    act(user, ContractService.terminate, contract_no, payload)
