@@ -1,6 +1,7 @@
-"""Golden histories of each kind of case replay against the current workflow code, so a change
-that would break running cases fails here (record anew with SHEZU_RECORD_GOLDEN=1 ./scripts/test
-only when a change is meant to be incompatible and is guarded by workflow.patched)."""
+"""Golden histories of each kind of case pass the audit's replay gate on the current workflow code
+(same commands, and the same requests to every activity), so a change that would break running
+cases fails here (record anew with SHEZU_RECORD_GOLDEN=1 ./scripts/test only when a change is meant
+to be incompatible and is guarded by workflow.patched)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from audit.history import RecordedRun
+from audit.replay import replay_run, replayer
 from schemas.case import FilingRequest, Result
-from worker import WORKFLOWS
 from workflows.filing import FilingWorkflow
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -35,8 +37,9 @@ def test_every_kind_of_case_has_a_golden_history() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 async def test_golden_history_replays_on_current_code(name: str) -> None:
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
-    await replayer.replay_workflow(golden(name))
+    run = RecordedRun(name, golden(name))
+    outcome = await replay_run(replayer(), run)
+    assert outcome.failure is None, outcome.failure
 
 
 @workflow.defn(name="FilingWorkflow", sandboxed=False)

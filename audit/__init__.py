@@ -1,0 +1,1 @@
+"""Audit: read recorded histories offline, export and verify bundles, timelines, diagrams, OCDS."""
