@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     contract_history_limit: int | None = None
     """Continue a contract's workflow as new beyond this many history events (default: the policy's)."""
 
+    ocds_prefix: str = "ocds-shezu0"
+    """The ocid prefix the publisher registered with the Open Contracting Partnership (a placeholder until then)."""
+    ocds_publisher: str | None = None
+    """Who publishes the OCDS package (default: the office that organizes the fairs)."""
+
     @property
     def documents_dir(self) -> Path:
         return self.data_dir / "documents"

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import yaml
 from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
 
 from schemas.localtime import local_text
 from service import views
@@ -56,16 +57,22 @@ def with_service(action: Callable[[S], Awaitable[R]], kind: type[S] = CaseServic
 
     async def run() -> R:
         settings = get_settings()
-        try:
-            client = await connect_temporal(settings)
-        except RuntimeError as error:
-            fail(f"连接不到流程服务 {settings.temporal_address}：{error}。请先运行 ./scripts/up 启动系统")
-        return await action(kind(settings, read_model(settings), client))
+        return await action(kind(settings, read_model(settings), await temporal_client()))
 
     try:
         return asyncio.run(run())
     except ServiceError as error:
         fail(error.message, error.details)
+    raise AssertionError("unreachable")
+
+
+async def temporal_client() -> Client:
+    """The configured Temporal server, or a clear exit when it cannot be reached."""
+    settings = get_settings()
+    try:
+        return await connect_temporal(settings)
+    except RuntimeError as error:
+        fail(f"连接不到流程服务 {settings.temporal_address}：{error}。请先运行 ./scripts/up 启动系统")
     raise AssertionError("unreachable")
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from cli.audit import audit_app
 from cli.common import As, JsonOut, emit, fail, print_history, print_receipt, read_model_file, validated, with_service
 from cli.contracts import contract_app
 from cli.fairs import fair_app, lot_app
@@ -39,6 +40,7 @@ app.add_typer(register_app, name="register")
 app.add_typer(fair_app, name="fair")
 app.add_typer(lot_app, name="lot")
 app.add_typer(contract_app, name="contract")
+app.add_typer(audit_app, name="audit")
 
 def print_case(view: views.CaseView) -> None:
     typer.echo(f"案号 {view.case_no}  {view.organization_name}（{view.track_name}）")

@@ -102,6 +102,17 @@ class Skipping:
     settings: Settings
 
 
+@pytest.fixture
+def cli_env(system_settings: Settings, client: Client, service: CaseService) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SHEZU_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "SHEZU_DATABASE_URL": system_settings.effective_database_url,
+        "SHEZU_DATA_DIR": str(system_settings.data_dir),
+        "SHEZU_TASK_QUEUE": system_settings.task_queue,
+    }
+
+
 @pytest_asyncio.fixture(scope="module")
 async def skipping(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Skipping]:
     """A time-skipping server per test module: one process's open cases (a contract firing reminders for

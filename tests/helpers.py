@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from schemas.case import CaseState
 from schemas.contracts import ContractState
 from schemas.procurement import FairState, LotState
 from service.cases import CaseService
+from settings import PROJECT_ROOT
 from workflows.contract import ContractWorkflow
 from workflows.fair import FairWorkflow
 from workflows.filing import FilingWorkflow
@@ -98,3 +100,13 @@ async def accepted_updates(client: Client, workflow_id: str) -> int:
     """How many updates entered the history (a refused one never does)."""
     events = (await client.get_workflow_handle(workflow_id).fetch_history()).events
     return sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED for e in events)
+
+
+async def shezu(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli.main", *args, cwd=PROJECT_ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode is not None and process.returncode >= 0, f"shezu {args} crashed: {err.decode()} after printing: {out.decode()}"
+    return process.returncode, out.decode(), err.decode()

@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
-import pytest
-from temporalio.client import Client
-
-from service.cases import CaseService
-from settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT
 from tests import factories
-
-
-@pytest.fixture
-def cli_env(system_settings: Settings, client: Client, service: CaseService) -> dict[str, str]:
-    return {
-        **os.environ,
-        "SHEZU_TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "SHEZU_DATABASE_URL": system_settings.effective_database_url,
-        "SHEZU_DATA_DIR": str(system_settings.data_dir),
-        "SHEZU_TASK_QUEUE": system_settings.task_queue,
-    }
-
-
-async def shezu(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.main", *args, cwd=PROJECT_ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode is not None and process.returncode >= 0, f"shezu {args} crashed: {err.decode()} after printing: {out.decode()}"
-    return process.returncode, out.decode(), err.decode()
+from tests.helpers import shezu
 
 
 async def test_operator_drives_a_case_from_the_command_line(cli_env: dict[str, str], tmp_path: Path) -> None:
