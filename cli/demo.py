@@ -1,6 +1,7 @@
 """``shezu demo``: one green-channel filing from submission to certificate, one refused
 registration, and a 社洽会 with two lots (one awarded after a 质疑, one 流标), driven through the
-HTTP API as applicants, reviewers, departments, bidders and experts would, checking each step.
+HTTP API as applicants, reviewers, departments, bidders and experts would, checking each step;
+then, as an auditor, an audit bundle of the fair verified offline and its OCDS package.
 
 Deadlines run in working days; the demo fast-forwards the clock of one workflow at a time past
 its deadline on the dev server (per-workflow time skipping, enabled by ``shezu up``), so those
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +24,9 @@ import httpx
 from temporalio.service import RPCError
 from temporalio.testing import TimeSkipper
 
+from audit.bundle import build_bundle, verify_bundle, write_bundle
+from audit.ocds import release_package, validate_release_package
+from audit.source import fetch_case_tree, server_cases
 from cli.system import running_system
 from schemas.application import Track
 from schemas.contracts import EvaluationKind
@@ -55,6 +60,7 @@ class Demo:
         self.http = http
         self.step = 0
         self.stamp = time.strftime("%m%d%H%M%S")
+        self.fair_no = ""
 
     def say(self, text: str) -> None:
         self.step += 1
@@ -204,7 +210,7 @@ class Demo:
         created = await self.call(
             "POST", "/api/fairs", ORGANIZER, 201, {"title": f"延吉市社会组织成果展示暨社洽会（演示{self.stamp}）", "schedule": schedule}
         )
-        fair_no = created["fair_no"]
+        fair_no = self.fair_no = created["fair_no"]
         self.say(f"延吉市民政局陈洁创建社洽会 {fair_no}，征集购买服务需求")
         elderly = example("demand-elderly-care")
         youth = example("demand-youth")
@@ -400,6 +406,32 @@ class Demo:
         again = await self.call("POST", "/api/contracts/single-source", BUYER, 422, request)
         self.say(f"扣留{len(withheld)}笔未到拨付条件的款项；该组织再申请单一来源采购被拒绝：{again['message']}")
 
+    async def audit(self) -> None:
+        """An auditor exports the fair (its lots, the contract) as a bundle and verifies it offline, and the
+        procurement is published as an OCDS package validated against the official schema."""
+        print("\n=== 六、审计：导出审计包并离线核验，生成 OCDS 公开数据 ===")
+        client = await connect_temporal(self.settings)
+        cases = await fetch_case_tree(client, self.fair_no)
+        target = self.settings.data_dir / "demo" / f"audit-{self.fair_no}"
+        shutil.rmtree(target, ignore_errors=True)
+        digest = write_bundle(build_bundle(cases, self.settings.documents_dir, {"temporal_address": self.settings.temporal_address}), target)
+        self.say(f"导出社洽会 {self.fair_no} 的审计包（{len(cases)} 个案件）：{target}，清单 SHA-256 {digest[:16]}…")
+        report = await verify_bundle(target, digest)
+        self.check(report.passed, "审计包离线核验未通过：\n" + report.text())
+        documents = sum(check.section == "文书" for check in report.checks)
+        self.say(f"离线核验通过：{len(report.checks)} 项检查，{documents} 份文书按历史重新生成后与记录一致")
+        lots = await server_cases(client, f"WorkflowId STARTS_WITH '{self.fair_no}-'")
+        package = release_package(
+            lots, publisher_name="延吉市民政局", prefix=self.settings.ocds_prefix, published_at=datetime.now(UTC),
+            uri=f"urn:shezu:ocds:{self.fair_no}",
+        )
+        errors = validate_release_package(package)
+        self.check(not errors, f"OCDS 发布包不符合官方模式：{errors[:3]}")
+        published = self.settings.data_dir / "demo" / f"ocds-{self.fair_no}.json"
+        published.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
+        ocids = {release["ocid"] for release in package["releases"]}
+        self.say(f"OCDS 1.1 发布包：{len(ocids)} 个采购过程、{len(package['releases'])} 条发布，已按官方模式校验：{published}")
+
     def demo_supplier(self) -> tuple[str, str]:
         """A supplier of its own for each demo run, imported into the register as an administrator would
         (``shezu register import``), so that barring it does not change the next run's fair."""
@@ -460,6 +492,7 @@ async def _run(settings: Settings) -> None:
         contract_no, winner = await demo.fair()
         await demo.delivered_and_rewarded(contract_no, winner)
         await demo.terminated_after_rectification()
+        await demo.audit()
 
 
 def _api_up(settings: Settings) -> bool:

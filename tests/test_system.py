@@ -4,10 +4,12 @@ Temporal dev server (persisted to disk), the worker and the HTTP API, drives eve
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
 
+from audit.ocds import validate_release_package
 from settings import PROJECT_ROOT
 from tests.conftest import free_port
 
@@ -36,3 +38,9 @@ async def test_demo_runs_the_whole_system_on_a_fresh_data_folder(tmp_path: Path)
     # filing 4, refusal 1, catalogue, failed-lot notice, award notice; the rewarded contract: contract, two
     # evaluation reports, reward decision; the terminated one: contract, two reports, rectification and termination notices
     assert len(saved) == 17, saved
+    assert "离线核验通过" in out and "OCDS 1.1 发布包" in out
+    [bundle] = (tmp_path / "data" / "demo").glob("audit-*")
+    cases = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["cases"]
+    assert len(cases) == 4, "the fair, its two lots and the awarded lot's contract"
+    [package] = (tmp_path / "data" / "demo").glob("ocds-*.json")
+    assert validate_release_package(json.loads(package.read_text(encoding="utf-8"))) == []
