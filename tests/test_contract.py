@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
 from activities.contracts import ContractActivities
+from audit.bundle import build_bundle, verify_bundle, write_bundle
+from audit.source import fetch_case_tree
 from rules.eligibility import screen
 from schemas.contracts import (
     AmendmentInput,
@@ -470,7 +473,7 @@ async def test_a_tranche_the_ledger_refuses_is_not_paid_and_the_contract_says_wh
     assert sum(r.amount_fen for r in ledger(contract).values()) == AMOUNT * 8 // 10
 
 
-async def test_a_long_contract_continues_as_new_and_still_completes(skipping: Skipping) -> None:
+async def test_a_long_contract_continues_as_new_and_still_completes(skipping: Skipping, tmp_path: Path) -> None:
     async with own_worker(skipping, contract_history_limit=60) as settings:
         contract = await in_force(skipping, settings)
         await contract.deliver("M1")
@@ -492,6 +495,15 @@ async def test_a_long_contract_continues_as_new_and_still_completes(skipping: Sk
         "disbursement-1", "disbursement-2", "disbursement-3", "disbursement-4"
     ]
     assert sum(e.amount_fen for e in ledger(contract).values() if e.kind == "tranche") == AMOUNT
-    first_run = await contract.client.get_workflow_handle(contract.contract_no).fetch_history()
-    assert len(first_run.events) < 400
+    last_run = await contract.client.get_workflow_handle(contract.contract_no).fetch_history()
+    assert len(last_run.events) < 400
     await keep_golden(contract.client, contract.contract_no, "contract_continued")
+
+    # an auditor's bundle carries every run, first to last, and verifies offline
+    [case] = await fetch_case_tree(contract.client, contract.contract_no)
+    assert len(case.runs) == state.runs and case.runs[0].continued_from is None
+    assert [run.continued_from for run in case.runs[1:]] == [run.run_id for run in case.runs[:-1]]
+    write_bundle(build_bundle([case], settings.documents_dir, {}), tmp_path / "bundle")
+    report = await verify_bundle(tmp_path / "bundle")
+    assert report.passed, report.text()
+    assert sum(c.section == "重放" for c in report.checks) == state.runs
