@@ -4,7 +4,9 @@ termination, continue-as-new, and who may do what."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -398,6 +400,50 @@ async def own_worker(skipping: Skipping, replace: dict[str, Any] | None = None, 
 
 def activity_name(function: Any) -> str:
     return function.__temporal_activity_definition.name
+
+
+async def test_a_suspension_during_the_main_line_holds_the_next_step_until_resumed(skipping: Skipping) -> None:
+    """The buyer suspends while the accepted milestone's payment is being instructed: the mid-term
+    evaluation that comes next must wait for the resumption, not override the suspension."""
+    real = ContractActivities(skipping.engine, skipping.settings.policies_dir)
+    instructing, release = threading.Event(), threading.Event()
+
+    @activity.defn(name="instruct_payment")
+    def instruct_slowly(instruction: LedgerInstruction) -> None:
+        if instruction.entry == "T2":
+            instructing.set()
+            release.wait(20)
+        real.instruct_payment(instruction)
+
+    async with own_worker(skipping, replace={"instruct_payment": instruct_slowly}) as settings:
+        contract = await in_force(skipping, settings)
+        no, service = contract.contract_no, contract.service
+        await service.submit_delivery(contract.actor(SUPPLIER), no, "M1", REPORT)
+        await contract.until(lambda s: any(t.step == "acceptance" for t in s.open_tasks))
+        review = asyncio.create_task(
+            service.review_delivery(contract.actor(BUYER), no, "M1", views.DeliveryReviewInput(accept=True))
+        )
+        assert await asyncio.to_thread(instructing.wait, 20), "the payment for M1 is being instructed"
+        updates = await accepted_updates(contract.client, no)
+        suspension = asyncio.create_task(
+            service.suspend(contract.actor(BUYER), no, views.SuspensionInput(suspend=True, reasons=["服务场地改造"]))
+        )
+        while await accepted_updates(contract.client, no) == updates:
+            await asyncio.sleep(0.05)
+        release.set()
+        await review
+        await suspension
+
+        state = await contract.until(lambda s: s.tranche("T2").status is TrancheStatus.instructed)
+        assert state.phase is ContractPhase.suspended
+        assert not any(t.step == "evaluation" for t in state.open_tasks), "no evaluation opens while suspended"
+
+        await service.suspend(contract.actor(BUYER), no, views.SuspensionInput(suspend=False))
+        state = await contract.until(lambda s: any(t.step == "evaluation" for t in s.open_tasks))
+        assert state.phase is ContractPhase.evaluation
+        state = await contract.evaluate(PASSING)
+        assert state.phase is ContractPhase.in_force and state.phase_before_suspension is None
+        await keep_golden(contract.client, no, "contract_suspended_while_instructing")
 
 
 async def test_a_payment_is_instructed_once_when_the_instruction_is_retried(skipping: Skipping) -> None:

@@ -23,7 +23,7 @@ EXPECTED = {
     "filing_approved", "filing_corrected", "filing_lapsed", "registration_refused",
     "review_requested_correction", "withdrawn", "escalated_to_backup", "objection_upheld",
     "fair_closed", "lot_awarded", "lot_failed_retendered_closed", "lot_awarded_contract_started",
-    "contract_rewarded", "contract_terminated", "contract_continued",
+    "contract_rewarded", "contract_terminated", "contract_continued", "contract_suspended_while_instructing",
 }
 
 

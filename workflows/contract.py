@@ -70,6 +70,9 @@ with workflow.unsafe.imports_passed_through():
     from schemas.notifications import NotificationKind
     from schemas.people import Actor, Office, Role
 
+SUSPENSION_HOLDS = "suspension-holds-main-line-moves"
+"""Patch: histories recorded before it let a main-line move lift a suspension that came during an activity."""
+
 
 @workflow.defn
 class ContractWorkflow(ProcessWorkflow):
@@ -297,6 +300,8 @@ class ContractWorkflow(ProcessWorkflow):
     # --- performance evaluation, rectification, reward -------------------------------------------
 
     async def _evaluation(self, kind: EvaluationKind, stage: EvaluationKind | None = None) -> None:
+        if self._interrupted() and workflow.patched(SUSPENSION_HOLDS):
+            await self._on_interrupt()  # suspended (or ended) since the last wait: no evaluation opens meanwhile
         stage = stage or kind
         third_party = self._policy.evaluation_by_third_party
         role = Role.evaluator if third_party else Role.department
@@ -658,7 +663,22 @@ class ContractWorkflow(ProcessWorkflow):
         return self.case.contract_no
 
     def _enter(self, phase: str, step: StepPlan | None) -> None:
-        self.case.phase = ContractPhase(phase)
+        moved = ContractPhase(phase)
+        if self._held_by_suspension(moved):
+            self.case.phase_before_suspension = moved  # where the buyer's resumption will take the contract
+            return
+        self.case.phase = moved
+
+    def _held_by_suspension(self, moved: ContractPhase) -> bool:
+        """A move the main line makes while the buyer has suspended the contract (it was inside an activity
+        when the suspension came) waits for the resumption instead of silently lifting the suspension."""
+        return (
+            self.case.phase is ContractPhase.suspended
+            and self.case.phase_before_suspension is not None
+            and moved is not ContractPhase.suspended
+            and not moved.terminal
+            and workflow.patched(SUSPENSION_HOLDS)
+        )
 
     def _phase_names(self) -> tuple[str, str]:
         return self.case.phase_names
