@@ -138,6 +138,17 @@ class TrackPolicy(BaseModel):
                 raise ValueError(f"duplicate {kind} ids: {ids}")
         return self
 
+    @model_validator(mode="after")
+    def _the_authority_decides(self) -> TrackPolicy:
+        """Only the authority's refusal ends a case; a decision step held by another role could not refuse,
+        and the workflow would issue the certificate after its 不同意."""
+        if self.decision_step.role is not self.authority_role:
+            raise ValueError(
+                f"{self.name}：作出决定的环节（{self.decision_step.staff_name}）须由办理机关（{self.authority_role.label}）承担，"
+                f"不能是{self.decision_step.role.label}"
+            )
+        return self
+
     def step(self, step_id: str) -> ReviewStep | None:
         for step in [*self.review_steps, self.decision_step, self.objection_step]:
             if step.id == step_id:

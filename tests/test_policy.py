@@ -196,6 +196,19 @@ def test_newest_version_in_force_decides(tmp_path: Path) -> None:
     assert before_ref.sha256 != after_ref.sha256
 
 
+def test_a_policy_whose_decision_is_not_the_authoritys_is_refused(tmp_path: Path) -> None:
+    """A refusal ends a case only at the authority's step, so a decision step held by anyone else would
+    certify after its 不同意: such a policy file does not load."""
+    source = POLICIES / "national" / "2026-01.yaml"
+    raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    track = next(iter(raw["tracks"].values()))
+    track["decision_step"]["role"] = "community_committee"
+    (tmp_path / "national").mkdir()
+    (tmp_path / "national" / "2026-01.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="作出决定的环节.*须由办理机关"):
+        policy_in_force(tmp_path, list(CHAINS["XQ"]), date(2026, 6, 30))
+
+
 def test_no_policy_before_it_takes_effect() -> None:
     """A case filed before any policy is in force must not be decided by a future rule."""
     with pytest.raises(PolicyNotFound):
