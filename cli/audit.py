@@ -90,10 +90,10 @@ def export(
         source = {"temporal_address": settings.temporal_address, "namespace": settings.temporal_namespace}
         return build_bundle(cases, settings.documents_dir, source)
 
-    files = _run(run)
     try:
+        files = _run(run)
         digest = write_bundle(files, target)
-    except (OSError, FileNotFoundError, FileExistsError) as error:
+    except OSError as error:  # a document missing from storage, or the target already in use
         fail(str(error))
     manifest = json.loads(files[MANIFEST])
     typer.echo(f"已导出 {case_no} 的审计包：{target}")

@@ -200,6 +200,8 @@ async def test_auditor_exports_and_verifies_from_the_command_line(
     code, out, err = await shezu(cli_env, "audit", "export", case_no, "--output", str(target))
     assert code == 0, err
     assert "清单 SHA-256" in out and "2 份文书" in out
+    code, _, err = await shezu(cli_env, "audit", "export", case_no, "--output", str(target))
+    assert code == 1 and "已存在且不为空" in err, "an earlier bundle is never overwritten"
 
     offline = {**cli_env, "SHEZU_TEMPORAL_ADDRESS": "127.0.0.1:9"}
     code, out, err = await shezu(offline, "audit", "verify", str(target))
