@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from activities.documents import IncompleteDocumentRequest, render_html, render_pdf
 from audit.history import RecordedCase, RecordedRun, UnreadableHistory, chain_runs
 from audit.replay import broken_sequence, replay_all
+from audit.source import group_runs
 from schemas.policy import PolicyRef
 from settings import PROJECT_ROOT, get_settings
 from store.files import content_path
@@ -205,8 +206,7 @@ def bundle_cases(files: dict[str, bytes]) -> list[RecordedCase]:
         if entry["file"] not in files:
             raise UnreadableHistory(f"审计包中缺少 {entry['file']}")
         runs.append(RecordedRun.from_json(entry["workflow_id"], files[entry["file"]].decode("utf-8")))
-    order = list(dict.fromkeys(run.workflow_id for run in runs))
-    return [RecordedCase(chain_runs([run for run in runs if run.workflow_id == workflow_id])) for workflow_id in order]
+    return group_runs(runs)
 
 
 # --- verify ------------------------------------------------------------------------------------
@@ -419,8 +419,7 @@ def _check_documents(files: dict[str, bytes], manifest: dict[str, Any], runs: li
 
 
 def _check_policies(manifest: dict[str, Any], runs: list[RecordedRun], report: Verification) -> None:
-    cases = [RecordedCase(chain_runs([r for r in runs if r.workflow_id == w])) for w in dict.fromkeys(r.workflow_id for r in runs)]
-    recorded = policies_in_force(cases)
+    recorded = policies_in_force(group_runs(runs))
     if recorded != manifest.get("policies"):
         report.fail("政策", MANIFEST, "清单所列的政策版本与历史中记录的不一致")
         return
