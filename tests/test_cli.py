@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from pathlib import Path
 
 from settings import PROJECT_ROOT
@@ -115,3 +117,15 @@ async def test_a_single_source_contract_from_the_command_line(cli_env: dict[str,
     assert code == 0 and contract_no in out and "已拨付 54,000.00元" in out
     code, _, err = await shezu(cli_env, "contract", "show", contract_no, "--as", "org-yangguang")
     assert code == 1 and "定期公开" in err
+
+
+async def test_the_installed_shezu_command_has_every_package_outside_the_project_folder(tmp_path: Path) -> None:
+    """The README's ``.venv/bin/shezu`` runs from anywhere: the install must carry every package (``audit``
+    included), which ``python -m cli.main`` from the project folder would not show."""
+    command = Path(sys.executable).parent / "shezu"
+    process = await asyncio.create_subprocess_exec(
+        str(command), "audit", "--help", cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out = (await asyncio.wait_for(process.communicate(), timeout=60))[0].decode()
+    assert process.returncode == 0, out
+    assert "verify" in out and "replay-all" in out and "ocds" in out
