@@ -120,7 +120,6 @@ class RecordedRun:
             raise UnreadableHistory(f"{workflow_id}：未知的流程类型 {self.workflow_type}")
         self.process = PROCESSES[self.workflow_type]
         self.run_id = started.original_execution_run_id
-        self.first_run_id = started.first_execution_run_id
         self.continued_from = started.continued_execution_run_id or None
         self.parent_workflow_id = started.parent_workflow_execution.workflow_id or None
 
@@ -140,10 +139,6 @@ class RecordedRun:
     @property
     def last_event_at(self) -> datetime:
         return self.events[-1].event_time.ToDatetime(tzinfo=UTC)
-
-    @property
-    def closed(self) -> bool:
-        return self.events[-1].event_type in _CLOSING_EVENTS
 
     @property
     def continued_as_new_to(self) -> str | None:
@@ -204,8 +199,6 @@ class RecordedRun:
                 found.append(ChildCase(execution.workflow_id, execution.run_id, attributes.workflow_type.name))
         return found
 
-    def accepted_updates(self) -> int:
-        return sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED for e in self.events)
 
 
 class RecordedCase:
