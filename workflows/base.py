@@ -108,6 +108,11 @@ class ProcessWorkflow:
         await self._call(self.PROJECTION, self.case, type(None))
         self._projected_revision = max(self._projected_revision, self.case.settled_revision)
 
+    def _reported(self) -> Any:
+        """The state for queries, whose ``settled_revision`` is what the read model already shows:
+        a projection still under way does not count, so a reader who sees it settled finds it stored."""
+        return self.case.model_copy(update={"settled_revision": self._projected_revision})
+
     async def _receipt(self, message: str) -> ActionReceipt:
         """Return once the workflow has acted on the update and the read model shows it."""
         revision = self.case.revision

@@ -463,7 +463,7 @@ class ContractWorkflow(ProcessWorkflow):
 
     @workflow.query
     def status(self) -> ContractState:
-        return self.case
+        return self._reported()
 
     @workflow.update
     async def approve_single_source(self, approval: SingleSourceApproval) -> ActionReceipt:

@@ -159,7 +159,7 @@ class FairWorkflow(ProcessWorkflow):
 
     @workflow.query
     def status(self) -> FairState:
-        return self.case
+        return self._reported()
 
     @workflow.update
     async def submit_demand(self, submission: DemandSubmission) -> ActionReceipt:

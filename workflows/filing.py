@@ -347,7 +347,7 @@ class FilingWorkflow(ProcessWorkflow):
 
     @workflow.query
     def status(self) -> CaseState:
-        return self.case
+        return self._reported()
 
     @workflow.update
     async def decide(self, decision: ReviewDecision) -> ActionReceipt:

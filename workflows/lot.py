@@ -384,7 +384,7 @@ class LotWorkflow(ProcessWorkflow):
 
     @workflow.query
     def status(self) -> LotState:
-        return self.case
+        return self._reported()
 
     @workflow.update
     async def submit_bid(self, submission: BidSubmission) -> ActionReceipt:
