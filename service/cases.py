@@ -154,7 +154,7 @@ class CaseService(Service):
         series = f"{authority.code}-{'BA' if application.track is Track.filing else 'DJ'}-{local_date(now).year}"
         district = locality.at_level(Level.district).code
         case_no = await self._start_case(series, open_case_key(district, application.organization_name), actor, application, now)
-        settled = await self._await_read_model(case_no, FilingWorkflow.status, self._stored_revision)
+        settled = await self._await_read_model(case_no, FilingWorkflow.status)
         state = self._state(case_no) if settled else None
         if state is None:
             return views.SubmissionReceipt(
@@ -262,10 +262,6 @@ class CaseService(Service):
         return await self._case_update(case_no, FilingWorkflow.resolve_objection, payload)
 
     # --- reading -------------------------------------------------------------------------------
-
-    def _stored_revision(self, case_no: str) -> int | None:
-        record = self._record(case_no)
-        return record.revision if record else None
 
     def _record(self, case_no: str) -> CaseRecord | None:
         with Session(self.engine) as session:

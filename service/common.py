@@ -87,19 +87,16 @@ class Service:
             return staff
         return Actor(user_id=user_id, name=(name or user_id).strip()[:50] or user_id, role=role)
 
-    async def _await_read_model(
-        self, workflow_id: str, query: Any, stored_revision: Callable[[str], int | None], timeout: float = 60.0
-    ) -> bool:
-        """After a start, wait (bounded) until the workflow has settled and the read model shows it."""
+    async def _await_read_model(self, workflow_id: str, query: Any, timeout: float = 60.0) -> bool:
+        """After a start, wait (bounded) until the workflow reports its state settled, which it does
+        only once the read model shows it."""
         handle = self.client.get_workflow_handle(workflow_id)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + timeout
         while loop.time() < give_up:
             state = await handle.query(query)
             if state.revision and state.settled_revision == state.revision:
-                stored = stored_revision(workflow_id)
-                if stored is not None and stored >= state.revision:
-                    return True
+                return True
             await asyncio.sleep(0.05)
         return False
 

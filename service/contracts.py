@@ -126,13 +126,8 @@ class ContractService(Service):
             )
         except RPCError as error:
             raise ServiceError("unavailable", f"流程服务暂时不可用，申请未提交（{error.message}）") from error
-        await self._await_read_model(contract_no, ContractWorkflow.status, self._stored_revision)
+        await self._await_read_model(contract_no, ContractWorkflow.status)
         return self.contract(actor, contract_no)
-
-    def _stored_revision(self, contract_no: str) -> int | None:
-        with Session(self.engine) as session:
-            record = session.get(ContractRecord, contract_no)
-        return record.revision if record and record.state else None
 
     # --- actions --------------------------------------------------------------------------------
 

@@ -97,13 +97,8 @@ class FairService(Service):
             )
         except RPCError as error:
             raise ServiceError("unavailable", f"流程服务暂时不可用，社洽会未创建（{error.message}）") from error
-        await self._await_read_model(fair_no, FairWorkflow.status, self._stored_revision)
+        await self._await_read_model(fair_no, FairWorkflow.status)
         return self._fair_summary(self._fair_state(fair_no))
-
-    def _stored_revision(self, fair_no: str) -> int | None:
-        with Session(self.engine) as session:
-            record = session.get(FairRecord, fair_no)
-        return record.revision if record else None
 
     def fairs(self) -> list[views.FairSummary]:
         with Session(self.engine) as session:
