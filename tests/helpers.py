@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from schemas.calendar import CalendarSource, CalendarSourceKind, Deadline
 from schemas.case import CaseState
 from schemas.contracts import ContractState
 from schemas.procurement import FairState, LotState
@@ -24,6 +26,29 @@ from workflows.filing import FilingWorkflow
 from workflows.lot import LotWorkflow
 
 T = TypeVar("T")
+
+CST = timezone(timedelta(hours=8))
+
+
+def at(day: str, clock: str = "09:00") -> datetime:
+    """A Beijing wall-clock time, as the documents under test print it."""
+    return datetime.fromisoformat(f"{day}T{clock}:00").replace(tzinfo=CST)
+
+
+def deadline(start: datetime, working_days: int, due: str, *, provisional: bool = False) -> Deadline:
+    """A working-day deadline as the calendar activity returns it, due at the end of ``due`` (Beijing);
+    a ``provisional`` one is reckoned by rule because that year's holidays are not published yet."""
+    year = date.fromisoformat(due).year
+    source = CalendarSource(
+        year=year,
+        kind=CalendarSourceKind.rule_based if provisional else CalendarSourceKind.chinesecalendar,
+        title=f"{year}年工作日安排",
+        version="1",
+        provisional=provisional,
+    )
+    return Deadline(
+        start=start, working_days=working_days, due_date=date.fromisoformat(due), due_at=at(due, "23:59"), sources=[source]
+    )
 
 
 async def case_state(client: Client, case_no: str) -> CaseState:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,6 @@ from activities.documents import DocumentActivities, IncompleteDocumentRequest, 
 from activities.rendering import cn_date, yuan_upper
 from rules.contracts import grade, milestones_of, tranches_of
 from rules.policy_files import policy_in_force
-from schemas.calendar import CalendarSource, CalendarSourceKind, Deadline
 from schemas.case import Outcome, Task, TaskDecision, TaskStatus
 from schemas.contracts import (
     Amendment,
@@ -50,21 +49,7 @@ from schemas.people import Actor, Jurisdiction, Level, Locality, Office, Role
 from schemas.policy import Citation, ContractPolicy, GradeBand, RewardTier, RubricDimension
 from settings import PROJECT_ROOT
 from store.files import content_path
-
-CST = timezone(timedelta(hours=8))
-
-
-def at(day: str, clock: str = "09:00") -> datetime:
-    return datetime.fromisoformat(f"{day}T{clock}:00").replace(tzinfo=CST)
-
-
-def deadline(start: datetime, working_days: int, due: str, provisional: bool = False) -> Deadline:
-    year = date.fromisoformat(due).year
-    source = CalendarSource(
-        year=year, kind=CalendarSourceKind.chinesecalendar, title=f"{year}年工作日安排", version="1", provisional=provisional
-    )
-    return Deadline(start=start, working_days=working_days, due_date=date.fromisoformat(due), due_at=at(due, "23:59"), sources=[source])
-
+from tests.helpers import at, deadline
 
 # --- the parties ------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import asyncio
 import re
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,6 @@ from temporalio.testing import ActivityEnvironment
 from activities.documents import DocumentActivities, render_html
 from activities.rendering import cn_date, cn_datetime, yuan
 from schemas.application import Track
-from schemas.calendar import CalendarSource, CalendarSourceKind, Deadline
 from schemas.checklist import Checklist, FeeItem, MaterialItem, MaterialStatus, RuleRef
 from schemas.document_request import DocumentRequest
 from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, NoticePeriod
@@ -25,8 +24,7 @@ from schemas.people import Office, Role
 from schemas.policy import Appeal, Citation, PolicyRef
 from settings import PROJECT_ROOT
 from store.files import content_path
-
-CST = timezone(timedelta(hours=8))
+from tests.helpers import at, deadline
 
 STREET_OFFICE = Office(
     jurisdiction="YJ-JG", jurisdiction_name="建工街道", role=Role.street_office, name="延吉市建工街道办事处"
@@ -39,28 +37,6 @@ APPEAL = Appeal(
     litigation_months=6,
     citation=Citation(source="《中华人民共和国行政许可法》", clause="第三十八条第二款"),
 )
-
-
-def at(day: str, clock: str = "09:00") -> datetime:
-    return datetime.fromisoformat(f"{day}T{clock}:00").replace(tzinfo=CST)
-
-
-def deadline(start: datetime, working_days: int, due: str, *, provisional: bool = False) -> Deadline:
-    year = date.fromisoformat(due).year
-    source = CalendarSource(
-        year=year,
-        kind=CalendarSourceKind.rule_based if provisional else CalendarSourceKind.chinesecalendar,
-        title=f"{year}年工作日安排",
-        version="1",
-        provisional=provisional,
-    )
-    return Deadline(
-        start=start,
-        working_days=working_days,
-        due_date=date.fromisoformat(due),
-        due_at=at(due, "23:59"),
-        sources=[source],
-    )
 
 
 def dance_team(**changes: object) -> CaseParty:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,6 @@ from activities.documents import DocumentActivities, render_html
 from activities.rendering import cn_date, cn_datetime
 from rules.eligibility import screen
 from rules.evaluation import rank
-from schemas.calendar import CalendarSource, CalendarSourceKind, Deadline
 from schemas.case import Outcome, TaskDecision
 from schemas.document_request import DocumentRequest
 from schemas.documents import DocumentKind, DocumentRef, NoticePeriod
@@ -46,27 +45,7 @@ from schemas.procurement import (
     SeatStatus,
 )
 from store.files import content_path
-
-CST = timezone(timedelta(hours=8))
-
-
-def at(day: str, clock: str = "09:00") -> datetime:
-    return datetime.fromisoformat(f"{day}T{clock}:00").replace(tzinfo=CST)
-
-
-def deadline(start: datetime, working_days: int, due: str) -> Deadline:
-    year = date.fromisoformat(due).year
-    source = CalendarSource(
-        year=year, kind=CalendarSourceKind.chinesecalendar, title=f"{year}年工作日安排", version="1", provisional=False
-    )
-    return Deadline(
-        start=start,
-        working_days=working_days,
-        due_date=date.fromisoformat(due),
-        due_at=at(due, "23:59"),
-        sources=[source],
-    )
-
+from tests.helpers import at, deadline
 
 # --- the fair --------------------------------------------------------------------------------
 
