@@ -17,6 +17,8 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import (
     Interceptor,
@@ -109,9 +111,34 @@ def broken_sequence(run: RecordedRun) -> str | None:
     return None
 
 
+def failure_text(failure: Failure) -> str:
+    """A failure and its causes, the first line of each (``Failed decoding arguments：2 validation errors for …``)."""
+    lines = []
+    while failure.message:
+        lines.append(failure.message.strip().splitlines()[0])
+        if not failure.HasField("cause"):
+            break
+        failure = failure.cause
+    return "：".join(lines)[:400] or "未知错误"
+
+
+def failing_task(events: Iterable[HistoryEvent]) -> str | None:
+    """The error of an open run whose last workflow task failed (Temporal records the first failure of a
+    series of attempts and nothing for the retries): such a case cannot go on until the code is fixed."""
+    failing: str | None = None
+    for event in events:
+        if event.HasField("workflow_task_failed_event_attributes"):
+            failing = failure_text(event.workflow_task_failed_event_attributes.failure)
+        elif event.HasField("workflow_task_completed_event_attributes"):
+            failing = None
+    return failing
+
+
 async def replay_run(engine: Replayer, run: RecordedRun) -> ReplayOutcome:
     if broken := broken_sequence(run):
         return ReplayOutcome(run.workflow_id, run.run_id, run.workflow_type, f"未重放：{broken}")
+    if failing := failing_task(run.events):
+        return ReplayOutcome(run.workflow_id, run.run_id, run.workflow_type, f"流程任务反复失败，案件无法继续：{failing}")
     _asked.clear()
     try:
         result = await asyncio.wait_for(engine.replay_workflow(run.history, raise_on_replay_failure=False), REPLAY_TIMEOUT)

@@ -22,11 +22,12 @@ from schemas.people import Role
 from service import views
 from service.cases import CaseService
 from service.common import ServiceError
-from service.connection import read_model
+from service.connection import prepare_read_model, read_model
 from service.contracts import ContractService
 from service.documents import document_file
 from service.fairs import FairService
 from settings import get_settings
+from store.db import SchemaNotCurrent
 
 app = typer.Typer(help="shezu：社会组织备案登记、社洽会与购买服务合同的流程引擎", no_args_is_help=True)
 calendar_app = typer.Typer(help="工作日日历（国务院办公厅放假安排）", no_args_is_help=True)
@@ -80,10 +81,22 @@ def up() -> None:
 
 @app.command()
 def worker() -> None:
-    """只运行 worker。"""
+    """只运行 worker（读模型表结构须为最新：先运行 shezu migrate）。"""
     from worker import main
 
     asyncio.run(main())
+
+
+@app.command()
+def migrate() -> None:
+    """把读模型数据库升级到本程序的表结构（空库则新建），并在名录为空时导入配置的名录和社会组织名录。
+    可重复运行；多个进程同时运行时只有一个执行升级。"""
+    from store.db import current_revisions
+
+    settings = get_settings()
+    engine = prepare_read_model(settings)
+    revision = "、".join(sorted(current_revisions(engine)))
+    typer.echo(f"读模型已是最新表结构（版本 {revision}）：{engine.url.render_as_string(hide_password=True)}")
 
 
 @app.command()
@@ -422,11 +435,41 @@ def register_import(file: Path) -> None:
 
 @readmodel_app.command("rebuild")
 def readmodel_rebuild() -> None:
-    """从各案件的流程状态重建读模型。"""
+    """从各案件（备案登记、社洽会、项目、合同）的流程状态重建读模型；无法读取的案件逐一列出并继续，最后以非零状态退出。"""
     from service.rebuild import rebuild
 
-    count = with_service(rebuild)
-    typer.echo(f"已从流程状态重建 {count} 个案件")
+    report = with_service(rebuild)
+    labels = {"FilingWorkflow": "备案登记", "FairWorkflow": "社洽会", "LotWorkflow": "项目", "ContractWorkflow": "合同"}
+    for case_no, kind, error in report.failures:
+        typer.echo(f"✗ {case_no}（{labels[kind]}）无法读取流程状态，未重建：{error}", err=True)
+    counts = "、".join(f"{labels[kind]} {count} 个" for kind, count in report.rebuilt.items())
+    typer.echo(f"已从流程状态重建 {report.total} 个案件（{counts}）" + (f"；{len(report.failures)} 个案件失败" if report.failures else ""))
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor(as_json: JsonOut = False) -> None:
+    """检查系统：读模型表结构是否最新、是否有 worker 在处理任务队列、哪些案件的流程任务反复失败（列出错误）；有问题时以非零状态退出。"""
+    from cli.common import temporal_client
+    from service.health import HealthReport, health
+    from store.db import engine_for
+
+    settings = get_settings()
+
+    async def run() -> HealthReport:
+        return await health(settings, engine_for(settings.effective_database_url), await temporal_client())
+
+    report = asyncio.run(run())
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        typer.echo(f"读模型表结构：{report.schema_problem or '最新'}")
+        typer.echo(f"任务队列 {settings.task_queue} 上的 worker：{'、'.join(report.pollers) or '无'}")
+        for case in report.broken:
+            typer.echo(f"✗ {case.case_no}（{case.workflow_type}，运行 {case.run_id[:8]}）流程任务第 {case.attempts} 次尝试，错误：{case.error}")
+        typer.echo("一切正常" if report.healthy else f"发现 {len(report.problems())} 个问题")
+    raise typer.Exit(0 if report.healthy else 1)
 
 
 @app.command()
@@ -439,10 +482,11 @@ def demo() -> None:
 
 @app.command()
 def api() -> None:
-    """只运行 HTTP 服务。"""
+    """只运行 HTTP 服务（读模型表结构须为最新：先运行 shezu migrate）。"""
     import uvicorn
 
     settings = get_settings()
+    read_model(settings)
     uvicorn.run("api.app:app", host=settings.http_host, port=settings.http_port)
 
 
@@ -453,6 +497,9 @@ def run() -> None:
     try:
         app()
         code = 0
+    except SchemaNotCurrent as problem:
+        print(f"错误：{problem}", file=sys.stderr)
+        code = 2
     except SystemExit as leaving:
         if isinstance(leaving.code, str):
             print(leaving.code, file=sys.stderr)

@@ -1,5 +1,6 @@
 """Starting the whole local system: Temporal dev server (persisted under the data folder, with its
-Web UI), the worker and the HTTP app, as child processes that stop together."""
+Web UI), the worker and the HTTP app, as child processes that ``shezu up`` restarts when one dies
+and that stop together."""
 
 from __future__ import annotations
 
@@ -48,30 +49,87 @@ def _local_temporal(settings: Settings) -> tuple[str, int] | None:
     return (host, int(port)) if host in ("127.0.0.1", "localhost") and not settings.temporal_tls else None
 
 
+FIRST_BACKOFF = 1.0
+LONGEST_BACKOFF = 30.0
+STAYED_UP = 60.0
+"""A part that ran this many seconds before dying is restarted after the first back-off again."""
+
+
+@dataclass
+class Part:
+    """One started child process and how soon it may be started again after it dies."""
+
+    name: str
+    command: list[str]
+    log: Path
+    process: subprocess.Popen[bytes]
+    started: float = field(default_factory=time.monotonic)
+    backoff: float = FIRST_BACKOFF
+    restart_at: float | None = None
+    restarts: int = 0
+
+
+def _spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with log.open("ab") as output:
+        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
 @dataclass
 class System:
     urls: list[str] = field(default_factory=list)
-    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    journal: Path | None = None
 
-    def stopped(self) -> str | None:
-        """The name of a started part that is no longer running, if any."""
-        return next((name for name, process in self.processes if process.poll() is not None), None)
+    @property
+    def processes(self) -> list[tuple[str, subprocess.Popen[bytes]]]:
+        return [(part.name, part.process) for part in self.parts]
+
+    def supervise(self) -> None:
+        """Restart each part that died, after a back-off that doubles (1 s up to 30 s) while it keeps
+        dying and starts over once it stayed up a while; every death and restart is logged."""
+        now = time.monotonic()
+        for part in self.parts:
+            if part.process.poll() is None:
+                continue
+            if part.restart_at is None:
+                if now - part.started >= STAYED_UP:
+                    part.backoff = FIRST_BACKOFF
+                part.restart_at = now + part.backoff
+                self.say(
+                    f"{part.name} 意外退出（退出码 {part.process.returncode}），{part.backoff:.0f} 秒后重启；"
+                    f"日志见 {part.log}"
+                )
+                part.backoff = min(part.backoff * 2, LONGEST_BACKOFF)
+            elif now >= part.restart_at:
+                part.restart_at = None
+                part.restarts += 1
+                part.process, part.started = _spawn(part.command, part.log, self.env), now
+                self.say(f"{part.name} 已重启（第 {part.restarts} 次，进程号 {part.process.pid}）")
+
+    def say(self, message: str) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
+        print(line, file=sys.stderr, flush=True)
+        if self.journal:
+            with self.journal.open("a", encoding="utf-8") as journal:
+                journal.write(line + "\n")
 
 
 @contextmanager
 def running_system(settings: Settings, with_api: bool = True, quiet: bool = False) -> Iterator[System]:
-    """Start what is not already running; yield it; stop what was started."""
+    """Upgrade and seed the read model, start what is not already running, yield it, stop what was started."""
+    from service.connection import prepare_read_model
+
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    system = System()
-    processes, urls = system.processes, system.urls
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    prepare_read_model(settings)
+    system = System(env={**os.environ, "PYTHONUNBUFFERED": "1"}, journal=logs / "supervisor.log")
+    urls = system.urls
 
     def start(name: str, command: list[str]) -> subprocess.Popen[bytes]:
-        log = (logs / f"{name}.log").open("ab")
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        processes.append((name, process))
-        return process
+        log = logs / f"{name}.log"
+        system.parts.append(Part(name, command, log, _spawn(command, log, system.env)))
+        return system.parts[-1].process
 
     try:
         local = _local_temporal(settings)
@@ -99,10 +157,10 @@ def running_system(settings: Settings, with_api: bool = True, quiet: bool = Fals
         urls.append(f"日志：{logs}")
         yield system
     finally:
-        for _, process in reversed(processes):
+        for _, process in reversed(system.processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for name, process in reversed(processes):
+        for name, process in reversed(system.processes):
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -112,7 +170,7 @@ def running_system(settings: Settings, with_api: bool = True, quiet: bool = Fals
 
 
 def serve_forever(settings: Settings) -> int:
-    """``shezu up``: run until Ctrl-C or until a part of the system stops by itself."""
+    """``shezu up``: run until Ctrl-C (or SIGTERM), restarting any part that dies."""
     stop = {"now": False}
 
     def _stop(*_: object) -> None:
@@ -126,8 +184,7 @@ def serve_forever(settings: Settings) -> int:
             print(f"  {url}")
         print("演示：另开一个终端运行  .venv/bin/shezu demo    停止：Ctrl-C", flush=True)
         while not stop["now"]:
-            if name := system.stopped():
-                print(f"{name} 意外退出，正在停止整个系统（日志见 {settings.data_dir / 'logs'}）", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
+            system.supervise()
+            time.sleep(0.2)
+        print("正在停止 shezu……", file=sys.stderr, flush=True)
     return 0

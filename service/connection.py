@@ -8,7 +8,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 
 from settings import Settings
-from store.db import engine_for
+from store.db import engine_for, require_current_schema, schema_lock, upgrade
 from store.directory import directory_is_empty, load_directory, read_directory_file
 from store.register import load_register, read_register_file, register_is_empty
 
@@ -31,11 +31,20 @@ async def connect_temporal(settings: Settings) -> Client:
 
 
 def read_model(settings: Settings) -> Engine:
-    """The read-model engine; on first use of an empty database the configured directory (and
-    the register of organizations that predate the system, if configured) is loaded."""
+    """The read-model engine, once its schema is known to be current (``SchemaNotCurrent`` says how
+    to upgrade otherwise). It neither creates nor seeds anything: ``prepare_read_model`` does, once."""
+    return require_current_schema(engine_for(settings.effective_database_url))
+
+
+def prepare_read_model(settings: Settings) -> Engine:
+    """``shezu migrate`` and ``shezu up``: upgrade the schema, then load the configured directory (and
+    the register of organizations that predate the system, if configured) into an empty read model.
+    Both happen under the schema lock, so processes that start together do each once."""
     engine = engine_for(settings.effective_database_url)
-    if directory_is_empty(engine):
-        load_directory(engine, read_directory_file(settings.directory_file))
-    if settings.register_file and register_is_empty(engine):
-        load_register(engine, read_register_file(settings.register_file))
+    with schema_lock(engine):
+        upgrade(engine)
+        if directory_is_empty(engine):
+            load_directory(engine, read_directory_file(settings.directory_file))
+        if settings.register_file and register_is_empty(engine):
+            load_register(engine, read_register_file(settings.register_file))
     return engine

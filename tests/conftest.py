@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from service.cases import CaseService
 from settings import PROJECT_ROOT, Settings
-from store.db import make_engine
+from store.db import make_engine, migrate
 from store.directory import load_directory, read_directory_file
 from store.register import load_register, read_register_file
 from worker import build_worker
@@ -50,8 +50,13 @@ def make_settings(root: Path, database_url: str | None = None) -> Settings:
     )
 
 
+def migrated_engine(url: str) -> Engine:
+    """A read model whose schema the migrations made, as in production (so models and migrations must agree)."""
+    return migrate(make_engine(url))
+
+
 def prepared_engine(settings: Settings) -> Engine:
-    engine = make_engine(settings.effective_database_url)
+    engine = migrated_engine(settings.effective_database_url)
     load_directory(engine, read_directory_file(SAMPLE_DIRECTORY))
     load_register(engine, read_register_file(SAMPLE_REGISTER))
     return engine

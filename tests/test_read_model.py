@@ -25,7 +25,7 @@ from service.cases import CaseService
 from service.rebuild import rebuild
 from store.calendars import load_calendar_year, loaded_years
 from store.case_numbers import DuplicateOpenCase, allocate, record_case
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.directory import load_directory, read_directory_file
 from store.models import (
     CaseRecord,
@@ -36,7 +36,7 @@ from store.models import (
     TimelineRecord,
 )
 from tests import factories
-from tests.conftest import SAMPLE_DIRECTORY, Skipping, make_settings
+from tests.conftest import SAMPLE_DIRECTORY, Skipping, make_settings, migrated_engine
 from tests.helpers import case_state, until_state
 from worker import build_worker
 
@@ -69,7 +69,7 @@ def counts(session: Session, case_no: str) -> dict[str, int]:
 
 
 def test_projection_is_idempotent_and_never_goes_back_in_time(database_url: str, approved_case: list[CaseState]) -> None:
-    engine = make_engine(database_url)
+    engine = migrated_engine(database_url)
     accepted, notice, approved = approved_case
     case_no = approved.case_no
     for state in (accepted, approved, notice, approved, accepted):
@@ -94,7 +94,7 @@ def test_projection_is_idempotent_and_never_goes_back_in_time(database_url: str,
 def test_concurrent_projections_leave_the_newest_state_whole(database_url: str, approved_case: list[CaseState]) -> None:
     """Two projections of one case racing (a payment and the step after it settle at once): the newest wins,
     its columns and its stored state together, never a mix of the two."""
-    engine = make_engine(database_url)
+    engine = migrated_engine(database_url)
     accepted, notice, approved = approved_case
     activities = ReadModelActivities(engine)
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -111,7 +111,7 @@ def test_concurrent_projections_leave_the_newest_state_whole(database_url: str, 
 
 
 def test_case_numbers_are_sequential_and_refuse_a_second_open_case(database_url: str) -> None:
-    engine = make_engine(database_url)
+    engine = migrated_engine(database_url)
     series = "YJ-JG-BA-2026"
     assert allocate(engine, series, "YJ:舞蹈队", NOW) == f"{series}-00001"
     assert allocate(engine, series, "YJ:合唱团", NOW) == f"{series}-00002"
@@ -128,7 +128,7 @@ def test_case_numbers_are_sequential_and_refuse_a_second_open_case(database_url:
 
 
 def test_outbox_queues_each_message_once(database_url: str) -> None:
-    engine = make_engine(database_url)
+    engine = migrated_engine(database_url)
     outbox = NotificationActivities(engine)
     staff = [
         Actor(user_id=user_id, name=name, role=Role.community_committee, jurisdiction="YJ-JG-CG")
@@ -148,7 +148,7 @@ def test_outbox_queues_each_message_once(database_url: str) -> None:
 
 
 def test_calendar_years_load_and_replace(database_url: str) -> None:
-    engine = make_engine(database_url)
+    engine = migrated_engine(database_url)
     first = CalendarYear(year=2027, title="国务院办公厅2027年部分节假日安排", holidays={date(2027, 1, 1): "元旦"})
     load_calendar_year(engine, first, "admin")
     second = first.model_copy(update={"makeup_workdays": [date(2027, 2, 6)]})
@@ -161,7 +161,7 @@ async def test_a_whole_case_runs_on_postgresql_and_the_read_model_rebuilds(
     temporal: WorkflowEnvironment, postgres_url: str, tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path, database_url=postgres_url)
-    engine = make_engine(postgres_url)
+    engine = migrated_engine(postgres_url)
     load_directory(engine, read_directory_file(SAMPLE_DIRECTORY))
     service = CaseService(settings, engine, temporal.client)
     async with build_worker(temporal.client, settings, engine):
@@ -180,7 +180,7 @@ async def test_a_whole_case_runs_on_postgresql_and_the_read_model_rebuilds(
         with session_scope(engine) as session:
             for table in (TaskRecord, TimelineRecord, DocumentRecord, CaseRecord):
                 session.exec(delete(table).where(table.case_no == case_no))  # type: ignore[call-overload]
-        assert await rebuild(service) == 1
+        assert (await rebuild(service)).rebuilt["FilingWorkflow"] == 1
         with Session(engine) as session:
             assert counts(session, case_no) == before
         assert service.case(applicant, case_no) == view, "the rebuilt read model says exactly what it said"

@@ -25,7 +25,7 @@ from schemas.calendar import (
 )
 from schemas.localtime import SHANGHAI, local_date
 from store.calendars import load_calendar_year, loaded_years, read_calendar_file
-from store.db import make_engine
+from tests.conftest import migrated_engine
 
 ONE_DAY = timedelta(days=1)
 EXAMPLE_FILE = Path(__file__).resolve().parent.parent / "docs" / "calendar-example.yaml"
@@ -37,7 +37,7 @@ def shanghai(y: int, m: int, d: int, hour: int = 0, minute: int = 0) -> datetime
 
 @pytest.fixture
 def engine(tmp_path: Path):
-    engine = make_engine(f"sqlite:///{tmp_path}/rm.db")
+    engine = migrated_engine(f"sqlite:///{tmp_path}/rm.db")
     yield engine
     engine.dispose()
 
