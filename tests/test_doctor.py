@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlmodel import Session, delete, select
@@ -19,29 +17,12 @@ from service import views
 from service.cases import CaseService
 from service.health import FAILING_ATTEMPTS, health
 from service.rebuild import rebuild
-from settings import PROJECT_ROOT
 from store.db import session_scope
 from store.models import CaseRecord
 from tests import factories
 from tests.conftest import make_settings, prepared_engine
+from tests.helpers import shezu
 from worker import build_worker
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-async def shezu(env: dict[str, str], *args: str) -> Ran:
-    """The shezu command, awaited, so the worker in this test's event loop goes on answering it."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.main", *args, cwd=PROJECT_ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    return Ran(process.returncode or 0, out.decode(), err.decode())
 
 
 async def test_a_broken_case_is_listed_and_the_tools_that_walk_all_cases_carry_on(
@@ -72,21 +53,18 @@ async def test_a_broken_case_is_listed_and_the_tools_that_walk_all_cases_carry_o
         env = {**os.environ, "SHEZU_TEMPORAL_ADDRESS": client.service_client.config.target_host,
                "SHEZU_DATABASE_URL": settings.effective_database_url, "SHEZU_DATA_DIR": str(settings.data_dir),
                "SHEZU_TASK_QUEUE": settings.task_queue}
-        doctor = await shezu(env, "doctor")
-        assert doctor.returncode == 1 and broken in doctor.stdout and "FilingRequest" in doctor.stdout, doctor.stdout
-        assert good not in doctor.stdout
+        code, out, _ = await shezu(env, "doctor")
+        assert code == 1 and broken in out and "FilingRequest" in out and good not in out, out
 
         with session_scope(engine) as session:
             session.exec(delete(CaseRecord).where(CaseRecord.case_no == good))  # type: ignore[call-overload]
-        rebuilt = await shezu(env, "readmodel", "rebuild")
-        assert rebuilt.returncode == 1, rebuilt.stdout + rebuilt.stderr
-        assert broken in rebuilt.stderr and "1 个案件失败" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
+        code, out, err = await shezu(env, "readmodel", "rebuild")
+        assert code == 1 and broken in err and "备案登记 1 个" in out and "1 个案件失败" in out, out + err
         with Session(engine) as session:
             assert session.exec(select(CaseRecord.phase).where(CaseRecord.case_no == good)).one() == "authority_review"
         result = await rebuild(service)
         assert result.rebuilt["FilingWorkflow"] == 1 and [f[0] for f in result.failures] == [broken]
 
-        replayed = await shezu(env, "audit", "replay-all", "--query", f"TaskQueue = '{settings.task_queue}'")
-        assert replayed.returncode == 1, replayed.stdout + replayed.stderr
-        assert f"✗ {broken}" in replayed.stdout and f"✗ {good}" not in replayed.stdout, replayed.stdout
-        assert "1 次一致" in replayed.stdout, replayed.stdout
+        code, out, _ = await shezu(env, "audit", "replay-all", "--query", f"TaskQueue = '{settings.task_queue}'")
+        assert code == 1 and f"✗ {broken}" in out and "流程任务反复失败" in out and f"✗ {good}" not in out, out
+        assert "1 次一致" in out, out

@@ -1,13 +1,19 @@
 """The whole system as the README starts it: ``shezu demo`` on a fresh data folder starts the
-Temporal dev server (persisted to disk), the worker and the HTTP API, drives every case and stops."""
+Temporal dev server (persisted to disk), the worker and the HTTP API, drives every case and stops;
+``shezu up`` brings back a part that dies."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 from audit.ocds import validate_release_package
 from settings import PROJECT_ROOT
@@ -44,3 +50,77 @@ async def test_demo_runs_the_whole_system_on_a_fresh_data_folder(tmp_path: Path)
     assert len(cases) == 4, "the fair, its two lots and the awarded lot's contract"
     [package] = (tmp_path / "data" / "demo").glob("ocds-*.json")
     assert validate_release_package(json.loads(package.read_text(encoding="utf-8"))) == []
+
+
+def children(pid: int) -> dict[int, str]:
+    """The child processes of ``pid`` and their command lines."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+async def test_up_restarts_a_killed_worker_and_cases_go_on(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    http_port = free_port()
+    env = {
+        **os.environ,
+        "SHEZU_DATA_DIR": str(data),
+        "SHEZU_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "SHEZU_TEMPORAL_UI_PORT": str(free_port()),
+        "SHEZU_HTTP_PORT": str(http_port),
+    }
+    env.pop("SHEZU_DATABASE_URL", None)
+    with (tmp_path / "up.err").open("wb") as errors:
+        up = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], cwd=PROJECT_ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=errors)
+    api = f"http://127.0.0.1:{http_port}"
+    try:
+        async with httpx.AsyncClient(base_url=api, timeout=60) as http:
+            give_up = time.monotonic() + 120
+            while True:
+                try:
+                    if (await http.get("/api/communities")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert up.poll() is None and time.monotonic() < give_up, (tmp_path / "up.err").read_text()
+                await asyncio.sleep(0.3)
+            [worker] = [pid for pid, command in children(up.pid).items() if "cli.main worker" in command]
+            os.kill(worker, signal.SIGKILL)
+
+            give_up = time.monotonic() + 30
+            while not (again := [pid for pid, c in children(up.pid).items() if "cli.main worker" in c and pid != worker]):
+                assert time.monotonic() < give_up, (tmp_path / "up.err").read_text()
+                await asyncio.sleep(0.2)
+            journal = (data / "logs" / "supervisor.log").read_text(encoding="utf-8")
+            assert "worker 意外退出（退出码 -9）" in journal and f"worker 已重启（第 1 次，进程号 {again[0]}）" in journal
+            assert "worker 已重启" in (tmp_path / "up.err").read_text()
+
+            application = json.loads((PROJECT_ROOT / "examples" / "filing.json").read_text(encoding="utf-8"))
+            submitted = await http.post("/api/cases", json=application, headers={"X-User-Id": "after-restart"})
+            assert submitted.status_code == 201, submitted.text
+            case_no = submitted.json()["case_no"]
+            decided = await http.post(f"/api/cases/{case_no}/decisions", headers={"X-User-Id": "cg-zhao"},
+                                      json={"step": "preliminary_review", "outcome": "approve"})
+            assert decided.status_code == 200 and decided.json()["phase"] == "authority_review", decided.text
+        parts = children(up.pid)
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=60) == 0
+        assert not [pid for pid in parts if _running(pid)], "Ctrl-C stops every part"
+    finally:
+        if up.poll() is None:
+            up.kill()
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
+    except (OSError, IndexError):
+        return False
