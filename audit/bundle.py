@@ -28,11 +28,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import BaseModel
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.documents import IncompleteDocumentRequest, render_html, render_pdf
 from audit.history import RecordedCase, RecordedRun, UnreadableHistory, chain_runs
 from audit.replay import broken_sequence, replay_all
-from audit.source import group_runs
+from audit.source import CaseNotFound, fetch_runs, group_runs
 from schemas.policy import PolicyRef
 from settings import PROJECT_ROOT, get_settings
 from store.files import content_path
@@ -110,9 +112,34 @@ def history_path(run: RecordedRun) -> str:
     return f"histories/{run.workflow_id}/{run.run_id}.json"
 
 
-def build_bundle(cases: list[RecordedCase], documents_dir: Path, source: dict[str, str]) -> dict[str, bytes]:
+async def export_cases(client: Client, case_no: str) -> tuple[list[RecordedCase], list[str]]:
+    """The case and, depth first, every child case it started (a fair's lots, a lot's contract). A
+    child whose history cannot be read is named with its error and the others are still exported;
+    the case asked for itself must be readable."""
+    cases: list[RecordedCase] = []
+    unreadable: list[str] = []
+
+    async def walk(workflow_id: str, root: bool) -> None:
+        try:
+            case = RecordedCase(await fetch_runs(client, workflow_id))
+        except (RPCError, UnreadableHistory, CaseNotFound) as error:
+            if root:
+                raise
+            unreadable.append(f"{workflow_id}：{error}")
+            return
+        cases.append(case)
+        for child in case.children:
+            await walk(child.workflow_id, False)
+
+    await walk(case_no, True)
+    return cases, unreadable
+
+
+def build_bundle(cases: list[RecordedCase], documents_dir: Path, source: dict[str, str],
+                 unreadable: Iterable[str] = ()) -> dict[str, bytes]:
     """The bundle's files by path. A document whose file is missing from storage is an error: a
-    bundle that silently lacks evidence would mislead its reader."""
+    bundle that silently lacks evidence would mislead its reader; so is a child case whose history
+    could not be read, which the manifest names under ``unreadable``."""
     root = cases[0]
     files: dict[str, bytes] = {}
     histories, documents, missing = [], [], []
@@ -152,6 +179,7 @@ def build_bundle(cases: list[RecordedCase], documents_dir: Path, source: dict[st
         "code": code_version(),
         "policies": policies_in_force(cases),
         "cases": [case.workflow_id for case in cases],
+        "unreadable": list(unreadable),
         "histories": histories,
         "documents": documents,
     }
@@ -308,6 +336,8 @@ def _check_manifest(files: dict[str, bytes], report: Verification, expected: str
         report.fail(section, MANIFEST, f"清单无法读取或不是 {FORMAT} 格式")
         return None
     report.case_no = manifest.get("case_no")
+    for problem in manifest.get("unreadable", []):
+        report.fail(section, str(problem).split("：", 1)[0], f"导出时无法读取此案件，审计包中没有它的历史：{problem}")
     for path, digest in sorted(listed.items()):
         if path not in files:
             report.fail(section, path, "清单列出的文件在包中缺失")

@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from temporalio.service import RPCError
 
-from audit.bundle import MANIFEST, build_bundle, bundle_cases, read_bundle, verify_bundle, write_bundle
+from audit.bundle import MANIFEST, build_bundle, bundle_cases, export_cases, read_bundle, verify_bundle, write_bundle
 from audit.history import RecordedCase, UnreadableHistory
 from audit.replay import replay_all
 from audit.source import CaseNotFound, fetch_case_tree, folder_runs, group_runs, server_cases, server_runs
@@ -86,9 +86,9 @@ def export(
     target = output or Path(f"{case_no}.audit")
 
     async def run() -> dict[str, bytes]:
-        cases = await fetch_case_tree(await temporal_client(), case_no)
+        cases, unreadable = await export_cases(await temporal_client(), case_no)
         source = {"temporal_address": settings.temporal_address, "namespace": settings.temporal_namespace}
-        return build_bundle(cases, settings.documents_dir, source)
+        return build_bundle(cases, settings.documents_dir, source, unreadable)
 
     try:
         files = _run(run)
@@ -100,6 +100,11 @@ def export(
     typer.echo(f"  {len(manifest['cases'])} 个案件、{len(manifest['histories'])} 份流程历史、{len(manifest['documents'])} 份文书")
     typer.echo(f"  清单 SHA-256：{digest}")
     typer.echo(f"  请将此摘要另行留存；核验时可用 shezu audit verify {target} --manifest-sha256 {digest}")
+    for problem in manifest["unreadable"]:
+        typer.echo(f"✗ 无法读取，未导出：{problem}", err=True)
+    if manifest["unreadable"]:
+        typer.echo(f"{len(manifest['unreadable'])} 个子案件无法读取，审计包不完整（清单已注明）", err=True)
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")

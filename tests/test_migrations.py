@@ -5,20 +5,41 @@ seeding happens once however many processes start together."""
 from __future__ import annotations
 
 import asyncio
+import json
+import lzma
 import os
+import socket
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import TimeSkipper
+
+from cli.system import TIME_SKIPPING_FLAG
+from schemas.case import Phase
+from service import views
+from service.cases import CaseService
+from service.contracts import ContractService
+from service.fairs import FairService
+from settings import Settings
 
 from store.db import current_revisions, head_revisions, make_engine, migrate, schema_behind
 from store.directory import read_directory_file
-from store.models import OrganizationRecord, StaffRecord
+from store.models import CaseRecord, ContractRecord, FairRecord, OrganizationRecord, StaffRecord
 from store.register import read_register_file
-from tests.conftest import SAMPLE_DIRECTORY, SAMPLE_REGISTER, free_port
-from tests.helpers import shezu
+from tests.conftest import SAMPLE_DIRECTORY, SAMPLE_REGISTER, binary, free_port
+from tests.helpers import case_state, shezu, until_state
+from worker import build_worker
 
 
 def env_for(database_url: str, data: Path) -> dict[str, str]:
@@ -59,3 +80,89 @@ async def test_processes_that_start_together_on_a_fresh_database_seed_it_once(da
         organizations = session.exec(select(func.count()).select_from(OrganizationRecord)).one()
     assert staff == len(read_directory_file(SAMPLE_DIRECTORY).staff)
     assert organizations == len(read_register_file(SAMPLE_REGISTER).organizations)
+
+
+RELEASE_0_1 = Path(__file__).resolve().parent / "fixtures" / "release-0.1"
+"""Made by tests/fixtures/make_release_fixture.py from release 0.1 (commit ec1363e): the Temporal dev
+server's database, the read model on SQLite (and the same read model dumped from PostgreSQL)."""
+
+
+def load_release_read_model(database_url: str, data: Path) -> str:
+    """The release's read model on this engine: its SQLite file, or its PostgreSQL dump loaded into ``database_url``."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{data / 'readmodel.db'}"
+    psql = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]
+    dump = lzma.decompress((RELEASE_0_1 / "readmodel-postgresql.sql.xz").read_bytes())
+    subprocess.run([str(psql), "-q", "-v", "ON_ERROR_STOP=1", "-d", database_url.replace("+psycopg", "")],
+                   input=dump, check=True, capture_output=True)
+    return database_url
+
+
+@contextmanager
+def dev_server(database_file: Path) -> Iterator[str]:
+    """The Temporal dev server on a copy of the release's database file, with per-workflow time skipping."""
+    port = free_port()
+    server = subprocess.Popen(
+        [binary("temporal"), "server", "start-dev", "--db-filename", str(database_file), "--ip", "127.0.0.1",
+         "--port", str(port), "--headless", "--log-level", "error", "--dynamic-config-value", TIME_SKIPPING_FLAG],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        give_up = time.monotonic() + 60
+        with socket.socket() as probe:
+            while probe.connect_ex(("127.0.0.1", port)) != 0:
+                assert server.poll() is None and time.monotonic() < give_up, "the dev server did not start"
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+async def test_data_of_release_0_1_is_upgraded_its_cases_stay_readable_and_waiting_ones_go_on(
+    database_url: str, tmp_path: Path
+) -> None:
+    waiting = json.loads((RELEASE_0_1 / "cases.json").read_text(encoding="utf-8"))
+    data = tmp_path / "data"
+    with tarfile.open(RELEASE_0_1 / "release.tar.xz") as archive:
+        archive.extractall(data, filter="data")
+    url = load_release_read_model(database_url, data)
+    settings = Settings(data_dir=data, database_url=url)  # the release ran on the default task queue
+    engine = make_engine(url)
+    assert "0.1 版创建" in schema_behind(engine) and "shezu migrate" in schema_behind(engine)
+    migrate(engine)
+    assert schema_behind(engine) is None
+
+    # Finished cases read as before, from the read model alone.
+    cases, fairs, contracts = CaseService(settings, engine), FairService(settings, engine), ContractService(settings, engine)
+    with Session(engine) as session:
+        approved = session.exec(select(CaseRecord).where(CaseRecord.phase == "approved")).first()
+        fair_no = session.exec(select(FairRecord.fair_no)).first()
+        contract_no = session.exec(select(ContractRecord.contract_no)).first()
+    assert approved is not None and fair_no and contract_no
+    view = cases.case(cases.actor(approved.applicant_id), approved.case_no)
+    assert view.certificate_number and any(d.kind == "certificate" for d in view.documents)
+    assert fairs.fair(None, fair_no).lots, "the fair still lists its lots"
+    assert contracts.contract(contracts.actor("mz-chen"), contract_no).ledger, "its payments still show"
+
+    # Waiting cases go on under the new code: one in preliminary review, one in public notice.
+    with dev_server(data / "temporal.db") as address:
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        service = CaseService(settings, engine, client)
+        async with build_worker(client, settings, engine):
+            in_review, in_notice = waiting["preliminary_review"], waiting["public_notice"]
+            answer = await service.decide(service.actor("cg-zhao"), in_review,
+                                          views.DecisionInput(step="preliminary_review", outcome="approve"))
+            assert answer.phase == Phase.authority_review
+
+            handle = client.get_workflow_handle(in_notice)
+            skipper = TimeSkipper(client)
+            state = await case_state(client, in_notice)
+            assert state.phase is Phase.public_notice and state.next_deadline is not None
+            ahead = state.next_deadline.due_at - await skipper.get_current_time(handle)
+            await skipper.fast_forward(handle, max(ahead, timedelta(0)) + timedelta(minutes=1))
+            await until_state(client, in_notice, lambda s: s.phase is Phase.decision)
+            answer = await service.decide(service.actor("jg-zhou"), in_notice, views.DecisionInput(step="decision", outcome="approve"))
+            assert answer.phase == Phase.approved
+            applicant = service.actor(state.applicant.user_id)
+            assert service.case(applicant, in_notice).certificate_number
