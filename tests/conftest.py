@@ -8,9 +8,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from cli.system import TIME_SKIPPING_FLAG
 from service.cases import CaseService
 from settings import PROJECT_ROOT, Settings
 from store.db import make_engine, migrate
@@ -165,6 +169,41 @@ def postgres_url() -> Iterator[str]:
     finally:
         subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+RELEASE_0_1 = PROJECT_ROOT / "tests" / "fixtures" / "release-0.1"
+"""Made by tests/fixtures/make_release_fixture.py from release 0.1 (commit ec1363e): the Temporal dev
+server's database, the read model on SQLite (and the same read model dumped from PostgreSQL), the documents."""
+
+
+@pytest.fixture
+def release_0_1(tmp_path: Path) -> Path:
+    """A data folder as release 0.1 left it: finished cases, and filings waiting in review and in 公示."""
+    data = tmp_path / "release-0.1"
+    with tarfile.open(RELEASE_0_1 / "release.tar.xz") as archive:
+        archive.extractall(data, filter="data")
+    return data
+
+
+@contextmanager
+def dev_server(database_file: Path) -> Iterator[str]:
+    """A Temporal dev server on ``database_file`` (e.g. a copy of a release's), with per-workflow time skipping."""
+    port = free_port()
+    server = subprocess.Popen(
+        [binary("temporal"), "server", "start-dev", "--db-filename", str(database_file), "--ip", "127.0.0.1",
+         "--port", str(port), "--headless", "--log-level", "error", "--dynamic-config-value", TIME_SKIPPING_FLAG],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        give_up = time.monotonic() + 60
+        with socket.socket() as probe:
+            while probe.connect_ex(("127.0.0.1", port)) != 0:
+                assert server.poll() is None and time.monotonic() < give_up, "the dev server did not start"
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def free_port() -> int:

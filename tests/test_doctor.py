@@ -1,16 +1,22 @@
 """A broken case is visible and contained: a filing whose workflow task fails on every attempt is
 listed by ``shezu doctor`` with its error, and the tools that walk every case (read-model rebuild,
-the replay gate) report it and still do their work on the others."""
+the replay gate, export) report it and still do their work on the others."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
 from pathlib import Path
 
 from sqlmodel import Session, delete, select
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from service import views
@@ -20,7 +26,7 @@ from service.rebuild import rebuild
 from store.db import session_scope
 from store.models import CaseRecord
 from tests import factories
-from tests.conftest import make_settings, prepared_engine
+from tests.conftest import dev_server, make_settings, prepared_engine
 from tests.helpers import shezu
 from worker import build_worker
 
@@ -68,3 +74,40 @@ async def test_a_broken_case_is_listed_and_the_tools_that_walk_all_cases_carry_o
         code, out, _ = await shezu(env, "audit", "replay-all", "--query", f"TaskQueue = '{settings.task_queue}'")
         assert code == 1 and f"✗ {broken}" in out and "流程任务反复失败" in out and f"✗ {good}" not in out, out
         assert "1 次一致" in out, out
+
+
+async def test_export_names_a_child_case_it_cannot_read_and_exports_the_rest(release_0_1: Path, tmp_path: Path) -> None:
+    """Release 0.1's fair has two lots (one awarded, with its contract); one lot's history is gone."""
+    with dev_server(release_0_1 / "temporal.db") as address:
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        [fair] = [execution.id async for execution in client.list_workflows("WorkflowType = 'FairWorkflow'")]
+        lots = sorted({execution.id async for execution in client.list_workflows("WorkflowType = 'LotWorkflow'")})
+        [contract] = {execution.id async for execution in client.list_workflows(f"WorkflowType = 'ContractWorkflow' AND WorkflowId STARTS_WITH '{fair}'")}
+        gone = next(lot for lot in lots if not contract.startswith(lot))
+        await client.workflow_service.delete_workflow_execution(
+            DeleteWorkflowExecutionRequest(namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=gone))
+        )
+        give_up = time.monotonic() + 90  # the dev server deletes a closed run about 30 s later
+        while await _exists(client, gone):
+            assert time.monotonic() < give_up, "the dev server did not delete the lot"
+            await asyncio.sleep(0.3)
+
+        env = {**os.environ, "SHEZU_TEMPORAL_ADDRESS": address, "SHEZU_DATA_DIR": str(release_0_1)}
+        bundle = tmp_path / "bundle"
+        code, out, err = await shezu(env, "audit", "export", fair, "--output", str(bundle))
+        assert code == 1 and f"无法读取，未导出：{gone}" in err, out + err
+        manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+        assert set(manifest["cases"]) == {fair, *(lot for lot in lots if lot != gone), contract}
+        assert [entry.split("：")[0] for entry in manifest["unreadable"]] == [gone]
+        code, out, _ = await shezu(env, "audit", "verify", str(bundle))
+        assert code == 1 and gone in out and "导出时无法读取此案件" in out, out
+
+
+async def _exists(client: Client, workflow_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True

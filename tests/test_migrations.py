@@ -8,12 +8,7 @@ import asyncio
 import json
 import lzma
 import os
-import socket
 import subprocess
-import tarfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +20,6 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import TimeSkipper
 
-from cli.system import TIME_SKIPPING_FLAG
 from schemas.case import Phase
 from service import views
 from service.cases import CaseService
@@ -37,7 +31,7 @@ from store.db import current_revisions, head_revisions, make_engine, migrate, sc
 from store.directory import read_directory_file
 from store.models import CaseRecord, ContractRecord, FairRecord, OrganizationRecord, StaffRecord
 from store.register import read_register_file
-from tests.conftest import SAMPLE_DIRECTORY, SAMPLE_REGISTER, binary, free_port
+from tests.conftest import RELEASE_0_1, SAMPLE_DIRECTORY, SAMPLE_REGISTER, dev_server, free_port
 from tests.helpers import case_state, shezu, until_state
 from worker import build_worker
 
@@ -82,11 +76,6 @@ async def test_processes_that_start_together_on_a_fresh_database_seed_it_once(da
     assert organizations == len(read_register_file(SAMPLE_REGISTER).organizations)
 
 
-RELEASE_0_1 = Path(__file__).resolve().parent / "fixtures" / "release-0.1"
-"""Made by tests/fixtures/make_release_fixture.py from release 0.1 (commit ec1363e): the Temporal dev
-server's database, the read model on SQLite (and the same read model dumped from PostgreSQL)."""
-
-
 def load_release_read_model(database_url: str, data: Path) -> str:
     """The release's read model on this engine: its SQLite file, or its PostgreSQL dump loaded into ``database_url``."""
     if database_url.startswith("sqlite"):
@@ -98,34 +87,11 @@ def load_release_read_model(database_url: str, data: Path) -> str:
     return database_url
 
 
-@contextmanager
-def dev_server(database_file: Path) -> Iterator[str]:
-    """The Temporal dev server on a copy of the release's database file, with per-workflow time skipping."""
-    port = free_port()
-    server = subprocess.Popen(
-        [binary("temporal"), "server", "start-dev", "--db-filename", str(database_file), "--ip", "127.0.0.1",
-         "--port", str(port), "--headless", "--log-level", "error", "--dynamic-config-value", TIME_SKIPPING_FLAG],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        give_up = time.monotonic() + 60
-        with socket.socket() as probe:
-            while probe.connect_ex(("127.0.0.1", port)) != 0:
-                assert server.poll() is None and time.monotonic() < give_up, "the dev server did not start"
-                time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 async def test_data_of_release_0_1_is_upgraded_its_cases_stay_readable_and_waiting_ones_go_on(
-    database_url: str, tmp_path: Path
+    database_url: str, release_0_1: Path
 ) -> None:
     waiting = json.loads((RELEASE_0_1 / "cases.json").read_text(encoding="utf-8"))
-    data = tmp_path / "data"
-    with tarfile.open(RELEASE_0_1 / "release.tar.xz") as archive:
-        archive.extractall(data, filter="data")
+    data = release_0_1
     url = load_release_read_model(database_url, data)
     settings = Settings(data_dir=data, database_url=url)  # the release ran on the default task queue
     engine = make_engine(url)
