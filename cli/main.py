@@ -468,7 +468,7 @@ def doctor(as_json: JsonOut = False) -> None:
         typer.echo(f"任务队列 {settings.task_queue} 上的 worker：{'、'.join(report.pollers) or '无'}")
         for case in report.broken:
             typer.echo(f"✗ {case.case_no}（{case.workflow_type}，运行 {case.run_id[:8]}）流程任务第 {case.attempts} 次尝试，错误：{case.error}")
-        typer.echo("一切正常" if report.healthy else f"发现 {len(report.problems())} 个问题")
+        typer.echo("一切正常" if report.healthy else f"发现 {len(report.problems)} 个问题")
     raise typer.Exit(0 if report.healthy else 1)
 
 

@@ -4,7 +4,7 @@ every open case whose workflow task keeps failing, with the error that fails it.
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from sqlalchemy.engine import Engine
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import TaskQueueType
@@ -36,10 +36,13 @@ class HealthReport(BaseModel):
     """The workers polling the task queue for workflow tasks (their identities)."""
     broken: list[BrokenCase]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def healthy(self) -> bool:
         return self.schema_problem is None and bool(self.pollers) and not self.broken
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def problems(self) -> list[str]:
         """Each problem in a sentence, in Chinese."""
         found = [self.schema_problem] if self.schema_problem else []

@@ -43,6 +43,7 @@ async def test_a_broken_case_is_listed_and_the_tools_that_walk_all_cases_carry_o
         applicant = service.actor(factories.applicant_id(), application.applicant_name)
         good = (await service.submit(applicant, application)).case_no
         await service.decide(service.actor("cg-zhao"), good, views.DecisionInput(step="preliminary_review", outcome="approve"))
+        assert (await health(settings, engine, client)).healthy
         # A filing started with a request the workflow cannot read: its first workflow task fails, and every retry.
         broken = f"YJ-BROKEN-{uuid.uuid4().hex[:6]}"
         await client.start_workflow("FilingWorkflow", {"case_no": broken}, id=broken, task_queue=settings.task_queue)
@@ -54,7 +55,8 @@ async def test_a_broken_case_is_listed_and_the_tools_that_walk_all_cases_carry_o
         [listed] = report.broken
         assert listed.case_no == broken and listed.workflow_type == "FilingWorkflow"
         assert listed.attempts >= FAILING_ATTEMPTS and "FilingRequest" in listed.error, listed.error
-        assert report.pollers and report.schema_problem is None and not report.healthy
+        assert report.pollers and report.schema_problem is None
+        assert report.model_dump()["healthy"] is False and broken in report.model_dump()["problems"][0]
 
         env = {**os.environ, "SHEZU_TEMPORAL_ADDRESS": client.service_client.config.target_host,
                "SHEZU_DATABASE_URL": settings.effective_database_url, "SHEZU_DATA_DIR": str(settings.data_dir),
