@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from audit.bundle import MANIFEST, build_bundle, bundle_cases, export_cases, read_bundle, verify_bundle, write_bundle
-from audit.history import RecordedCase, UnreadableHistory
+from audit.history import RecordedCase, RecordedRun, UnreadableHistory
 from audit.replay import replay_all
-from audit.source import CaseNotFound, fetch_case_tree, folder_runs, group_runs, server_cases, server_runs
+from audit.source import CaseNotFound, fetch_case_tree, folder_runs, group_runs, server_cases
 from audit.timeline import reconstruct
 from cli.common import JsonOut, fail, temporal_client
 from schemas.localtime import SHANGHAI
@@ -157,7 +158,8 @@ def replay_all_command(
 
     async def run() -> tuple[list[Any], list[str]]:
         if folder is None:
-            return await replay_all(server_runs(await temporal_client(), query)), []
+            unreadable: list[str] = []
+            return await replay_all(readable_server_runs(await temporal_client(), query, unreadable)), unreadable
         if not folder.exists():
             fail(f"找不到 {folder}")
         runs = list(folder_runs(folder))
@@ -171,10 +173,21 @@ def replay_all_command(
     for problem in unreadable:
         typer.echo(f"✗ {problem}")
     typer.echo(f"重放 {len(outcomes)} 次运行：{len(outcomes) - len(failed)} 次一致，{len(failed)} 次不一致"
-               + (f"，{len(unreadable)} 个文件无法读取" if unreadable else ""))
+               + (f"，{len(unreadable)} 份历史无法读取" if unreadable else ""))
     if not outcomes and not unreadable:
         typer.echo("没有可重放的历史")
     raise typer.Exit(1 if failed or unreadable else 0)
+
+
+async def readable_server_runs(client: Client, query: str | None, unreadable: list[str]) -> AsyncIterator[RecordedRun]:
+    """Every run the server lists; one whose history cannot be fetched or read (another application's
+    workflow type, a run deleted meanwhile) is added to ``unreadable`` and the others still come."""
+    async for execution in client.list_workflows(query):
+        try:
+            history = await client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
+            yield RecordedRun(execution.id, history)
+        except (RPCError, UnreadableHistory) as error:
+            unreadable.append(f"{execution.id}（运行 {execution.run_id[:8]}）无法读取：{error}")
 
 
 @audit_app.command("ocds")

@@ -47,22 +47,26 @@ async def test_a_broken_case_is_listed_and_the_tools_that_walk_all_cases_carry_o
         # A filing started with a request the workflow cannot read: its first workflow task fails, and every retry.
         broken = f"YJ-BROKEN-{uuid.uuid4().hex[:6]}"
         await client.start_workflow("FilingWorkflow", {"case_no": broken}, id=broken, task_queue=settings.task_queue)
+        # And a workflow of a type this worker does not know, sent to its task queue by mistake.
+        foreign = f"FOREIGN-{uuid.uuid4().hex[:6]}"
+        await client.start_workflow("ForeignWorkflow", id=foreign, task_queue=settings.task_queue)
 
         give_up = time.monotonic() + 60
-        while not (report := await health(settings, engine, client)).broken:
-            assert time.monotonic() < give_up, "the broken filing never showed as failing"
+        while len((report := await health(settings, engine, client)).broken) < 2:
+            assert time.monotonic() < give_up, "the broken cases never showed as failing"
             await asyncio.sleep(0.5)
-        [listed] = report.broken
-        assert listed.case_no == broken and listed.workflow_type == "FilingWorkflow"
-        assert listed.attempts >= FAILING_ATTEMPTS and "FilingRequest" in listed.error, listed.error
+        listed = {case.case_no: case for case in report.broken}
+        assert listed.keys() == {broken, foreign} and listed[broken].workflow_type == "FilingWorkflow"
+        assert listed[broken].attempts >= FAILING_ATTEMPTS and "FilingRequest" in listed[broken].error, listed[broken].error
+        assert "ForeignWorkflow" in listed[foreign].error, listed[foreign].error
         assert report.pollers and report.schema_problem is None
-        assert report.model_dump()["healthy"] is False and broken in report.model_dump()["problems"][0]
+        assert report.model_dump()["healthy"] is False and len(report.model_dump()["problems"]) == 2
 
         env = {**os.environ, "SHEZU_TEMPORAL_ADDRESS": client.service_client.config.target_host,
                "SHEZU_DATABASE_URL": settings.effective_database_url, "SHEZU_DATA_DIR": str(settings.data_dir),
                "SHEZU_TASK_QUEUE": settings.task_queue}
         code, out, _ = await shezu(env, "doctor")
-        assert code == 1 and broken in out and "FilingRequest" in out and good not in out, out
+        assert code == 1 and broken in out and "FilingRequest" in out and foreign in out and good not in out, out
 
         with session_scope(engine) as session:
             session.exec(delete(CaseRecord).where(CaseRecord.case_no == good))  # type: ignore[call-overload]
@@ -75,6 +79,7 @@ async def test_a_broken_case_is_listed_and_the_tools_that_walk_all_cases_carry_o
 
         code, out, _ = await shezu(env, "audit", "replay-all", "--query", f"TaskQueue = '{settings.task_queue}'")
         assert code == 1 and f"✗ {broken}" in out and "流程任务反复失败" in out and f"✗ {good}" not in out, out
+        assert f"✗ {foreign}" in out and "未知的流程类型 ForeignWorkflow" in out, out
         assert "1 次一致" in out, out
 
 
