@@ -73,7 +73,7 @@ def print_case(view: views.CaseView) -> None:
 
 @app.command()
 def up() -> None:
-    """启动整个系统：Temporal 开发服务器（数据保存在数据目录）、worker 和 HTTP 服务。"""
+    """启动整个系统：先升级读模型（同 shezu migrate），再启动 Temporal 开发服务器（数据保存在数据目录）、worker 和 HTTP 服务；某部分意外退出时自动重启。"""
     from cli.system import serve_forever
 
     raise typer.Exit(serve_forever(get_settings()))
