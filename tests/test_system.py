@@ -14,8 +14,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from audit.ocds import validate_release_package
+from cli import system
+from cli.system import System
 from settings import PROJECT_ROOT
 from tests.conftest import free_port
 
@@ -124,3 +127,32 @@ def _running(pid: int) -> bool:
         return "zombie" not in Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
     except (OSError, IndexError):
         return False
+
+
+def test_a_part_that_keeps_dying_is_restarted_later_each_time_and_sooner_again_once_it_stayed_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(system.time, "monotonic", lambda: clock["now"])
+    dying = ["false"]
+    supervisor = System(env=dict(os.environ), journal=tmp_path / "supervisor.log")
+    supervisor.parts.append(system.Part("worker", dying, tmp_path / "worker.log", subprocess.Popen(dying)))
+
+    def dies_and_comes_back(after: float) -> None:
+        supervisor.parts[0].process.wait(timeout=10)
+        supervisor.supervise()  # sees it dead: restart scheduled
+        last = (tmp_path / "supervisor.log").read_text(encoding="utf-8").splitlines()[-1]
+        assert f"worker 意外退出（退出码 1），{after:.0f} 秒后重启" in last, last
+        clock["now"] += after - 0.1
+        supervisor.supervise()
+        assert supervisor.parts[0].process.poll() is not None, "not restarted before its back-off"
+        clock["now"] += 0.1
+        before = supervisor.parts[0].process
+        supervisor.supervise()
+        assert supervisor.parts[0].process is not before
+
+    for after in (1, 2, 4, 8, 16, 30, 30):
+        dies_and_comes_back(after)
+    clock["now"] += system.STAYED_UP
+    dies_and_comes_back(1)
+    assert supervisor.parts[0].restarts == 8
