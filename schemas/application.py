@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from schemas.text import MultiLine, Sha256, SingleLine
 
 
 class Track(StrEnum):
@@ -47,9 +49,9 @@ class PersonRole(StrEnum):
 
 
 class Person(BaseModel):
-    name: str = Field(min_length=1, max_length=50, title="姓名")
+    name: SingleLine = Field(min_length=1, max_length=50, title="姓名")
     role: PersonRole = Field(title="身份（发起人/拟任负责人）")
-    household_registration: str | None = Field(
+    household_registration: SingleLine | None = Field(
         default=None,
         max_length=100,
         title="户籍所在地",
@@ -69,23 +71,21 @@ class VenueKind(StrEnum):
 
 class Venue(BaseModel):
     kind: VenueKind = Field(title="活动场所类型")
-    address: str | None = Field(default=None, max_length=200, title="活动场所地址")
+    address: SingleLine | None = Field(default=None, max_length=200, title="活动场所地址")
 
 
 class MaterialSubmission(BaseModel):
-    material: str = Field(min_length=1, max_length=64, title="材料代码")
-    person: str | None = Field(default=None, max_length=50, title="材料所属人员姓名")
-    attachment: str | None = Field(
-        default=None, pattern=r"^[0-9a-f]{64}$", title="附件（上传后得到的 SHA-256）"
-    )
-    note: str | None = Field(default=None, max_length=500, title="说明")
+    material: SingleLine = Field(min_length=1, max_length=64, title="材料代码")
+    person: SingleLine | None = Field(default=None, max_length=50, title="材料所属人员姓名")
+    attachment: Sha256 | None = Field(default=None, title="附件（上传后得到的 SHA-256）")
+    note: MultiLine | None = Field(default=None, max_length=500, title="说明")
 
 
 class Application(BaseModel):
     track: Track = Field(title="办理类型")
-    community: str = Field(min_length=1, max_length=64, title="所在社区代码")
-    organization_name: str = Field(min_length=2, max_length=60, title="组织名称")
-    business_scope: str = Field(min_length=2, max_length=500, title="业务范围/宗旨")
+    community: SingleLine = Field(min_length=1, max_length=64, title="所在社区代码")
+    organization_name: SingleLine = Field(min_length=2, max_length=60, title="组织名称")
+    business_scope: MultiLine = Field(min_length=2, max_length=500, title="业务范围/宗旨")
     community_based: bool = Field(
         default=True, title="是否社区社会组织", description="在社区内活动、服务本社区居民"
     )
@@ -93,19 +93,11 @@ class Application(BaseModel):
     unit_members: int = Field(default=0, ge=0, le=100_000, title="单位会员数")
     funds_fen: int = Field(default=0, ge=0, le=10**12, title="活动资金（分）")
     venue: Venue = Field(title="活动场所")
-    supervising_unit: str | None = Field(default=None, max_length=100, title="业务主管单位")
+    supervising_unit: SingleLine | None = Field(default=None, max_length=100, title="业务主管单位")
     people: list[Person] = Field(min_length=1, max_length=50, title="发起人和拟任负责人")
     materials: list[MaterialSubmission] = Field(default_factory=list, max_length=200, title="已提交材料")
-    applicant_name: str = Field(min_length=1, max_length=50, title="申请人姓名")
-    contact_phone: str = Field(pattern=r"^[0-9+\- ]{5,20}$", title="联系电话")
-
-    @field_validator("organization_name", "business_scope", "applicant_name")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("不能为空白")
-        return value
+    applicant_name: SingleLine = Field(min_length=1, max_length=50, title="申请人姓名")
+    contact_phone: SingleLine = Field(min_length=5, max_length=20, pattern=r"^[0-9+\- ]{5,20}$", title="联系电话")
 
     @model_validator(mode="after")
     def _people_distinguishable(self) -> Application:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
 
 from schemas.case import Task, TaskDecision, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef
 from schemas.people import Actor, Locality, Office
 from schemas.policy import ContractPolicy, PolicyRef
+from schemas.text import MultiLine, NameItem, Reason, Sha256, SingleLine
+from schemas.timebounds import PlausibleDate
 
 
 def _clean(values: list[str]) -> list[str]:
@@ -23,9 +25,9 @@ def _clean(values: list[str]) -> list[str]:
 
 
 class MilestoneInput(BaseModel):
-    title: str = Field(min_length=2, max_length=80, title="节点名称")
-    deliverables: list[str] = Field(min_length=1, max_length=20, title="交付成果")
-    due_date: date = Field(title="完成日期")
+    title: SingleLine = Field(min_length=2, max_length=80, title="节点名称")
+    deliverables: list[NameItem] = Field(min_length=1, max_length=20, title="交付成果")
+    due_date: PlausibleDate = Field(title="完成日期")
     mid_term_evaluation: bool = Field(default=False, title="完成后进行中期绩效评价")
 
     _clean = field_validator("deliverables")(_clean)
@@ -37,12 +39,12 @@ TrancheTrigger = Literal["signing", "milestone", "final_evaluation"]
 class TrancheInput(BaseModel):
     amount_fen: int = Field(gt=0, le=10**11, title="拨付金额（分）")
     on: TrancheTrigger = Field(title="拨付条件（signing 签约预付 / milestone 节点验收 / final_evaluation 终期评价后）")
-    milestone: int | None = Field(default=None, ge=1, title="对应节点序号（从1开始，on 为 milestone 时必填）")
+    milestone: int | None = Field(default=None, ge=1, le=24, title="对应节点序号（从1开始，on 为 milestone 时必填）")
 
 
 class ContractPlan(BaseModel):
-    start_date: date = Field(title="合同开始日期")
-    end_date: date = Field(title="合同结束日期")
+    start_date: PlausibleDate = Field(title="合同开始日期")
+    end_date: PlausibleDate = Field(title="合同结束日期")
     milestones: list[MilestoneInput] = Field(min_length=1, max_length=24, title="服务节点")
     tranches: list[TrancheInput] = Field(min_length=1, max_length=24, title="拨付计划")
 
@@ -88,8 +90,8 @@ class MilestoneStatus(StrEnum):
 
 
 class DeliveryInput(BaseModel):
-    summary: str = Field(min_length=5, max_length=5000, title="履约报告")
-    attachments: list[str] = Field(default_factory=list, max_length=20, title="附件（上传后得到的 SHA-256）")
+    summary: MultiLine = Field(min_length=5, max_length=5000, title="履约报告")
+    attachments: list[Sha256] = Field(default_factory=list, max_length=20, title="附件（上传后得到的 SHA-256）")
 
 
 class DeliveryReport(DeliveryInput):
@@ -144,11 +146,15 @@ class EvaluationKind(StrEnum):
         return {"mid_term": "中期绩效评价", "final": "终期绩效评价", "re_evaluation": "整改后复评"}[self.value]
 
 
+DimensionKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Points = Annotated[int, Field(ge=0, le=1000)]
+
+
 class EvaluationInput(BaseModel):
-    scores: dict[str, int] = Field(title="各维度得分", description="dimension id → points")
+    scores: dict[DimensionKey, Points] = Field(max_length=30, title="各维度得分", description="dimension id → points")
     satisfaction_rate: int = Field(ge=0, le=100, title="服务对象满意率（%）")
     respondents: int = Field(ge=1, le=100000, title="满意度调查人数")
-    comment: str = Field(min_length=2, max_length=5000, title="评价意见")
+    comment: MultiLine = Field(min_length=2, max_length=5000, title="评价意见")
 
 
 class Evaluation(EvaluationInput):
@@ -178,7 +184,7 @@ class Rectification(BaseModel):
 class AmendmentInput(BaseModel):
     amount_fen: int | None = Field(default=None, gt=0, le=10**11, title="变更后的合同金额（分）")
     plan: ContractPlan = Field(title="变更后的履约计划")
-    reasons: list[str] = Field(min_length=1, max_length=20, title="变更理由")
+    reasons: list[Reason] = Field(min_length=1, max_length=20, title="变更理由")
 
     _clean = field_validator("reasons")(_clean)
 
