@@ -39,7 +39,7 @@ from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
 from schemas.policy import Policy, PolicyRef
 from schemas.text import name_key
 from service import views
-from service.common import Service, ServiceError, deadline_view, document_view, holder_view, refused
+from service.common import Service, ServiceError, check_payload, deadline_view, document_view, holder_view, refused
 from store import directory
 from store.case_numbers import DuplicateOpenCase, allocate, open_case_key, release
 from store.files import put
@@ -177,7 +177,10 @@ class CaseService(Service):
         self, series: str, open_key: str, actor: Actor, application: Application, now: datetime
     ) -> str:
         """Allocate the next case number and start its workflow. Temporal is the judge of which numbers
-        are taken: a number the allocation table thought free (e.g. after a restore) is skipped."""
+        are taken: a number the allocation table thought free (e.g. after a restore) is skipped.
+        The payload is checked first, with a number of the same length, so an oversized
+        application takes no number."""
+        check_payload(FilingRequest(case_no=f"{series}-00000", applicant=actor, application=application))
         for _ in range(50):
             try:
                 case_no = allocate(self.engine, series, open_key, now)

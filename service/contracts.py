@@ -42,7 +42,7 @@ from schemas.localtime import local_date
 from schemas.people import Actor, Level, Role
 from schemas.procurement import Eligibility
 from service import views
-from service.common import Service, ServiceError, document_view, holder_view, timeline_view
+from service.common import Service, ServiceError, check_payload, document_view, holder_view, timeline_view
 from store import directory, register
 from store.case_numbers import allocate
 from store.models import AttachmentRecord, ContractRecord, LedgerRecord
@@ -119,6 +119,7 @@ class ContractService(Service):
                 basis=basis, organizer=organizer_place.office(Role.civil_affairs, Level.district), locality=organizer_place
             )
         )
+        check_payload(start)
         try:
             await self.client.start_workflow(
                 ContractWorkflow.run, start, id=contract_no, task_queue=self.settings.task_queue,

@@ -49,7 +49,7 @@ from schemas.procurement import (
     ShowcaseSubmission,
 )
 from service import views
-from service.common import Service, ServiceError, document_view, holder_view, timeline_view
+from service.common import Service, ServiceError, check_payload, document_view, holder_view, timeline_view
 from store import directory, register
 from store.case_numbers import allocate
 from store.models import DocumentRecord, FairRecord, LotRecord, ShowcaseRecord
@@ -90,6 +90,7 @@ class FairService(Service):
             fair_no=fair_no, title=fair.title, organizer=organizer, locality=locality, schedule=fair.schedule,
             created_by=actor,
         )
+        check_payload(request)
         try:
             await self.client.start_workflow(
                 FairWorkflow.run, request, id=fair_no, task_queue=self.settings.task_queue,
