@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from schemas.localtime import SHANGHAI
 
@@ -41,8 +41,10 @@ def _plausible_datetime(value: datetime) -> datetime:
     return value
 
 
-PlausibleDate = Annotated[date, AfterValidator(_plausible_date)]
-PlausibleDatetime = Annotated[AwareDatetime, AfterValidator(_plausible_datetime)]
+_RANGE = f"须在 {EARLIEST.isoformat()} 至 {LATEST.isoformat()} 之间"
+PlausibleDate = Annotated[date, AfterValidator(_plausible_date), Field(description=_RANGE)]
+PlausibleDatetime = Annotated[AwareDatetime, AfterValidator(_plausible_datetime), Field(description=_RANGE + "，须带时区")]
+WINDOW = f"新安排的日期须在今天前{YEARS_BACK}年至今后{YEARS_AHEAD}年之间"
 
 
 def schedule_window(today: date | None = None) -> tuple[date, date]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from schemas.application import Application, MaterialSubmission, Track
 from schemas.case import ObjectionStatus, Phase
@@ -38,7 +38,7 @@ from schemas.procurement import (
     ShowcaseProject,
 )
 from schemas.text import MultiLine, Reason, SingleLine
-from schemas.timebounds import PlausibleDatetime, check_schedule_date
+from schemas.timebounds import WINDOW, PlausibleDatetime, check_schedule_date
 
 # --- inputs ----------------------------------------------------------------------------------
 
@@ -247,14 +247,15 @@ class AttachmentView(BaseModel):
 
 class FairInput(BaseModel):
     title: SingleLine = Field(min_length=4, max_length=80, title="社洽会名称")
-    schedule: FairSchedule = Field(title="日程")
+    schedule: FairSchedule = Field(title="日程", description=WINDOW)
 
-    @model_validator(mode="after")
-    def _schedule_plausible(self) -> FairInput:
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_plausible(cls, schedule: FairSchedule) -> FairSchedule:
         """A new fair is planned from a year back to ten years ahead; a recorded one is not re-checked."""
         for name in ("demands_due", "fair_day", "bids_close"):
-            check_schedule_date(FairSchedule.model_fields[name].title or name, getattr(self.schedule, name))
-        return self
+            check_schedule_date(FairSchedule.model_fields[name].title or name, getattr(schedule, name))
+        return schedule
 
 
 class DemandReviewInput(BaseModel):
@@ -294,8 +295,15 @@ class DisqualificationInput(BaseModel):
 
 class FailedLotInput(BaseModel):
     retender: bool = Field(title="重新组织（true）或终止（false）")
-    bids_close: PlausibleDatetime | None = Field(default=None, title="重新组织时的投标截止时间")
+    bids_close: PlausibleDatetime | None = Field(default=None, title="重新组织时的投标截止时间", description=WINDOW)
     reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
+
+    @field_validator("bids_close")
+    @classmethod
+    def _bids_close_plausible(cls, bids_close: datetime | None) -> datetime | None:
+        if bids_close is not None:
+            check_schedule_date("重新组织时的投标截止时间", bids_close)
+        return bids_close
 
 
 class FairSummary(BaseModel):

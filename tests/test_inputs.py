@@ -199,7 +199,9 @@ def test_a_fair_in_year_9999_is_refused() -> None:
 def test_a_fair_planned_decades_ahead_is_refused_with_the_window() -> None:
     schedule = {"demands_due": "2060-01-01T09:00:00+08:00", "fair_day": "2060-02-01", "bids_close": "2060-03-01T17:00:00+08:00"}
     details = refusals(views.FairInput, {"title": "遥远的社洽会", "schedule": schedule})
-    assert len(details) == 1 and "需求征集截止时间（2060-01-01）应在" in details[0]
+    assert len(details) == 1 and details[0].startswith("日程（schedule）：需求征集截止时间（2060-01-01）应在")
+    details = refusals(views.FailedLotInput, {"retender": True, "bids_close": "2060-01-01T17:00:00+08:00"})
+    assert len(details) == 1 and details[0].startswith("重新组织时的投标截止时间（bids_close）：")
 
 
 def test_a_contract_plan_from_1900_and_a_calendar_for_3000_are_refused() -> None:
