@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from schemas.case import Task, TaskDecision, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef
 from schemas.people import Actor, Locality, Office
 from schemas.policy import ContractPolicy, PolicyRef
+from schemas.procurement import DimensionKey, Points
 from schemas.text import MultiLine, NameItem, Reason, Sha256, SingleLine
 from schemas.timebounds import PlausibleDate
 
@@ -144,10 +145,6 @@ class EvaluationKind(StrEnum):
     @property
     def label(self) -> str:
         return {"mid_term": "中期绩效评价", "final": "终期绩效评价", "re_evaluation": "整改后复评"}[self.value]
-
-
-DimensionKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-Points = Annotated[int, Field(ge=0, le=1000)]
 
 
 class EvaluationInput(BaseModel):

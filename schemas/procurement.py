@@ -281,6 +281,7 @@ def conflicts_of(expert: Expert, organizations: set[str]) -> list[str]:
 BidKey = Annotated[str, StringConstraints(min_length=1, max_length=10)]
 DimensionKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Points = Annotated[int, Field(ge=0, le=1000)]
+"""Points a scorer gives on one dimension (an expert's sheet, a contract evaluation)."""
 
 
 class ScoreInput(BaseModel):
