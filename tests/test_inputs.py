@@ -104,9 +104,20 @@ def test_the_walk_catches_an_unbounded_field() -> None:
     ]
 
 
-def test_a_reason_of_a_million_characters_is_refused_by_the_model() -> None:
-    details = refusals(views.DecisionInput, {"step": "preliminary_review", "outcome": "refuse", "reasons": ["理" * 1_500_000]})
-    assert details == ["理由或补正事项（reasons） › 第1项：不能超过500个字符"]
+async def test_a_million_character_reason_is_refused_at_the_door_and_the_case_decides_after(
+    api: httpx.AsyncClient, service: CaseService
+) -> None:
+    applicant = service.actor(factories.applicant_id(), "王芳")
+    receipt = await service.submit(applicant, factories.filing())
+    before = await history_length(service.client, receipt.case_no)
+    decision = {"step": "preliminary_review", "outcome": "refuse", "reasons": ["理" * 1_500_000]}
+    response = await api.post(f"/api/cases/{receipt.case_no}/decisions", json=decision, headers={"X-User-Id": "cg-zhao"})
+    assert response.status_code == 422 and response.json()["details"] == ["理由或补正事项（reasons） › 第1项：不能超过500个字符"]
+    assert await history_length(service.client, receipt.case_no) == before
+    decision = {"step": "preliminary_review", "outcome": "approve"}
+    response = await api.post(f"/api/cases/{receipt.case_no}/decisions", json=decision, headers={"X-User-Id": "cg-zhao"})
+    assert response.status_code == 200, response.text
+    assert service.case(applicant, receipt.case_no).phase is Phase.authority_review
 
 
 # --- B. normalization ---------------------------------------------------------------------------
