@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, StringConstraints
 
-from schemas.text import SingleLine, single_line
+from schemas.text import RequestModel, SingleLine, single_line
 
 HolidayName = Annotated[str, StringConstraints(min_length=1, max_length=20), BeforeValidator(single_line)]
 
@@ -62,7 +62,7 @@ class WorkingDaysRequest(BaseModel):
     end: AwareDatetime
 
 
-class CalendarYear(BaseModel):
+class CalendarYear(RequestModel):
     """An official calendar for one year as an administrator loads it (国务院办公厅放假安排)."""
 
     year: int = Field(ge=2000, le=2100)

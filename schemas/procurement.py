@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator, model_validator
 
@@ -13,10 +13,11 @@ from schemas.case import Task, TaskDecision, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef, NoticePeriod
 from schemas.people import Actor, Locality, Office, Role
 from schemas.policy import PolicyRef, ProcurementPolicy
-from schemas.text import MultiLine, NameItem, SingleLine
+from schemas.text import MultiLine, NameItem, RequestModel, SingleLine, newly_bounded, single_line
 from schemas.timebounds import PlausibleDate, PlausibleDatetime
 
 GRADE_PATTERN = r"^[1-5]A$"
+Jurisdiction = newly_bounded(single_line, 64)
 
 
 def score_text(x100: int) -> str:
@@ -36,13 +37,13 @@ def _clean_list(values: list[str]) -> list[str]:
 # --- demands and the fair ----------------------------------------------------------------------
 
 
-class Eligibility(BaseModel):
+class Eligibility(RequestModel):
     registered_only: bool = Field(default=False, title="仅限登记的社会组织（备案的社区社会组织不可投标）")
     minimum_grade: str | None = Field(default=None, max_length=2, pattern=GRADE_PATTERN, title="最低评估等级（如 3A）")
-    jurisdiction: SingleLine | None = Field(default=None, max_length=64, title="须在该辖区内（含下属辖区）登记或备案")
+    jurisdiction: Jurisdiction | None = Field(default=None, title="须在该辖区内（含下属辖区）登记或备案")
 
 
-class DemandInput(BaseModel):
+class DemandInput(RequestModel):
     title: SingleLine = Field(min_length=2, max_length=80, title="项目名称")
     service_content: MultiLine = Field(min_length=2, max_length=3000, title="服务内容")
     target_group: SingleLine = Field(min_length=1, max_length=200, title="服务对象")
@@ -63,6 +64,7 @@ class DemandStatus(StrEnum):
 
 
 class Demand(DemandInput):
+    recorded: ClassVar[bool] = True
     demand_id: str
     department: Actor
     department_office: str
@@ -72,7 +74,7 @@ class Demand(DemandInput):
     lot_no: str | None = None
 
 
-class FairSchedule(BaseModel):
+class FairSchedule(RequestModel):
     demands_due: PlausibleDatetime = Field(title="需求征集截止时间")
     fair_day: PlausibleDate = Field(title="社洽会举办日（洽谈对接）")
     bids_close: PlausibleDatetime = Field(title="投标截止时间")
@@ -100,7 +102,7 @@ class FairPhase(StrEnum):
         }[self.value]
 
 
-class ShowcaseInput(BaseModel):
+class ShowcaseInput(RequestModel):
     organization: SingleLine = Field(min_length=1, max_length=64, title="社会组织（登记证书或备案案号）")
     title: SingleLine = Field(min_length=2, max_length=80, title="公益服务项目名称")
     summary: MultiLine = Field(min_length=2, max_length=2000, title="项目简介")
@@ -108,6 +110,7 @@ class ShowcaseInput(BaseModel):
 
 
 class ShowcaseProject(ShowcaseInput):
+    recorded: ClassVar[bool] = True
     project_id: str
     organization_name: str
     added_by: Actor
@@ -157,7 +160,7 @@ class FairState(BaseModel):
 # --- bids, screening, the panel and the ranking ----------------------------------------------
 
 
-class BidInput(BaseModel):
+class BidInput(RequestModel):
     organization: SingleLine = Field(min_length=1, max_length=64, title="投标社会组织（登记证书或备案案号）")
     price_fen: int = Field(gt=0, le=10**11, title="报价（分）")
     proposal: MultiLine = Field(min_length=10, max_length=5000, title="服务方案")
@@ -168,6 +171,7 @@ class BidInput(BaseModel):
 
 
 class Bid(BidInput):
+    recorded: ClassVar[bool] = True
     bid_id: str
     organization_name: str
     bidder: Actor
@@ -284,7 +288,7 @@ Points = Annotated[int, Field(ge=0, le=1000)]
 """Points a scorer gives on one dimension (an expert's sheet, a contract evaluation)."""
 
 
-class ScoreInput(BaseModel):
+class ScoreInput(RequestModel):
     scores: dict[BidKey, Annotated[dict[DimensionKey, Points], Field(max_length=30)]] = Field(
         max_length=100, title="各投标的各项评分", description="bid_id → dimension id → points"
     )
@@ -292,6 +296,7 @@ class ScoreInput(BaseModel):
 
 
 class ScoreSheet(ScoreInput):
+    recorded: ClassVar[bool] = True
     expert: Actor
     submitted_at: AwareDatetime
 
@@ -608,7 +613,7 @@ class BidWithdrawal(BaseModel):
     bid_id: str
 
 
-class NegotiationInput(BaseModel):
+class NegotiationInput(RequestModel):
     organization: SingleLine = Field(min_length=1, max_length=64, title="洽谈的社会组织")
     summary: MultiLine = Field(min_length=2, max_length=3000, title="洽谈记录")
     participants: list[NameItem] = Field(min_length=1, max_length=30, title="参加人员")

@@ -5,16 +5,27 @@ someone or something (an organization's or a person's name, a title, a phone num
 ``MultiLine`` for free text (reasons, contents, summaries). Both are put into Unicode NFC and
 stripped of surrounding whitespace; both refuse characters that are invisible or change how the
 text around them is shown, naming the character and its place, so that two names that look the
-same are the same string. ``name_key`` folds a name further for uniqueness checks.
+same are the same string. All of this happens when a caller sends the text (``RequestModel``);
+what was recorded before loads as it was. ``name_key`` folds a name further for uniqueness checks.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Any
+from contextvars import ContextVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ModelWrapValidatorHandler,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 
 _NAMED = {
     "\u00ad": "软连字符",
@@ -70,10 +81,40 @@ _LONGER_THAN_ANY_FIELD = 50_000
 """Texts past this are left to the field's max_length (5,000 at most, even after NFC shortens a
 decomposed text) without being scanned: a megabyte-long reason costs nothing to refuse."""
 
+_AT_THE_DOOR: ContextVar[bool] = ContextVar("shezu_at_the_door", default=False)
+
+
+def at_the_door() -> bool:
+    """True while a caller's request is being validated (see ``RequestModel``)."""
+    return _AT_THE_DOOR.get()
+
+
+class RequestModel(BaseModel):
+    """A model a caller sends. Validated on its own (an API body, a CLI file, a test), it is checked
+    in full and its texts normalized. Validated inside a recorded state or payload (a workflow's
+    history, the read model, a carried-over run), it loads exactly what was recorded: a check added
+    since must not make a running case unreadable or change what its replay sees. Subclasses that
+    are themselves recorded state (a bid as the lot keeps it) set ``recorded``. A check that must
+    run only at the door belongs in a field validator (it runs inside this one); a subclass's
+    ``model_validator(mode="after")`` runs outside it and would see ``at_the_door()`` False."""
+
+    recorded: ClassVar[bool] = False
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _checked_at_the_door(cls, data: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo) -> Any:
+        if info.field_name is not None or cls.recorded or _AT_THE_DOOR.get():
+            return handler(data)
+        token = _AT_THE_DOOR.set(True)
+        try:
+            return handler(data)
+        finally:
+            _AT_THE_DOOR.reset(token)
+
 
 def _normalize(value: Any, allowed: frozenset[str]) -> Any:
-    if not isinstance(value, str) or len(value) > _LONGER_THAN_ANY_FIELD:
-        return value  # the str validator and max_length say what is wrong with it
+    if not _AT_THE_DOOR.get() or not isinstance(value, str) or len(value) > _LONGER_THAN_ANY_FIELD:
+        return value  # recorded as it is; or the str validator and max_length say what is wrong
     if allowed:
         value = value.replace("\r\n", "\n")
     if problem := _refusal(value, allowed):
@@ -91,18 +132,36 @@ def multi_line(value: Any) -> Any:
     return _normalize(value, _MULTI_LINE_ALLOWED)
 
 
+def at_most(max_length: int) -> AfterValidator:
+    """A length limit checked at the door only, so an item recorded before the limit still loads."""
+
+    def check(value: str) -> str:
+        if _AT_THE_DOOR.get() and len(value) > max_length:
+            raise ValueError(f"不能超过{max_length}个字符")
+        return value
+
+    return AfterValidator(check)
+
+
 SingleLine = Annotated[str, BeforeValidator(single_line)]
-"""A name, title, code or phone number: bound it with ``Field(max_length=...)`` where it is used.
-(In a type of its own, put ``StringConstraints`` before the validator, as below, so that a
-too-long text is reported as text, not as a list.)"""
+"""A name, title, code or phone number: bound it with ``Field(max_length=...)`` where it is used."""
 
 MultiLine = Annotated[str, BeforeValidator(multi_line)]
 """Free text: bound it with ``Field(max_length=...)`` where it is used."""
 
-Reason = Annotated[str, StringConstraints(max_length=500), BeforeValidator(multi_line)]
+
+def newly_bounded(kind: Any, max_length: int) -> Any:
+    """A text type for a field that had no limit before: the limit is shown in OpenAPI and checked
+    at the door, and a longer value recorded earlier still loads."""
+    return Annotated[
+        str, BeforeValidator(kind), at_most(max_length), WithJsonSchema({"type": "string", "maxLength": max_length})
+    ]
+
+
+Reason = newly_bounded(multi_line, 500)
 """One reason, item or comment in a list of them."""
 
-NameItem = Annotated[str, StringConstraints(max_length=100), BeforeValidator(single_line)]
+NameItem = newly_bounded(single_line, 100)
 """One name in a list (team members, participants, deliverables, past projects)."""
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$", min_length=64, max_length=64)]

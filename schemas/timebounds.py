@@ -1,9 +1,9 @@
 """Dates and times a caller may send: plausible ones only (no fair in year 9999, no plan from 1900).
 
-Two kinds of bound. Models that are also recorded in workflow state (a fair's schedule, a
-contract plan) carry a fixed range, ``PlausibleDate``/``PlausibleDatetime``, so that a value
-recorded today still loads when a history is replayed years later. Models that are only ever
-requests also check ``schedule_window``: from one year back to ten years ahead of today, which
+Two kinds of bound, both checked at the door only (``schemas.text.RequestModel``), so that a
+date an earlier release recorded still loads. Models that are also recorded in workflow state (a
+fair's schedule, a contract plan) carry a fixed range, ``PlausibleDate``/``PlausibleDatetime``.
+Models that are only ever requests also check ``schedule_window``: from one year back to ten years ahead of today, which
 covers a fair planned a decade out and a date entered a little late, and nothing else.
 """
 
@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field
 
 from schemas.localtime import SHANGHAI
+from schemas.text import at_the_door
 
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
@@ -23,7 +24,7 @@ YEARS_AHEAD = 10
 
 
 def _plausible_date(value: date) -> date:
-    if not EARLIEST <= value <= LATEST:
+    if at_the_door() and not EARLIEST <= value <= LATEST:
         raise ValueError(f"日期 {value.isoformat()} 不在合理范围内，应在 {EARLIEST.isoformat()} 至 {LATEST.isoformat()} 之间")
     return value
 

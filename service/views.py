@@ -37,36 +37,36 @@ from schemas.procurement import (
     Seat,
     ShowcaseProject,
 )
-from schemas.text import MultiLine, Reason, SingleLine
+from schemas.text import MultiLine, Reason, RequestModel, SingleLine
 from schemas.timebounds import WINDOW, PlausibleDatetime, check_schedule_date
 
 # --- inputs ----------------------------------------------------------------------------------
 
 
-class CorrectionInput(BaseModel):
+class CorrectionInput(RequestModel):
     materials: list[MaterialSubmission] = Field(default_factory=list, max_length=200, title="补正材料")
     application: Application | None = Field(default=None, title="更正后的申请信息")
     note: MultiLine | None = Field(default=None, max_length=2000, title="补正说明")
 
 
-class WithdrawalInput(BaseModel):
+class WithdrawalInput(RequestModel):
     reason: MultiLine | None = Field(default=None, max_length=2000, title="撤回原因")
 
 
-class DecisionInput(BaseModel):
+class DecisionInput(RequestModel):
     step: SingleLine = Field(min_length=1, max_length=40, title="办理环节")
     outcome: Literal["approve", "refuse", "request_correction"] = Field(title="办理结果")
     reasons: list[Reason] = Field(default_factory=list, max_length=30, title="理由或补正事项")
     comment: MultiLine | None = Field(default=None, max_length=2000, title="意见")
 
 
-class ObjectionInput(BaseModel):
+class ObjectionInput(RequestModel):
     name: SingleLine = Field(min_length=1, max_length=50, title="异议人姓名")
     content: MultiLine = Field(min_length=1, max_length=5000, title="异议内容")
     contact: SingleLine | None = Field(default=None, max_length=100, title="联系方式")
 
 
-class ObjectionResolutionInput(BaseModel):
+class ObjectionResolutionInput(RequestModel):
     outcome: Literal["uphold", "dismiss"] = Field(title="处理结果")
     reasons: list[Reason] = Field(default_factory=list, max_length=30, title="处理理由")
 
@@ -245,7 +245,7 @@ class AttachmentView(BaseModel):
 # --- fairs and lots ------------------------------------------------------------------------------
 
 
-class FairInput(BaseModel):
+class FairInput(RequestModel):
     title: SingleLine = Field(min_length=4, max_length=80, title="社洽会名称")
     schedule: FairSchedule = Field(title="日程", description=WINDOW)
 
@@ -258,42 +258,42 @@ class FairInput(BaseModel):
         return schedule
 
 
-class DemandReviewInput(BaseModel):
+class DemandReviewInput(RequestModel):
     approve: bool = Field(title="是否通过")
     reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
 
 
-class BidWithdrawalInput(BaseModel):
+class BidWithdrawalInput(RequestModel):
     bid_id: SingleLine = Field(min_length=1, max_length=10, title="投标编号")
 
 
-class ConflictInput(BaseModel):
+class ConflictInput(RequestModel):
     reason: MultiLine = Field(min_length=2, max_length=1000, title="回避理由")
 
 
-class ChallengeInput(BaseModel):
+class ChallengeInput(RequestModel):
     organization: SingleLine = Field(min_length=1, max_length=64, title="提出质疑的社会组织")
     content: MultiLine = Field(min_length=2, max_length=5000, title="质疑内容")
 
 
-class ChallengeAnswerInput(BaseModel):
+class ChallengeAnswerInput(RequestModel):
     upheld: bool = Field(title="质疑是否成立")
     reasons: list[Reason] = Field(default_factory=list, max_length=20, title="答复理由")
     disqualify_bid: SingleLine | None = Field(default=None, max_length=10, title="因质疑成立取消成交资格的投标编号")
 
 
-class AwardResponseInput(BaseModel):
+class AwardResponseInput(RequestModel):
     organization: SingleLine = Field(min_length=1, max_length=64, title="收到成交通知的社会组织")
     accept: bool = Field(title="确认成交（true）或放弃（false）")
     reasons: list[Reason] = Field(default_factory=list, max_length=20, title="放弃理由")
 
 
-class DisqualificationInput(BaseModel):
+class DisqualificationInput(RequestModel):
     bid_id: SingleLine = Field(min_length=1, max_length=10, title="投标编号")
     reasons: list[Reason] = Field(default_factory=list, max_length=20, title="取消理由")
 
 
-class FailedLotInput(BaseModel):
+class FailedLotInput(RequestModel):
     retender: bool = Field(title="重新组织（true）或终止（false）")
     bids_close: PlausibleDatetime | None = Field(default=None, title="重新组织时的投标截止时间", description=WINDOW)
     reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
@@ -401,7 +401,7 @@ class ContractRecordView(BaseModel):
 # --- contracts -------------------------------------------------------------------------------------
 
 
-class SingleSourceInput(BaseModel):
+class SingleSourceInput(RequestModel):
     title: SingleLine = Field(min_length=2, max_length=80, title="项目名称")
     service_content: MultiLine = Field(min_length=2, max_length=3000, title="服务内容")
     supplier: SingleLine = Field(min_length=1, max_length=64, title="承接的社会组织（名录编号）")
@@ -410,36 +410,36 @@ class SingleSourceInput(BaseModel):
     reasons: list[Reason] = Field(min_length=1, max_length=20, title="单一来源采购理由")
 
 
-class ApprovalInput(BaseModel):
+class ApprovalInput(RequestModel):
     approve: bool = Field(title="是否同意")
     reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
 
 
-class SigningInput(BaseModel):
+class SigningInput(RequestModel):
     party: Literal["buyer", "supplier"] = Field(title="签署方（buyer 购买方 / supplier 承接方）")
 
 
-class DeliveryReviewInput(BaseModel):
+class DeliveryReviewInput(RequestModel):
     accept: bool = Field(title="验收通过（true）或退回（false）")
     reasons: list[Reason] = Field(default_factory=list, max_length=20, title="退回理由")
 
 
-class DisbursementInput(BaseModel):
+class DisbursementInput(RequestModel):
     tranche_id: SingleLine = Field(min_length=1, max_length=10, title="拨付编号（如 T1、R1）")
     voucher: SingleLine = Field(min_length=2, max_length=64, title="拨付凭证号")
 
 
-class AmendmentAnswerInput(BaseModel):
+class AmendmentAnswerInput(RequestModel):
     agree: bool = Field(title="是否同意变更")
     reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
 
 
-class SuspensionInput(BaseModel):
+class SuspensionInput(RequestModel):
     suspend: bool = Field(title="中止（true）或恢复（false）")
     reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
 
 
-class TerminationInput(BaseModel):
+class TerminationInput(RequestModel):
     reasons: list[Reason] = Field(min_length=1, max_length=20, title="终止理由")
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from schemas.people import Actor, Jurisdiction, Level, Locality, Post, Role
 from schemas.procurement import Expert
-from schemas.text import SingleLine
+from schemas.text import RequestModel, SingleLine
 from store.db import session_scope
 from store.models import ExpertRecord, JurisdictionRecord, PostRecord, StaffRecord
 
@@ -53,7 +53,7 @@ class PostEntry(BaseModel):
     b: str
 
 
-class DirectoryFile(BaseModel):
+class DirectoryFile(RequestModel):
     jurisdictions: list[JurisdictionNode]
     staff: list[StaffEntry]
     posts: list[PostEntry]

@@ -16,7 +16,7 @@ from schemas.application import Track
 from schemas.contracts import PerformanceRecord
 from schemas.localtime import SHANGHAI
 from schemas.procurement import GRADE_PATTERN, OrganizationFacts
-from schemas.text import SingleLine, name_key
+from schemas.text import RequestModel, SingleLine, name_key
 from store import directory
 from store.db import session_scope
 from store.models import OrganizationRecord
@@ -37,7 +37,7 @@ class RegisterEntry(BaseModel):
     representative_name: SingleLine = Field(min_length=1, max_length=50)
 
 
-class RegisterFile(BaseModel):
+class RegisterFile(RequestModel):
     organizations: list[RegisterEntry]
 
 

@@ -4,6 +4,7 @@ names count as one, dates are plausible, and an oversized request never reaches 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -17,8 +18,9 @@ from pydantic import BaseModel, ValidationError
 from api.app import create_app
 from schemas.application import Application
 from schemas.calendar import CalendarYear
-from schemas.case import Phase
-from schemas.contracts import ContractPlan
+from schemas.case import FilingRequest, Phase
+from schemas.contracts import AmendmentInput, AmendmentProposal, ContractPlan
+from schemas.procurement import Demand, FairSchedule
 from schemas.text import name_key
 from service import views
 from service.cases import CaseService
@@ -150,6 +152,39 @@ def test_names_are_stored_in_one_form_and_free_text_keeps_its_lines() -> None:
     assert application.business_scope == "读书\n分享\t交流"
     assert "第3个字符是零宽连接符" in refusals(views.ObjectionInput, {"name": "邻居", "content": "扰民\u200d"})[0]
     assert refusals(views.ObjectionInput, {"name": "   ", "content": "扰民"}) == ["异议人姓名（name）：至少需要1个字符"]
+
+
+def test_what_an_earlier_release_recorded_still_loads_as_it_was() -> None:
+    """The checks guard the door; a case recorded before them (a zero-width name, a fair in 9999,
+    a long amendment reason) still loads unchanged, or its workflow and read model would break."""
+    application = factories.filing().model_dump(mode="json")
+    application["organization_name"] = "春光\u200b社区舞蹈队 "
+    application["people"][1]["name"] = "王 芳"  # beside 王芳: the same person's name, folded
+    applicant = {"user_id": "applicant-old", "name": "王芳", "role": "applicant"}
+    recorded = FilingRequest.model_validate_json(json.dumps({"case_no": "YJ-JG-BA-2025-00001", "applicant": applicant, "application": application}))
+    assert recorded.application.organization_name == "春光\u200b社区舞蹈队 "
+    assert recorded.application.people[1].name == "王 芳"
+    assert "零宽空格" in refusals(Application, application)[0], "the same application is refused at the door"
+    assert "两人同名（王 芳）" in refusals(Application, application | {"organization_name": "春光社区舞蹈队"})[0]
+
+    class Kept(BaseModel):  # a schedule as FairRequest and FairState hold it
+        schedule: FairSchedule
+
+    schedule = {"demands_due": "9999-01-01T09:00:00+08:00", "fair_day": "9999-02-01", "bids_close": "9999-03-01T17:00:00+08:00"}
+    assert Kept.model_validate({"schedule": schedule}).schedule.fair_day.year == 9999
+    assert refusals(FairSchedule, schedule)
+
+    old_reason = "理" * 800
+    plan = {"start_date": "2027-01-01", "end_date": "2027-12-31", "milestones": [{"title": "节点一", "deliverables": ["报告" * 60], "due_date": "2027-06-30"}], "tranches": [{"amount_fen": 100, "on": "signing"}]}
+    proposal = AmendmentProposal.model_validate({"actor": applicant, "amendment": {"plan": plan, "reasons": [old_reason]}})
+    assert proposal.amendment.reasons == [old_reason] and proposal.amendment.plan.milestones[0].deliverables == ["报告" * 60]
+    with pytest.raises(ValidationError):
+        AmendmentInput.model_validate({"plan": plan, "reasons": [old_reason]})
+    demand = Demand(
+        title="旧\u202e项目", service_content="内容", target_group="老人", location="社区", budget_ceiling_fen=100,
+        duration_months=12, demand_id="D01", department=applicant, department_office="卫健局", submitted_at="2025-01-01T00:00:00Z",
+    )
+    assert demand.title == "旧\u202e项目", "a workflow builds its own recorded state from what it recorded"
 
 
 def test_look_alike_names_fold_to_one_key() -> None:
