@@ -49,7 +49,7 @@ def refusals(model: type[BaseModel], data: dict[str, Any]) -> list[str]:
 
 def _unbounded(node: dict[str, Any], where: str, schemas: dict[str, Any], seen: frozenset[str]) -> list[str]:
     """Strings without maxLength, arrays without maxItems, maps without maxProperties (or with
-    unbounded keys) and integers without a maximum, anywhere below ``node``. Dates are bounded by
+    unbounded keys) and integers without both ends, anywhere below ``node``. Dates are bounded by
     their validators (JSON Schema has no way to say so); an uploaded file (``contentMediaType``)
     is bytes, bounded by the upload's own size limit."""
     if ref := node.get("$ref"):
@@ -63,8 +63,9 @@ def _unbounded(node: dict[str, Any], where: str, schemas: dict[str, Any], seen: 
     if kind == "string" and not ({"maxLength", "enum", "const", "contentMediaType"} & node.keys()):
         if node.get("format") not in ("date", "date-time", "binary"):
             found.append(f"{where}: string without maxLength")
-    elif kind == "integer" and not ({"maximum", "exclusiveMaximum", "enum", "const"} & node.keys()):
-        found.append(f"{where}: integer without maximum")
+    elif kind == "integer" and not ({"enum", "const"} & node.keys()):
+        if not {"maximum", "exclusiveMaximum"} & node.keys() or not {"minimum", "exclusiveMinimum"} & node.keys():
+            found.append(f"{where}: integer without minimum and maximum")
     elif kind == "array":
         if "maxItems" not in node:
             found.append(f"{where}: array without maxItems")
