@@ -188,6 +188,17 @@ def test_what_an_earlier_release_recorded_still_loads_as_it_was() -> None:
     assert demand.title == "旧\u202e项目", "a workflow builds its own recorded state from what it recorded"
 
 
+def test_names_from_a_register_import_are_normalized_too() -> None:
+    entry = {
+        "key": "YJ-REG-9001", "name": " 延吉市（春晖）社工站\u3000", "track": "filing", "community": "YJ-JG-CG",
+        "certificate_number": "YJ-REG-9001", "approved_on": "2025-01-01", "representative_id": "org-x",
+        "representative_name": "朴春花",
+    }
+    assert RegisterFile.model_validate({"organizations": [entry]}).organizations[0].name == "延吉市（春晖）社工站"
+    details = refusals(RegisterFile, {"organizations": [entry | {"name": "春晖\u200d社工站"}]})
+    assert len(details) == 1 and details[0].endswith("（name）：第3个字符是零宽连接符 U+200D，不能使用，请删除后重新输入")
+
+
 def test_look_alike_names_fold_to_one_key() -> None:
     original = name_key("延吉市（春晖）社会工作服务中心")
     for variant in (
