@@ -13,6 +13,7 @@ from schemas.contracts import ContractState, TrancheStatus
 from schemas.documents import DocumentRef
 from schemas.people import Level
 from schemas.procurement import FairState, LotState, SeatStatus
+from schemas.text import name_key
 from store.case_numbers import open_case_key, record_case
 from store.db import exclusive_scope
 from store.models import (
@@ -70,6 +71,7 @@ def project(session: Session, state: CaseState) -> bool:
         organization.sqlmodel_update(
             {
                 "name": application.organization_name,
+                "name_key": name_key(application.organization_name),
                 "track": application.track.value,
                 "community": application.community,
                 "authority_jurisdiction": state.authority.jurisdiction if state.authority else "",

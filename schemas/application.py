@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator
+
+from schemas.text import MultiLine, RequestModel, Sha256, SingleLine, at_the_door, name_key
 
 
 class Track(StrEnum):
@@ -46,10 +48,10 @@ class PersonRole(StrEnum):
         return self in (PersonRole.leader, PersonRole.founder_and_leader)
 
 
-class Person(BaseModel):
-    name: str = Field(min_length=1, max_length=50, title="姓名")
+class Person(RequestModel):
+    name: SingleLine = Field(min_length=1, max_length=50, title="姓名")
     role: PersonRole = Field(title="身份（发起人/拟任负责人）")
-    household_registration: str | None = Field(
+    household_registration: SingleLine | None = Field(
         default=None,
         max_length=100,
         title="户籍所在地",
@@ -67,25 +69,23 @@ class VenueKind(StrEnum):
         return {"own": "独立场所", "shared": "共享场所（如社区活动室）", "none": "暂无场所"}[self.value]
 
 
-class Venue(BaseModel):
+class Venue(RequestModel):
     kind: VenueKind = Field(title="活动场所类型")
-    address: str | None = Field(default=None, max_length=200, title="活动场所地址")
+    address: SingleLine | None = Field(default=None, max_length=200, title="活动场所地址")
 
 
-class MaterialSubmission(BaseModel):
-    material: str = Field(min_length=1, max_length=64, title="材料代码")
-    person: str | None = Field(default=None, max_length=50, title="材料所属人员姓名")
-    attachment: str | None = Field(
-        default=None, pattern=r"^[0-9a-f]{64}$", title="附件（上传后得到的 SHA-256）"
-    )
-    note: str | None = Field(default=None, max_length=500, title="说明")
+class MaterialSubmission(RequestModel):
+    material: SingleLine = Field(min_length=1, max_length=64, title="材料代码")
+    person: SingleLine | None = Field(default=None, max_length=50, title="材料所属人员姓名")
+    attachment: Sha256 | None = Field(default=None, title="附件（上传后得到的 SHA-256）")
+    note: MultiLine | None = Field(default=None, max_length=500, title="说明")
 
 
-class Application(BaseModel):
+class Application(RequestModel):
     track: Track = Field(title="办理类型")
-    community: str = Field(min_length=1, max_length=64, title="所在社区代码")
-    organization_name: str = Field(min_length=2, max_length=60, title="组织名称")
-    business_scope: str = Field(min_length=2, max_length=500, title="业务范围/宗旨")
+    community: SingleLine = Field(min_length=1, max_length=64, title="所在社区代码")
+    organization_name: SingleLine = Field(min_length=2, max_length=60, title="组织名称")
+    business_scope: MultiLine = Field(min_length=2, max_length=500, title="业务范围/宗旨")
     community_based: bool = Field(
         default=True, title="是否社区社会组织", description="在社区内活动、服务本社区居民"
     )
@@ -93,29 +93,25 @@ class Application(BaseModel):
     unit_members: int = Field(default=0, ge=0, le=100_000, title="单位会员数")
     funds_fen: int = Field(default=0, ge=0, le=10**12, title="活动资金（分）")
     venue: Venue = Field(title="活动场所")
-    supervising_unit: str | None = Field(default=None, max_length=100, title="业务主管单位")
+    supervising_unit: SingleLine | None = Field(default=None, max_length=100, title="业务主管单位")
     people: list[Person] = Field(min_length=1, max_length=50, title="发起人和拟任负责人")
     materials: list[MaterialSubmission] = Field(default_factory=list, max_length=200, title="已提交材料")
-    applicant_name: str = Field(min_length=1, max_length=50, title="申请人姓名")
-    contact_phone: str = Field(pattern=r"^[0-9+\- ]{5,20}$", title="联系电话")
+    applicant_name: SingleLine = Field(min_length=1, max_length=50, title="申请人姓名")
+    contact_phone: SingleLine = Field(min_length=5, max_length=20, pattern=r"^[0-9+\- ]{5,20}$", title="联系电话")
 
-    @field_validator("organization_name", "business_scope", "applicant_name")
+    @field_validator("people")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("不能为空白")
-        return value
-
-    @model_validator(mode="after")
-    def _people_distinguishable(self) -> Application:
-        """Materials name their person, so two people may not share a name (一人一证)."""
+    def _people_distinguishable(cls, people: list[Person]) -> list[Person]:
+        """Materials name their person, so two people may not share a name (一人一证), even folded.
+        (A field validator, so that it runs inside the door check: see ``RequestModel``.)"""
+        if not at_the_door():
+            return people
         seen: set[str] = set()
-        for person in self.people:
-            if person.name in seen:
-                raise ValueError(f"发起人和拟任负责人中有两人同名（{person.name}），请在姓名后加注以区分，如「{person.name}（长春）」")
-            seen.add(person.name)
-        return self
+        for person in people:
+            if name_key(person.name) in seen:
+                raise ValueError(f"有两人同名（{person.name}），请在姓名后加注以区分，如「{person.name}（长春）」")
+            seen.add(name_key(person.name))
+        return people
 
     @property
     def founders(self) -> list[Person]:

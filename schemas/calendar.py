@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, StringConstraints
+
+from schemas.text import RequestModel, SingleLine, single_line
+
+HolidayName = Annotated[str, StringConstraints(min_length=1, max_length=20), BeforeValidator(single_line)]
 
 
 class CalendarSourceKind(StrEnum):
@@ -57,11 +62,11 @@ class WorkingDaysRequest(BaseModel):
     end: AwareDatetime
 
 
-class CalendarYear(BaseModel):
+class CalendarYear(RequestModel):
     """An official calendar for one year as an administrator loads it (国务院办公厅放假安排)."""
 
     year: int = Field(ge=2000, le=2100)
-    title: str = Field(min_length=2)
-    holidays: dict[date, str] = Field(description="date -> holiday name")
-    makeup_workdays: list[date] = Field(default_factory=list)
+    title: SingleLine = Field(min_length=2, max_length=100)
+    holidays: dict[date, HolidayName] = Field(max_length=366, description="date -> holiday name")
+    makeup_workdays: list[date] = Field(default_factory=list, max_length=366)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
@@ -13,6 +13,9 @@ from schemas.case import Task, TaskDecision, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef
 from schemas.people import Actor, Locality, Office
 from schemas.policy import ContractPolicy, PolicyRef
+from schemas.procurement import DimensionKey, Points
+from schemas.text import MultiLine, NameItem, Reason, RequestModel, Sha256, SingleLine
+from schemas.timebounds import PlausibleDate
 
 
 def _clean(values: list[str]) -> list[str]:
@@ -22,10 +25,10 @@ def _clean(values: list[str]) -> list[str]:
 # --- the plan: milestones and the payment schedule -----------------------------------------------
 
 
-class MilestoneInput(BaseModel):
-    title: str = Field(min_length=2, max_length=80, title="节点名称")
-    deliverables: list[str] = Field(min_length=1, max_length=20, title="交付成果")
-    due_date: date = Field(title="完成日期")
+class MilestoneInput(RequestModel):
+    title: SingleLine = Field(min_length=2, max_length=80, title="节点名称")
+    deliverables: list[NameItem] = Field(min_length=1, max_length=20, title="交付成果")
+    due_date: PlausibleDate = Field(title="完成日期")
     mid_term_evaluation: bool = Field(default=False, title="完成后进行中期绩效评价")
 
     _clean = field_validator("deliverables")(_clean)
@@ -34,15 +37,15 @@ class MilestoneInput(BaseModel):
 TrancheTrigger = Literal["signing", "milestone", "final_evaluation"]
 
 
-class TrancheInput(BaseModel):
+class TrancheInput(RequestModel):
     amount_fen: int = Field(gt=0, le=10**11, title="拨付金额（分）")
     on: TrancheTrigger = Field(title="拨付条件（signing 签约预付 / milestone 节点验收 / final_evaluation 终期评价后）")
-    milestone: int | None = Field(default=None, ge=1, title="对应节点序号（从1开始，on 为 milestone 时必填）")
+    milestone: int | None = Field(default=None, ge=1, le=24, title="对应节点序号（从1开始，on 为 milestone 时必填）")
 
 
-class ContractPlan(BaseModel):
-    start_date: date = Field(title="合同开始日期")
-    end_date: date = Field(title="合同结束日期")
+class ContractPlan(RequestModel):
+    start_date: PlausibleDate = Field(title="合同开始日期")
+    end_date: PlausibleDate = Field(title="合同结束日期")
     milestones: list[MilestoneInput] = Field(min_length=1, max_length=24, title="服务节点")
     tranches: list[TrancheInput] = Field(min_length=1, max_length=24, title="拨付计划")
 
@@ -87,12 +90,13 @@ class MilestoneStatus(StrEnum):
         return {"pending": "待提交", "submitted": "待验收", "returned": "已退回，待重新提交", "accepted": "已验收"}[self.value]
 
 
-class DeliveryInput(BaseModel):
-    summary: str = Field(min_length=5, max_length=5000, title="履约报告")
-    attachments: list[str] = Field(default_factory=list, max_length=20, title="附件（上传后得到的 SHA-256）")
+class DeliveryInput(RequestModel):
+    summary: MultiLine = Field(min_length=5, max_length=5000, title="履约报告")
+    attachments: list[Sha256] = Field(default_factory=list, max_length=20, title="附件（上传后得到的 SHA-256）")
 
 
 class DeliveryReport(DeliveryInput):
+    recorded: ClassVar[bool] = True
     report_no: int
     submitted_by: Actor
     submitted_at: AwareDatetime
@@ -101,6 +105,7 @@ class DeliveryReport(DeliveryInput):
 
 
 class Milestone(MilestoneInput):
+    recorded: ClassVar[bool] = True
     milestone_id: str
     status: MilestoneStatus = MilestoneStatus.pending
     reports: list[DeliveryReport] = Field(default_factory=list)
@@ -144,14 +149,15 @@ class EvaluationKind(StrEnum):
         return {"mid_term": "中期绩效评价", "final": "终期绩效评价", "re_evaluation": "整改后复评"}[self.value]
 
 
-class EvaluationInput(BaseModel):
-    scores: dict[str, int] = Field(title="各维度得分", description="dimension id → points")
+class EvaluationInput(RequestModel):
+    scores: dict[DimensionKey, Points] = Field(max_length=30, title="各维度得分", description="dimension id → points")
     satisfaction_rate: int = Field(ge=0, le=100, title="服务对象满意率（%）")
     respondents: int = Field(ge=1, le=100000, title="满意度调查人数")
-    comment: str = Field(min_length=2, max_length=5000, title="评价意见")
+    comment: MultiLine = Field(min_length=2, max_length=5000, title="评价意见")
 
 
 class Evaluation(EvaluationInput):
+    recorded: ClassVar[bool] = True
     evaluation_id: str
     kind: EvaluationKind
     stage: EvaluationKind = Field(description="the stage being evaluated: mid_term or final (a re-evaluation keeps its stage)")
@@ -175,10 +181,10 @@ class Rectification(BaseModel):
     report: DeliveryReport | None = None
 
 
-class AmendmentInput(BaseModel):
+class AmendmentInput(RequestModel):
     amount_fen: int | None = Field(default=None, gt=0, le=10**11, title="变更后的合同金额（分）")
     plan: ContractPlan = Field(title="变更后的履约计划")
-    reasons: list[str] = Field(min_length=1, max_length=20, title="变更理由")
+    reasons: list[Reason] = Field(min_length=1, max_length=20, title="变更理由")
 
     _clean = field_validator("reasons")(_clean)
 
@@ -194,6 +200,7 @@ class AmendmentStatus(StrEnum):
 
 
 class Amendment(AmendmentInput):
+    recorded: ClassVar[bool] = True
     amendment_no: int
     proposed_by: Actor
     proposed_at: AwareDatetime

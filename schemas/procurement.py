@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from schemas.calendar import Deadline
 from schemas.case import Task, TaskDecision, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef, NoticePeriod
 from schemas.people import Actor, Locality, Office, Role
 from schemas.policy import PolicyRef, ProcurementPolicy
+from schemas.text import MultiLine, NameItem, RequestModel, SingleLine, newly_bounded, single_line
+from schemas.timebounds import PlausibleDate, PlausibleDatetime
 
 GRADE_PATTERN = r"^[1-5]A$"
+Jurisdiction = newly_bounded(single_line, 64)
 
 
 def score_text(x100: int) -> str:
@@ -33,17 +37,17 @@ def _clean_list(values: list[str]) -> list[str]:
 # --- demands and the fair ----------------------------------------------------------------------
 
 
-class Eligibility(BaseModel):
+class Eligibility(RequestModel):
     registered_only: bool = Field(default=False, title="仅限登记的社会组织（备案的社区社会组织不可投标）")
-    minimum_grade: str | None = Field(default=None, pattern=GRADE_PATTERN, title="最低评估等级（如 3A）")
-    jurisdiction: str | None = Field(default=None, title="须在该辖区内（含下属辖区）登记或备案")
+    minimum_grade: str | None = Field(default=None, max_length=2, pattern=GRADE_PATTERN, title="最低评估等级（如 3A）")
+    jurisdiction: Jurisdiction | None = Field(default=None, title="须在该辖区内（含下属辖区）登记或备案")
 
 
-class DemandInput(BaseModel):
-    title: str = Field(min_length=2, max_length=80, title="项目名称")
-    service_content: str = Field(min_length=2, max_length=3000, title="服务内容")
-    target_group: str = Field(min_length=1, max_length=200, title="服务对象")
-    location: str = Field(min_length=1, max_length=200, title="服务地点")
+class DemandInput(RequestModel):
+    title: SingleLine = Field(min_length=2, max_length=80, title="项目名称")
+    service_content: MultiLine = Field(min_length=2, max_length=3000, title="服务内容")
+    target_group: SingleLine = Field(min_length=1, max_length=200, title="服务对象")
+    location: SingleLine = Field(min_length=1, max_length=200, title="服务地点")
     budget_ceiling_fen: int = Field(gt=0, le=10**11, title="预算上限（分）")
     duration_months: int = Field(ge=1, le=36, title="服务期限（月）")
     requirements: Eligibility = Field(default_factory=Eligibility, title="资格条件")
@@ -60,6 +64,7 @@ class DemandStatus(StrEnum):
 
 
 class Demand(DemandInput):
+    recorded: ClassVar[bool] = True
     demand_id: str
     department: Actor
     department_office: str
@@ -69,10 +74,10 @@ class Demand(DemandInput):
     lot_no: str | None = None
 
 
-class FairSchedule(BaseModel):
-    demands_due: AwareDatetime = Field(title="需求征集截止时间")
-    fair_day: date = Field(title="社洽会举办日（洽谈对接）")
-    bids_close: AwareDatetime = Field(title="投标截止时间")
+class FairSchedule(RequestModel):
+    demands_due: PlausibleDatetime = Field(title="需求征集截止时间")
+    fair_day: PlausibleDate = Field(title="社洽会举办日（洽谈对接）")
+    bids_close: PlausibleDatetime = Field(title="投标截止时间")
 
     @model_validator(mode="after")
     def _in_order(self) -> FairSchedule:
@@ -97,14 +102,15 @@ class FairPhase(StrEnum):
         }[self.value]
 
 
-class ShowcaseInput(BaseModel):
-    organization: str = Field(min_length=1, max_length=64, title="社会组织（登记证书或备案案号）")
-    title: str = Field(min_length=2, max_length=80, title="公益服务项目名称")
-    summary: str = Field(min_length=2, max_length=2000, title="项目简介")
-    beneficiaries: str = Field(default="", max_length=200, title="受益对象")
+class ShowcaseInput(RequestModel):
+    organization: SingleLine = Field(min_length=1, max_length=64, title="社会组织（登记证书或备案案号）")
+    title: SingleLine = Field(min_length=2, max_length=80, title="公益服务项目名称")
+    summary: MultiLine = Field(min_length=2, max_length=2000, title="项目简介")
+    beneficiaries: SingleLine = Field(default="", max_length=200, title="受益对象")
 
 
 class ShowcaseProject(ShowcaseInput):
+    recorded: ClassVar[bool] = True
     project_id: str
     organization_name: str
     added_by: Actor
@@ -154,17 +160,18 @@ class FairState(BaseModel):
 # --- bids, screening, the panel and the ranking ----------------------------------------------
 
 
-class BidInput(BaseModel):
-    organization: str = Field(min_length=1, max_length=64, title="投标社会组织（登记证书或备案案号）")
+class BidInput(RequestModel):
+    organization: SingleLine = Field(min_length=1, max_length=64, title="投标社会组织（登记证书或备案案号）")
     price_fen: int = Field(gt=0, le=10**11, title="报价（分）")
-    proposal: str = Field(min_length=10, max_length=5000, title="服务方案")
-    team: list[str] = Field(min_length=1, max_length=30, title="项目团队")
-    past_projects: list[str] = Field(default_factory=list, max_length=30, title="以往项目业绩")
+    proposal: MultiLine = Field(min_length=10, max_length=5000, title="服务方案")
+    team: list[NameItem] = Field(min_length=1, max_length=30, title="项目团队")
+    past_projects: list[NameItem] = Field(default_factory=list, max_length=30, title="以往项目业绩")
 
     _clean = field_validator("team", "past_projects")(_clean_list)
 
 
 class Bid(BidInput):
+    recorded: ClassVar[bool] = True
     bid_id: str
     organization_name: str
     bidder: Actor
@@ -275,12 +282,21 @@ def conflicts_of(expert: Expert, organizations: set[str]) -> list[str]:
     return sorted(set(expert.conflicts) & organizations)
 
 
-class ScoreInput(BaseModel):
-    scores: dict[str, dict[str, int]] = Field(title="各投标的各项评分", description="bid_id → dimension id → points")
-    comment: str | None = Field(default=None, max_length=3000, title="评审意见")
+BidKey = Annotated[str, StringConstraints(min_length=1, max_length=10)]
+DimensionKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Points = Annotated[int, Field(ge=0, le=1000)]
+"""Points a scorer gives on one dimension (an expert's sheet, a contract evaluation)."""
+
+
+class ScoreInput(RequestModel):
+    scores: dict[BidKey, Annotated[dict[DimensionKey, Points], Field(max_length=30)]] = Field(
+        max_length=100, title="各投标的各项评分", description="bid_id → dimension id → points"
+    )
+    comment: MultiLine | None = Field(default=None, max_length=3000, title="评审意见")
 
 
 class ScoreSheet(ScoreInput):
+    recorded: ClassVar[bool] = True
     expert: Actor
     submitted_at: AwareDatetime
 
@@ -597,10 +613,10 @@ class BidWithdrawal(BaseModel):
     bid_id: str
 
 
-class NegotiationInput(BaseModel):
-    organization: str = Field(min_length=1, max_length=64, title="洽谈的社会组织")
-    summary: str = Field(min_length=2, max_length=3000, title="洽谈记录")
-    participants: list[str] = Field(min_length=1, max_length=30, title="参加人员")
+class NegotiationInput(RequestModel):
+    organization: SingleLine = Field(min_length=1, max_length=64, title="洽谈的社会组织")
+    summary: MultiLine = Field(min_length=2, max_length=3000, title="洽谈记录")
+    participants: list[NameItem] = Field(min_length=1, max_length=30, title="参加人员")
 
     _clean = field_validator("participants")(_clean_list)
 

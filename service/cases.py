@@ -37,8 +37,9 @@ from schemas.documents import DocumentKind
 from schemas.localtime import local_date
 from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
 from schemas.policy import Policy, PolicyRef
+from schemas.text import name_key
 from service import views
-from service.common import Service, ServiceError, deadline_view, document_view, holder_view, refused
+from service.common import Service, ServiceError, check_payload, deadline_view, document_view, holder_view, refused
 from store import directory
 from store.case_numbers import DuplicateOpenCase, allocate, open_case_key, release
 from store.files import put
@@ -128,16 +129,17 @@ class CaseService(Service):
                     raise ServiceError("invalid", f"材料 {item.material} 引用的附件 {item.attachment[:12]}… 尚未上传")
 
     def _check_name_free(self, application: Application, locality: Locality) -> None:
+        """Names are compared folded (``name_key``), so a look-alike of a registered name is refused."""
         district = locality.at_level(Level.district)
         with Session(self.engine) as session:
             for organization in session.exec(
-                select(OrganizationRecord).where(OrganizationRecord.name == application.organization_name)
+                select(OrganizationRecord).where(OrganizationRecord.name_key == name_key(application.organization_name))
             ):
                 other = directory.locality(self.engine, organization.community)
                 if other and other.contains(district.code):
                     raise ServiceError(
                         "conflict",
-                        f"「{application.organization_name}」已在{district.full_name}备案或登记"
+                        f"「{application.organization_name}」与已在{district.full_name}备案或登记的「{organization.name}」同名"
                         f"（证书编号 {organization.certificate_number}），组织名称不能重复",
                     )
 
@@ -175,7 +177,10 @@ class CaseService(Service):
         self, series: str, open_key: str, actor: Actor, application: Application, now: datetime
     ) -> str:
         """Allocate the next case number and start its workflow. Temporal is the judge of which numbers
-        are taken: a number the allocation table thought free (e.g. after a restore) is skipped."""
+        are taken: a number the allocation table thought free (e.g. after a restore) is skipped.
+        The payload is checked first, with a number of the same length, so an oversized
+        application takes no number."""
+        check_payload(FilingRequest(case_no=f"{series}-00000", applicant=actor, application=application))
         for _ in range(50):
             try:
                 case_no = allocate(self.engine, series, open_key, now)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -37,6 +38,27 @@ class ServiceError(Exception):
     @property
     def status_code(self) -> int:
         return STATUS_CODES.get(self.kind, 400)
+
+
+PAYLOAD_BUDGET = 256 * 1024
+"""The most one request may put into a workflow, serialized. Temporal refuses any payload over
+2 MB, and a workflow task that carries one fails on every retry: the case is stuck for good. A
+request is not the only payload: the case's whole state (every request it has taken, its
+timeline and documents) travels in the projection activity's argument and in continue-as-new,
+so one request must stay a small fraction of 2 MB. An eighth leaves room for the state to
+hold several of the largest requests the models allow; real requests are a few KiB."""
+
+
+def check_payload(argument: Any) -> None:
+    """Refuse, before anything reaches Temporal, an argument whose serialized size is over budget."""
+    payloads = pydantic_data_converter.payload_converter.to_payloads([argument])
+    size = sum(payload.ByteSize() for payload in payloads)
+    if size > PAYLOAD_BUDGET:
+        raise ServiceError(
+            "invalid",
+            f"提交的内容太大：共 {size / 1024:.0f} KiB，单次提交最多 {PAYLOAD_BUDGET // 1024} KiB，"
+            "请精简说明、理由或材料备注后重新提交",
+        )
 
 
 def refused(refusal: permissions.Refusal | None) -> None:
@@ -104,6 +126,7 @@ class Service:
         self, workflow_id: str, update: Any, argument: Any, when_closed: Callable[[], str | None]
     ) -> ActionReceipt:
         """A validated update; a refusal comes back as the validator's reason."""
+        check_payload(argument)
         handle = self.client.get_workflow_handle(workflow_id)
         try:
             return await handle.execute_update(update, argument, result_type=ActionReceipt)

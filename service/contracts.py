@@ -42,7 +42,7 @@ from schemas.localtime import local_date
 from schemas.people import Actor, Level, Role
 from schemas.procurement import Eligibility
 from service import views
-from service.common import Service, ServiceError, document_view, holder_view, timeline_view
+from service.common import Service, ServiceError, check_payload, document_view, holder_view, timeline_view
 from store import directory, register
 from store.case_numbers import allocate
 from store.models import AttachmentRecord, ContractRecord, LedgerRecord
@@ -107,9 +107,9 @@ class ContractService(Service):
         organizer_place = directory.locality(self.engine, district.code)
         assert organizer_place is not None
         now = datetime.now(UTC)
-        contract_no = allocate(self.engine, f"{district.code}-DY-{local_date(now).year}", None, now)
+        series = f"{district.code}-DY-{local_date(now).year}"
         basis = ContractBasis(
-            contract_no=contract_no, origin="single_source", title=request.title, service_content=request.service_content,
+            contract_no=f"{series}-00000", origin="single_source", title=request.title, service_content=request.service_content,
             buyer_office=actor.office, buyer=actor, buyer_jurisdiction=actor.jurisdiction or district.code,
             supplier=supplier.case_no, supplier_name=supplier.name, amount_fen=request.amount_fen,
             duration_months=request.duration_months, awarded_at=now, single_source_reasons=request.reasons,
@@ -119,6 +119,8 @@ class ContractService(Service):
                 basis=basis, organizer=organizer_place.office(Role.civil_affairs, Level.district), locality=organizer_place
             )
         )
+        check_payload(start)  # with a number of the same length: an oversized request takes no number
+        contract_no = basis.contract_no = allocate(self.engine, series, None, now)
         try:
             await self.client.start_workflow(
                 ContractWorkflow.run, start, id=contract_no, task_queue=self.settings.task_queue,

@@ -49,7 +49,7 @@ from schemas.procurement import (
     ShowcaseSubmission,
 )
 from service import views
-from service.common import Service, ServiceError, document_view, holder_view, timeline_view
+from service.common import Service, ServiceError, check_payload, document_view, holder_view, timeline_view
 from store import directory, register
 from store.case_numbers import allocate
 from store.models import DocumentRecord, FairRecord, LotRecord, ShowcaseRecord
@@ -85,11 +85,13 @@ class FairService(Service):
         if locality is None:
             raise ServiceError("invalid", f"辖区 {actor.jurisdiction} 不在名录中")
         organizer = locality.office(Role.civil_affairs, locality.chain[0].level)
-        fair_no = allocate(self.engine, f"{locality.chain[0].code}-SQH-{local_date(now).year}", None, now)
+        series = f"{locality.chain[0].code}-SQH-{local_date(now).year}"
         request = FairRequest(
-            fair_no=fair_no, title=fair.title, organizer=organizer, locality=locality, schedule=fair.schedule,
+            fair_no=f"{series}-00000", title=fair.title, organizer=organizer, locality=locality, schedule=fair.schedule,
             created_by=actor,
         )
+        check_payload(request)  # with a number of the same length: an oversized request takes no number
+        fair_no = request.fair_no = allocate(self.engine, series, None, now)
         try:
             await self.client.start_workflow(
                 FairWorkflow.run, request, id=fair_no, task_queue=self.settings.task_queue,

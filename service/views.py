@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from schemas.application import Application, MaterialSubmission, Track
 from schemas.case import ObjectionStatus, Phase
@@ -37,36 +37,38 @@ from schemas.procurement import (
     Seat,
     ShowcaseProject,
 )
+from schemas.text import MultiLine, Reason, RequestModel, SingleLine
+from schemas.timebounds import WINDOW, PlausibleDatetime, check_schedule_date
 
 # --- inputs ----------------------------------------------------------------------------------
 
 
-class CorrectionInput(BaseModel):
+class CorrectionInput(RequestModel):
     materials: list[MaterialSubmission] = Field(default_factory=list, max_length=200, title="补正材料")
     application: Application | None = Field(default=None, title="更正后的申请信息")
-    note: str | None = Field(default=None, max_length=2000, title="补正说明")
+    note: MultiLine | None = Field(default=None, max_length=2000, title="补正说明")
 
 
-class WithdrawalInput(BaseModel):
-    reason: str | None = Field(default=None, max_length=2000, title="撤回原因")
+class WithdrawalInput(RequestModel):
+    reason: MultiLine | None = Field(default=None, max_length=2000, title="撤回原因")
 
 
-class DecisionInput(BaseModel):
-    step: str = Field(min_length=1, max_length=40, title="办理环节")
+class DecisionInput(RequestModel):
+    step: SingleLine = Field(min_length=1, max_length=40, title="办理环节")
     outcome: Literal["approve", "refuse", "request_correction"] = Field(title="办理结果")
-    reasons: list[str] = Field(default_factory=list, max_length=30, title="理由或补正事项")
-    comment: str | None = Field(default=None, max_length=2000, title="意见")
+    reasons: list[Reason] = Field(default_factory=list, max_length=30, title="理由或补正事项")
+    comment: MultiLine | None = Field(default=None, max_length=2000, title="意见")
 
 
-class ObjectionInput(BaseModel):
-    name: str = Field(min_length=1, max_length=50, title="异议人姓名")
-    content: str = Field(min_length=1, max_length=5000, title="异议内容")
-    contact: str | None = Field(default=None, max_length=100, title="联系方式")
+class ObjectionInput(RequestModel):
+    name: SingleLine = Field(min_length=1, max_length=50, title="异议人姓名")
+    content: MultiLine = Field(min_length=1, max_length=5000, title="异议内容")
+    contact: SingleLine | None = Field(default=None, max_length=100, title="联系方式")
 
 
-class ObjectionResolutionInput(BaseModel):
+class ObjectionResolutionInput(RequestModel):
     outcome: Literal["uphold", "dismiss"] = Field(title="处理结果")
-    reasons: list[str] = Field(default_factory=list, max_length=30, title="处理理由")
+    reasons: list[Reason] = Field(default_factory=list, max_length=30, title="处理理由")
 
 
 # --- outputs ---------------------------------------------------------------------------------
@@ -243,50 +245,65 @@ class AttachmentView(BaseModel):
 # --- fairs and lots ------------------------------------------------------------------------------
 
 
-class FairInput(BaseModel):
-    title: str = Field(min_length=4, max_length=80, title="社洽会名称")
-    schedule: FairSchedule = Field(title="日程")
+class FairInput(RequestModel):
+    title: SingleLine = Field(min_length=4, max_length=80, title="社洽会名称")
+    schedule: FairSchedule = Field(title="日程", description=WINDOW)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_plausible(cls, schedule: FairSchedule) -> FairSchedule:
+        """A new fair is planned from a year back to ten years ahead; a recorded one is not re-checked."""
+        for name in ("demands_due", "fair_day", "bids_close"):
+            check_schedule_date(FairSchedule.model_fields[name].title or name, getattr(schedule, name))
+        return schedule
 
 
-class DemandReviewInput(BaseModel):
+class DemandReviewInput(RequestModel):
     approve: bool = Field(title="是否通过")
-    reasons: list[str] = Field(default_factory=list, max_length=20, title="理由")
+    reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
 
 
-class BidWithdrawalInput(BaseModel):
-    bid_id: str = Field(min_length=1, max_length=10, title="投标编号")
+class BidWithdrawalInput(RequestModel):
+    bid_id: SingleLine = Field(min_length=1, max_length=10, title="投标编号")
 
 
-class ConflictInput(BaseModel):
-    reason: str = Field(min_length=2, max_length=1000, title="回避理由")
+class ConflictInput(RequestModel):
+    reason: MultiLine = Field(min_length=2, max_length=1000, title="回避理由")
 
 
-class ChallengeInput(BaseModel):
-    organization: str = Field(min_length=1, max_length=64, title="提出质疑的社会组织")
-    content: str = Field(min_length=2, max_length=5000, title="质疑内容")
+class ChallengeInput(RequestModel):
+    organization: SingleLine = Field(min_length=1, max_length=64, title="提出质疑的社会组织")
+    content: MultiLine = Field(min_length=2, max_length=5000, title="质疑内容")
 
 
-class ChallengeAnswerInput(BaseModel):
+class ChallengeAnswerInput(RequestModel):
     upheld: bool = Field(title="质疑是否成立")
-    reasons: list[str] = Field(default_factory=list, max_length=20, title="答复理由")
-    disqualify_bid: str | None = Field(default=None, title="因质疑成立取消成交资格的投标编号")
+    reasons: list[Reason] = Field(default_factory=list, max_length=20, title="答复理由")
+    disqualify_bid: SingleLine | None = Field(default=None, max_length=10, title="因质疑成立取消成交资格的投标编号")
 
 
-class AwardResponseInput(BaseModel):
-    organization: str = Field(min_length=1, max_length=64, title="收到成交通知的社会组织")
+class AwardResponseInput(RequestModel):
+    organization: SingleLine = Field(min_length=1, max_length=64, title="收到成交通知的社会组织")
     accept: bool = Field(title="确认成交（true）或放弃（false）")
-    reasons: list[str] = Field(default_factory=list, max_length=20, title="放弃理由")
+    reasons: list[Reason] = Field(default_factory=list, max_length=20, title="放弃理由")
 
 
-class DisqualificationInput(BaseModel):
-    bid_id: str = Field(min_length=1, max_length=10, title="投标编号")
-    reasons: list[str] = Field(default_factory=list, max_length=20, title="取消理由")
+class DisqualificationInput(RequestModel):
+    bid_id: SingleLine = Field(min_length=1, max_length=10, title="投标编号")
+    reasons: list[Reason] = Field(default_factory=list, max_length=20, title="取消理由")
 
 
-class FailedLotInput(BaseModel):
+class FailedLotInput(RequestModel):
     retender: bool = Field(title="重新组织（true）或终止（false）")
-    bids_close: AwareDatetime | None = Field(default=None, title="重新组织时的投标截止时间")
-    reasons: list[str] = Field(default_factory=list, max_length=20, title="理由")
+    bids_close: PlausibleDatetime | None = Field(default=None, title="重新组织时的投标截止时间", description=WINDOW)
+    reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
+
+    @field_validator("bids_close")
+    @classmethod
+    def _bids_close_plausible(cls, bids_close: datetime | None) -> datetime | None:
+        if bids_close is not None:
+            check_schedule_date("重新组织时的投标截止时间", bids_close)
+        return bids_close
 
 
 class FairSummary(BaseModel):
@@ -384,46 +401,46 @@ class ContractRecordView(BaseModel):
 # --- contracts -------------------------------------------------------------------------------------
 
 
-class SingleSourceInput(BaseModel):
-    title: str = Field(min_length=2, max_length=80, title="项目名称")
-    service_content: str = Field(min_length=2, max_length=3000, title="服务内容")
-    supplier: str = Field(min_length=1, max_length=64, title="承接的社会组织（名录编号）")
+class SingleSourceInput(RequestModel):
+    title: SingleLine = Field(min_length=2, max_length=80, title="项目名称")
+    service_content: MultiLine = Field(min_length=2, max_length=3000, title="服务内容")
+    supplier: SingleLine = Field(min_length=1, max_length=64, title="承接的社会组织（名录编号）")
     amount_fen: int = Field(gt=0, le=10**11, title="合同金额（分）")
     duration_months: int = Field(ge=1, le=36, title="服务期限（月）")
-    reasons: list[str] = Field(min_length=1, max_length=20, title="单一来源采购理由")
+    reasons: list[Reason] = Field(min_length=1, max_length=20, title="单一来源采购理由")
 
 
-class ApprovalInput(BaseModel):
+class ApprovalInput(RequestModel):
     approve: bool = Field(title="是否同意")
-    reasons: list[str] = Field(default_factory=list, max_length=20, title="理由")
+    reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
 
 
-class SigningInput(BaseModel):
+class SigningInput(RequestModel):
     party: Literal["buyer", "supplier"] = Field(title="签署方（buyer 购买方 / supplier 承接方）")
 
 
-class DeliveryReviewInput(BaseModel):
+class DeliveryReviewInput(RequestModel):
     accept: bool = Field(title="验收通过（true）或退回（false）")
-    reasons: list[str] = Field(default_factory=list, max_length=20, title="退回理由")
+    reasons: list[Reason] = Field(default_factory=list, max_length=20, title="退回理由")
 
 
-class DisbursementInput(BaseModel):
-    tranche_id: str = Field(min_length=1, max_length=10, title="拨付编号（如 T1、R1）")
-    voucher: str = Field(min_length=2, max_length=64, title="拨付凭证号")
+class DisbursementInput(RequestModel):
+    tranche_id: SingleLine = Field(min_length=1, max_length=10, title="拨付编号（如 T1、R1）")
+    voucher: SingleLine = Field(min_length=2, max_length=64, title="拨付凭证号")
 
 
-class AmendmentAnswerInput(BaseModel):
+class AmendmentAnswerInput(RequestModel):
     agree: bool = Field(title="是否同意变更")
-    reasons: list[str] = Field(default_factory=list, max_length=20, title="理由")
+    reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
 
 
-class SuspensionInput(BaseModel):
+class SuspensionInput(RequestModel):
     suspend: bool = Field(title="中止（true）或恢复（false）")
-    reasons: list[str] = Field(default_factory=list, max_length=20, title="理由")
+    reasons: list[Reason] = Field(default_factory=list, max_length=20, title="理由")
 
 
-class TerminationInput(BaseModel):
-    reasons: list[str] = Field(min_length=1, max_length=20, title="终止理由")
+class TerminationInput(RequestModel):
+    reasons: list[Reason] = Field(min_length=1, max_length=20, title="终止理由")
 
 
 class LedgerEntryView(BaseModel):

@@ -6,7 +6,6 @@ open, so a second submission for the same organization is refused with the first
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 
 from sqlalchemy import func
@@ -14,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from schemas.text import name_key
 from store.models import CaseNumberRecord
 
 
@@ -24,8 +24,8 @@ class DuplicateOpenCase(Exception):
 
 
 def open_case_key(district: str, organization_name: str) -> str:
-    name = "".join(unicodedata.normalize("NFKC", organization_name).split())
-    return f"{district}:{name}"
+    """The guard's key: look-alike names (``schemas.text.name_key``) share one open case."""
+    return f"{district}:{name_key(organization_name)}"
 
 
 def open_case_for(engine: Engine, open_key: str) -> str | None:

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from schemas.people import Actor, Jurisdiction, Level, Locality, Post, Role
 from schemas.procurement import Expert
+from schemas.text import RequestModel, SingleLine
 from store.db import session_scope
 from store.models import ExpertRecord, JurisdictionRecord, PostRecord, StaffRecord
 
@@ -20,7 +21,7 @@ _CHILD_LEVEL = {Level.district: Level.street, Level.street: Level.community}
 
 class JurisdictionNode(BaseModel):
     code: str = Field(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)*$")
-    name: str
+    name: SingleLine = Field(min_length=1, max_length=60)
     level: Level
     offices: dict[Role, str] = Field(default_factory=dict)
     reconsideration_body: str | None = None
@@ -30,18 +31,18 @@ class JurisdictionNode(BaseModel):
 
 class StaffEntry(BaseModel):
     user_id: str = Field(min_length=1, max_length=64)
-    name: str
+    name: SingleLine = Field(min_length=1, max_length=50)
     role: Role
     jurisdiction: str
-    office: str | None = Field(default=None, description="a department's name, e.g. 延吉市卫生健康局")
+    office: SingleLine | None = Field(default=None, max_length=100, description="a department's name, e.g. 延吉市卫生健康局")
 
 
 class ExpertEntry(BaseModel):
     user_id: str = Field(min_length=1, max_length=64)
-    name: str
+    name: SingleLine = Field(min_length=1, max_length=50)
     jurisdiction: str
-    specialties: list[str] = Field(default_factory=list)
-    conflicts: list[str] = Field(default_factory=list, description="organizations (register key or name)")
+    specialties: list[SingleLine] = Field(default_factory=list)
+    conflicts: list[SingleLine] = Field(default_factory=list, description="organizations (register key or name)")
 
 
 class PostEntry(BaseModel):
@@ -52,7 +53,7 @@ class PostEntry(BaseModel):
     b: str
 
 
-class DirectoryFile(BaseModel):
+class DirectoryFile(RequestModel):
     jurisdictions: list[JurisdictionNode]
     staff: list[StaffEntry]
     posts: list[PostEntry]

@@ -218,6 +218,7 @@ class OrganizationRecord(SQLModel, table=True):
     __tablename__ = "organizations"
     case_no: str = Field(primary_key=True)
     name: str = Field(index=True)
+    name_key: str = Field(default="", index=True, description="schemas.text.name_key(name): what duplicate names are compared by")
     track: str
     community: str = Field(index=True)
     authority_jurisdiction: str

@@ -16,14 +16,15 @@ from schemas.application import Track
 from schemas.contracts import PerformanceRecord
 from schemas.localtime import SHANGHAI
 from schemas.procurement import GRADE_PATTERN, OrganizationFacts
+from schemas.text import RequestModel, SingleLine, name_key
 from store import directory
 from store.db import session_scope
 from store.models import OrganizationRecord
 
 
 class RegisterEntry(BaseModel):
-    key: str = Field(min_length=1, max_length=64, description="登记证书号或备案案号")
-    name: str = Field(min_length=2, max_length=60)
+    key: SingleLine = Field(min_length=1, max_length=64, description="登记证书号或备案案号")
+    name: SingleLine = Field(min_length=2, max_length=60)
     track: Track
     community: str
     certificate_number: str
@@ -33,10 +34,10 @@ class RegisterEntry(BaseModel):
     grade: str | None = Field(default=None, pattern=GRADE_PATTERN)
     barred_until_year: int | None = None
     representative_id: str = Field(min_length=1, max_length=64)
-    representative_name: str = Field(min_length=1, max_length=50)
+    representative_name: SingleLine = Field(min_length=1, max_length=50)
 
 
-class RegisterFile(BaseModel):
+class RegisterFile(RequestModel):
     organizations: list[RegisterEntry]
 
 
@@ -59,6 +60,7 @@ def load_register(engine: Engine, register: RegisterFile) -> int:
             record.sqlmodel_update(
                 {
                     "name": entry.name,
+                    "name_key": name_key(entry.name),
                     "track": entry.track.value,
                     "community": entry.community,
                     "authority_jurisdiction": place.chain[-1].code,
