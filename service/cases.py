@@ -38,7 +38,7 @@ from schemas.localtime import local_date
 from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
 from schemas.policy import Policy, PolicyRef
 from service import views
-from service.common import Service, ServiceError, deadline_view, document_view, holder_view, refused
+from service.common import Service, ServiceError, deadline_view, document_view, holder_view
 from store import directory
 from store.case_numbers import DuplicateOpenCase, allocate, open_case_key, release
 from store.files import put
@@ -204,17 +204,13 @@ class CaseService(Service):
     # --- human actions -------------------------------------------------------------------------
 
     async def _case_update(self, case_no: str, update: Any, argument: Any) -> ActionReceipt:
+        """Only called once the caller is known to see the case, so a closed case may say how it ended."""
+
         def when_closed() -> str | None:
             stored = self._record(case_no)
             return f"案件 {case_no} 已办结（{stored.phase_applicant_name}），不能再办理" if stored and stored.closed else None
 
         return await self._update(case_no, update, argument, when_closed)
-
-    def _known_case(self, case_no: str) -> CaseRecord:
-        record = self._record(case_no)
-        if record is None:
-            raise ServiceError("not_found", f"案号 {case_no} 不存在")
-        return record
 
     def _as_applicant(self, actor: Actor, case_no: str) -> Actor:
         """The applicant acts under the name they applied with (the identity header carries only an id)."""
@@ -232,12 +228,12 @@ class CaseService(Service):
         return await self._case_update(case_no, FilingWorkflow.correct, payload)
 
     async def withdraw(self, actor: Actor, case_no: str, withdrawal: views.WithdrawalInput) -> ActionReceipt:
-        self._known_case(case_no)
+        self._readable_state(actor, case_no)
         withdrawal_by = Withdrawal(actor=self._as_applicant(actor, case_no), reason=withdrawal.reason)
         return await self._case_update(case_no, FilingWorkflow.withdraw, withdrawal_by)
 
     async def decide(self, actor: Actor, case_no: str, decision: views.DecisionInput) -> ActionReceipt:
-        self._known_case(case_no)
+        self._readable_state(actor, case_no)
         self._require_staff(actor)
         payload = ReviewDecision(
             step=decision.step, outcome=Outcome(decision.outcome), reasons=decision.reasons,
@@ -246,15 +242,22 @@ class CaseService(Service):
         return await self._case_update(case_no, FilingWorkflow.decide, payload)
 
     async def file_objection(self, actor: Actor, case_no: str, objection: views.ObjectionInput) -> ActionReceipt:
-        self._known_case(case_no)
+        state = self._state(case_no)
+        if state is None or (state.phase is not Phase.public_notice and not self._may_view(actor, state)):
+            raise case_not_found(case_no)
         objector = actor.model_copy(update={"name": objection.name}) if actor.role not in STAFF_ROLES else actor
         payload = ObjectionFiling(actor=objector, content=objection.content, contact=objection.contact)
-        return await self._case_update(case_no, FilingWorkflow.file_objection, payload)
+        if self._may_view(actor, state):
+            return await self._case_update(case_no, FilingWorkflow.file_objection, payload)
+        # A member of the public learns no more than the notice said, even if the case closed meanwhile.
+        return await self._update(
+            case_no, FilingWorkflow.file_objection, payload, lambda: f"案件 {case_no} 当前不在公示期，不能提出异议"
+        )
 
     async def resolve_objection(
         self, actor: Actor, case_no: str, objection_id: str, resolution: views.ObjectionResolutionInput
     ) -> ActionReceipt:
-        self._known_case(case_no)
+        self._readable_state(actor, case_no)
         self._require_staff(actor)
         payload = ObjectionResolution(
             objection_id=objection_id, outcome=Outcome(resolution.outcome), reasons=resolution.reasons, actor=actor
@@ -271,11 +274,16 @@ class CaseService(Service):
         record = self._record(case_no)
         return CaseState.model_validate(record.state) if record and record.state else None
 
+    @staticmethod
+    def _may_view(actor: Actor, state: CaseState) -> bool:
+        return state.locality is not None and permissions.may_view(state.applicant.user_id, state.locality, actor)
+
     def _readable_state(self, actor: Actor, case_no: str) -> CaseState:
+        """The case as the caller may see it; a case they may not see is answered exactly like one
+        that does not exist, so no case number is confirmed to a stranger."""
         state = self._state(case_no)
-        if state is None or state.locality is None:
-            raise ServiceError("not_found", f"案号 {case_no} 不存在")
-        refused(permissions.refuse_view(state.applicant.user_id, state.locality, actor))
+        if state is None or not self._may_view(actor, state):
+            raise case_not_found(case_no)
         return state
 
     def case(self, actor: Actor, case_no: str) -> views.CaseView:
@@ -436,13 +444,12 @@ class CaseService(Service):
             )
         return notices
 
-    def check_document_access(self, actor: Actor | None, record: DocumentRecord) -> None:
+    def may_read_document(self, actor: Actor | None, record: DocumentRecord) -> bool:
         """Public notices are public; the other documents of a case follow the case's access."""
         if record.kind == DocumentKind.public_notice.value:
-            return
-        if actor is None:
-            raise ServiceError("forbidden", "请先登录：请求须带有用户标识（HTTP 头 X-User-Id）")
-        self._readable_state(actor, record.case_no)
+            return True
+        state = self._state(record.case_no)
+        return actor is not None and state is not None and self._may_view(actor, state)
 
     def save_attachment(self, actor: Actor, filename: str, content_type: str, data: bytes) -> views.AttachmentView:
         if not data:
@@ -460,6 +467,11 @@ class CaseService(Service):
                 )
                 session.commit()
         return views.AttachmentView(sha256=digest, filename=filename, size=len(data), content_type=content_type)
+
+
+def case_not_found(case_no: str) -> ServiceError:
+    """The one answer for a case that does not exist and for a case the caller may not see."""
+    return ServiceError("not_found", f"案号 {case_no} 不存在或您无权查看，请核对案号")
 
 
 def _phase_labels(state: CaseState, staff: bool) -> dict[Phase, str]:
