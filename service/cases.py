@@ -154,14 +154,8 @@ class CaseService(Service):
         series = f"{authority.code}-{'BA' if application.track is Track.filing else 'DJ'}-{local_date(now).year}"
         district = locality.at_level(Level.district).code
         case_no = await self._start_case(series, open_case_key(district, application.organization_name), actor, application, now)
-        settled = await self._await_read_model(case_no, FilingWorkflow.status)
-        state = self._state(case_no) if settled else None
-        if state is None:
-            return views.SubmissionReceipt(
-                case_no=case_no, phase=Phase.submitted, phase_name="已提交，正在核对材料",
-                message="申请已提交，正在核对材料", missing=[], status_url=f"/api/cases/{case_no}",
-            )
-        view = self._view(state, actor)
+        await self._readable_after_start(case_no, FilingWorkflow.status, "申请")
+        view = self._view(self._readable_state(actor, case_no), actor)
         return views.SubmissionReceipt(
             case_no=case_no,
             phase=view.phase,

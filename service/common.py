@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -89,16 +89,29 @@ class Service:
 
     async def _await_read_model(self, workflow_id: str, query: Any, timeout: float = 60.0) -> bool:
         """After a start, wait (bounded) until the workflow reports its state settled, which it does
-        only once the read model shows it."""
+        only once the read model shows it. A worker or server briefly away is waited for, not fatal."""
         handle = self.client.get_workflow_handle(workflow_id)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + timeout
-        while loop.time() < give_up:
-            state = await handle.query(query)
-            if state.revision and state.settled_revision == state.revision:
+        while (left := give_up - loop.time()) > 0:
+            try:
+                state = await handle.query(query, rpc_timeout=timedelta(seconds=max(left, 0.1)))
+            except (RPCError, WorkflowQueryFailedError):
+                state = None  # no worker has picked the case up yet, or the server is restarting
+            if state is not None and state.revision and state.settled_revision == state.revision:
                 return True
             await asyncio.sleep(0.05)
         return False
+
+    async def _readable_after_start(self, workflow_id: str, query: Any, what: str) -> None:
+        """Read-your-writes: a start is answered 201 only once its case can be read; otherwise an honest
+        503 that names the number it was given, so the caller looks it up instead of submitting again."""
+        if not await self._await_read_model(workflow_id, query):
+            raise ServiceError(
+                "unavailable",
+                f"{what}已提交，编号 {workflow_id}，但暂时还不能查看（流程服务或数据库繁忙）；"
+                f"请稍后按该编号查看，不要重复提交",
+            )
 
     async def _update(
         self, workflow_id: str, update: Any, argument: Any, when_closed: Callable[[], str | None]

@@ -125,7 +125,7 @@ class ContractService(Service):
             )
         except RPCError as error:
             raise ServiceError("unavailable", f"流程服务暂时不可用，申请未提交（{error.message}）") from error
-        await self._await_read_model(contract_no, ContractWorkflow.status)
+        await self._readable_after_start(contract_no, ContractWorkflow.status, "单一来源采购申请")
         return self.contract(actor, contract_no)
 
     # --- actions --------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ class FairService(Service):
             )
         except RPCError as error:
             raise ServiceError("unavailable", f"流程服务暂时不可用，社洽会未创建（{error.message}）") from error
-        await self._await_read_model(fair_no, FairWorkflow.status)
+        await self._readable_after_start(fair_no, FairWorkflow.status, "社洽会")
         return self._fair_summary(self._fair_state(fair_no))
 
     def fairs(self) -> list[views.FairSummary]:
