@@ -1,0 +1,212 @@
+"""Faults a running system meets: a worker killed in the middle of rendering a document, a read model
+locked for a while, a documents folder that cannot be written. Each case still reaches the right end,
+soon after the fault is gone, with nothing written twice. (A killed worker between steps and a
+restarted Temporal server are in tests/test_durability.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+import sys
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from temporalio.api.enums.v1 import PendingActivityState, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.case import CaseState, Phase
+from service import views
+from service.cases import CaseService
+from settings import PROJECT_ROOT, Settings
+from store.models import DocumentRecord, NotificationRecord, TimelineRecord
+from tests import factories
+from tests.conftest import make_settings, prepared_engine
+from tests.helpers import case_state
+from tests.test_durability import kill, start_worker, stored_files
+from workflows.base import HEARTBEAT
+from worker import STICKY_QUEUE_TIMEOUT, build_worker
+
+SLOW_RENDER_WORKER = """
+import asyncio, time
+import activities.documents as documents
+render = documents.render_pdf
+def slow(html, document_id):
+    print("rendering", document_id, flush=True)
+    time.sleep(600)
+    return render(html, document_id)
+documents.render_pdf = slow
+import worker
+asyncio.run(worker.main())
+"""
+"""A worker whose renders hang, so the test can kill it while one is surely in progress."""
+
+
+def assert_written_once(engine: Engine, settings: Settings, state: CaseState) -> None:
+    """Every document, timeline row and notification of the case is in the read model exactly once."""
+    with Session(engine) as session:
+        documents = session.exec(select(DocumentRecord).where(DocumentRecord.case_no == state.case_no)).all()
+        timeline = session.exec(select(TimelineRecord).where(TimelineRecord.case_no == state.case_no)).all()
+        notices = session.exec(select(NotificationRecord).where(NotificationRecord.case_no == state.case_no)).all()
+    assert sorted(d.document_id for d in documents) == sorted(d.document_id for d in state.documents)
+    assert len({d.kind for d in state.documents}) == len(state.documents), "no document issued twice"
+    assert sorted((e.seq, e.action) for e in timeline) == [(e.seq, e.action) for e in state.timeline]
+    assert notices and max(Counter((n.kind, n.recipient_id) for n in notices).values()) == 1
+    hashes = {h for d in documents for h in (d.html_sha256, d.pdf_sha256)}
+    assert {p.stem for p in stored_files(settings)} == hashes, "each document stored once as HTML and once as PDF"
+
+
+async def polling(client: Client, settings: Settings, pid: int, seconds: float = 60) -> None:
+    """Wait (bounded) until worker process ``pid`` polls the task queue for activities."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace, task_queue=TaskQueue(name=settings.task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    )
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + seconds
+    while not any(p.identity.startswith(f"{pid}@") for p in (await client.workflow_service.describe_task_queue(request)).pollers):
+        assert loop.time() < give_up, f"worker {pid} never polled"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_worker_killed_during_a_render_is_replaced_within_seconds(temporal: WorkflowEnvironment, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    engine = prepared_engine(settings)
+    client = temporal.client
+    address = client.service_client.config.target_host
+    service = CaseService(settings, engine, client)
+    env = {
+        **os.environ, "SHEZU_TEMPORAL_ADDRESS": address, "SHEZU_DATABASE_URL": settings.effective_database_url,
+        "SHEZU_DATA_DIR": str(settings.data_dir), "SHEZU_TASK_QUEUE": settings.task_queue,
+    }
+    hanging = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SLOW_RENDER_WORKER, cwd=PROJECT_ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )
+    healthy = None
+    try:
+        application = factories.filing()
+        applicant = service.actor(factories.applicant_id(), application.applicant_name)
+        submission = asyncio.create_task(service.submit(applicant, application))
+        assert hanging.stdout is not None
+        line = await asyncio.wait_for(hanging.stdout.readline(), timeout=60)
+        assert line.startswith(b"rendering"), line
+        healthy = await start_worker(settings, address)
+        await polling(client, settings, healthy.pid)
+        assert not submission.done(), "the submission waits for its acceptance notice"
+
+        await kill(hanging)
+        loop = asyncio.get_running_loop()
+        killed_at = loop.time()
+        receipt = await asyncio.wait_for(submission, timeout=120)
+        recovered_in = loop.time() - killed_at
+    finally:
+        if hanging.returncode is None:
+            await kill(hanging)
+        if healthy is not None:
+            await kill(healthy)
+
+    # At most: the heartbeat timeout to notice, the first retry interval (1 s), and the next workflow
+    # task leaving the dead worker's sticky queue: 8 s (4.6 s measured here). Without heartbeats the user
+    # waited out the render's start-to-close timeout (60 s, formerly 180 s); with Temporal's default
+    # 10 s sticky timeout it took 16 s. The margin is for a loaded machine (2 cores).
+    worst = HEARTBEAT.total_seconds() + 1 + STICKY_QUEUE_TIMEOUT.total_seconds()
+    assert recovered_in < worst + 7, f"recovered after {recovered_in:.1f} s"
+    assert receipt.phase is Phase.preliminary_review
+    async with build_worker(client, settings, engine):
+        state = await case_state(client, receipt.case_no)
+    assert [d.kind.value for d in state.documents] == ["acceptance_notice"]
+    assert_written_once(engine, settings, state)
+
+
+def hold_lock(url: str) -> object:
+    """Another program holding the read model locked: SQLite's exclusive lock on the whole file, or on
+    PostgreSQL a lock on the cases table that lets readers in but no writer."""
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")
+        return connection
+    engine = create_engine(url)
+    connection = engine.connect()
+    connection.exec_driver_sql("LOCK TABLE cases IN EXCLUSIVE MODE")
+    return connection
+
+
+async def test_a_locked_read_model_delays_a_case_but_does_not_break_it(
+    temporal: WorkflowEnvironment, tmp_path: Path, database_url: str
+) -> None:
+    settings = make_settings(tmp_path, database_url)
+    engine = prepared_engine(settings)
+    client = temporal.client
+    service = CaseService(settings, engine, client)
+    async with build_worker(client, settings, engine):
+        application = factories.association()
+        applicant = service.actor(factories.applicant_id(), application.applicant_name)
+        case_no = (await service.submit(applicant, application)).case_no
+        await service.decide(service.actor("ma-sun"), case_no, views.DecisionInput(step="preliminary_review", outcome="approve"))
+
+        lock = hold_lock(database_url)
+        try:
+            decision = views.DecisionInput(step="authority_review", outcome="refuse", reasons=["名称不规范"])
+            pending = asyncio.create_task(service.decide(service.actor("mz-chen"), case_no, decision))
+            seen = await asyncio.wait_for(asyncio.to_thread(service.case, applicant, case_no), timeout=10)
+            assert seen.phase is Phase.authority_review, "readers are not blocked by the lock"
+            await asyncio.sleep(4)  # the lock is held a while
+            assert not pending.done(), "the decision is answered only once the read model shows it"
+        finally:
+            lock.close()  # type: ignore[attr-defined]
+        receipt = await asyncio.wait_for(pending, timeout=60)
+        assert receipt.phase == Phase.refused
+        assert service.case(applicant, case_no).phase is Phase.refused
+        state = await case_state(client, case_no)
+    assert [d.kind.value for d in state.documents] == ["acceptance_notice", "refusal_decision"]
+    assert_written_once(engine, settings, state)
+
+
+async def test_an_unwritable_documents_folder_holds_the_render_until_it_is_writable(
+    temporal: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    engine = prepared_engine(settings)
+    client = temporal.client
+    service = CaseService(settings, engine, client)
+    shutil.rmtree(settings.documents_dir, ignore_errors=True)
+    settings.documents_dir.write_text("not a folder")  # tests run as root, where chmod would not stop a write
+    async with build_worker(client, settings, engine):
+        application = factories.filing()
+        applicant = service.actor(factories.applicant_id(), application.applicant_name)
+        submission = asyncio.create_task(service.submit(applicant, application))
+        failure = await failing_render(client, settings, submission, seconds=60)
+        assert "documents" in failure, "the pending activity says what fails (Temporal UI, shezu doctor)"
+        assert not submission.done()
+
+        settings.documents_dir.unlink()
+        receipt = await asyncio.wait_for(submission, timeout=60)
+        state = await case_state(client, receipt.case_no)
+    assert receipt.phase is Phase.preliminary_review
+    assert [d.kind.value for d in state.documents] == ["acceptance_notice"]
+    assert_written_once(engine, settings, state)
+
+
+async def failing_render(client: Client, settings: Settings, submission: asyncio.Task, seconds: float) -> str:  # type: ignore[type-arg]
+    """Wait (bounded) until the case's render has failed at least once and is waiting to retry; its error."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + seconds
+    while True:
+        assert not submission.done(), submission
+        for workflow in [w async for w in client.list_workflows(f"TaskQueue = '{settings.task_queue}'")]:
+            description = (await client.get_workflow_handle(workflow.id).describe()).raw_description
+            for activity in description.pending_activities:
+                if activity.activity_type.name == "render_document" and activity.attempt >= 2 and (
+                    activity.state is not PendingActivityState.PENDING_ACTIVITY_STATE_STARTED or activity.last_failure.message
+                ):
+                    return activity.last_failure.message
+        assert loop.time() < give_up, "the render never failed"
+        await asyncio.sleep(0.2)
