@@ -6,11 +6,15 @@ restarted Temporal server are in tests/test_durability.py.)"""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sqlite3
 import sys
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -23,42 +27,47 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from schemas.case import CaseState, Phase
+from schemas.contracts import ContractPhase, ContractState, TrancheStatus
+from schemas.localtime import local_date
 from service import views
 from service.cases import CaseService
+from service.contracts import ContractService
 from settings import PROJECT_ROOT, Settings
-from store.models import DocumentRecord, NotificationRecord, TimelineRecord
+from store.models import DocumentRecord, LedgerRecord, NotificationRecord, TimelineRecord
 from tests import factories
 from tests.conftest import make_settings, prepared_engine
-from tests.helpers import case_state
+from tests.contract_helpers import BUYER, FINANCE, ORGANIZER, SUPPLIER, SUPPLIER_ORG, plan
+from tests.helpers import case_state, until_contract
 from tests.test_durability import kill, start_worker, stored_files
 from workflows.base import HEARTBEAT
 from worker import STICKY_QUEUE_TIMEOUT, build_worker
 
-SLOW_RENDER_WORKER = """
-import asyncio, time
-import activities.documents as documents
-render = documents.render_pdf
-def slow(html, document_id):
-    print("rendering", document_id, flush=True)
-    time.sleep(600)
-    return render(html, document_id)
-documents.render_pdf = slow
+HANGING_RENDER_WORKER = """
+import asyncio, os, time
+from activities.documents import DocumentActivities
+store = DocumentActivities._render_and_store
+def hanging(self, request):
+    if request.kind.value == os.environ["HANG_ON"]:
+        print("rendering", request.document_id, flush=True)
+        time.sleep(600)
+    return store(self, request)
+DocumentActivities._render_and_store = hanging
 import worker
 asyncio.run(worker.main())
 """
-"""A worker whose renders hang, so the test can kill it while one is surely in progress."""
+"""A worker whose render of one kind of document hangs, so the test can kill it while that render is
+surely in progress."""
 
 
-def assert_written_once(engine: Engine, settings: Settings, state: CaseState) -> None:
+def assert_written_once(engine: Engine, settings: Settings, key: str, state: CaseState | ContractState) -> None:
     """Every document, timeline row and notification of the case is in the read model exactly once."""
     with Session(engine) as session:
-        documents = session.exec(select(DocumentRecord).where(DocumentRecord.case_no == state.case_no)).all()
-        timeline = session.exec(select(TimelineRecord).where(TimelineRecord.case_no == state.case_no)).all()
-        notices = session.exec(select(NotificationRecord).where(NotificationRecord.case_no == state.case_no)).all()
+        documents = session.exec(select(DocumentRecord).where(DocumentRecord.case_no == key)).all()
+        timeline = session.exec(select(TimelineRecord).where(TimelineRecord.case_no == key)).all()
+        notices = session.exec(select(NotificationRecord).where(NotificationRecord.case_no == key)).all()
     assert sorted(d.document_id for d in documents) == sorted(d.document_id for d in state.documents)
-    assert len({d.kind for d in state.documents}) == len(state.documents), "no document issued twice"
     assert sorted((e.seq, e.action) for e in timeline) == [(e.seq, e.action) for e in state.timeline]
-    assert notices and max(Counter((n.kind, n.recipient_id) for n in notices).values()) == 1
+    assert notices and max(Counter((n.kind, n.recipient_id, n.subject, n.body) for n in notices).values()) == 1
     hashes = {h for d in documents for h in (d.html_sha256, d.pdf_sha256)}
     assert {p.stem for p in stored_files(settings)} == hashes, "each document stored once as HTML and once as PDF"
 
@@ -76,54 +85,108 @@ async def polling(client: Client, settings: Settings, pid: int, seconds: float =
         await asyncio.sleep(0.1)
 
 
+@asynccontextmanager
+async def workers_killed_mid_render(
+    client: Client, settings: Settings, kind: str
+) -> AsyncIterator[Callable[[], Awaitable[float]]]:
+    """A worker that hangs rendering ``kind``; the body starts what renders it, then awaits the yielded
+    function, which starts a healthy worker, kills the hanging one mid-render and returns the moment
+    (event-loop time) it did."""
+    address = client.service_client.config.target_host
+    env = {
+        **os.environ, "SHEZU_TEMPORAL_ADDRESS": address, "SHEZU_DATABASE_URL": settings.effective_database_url,
+        "SHEZU_DATA_DIR": str(settings.data_dir), "SHEZU_TASK_QUEUE": settings.task_queue, "HANG_ON": kind,
+    }
+    hanging = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HANGING_RENDER_WORKER, cwd=PROJECT_ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )
+    healthy: list[asyncio.subprocess.Process] = []
+
+    async def replace() -> float:
+        assert hanging.stdout is not None
+        line = await asyncio.wait_for(hanging.stdout.readline(), timeout=60)
+        assert line.startswith(b"rendering"), line
+        healthy.append(await start_worker(settings, address))
+        await polling(client, settings, healthy[0].pid)
+        await kill(hanging)
+        return asyncio.get_running_loop().time()
+
+    try:
+        yield replace
+    finally:
+        for process in [hanging, *healthy]:
+            if process.returncode is None:
+                await kill(process)
+
+
+# At most: the heartbeat timeout to notice the dead worker, the first retry interval (1 s), and the next
+# workflow task leaving the dead worker's sticky queue: 8 s (4.6 s measured here). Without heartbeats
+# a user waited out the render's start-to-close timeout (60 s, formerly 180 s); with Temporal's default
+# 10 s sticky timeout it took 16 s. The margin is for a loaded machine (2 cores).
+RECOVERY_BOUND = HEARTBEAT.total_seconds() + 1 + STICKY_QUEUE_TIMEOUT.total_seconds() + 7
+
+
 async def test_a_worker_killed_during_a_render_is_replaced_within_seconds(temporal: WorkflowEnvironment, tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     engine = prepared_engine(settings)
     client = temporal.client
-    address = client.service_client.config.target_host
     service = CaseService(settings, engine, client)
-    env = {
-        **os.environ, "SHEZU_TEMPORAL_ADDRESS": address, "SHEZU_DATABASE_URL": settings.effective_database_url,
-        "SHEZU_DATA_DIR": str(settings.data_dir), "SHEZU_TASK_QUEUE": settings.task_queue,
-    }
-    hanging = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SLOW_RENDER_WORKER, cwd=PROJECT_ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )
-    healthy = None
-    try:
+    async with workers_killed_mid_render(client, settings, "acceptance_notice") as replace:
         application = factories.filing()
         applicant = service.actor(factories.applicant_id(), application.applicant_name)
         submission = asyncio.create_task(service.submit(applicant, application))
-        assert hanging.stdout is not None
-        line = await asyncio.wait_for(hanging.stdout.readline(), timeout=60)
-        assert line.startswith(b"rendering"), line
-        healthy = await start_worker(settings, address)
-        await polling(client, settings, healthy.pid)
+        killed_at = await replace()
         assert not submission.done(), "the submission waits for its acceptance notice"
-
-        await kill(hanging)
-        loop = asyncio.get_running_loop()
-        killed_at = loop.time()
         receipt = await asyncio.wait_for(submission, timeout=120)
-        recovered_in = loop.time() - killed_at
-    finally:
-        if hanging.returncode is None:
-            await kill(hanging)
-        if healthy is not None:
-            await kill(healthy)
-
-    # At most: the heartbeat timeout to notice, the first retry interval (1 s), and the next workflow
-    # task leaving the dead worker's sticky queue: 8 s (4.6 s measured here). Without heartbeats the user
-    # waited out the render's start-to-close timeout (60 s, formerly 180 s); with Temporal's default
-    # 10 s sticky timeout it took 16 s. The margin is for a loaded machine (2 cores).
-    worst = HEARTBEAT.total_seconds() + 1 + STICKY_QUEUE_TIMEOUT.total_seconds()
-    assert recovered_in < worst + 7, f"recovered after {recovered_in:.1f} s"
-    assert receipt.phase is Phase.preliminary_review
-    async with build_worker(client, settings, engine):
+        recovered_in = asyncio.get_running_loop().time() - killed_at
         state = await case_state(client, receipt.case_no)
+
+    assert recovered_in < RECOVERY_BOUND, f"recovered after {recovered_in:.1f} s"
+    assert receipt.phase is Phase.preliminary_review
     assert [d.kind.value for d in state.documents] == ["acceptance_notice"]
-    assert_written_once(engine, settings, state)
+    assert_written_once(engine, settings, receipt.case_no, state)
+
+
+async def test_a_worker_killed_while_instructing_a_payment_pays_it_once(temporal: WorkflowEnvironment, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    engine = prepared_engine(settings)
+    client = temporal.client
+    contracts = ContractService(settings, engine, client)
+    async with workers_killed_mid_render(client, settings, "payment_instruction") as replace:
+        contract_no = await signing_contract(contracts, client)
+        signing = asyncio.create_task(
+            contracts.sign(contracts.actor(SUPPLIER), contract_no, views.SigningInput(party="supplier"))
+        )
+        killed_at = await replace()
+        await until_contract(client, contract_no, lambda s: s.tranche("T1").status is TrancheStatus.instructed, seconds=120)
+        recovered_in = asyncio.get_running_loop().time() - killed_at
+        await asyncio.wait_for(signing, timeout=60)
+        payment = views.DisbursementInput(tranche_id="T1", voucher="GK-0001")
+        await contracts.record_disbursement(contracts.actor(FINANCE), contract_no, payment)
+        state = await until_contract(client, contract_no, lambda s: s.tranche("T1").status is TrancheStatus.paid)
+
+    assert recovered_in < RECOVERY_BOUND, f"recovered after {recovered_in:.1f} s"
+    assert [d.kind.value for d in state.documents] == ["contract", "payment_instruction"]
+    with Session(engine) as session:
+        ledger = session.exec(select(LedgerRecord).where(LedgerRecord.contract_no == contract_no)).all()
+    assert [(e.entry, e.status, e.amount_fen) for e in ledger] == [("T1", "paid", state.tranche("T1").amount_fen)]
+    assert_written_once(engine, settings, contract_no, state)
+
+
+async def signing_contract(contracts: ContractService, client: Client) -> str:
+    """A single-source contract approved, planned and signed by the buyer: the supplier's signature is next."""
+    request = views.SingleSourceInput.model_validate(
+        {**json.loads((PROJECT_ROOT / "examples" / "single-source.json").read_text(encoding="utf-8")), "supplier": SUPPLIER_ORG}
+    )
+    contract_no = (await contracts.single_source(contracts.actor(BUYER), request)).contract_no
+    await until_contract(client, contract_no, lambda s: s.phase is ContractPhase.approval and bool(s.open_tasks))
+    await contracts.approve_single_source(contracts.actor(ORGANIZER), contract_no, views.ApprovalInput(approve=True))
+    await until_contract(client, contract_no, lambda s: s.phase is ContractPhase.drafting)
+    await contracts.propose_plan(contracts.actor(BUYER), contract_no, plan(local_date(datetime.now(UTC)), request.amount_fen))
+    await until_contract(client, contract_no, lambda s: s.phase is ContractPhase.signing)
+    await contracts.sign(contracts.actor(BUYER), contract_no, views.SigningInput(party="buyer"))
+    return contract_no
 
 
 def hold_lock(url: str) -> object:
@@ -167,7 +230,7 @@ async def test_a_locked_read_model_delays_a_case_but_does_not_break_it(
         assert service.case(applicant, case_no).phase is Phase.refused
         state = await case_state(client, case_no)
     assert [d.kind.value for d in state.documents] == ["acceptance_notice", "refusal_decision"]
-    assert_written_once(engine, settings, state)
+    assert_written_once(engine, settings, case_no, state)
 
 
 async def test_an_unwritable_documents_folder_holds_the_render_until_it_is_writable(
@@ -192,7 +255,7 @@ async def test_an_unwritable_documents_folder_holds_the_render_until_it_is_writa
         state = await case_state(client, receipt.case_no)
     assert receipt.phase is Phase.preliminary_review
     assert [d.kind.value for d in state.documents] == ["acceptance_notice"]
-    assert_written_once(engine, settings, state)
+    assert_written_once(engine, settings, receipt.case_no, state)
 
 
 async def failing_render(client: Client, settings: Settings, submission: asyncio.Task, seconds: float) -> str:  # type: ignore[type-arg]

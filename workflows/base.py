@@ -29,7 +29,10 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 
-ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+"""A failing activity (a documents folder that cannot be written, a database away) is retried after 1,
+2, 4 … s, then every 30 s: a case resumes within half a minute of the fault being fixed, however long
+it lasted (with 5 minutes, up to 5 minutes). Retries add nothing to the case's history."""
 QUICK = timedelta(seconds=10)
 """Lookups and single-row writes. Measured here (start to completion of every activity in
 tests/golden, 2 cores): median 5 ms, slowest 0.14 s. They do not heartbeat, so a worker that dies
