@@ -19,16 +19,16 @@ from fastapi.routing import APIRoute
 
 from api.app import create_app
 from schemas.contracts import AmendmentInput, ContractPlan, DeliveryInput, EvaluationInput
-from schemas.procurement import BidInput
+from schemas.procurement import BidInput, LotPhase
 from service import views
 from service.contracts import ContractService
-from service.fairs import FairService
+from service.fairs import PUBLIC_DOCUMENTS, FairService
 from settings import PROJECT_ROOT
 from tests import factories
 from tests.conftest import Skipping
 from tests.contract_helpers import PASSING, REPORT, evaluation, in_force, plan
 from tests.fair_helpers import published_fair
-from tests.helpers import until_state
+from tests.helpers import until_lot, until_state
 
 # What a path parameter names: hidden things are compared (existing but not visible vs missing);
 # the others are either public (fairs and lots are published) or only name a part of a hidden thing.
@@ -106,7 +106,15 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
 
     fair = await published_fair(skipping)
     lot_no = fair.lots[0]
-    await fair.bid(lot_no, "YJ-REG-0001", 25_000_000)  # B01, by org-chunhui
+    for organization, price in (("YJ-REG-0001", 28_000_000), ("YJ-REG-0002", 26_500_000), ("YJ-REG-0003", 29_000_000)):
+        await fair.bid(lot_no, organization, price)  # B01 by org-chunhui, B02, B03 by org-yangguang
+    await fair.close_bidding(lot_no)
+    await until_lot(client, lot_no, lambda s: s.phase is LotPhase.evaluation)
+    await fair.score_all(lot_no)
+    lot = await until_lot(client, lot_no, lambda s: s.phase is LotPhase.result_notice)
+    # the evaluation report (for the department) and the notifications addressed to each bidder
+    lot_documents = [d.document_id for d in lot.documents if d.kind not in PUBLIC_DOCUMENTS]
+    assert lot_documents
 
     app = create_app(service=cases, fairs=fairs, contracts=contracts)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test") as http:
@@ -116,7 +124,7 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
             existing={
                 "case_no": [open_case, closed_case],
                 "contract_no": [contract.contract_no],
-                "document_id": case_documents + [d.document_id for d in contract_view.documents],
+                "document_id": case_documents + [d.document_id for d in contract_view.documents] + lot_documents,
                 "bid_id": ["B01"],
             },
             lot_no=lot_no,
@@ -125,8 +133,8 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
                 "case_no": ["someone-else", "hn-zheng", None],
                 # another organization, another department, and no identity at all
                 "contract_no": ["org-yangguang", "dept-jy", None],
-                "document_id": ["someone-else", "org-yangguang", "hn-zheng", None],
-                # another bidder (org-yangguang represents YJ-REG-0003)
+                "document_id": ["someone-else", "org-qiming", "hn-zheng", None],
+                # another bidder (org-yangguang represents YJ-REG-0003, which bid B03)
                 "bid_id": ["org-yangguang"],
             },
         )
