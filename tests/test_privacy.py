@@ -32,13 +32,14 @@ from tests.helpers import until_lot, until_state
 
 # What a path parameter names: hidden things are compared (existing but not visible vs missing);
 # the others are either public (fairs and lots are published) or only name a part of a hidden thing.
-HIDDEN = {"case_no", "contract_no", "document_id", "bid_id"}
-OTHER = {"fair_no", "lot_no", "objection_id", "challenge_id", "demand_id", "milestone_id", "amendment_no", "extension"}
+HIDDEN = {"case_no", "contract_no", "document_id", "bid_id", "challenge_id"}
+OTHER = {"fair_no", "lot_no", "objection_id", "demand_id", "milestone_id", "amendment_no", "extension"}
 MISSING = {
     "case_no": "YJ-JG-BA-2026-99999",
     "contract_no": "YJ-DY-2026-99999",
     "document_id": "0123456789abcdef0123456789abcdef",
     "bid_id": "B99",
+    "challenge_id": "ZY99",
 }
 
 ROUTES = [r for r in create_app().routes if isinstance(r, APIRoute)]
@@ -71,6 +72,7 @@ def bodies(world: World) -> dict[type, Any]:
         views.SuspensionInput: {"suspend": True, "reasons": ["暂停"]},
         views.TerminationInput: {"reasons": ["终止"]},
         BidInput: {**example("bid.json"), "organization": "YJ-REG-0003"},  # the stranger's own organization
+        views.ChallengeAnswerInput: {"upheld": False, "reasons": ["经核查不属实"]},
     }
 
 
@@ -112,6 +114,10 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
     await until_lot(client, lot_no, lambda s: s.phase is LotPhase.evaluation)
     await fair.score_all(lot_no)
     lot = await until_lot(client, lot_no, lambda s: s.phase is LotPhase.result_notice)
+    await fair.service.file_challenge(
+        fair.actor("org-xiyanghong"), lot_no, views.ChallengeInput(organization="YJ-REG-0002", content="第一名的评分偏高")
+    )
+    await until_lot(client, lot_no, lambda s: bool(s.challenges) and s.challenges[0].task_id is not None)
     # the evaluation report (for the department) and the notifications addressed to each bidder
     lot_documents = [d.document_id for d in lot.documents if d.kind not in PUBLIC_DOCUMENTS]
     assert lot_documents
@@ -126,6 +132,7 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
                 "contract_no": [contract.contract_no],
                 "document_id": case_documents + [d.document_id for d in contract_view.documents] + lot_documents,
                 "bid_id": ["B01"],
+                "challenge_id": ["ZY01"],
             },
             lot_no=lot_no,
             strangers={
@@ -136,6 +143,8 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
                 "document_id": ["someone-else", "org-qiming", "hn-zheng", None],
                 # another bidder (org-yangguang represents YJ-REG-0003, which bid B03)
                 "bid_id": ["org-yangguang"],
+                # a bidder who did not file it, a member of the public, a department
+                "challenge_id": ["org-yangguang", "someone-else", "dept-jy"],
             },
         )
 
@@ -171,7 +180,7 @@ async def _answer(
 
 @pytest.mark.parametrize(("method", "route"), COMPARED, ids=[f"{m} {r.path}" for m, r in COMPARED])
 async def test_a_stranger_cannot_tell_an_existing_case_from_a_missing_one(world: World, method: str, route: APIRoute) -> None:
-    hidden = next(p for p in ("bid_id", "document_id", "contract_no", "case_no") if p in route.param_convertors)
+    hidden = next(p for p in ("bid_id", "challenge_id", "document_id", "contract_no", "case_no") if p in route.param_convertors)
     variants = [{}, {"live": "true"}] if method == "GET" and hidden == "case_no" else [{}]
     for params in variants:
         for user in world.strangers[hidden]:
