@@ -40,7 +40,7 @@ from schemas.policy import Policy, PolicyRef
 from service import views
 from service.common import Service, ServiceError, deadline_view, document_view, holder_view
 from store import directory
-from store.case_numbers import DuplicateOpenCase, allocate, open_case_key, release
+from store.case_numbers import DuplicateOpenCase, open_case_key, release
 from store.files import put
 from store.models import (
     AttachmentRecord,
@@ -172,7 +172,7 @@ class CaseService(Service):
         are taken: a number the allocation table thought free (e.g. after a restore) is skipped."""
         for _ in range(50):
             try:
-                case_no = allocate(self.engine, series, open_key, now)
+                case_no = self._allocate(series, open_key, now, "申请")
             except DuplicateOpenCase as duplicate:
                 raise ServiceError(
                     "conflict",

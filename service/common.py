@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -21,6 +22,7 @@ from schemas.people import Actor, Role
 from service import views
 from settings import Settings
 from store import directory
+from store.case_numbers import allocate
 
 STATUS_CODES = {"invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404, "unavailable": 503}
 
@@ -86,6 +88,14 @@ class Service:
         if staff is not None:
             return staff
         return Actor(user_id=user_id, name=(name or user_id).strip()[:50] or user_id, role=role)
+
+    def _allocate(self, series: str, open_key: str | None, now: datetime, what: str) -> str:
+        """The next number of a series. A read model locked past its busy timeout, or away, is a 503
+        saying nothing was submitted, rather than a 500."""
+        try:
+            return allocate(self.engine, series, open_key, now)
+        except OperationalError as error:
+            raise ServiceError("unavailable", f"数据库暂时繁忙，{what}未提交，请稍后重试") from error
 
     async def _await_read_model(self, workflow_id: str, query: Any, timeout: float = 60.0) -> bool:
         """After a start, wait (bounded) until the workflow reports its state settled, which it does

@@ -43,7 +43,6 @@ from schemas.procurement import Eligibility
 from service import views
 from service.common import Service, ServiceError, document_view, holder_view, timeline_view
 from store import directory, register
-from store.case_numbers import allocate
 from store.models import AttachmentRecord, ContractRecord, LedgerRecord
 from workflows.contract import ContractWorkflow
 
@@ -106,7 +105,7 @@ class ContractService(Service):
         organizer_place = directory.locality(self.engine, district.code)
         assert organizer_place is not None
         now = datetime.now(UTC)
-        contract_no = allocate(self.engine, f"{district.code}-DY-{local_date(now).year}", None, now)
+        contract_no = self._allocate(f"{district.code}-DY-{local_date(now).year}", None, now, "单一来源采购申请")
         basis = ContractBasis(
             contract_no=contract_no, origin="single_source", title=request.title, service_content=request.service_content,
             buyer_office=actor.office, buyer=actor, buyer_jurisdiction=actor.jurisdiction or district.code,

@@ -52,7 +52,6 @@ from schemas.procurement import (
 from service import views
 from service.common import Service, ServiceError, document_view, holder_view, timeline_view
 from store import directory, register
-from store.case_numbers import allocate
 from store.models import DocumentRecord, FairRecord, LotRecord, ShowcaseRecord
 from workflows.fair import FairWorkflow
 from workflows.lot import LotWorkflow
@@ -86,7 +85,7 @@ class FairService(Service):
         if locality is None:
             raise ServiceError("invalid", f"辖区 {actor.jurisdiction} 不在名录中")
         organizer = locality.office(Role.civil_affairs, locality.chain[0].level)
-        fair_no = allocate(self.engine, f"{locality.chain[0].code}-SQH-{local_date(now).year}", None, now)
+        fair_no = self._allocate(f"{locality.chain[0].code}-SQH-{local_date(now).year}", None, now, "社洽会")
         request = FairRequest(
             fair_no=fair_no, title=fair.title, organizer=organizer, locality=locality, schedule=fair.schedule,
             created_by=actor,

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -31,6 +32,7 @@ from schemas.contracts import ContractPhase, ContractState, TrancheStatus
 from schemas.localtime import local_date
 from service import views
 from service.cases import CaseService
+from service.common import ServiceError
 from service.contracts import ContractService
 from settings import PROJECT_ROOT, Settings
 from store.models import DocumentRecord, LedgerRecord, NotificationRecord, TimelineRecord
@@ -39,8 +41,8 @@ from tests.conftest import make_settings, prepared_engine
 from tests.contract_helpers import BUYER, FINANCE, ORGANIZER, SUPPLIER, SUPPLIER_ORG, plan
 from tests.helpers import case_state, until_contract
 from tests.test_durability import kill, start_worker, stored_files
-from workflows.base import HEARTBEAT
 from worker import STICKY_QUEUE_TIMEOUT, build_worker
+from workflows.base import HEARTBEAT
 
 HANGING_RENDER_WORKER = """
 import asyncio, os, time
@@ -231,6 +233,26 @@ async def test_a_locked_read_model_delays_a_case_but_does_not_break_it(
         state = await case_state(client, case_no)
     assert [d.kind.value for d in state.documents] == ["acceptance_notice", "refusal_decision"]
     assert_written_once(engine, settings, case_no, state)
+
+
+async def test_a_submission_while_the_read_model_stays_locked_is_refused_not_crashed(
+    temporal: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    prepared_engine(settings)
+    # the same database, waiting half a second for a lock instead of the 30 s of store/db.py
+    impatient = create_engine(settings.effective_database_url, connect_args={"timeout": 0.5})
+    service = CaseService(settings, impatient, temporal.client)
+    application = factories.filing()
+    applicant = service.actor(factories.applicant_id(), application.applicant_name)
+    lock = hold_lock(settings.effective_database_url)
+    try:
+        with pytest.raises(ServiceError) as busy:
+            await service.submit(applicant, application)
+    finally:
+        lock.close()  # type: ignore[attr-defined]
+    assert busy.value.status_code == 503 and "未提交" in busy.value.message
+    assert service.my_cases(applicant) == []
 
 
 async def test_an_unwritable_documents_folder_holds_the_render_until_it_is_writable(
