@@ -65,6 +65,9 @@ def document_view(document: DocumentRef) -> views.DocumentView:
 
 
 class Service:
+    settle_seconds = 60.0
+    """How long a start waits for its new case to show in the read model before answering 503."""
+
     def __init__(self, settings: Settings, engine: Engine, client: Client | None = None) -> None:
         self.settings = settings
         self.engine = engine
@@ -97,12 +100,12 @@ class Service:
         except OperationalError as error:
             raise ServiceError("unavailable", f"数据库暂时繁忙，{what}未提交，请稍后重试") from error
 
-    async def _await_read_model(self, workflow_id: str, query: Any, timeout: float = 60.0) -> bool:
+    async def _await_read_model(self, workflow_id: str, query: Any) -> bool:
         """After a start, wait (bounded) until the workflow reports its state settled, which it does
         only once the read model shows it. A worker or server briefly away is waited for, not fatal."""
         handle = self.client.get_workflow_handle(workflow_id)
         loop = asyncio.get_running_loop()
-        give_up = loop.time() + timeout
+        give_up = loop.time() + self.settle_seconds
         while (left := give_up - loop.time()) > 0:
             try:
                 state = await handle.query(query, rpc_timeout=timedelta(seconds=max(left, 0.1)))

@@ -1,5 +1,5 @@
 """Faults a running system meets: a worker killed in the middle of rendering a document, a read model
-locked for a while, a documents folder that cannot be written. Each case still reaches the right end,
+locked for a while, no worker at all when a case is submitted, a documents folder that cannot be written. Each case still reaches the right end,
 soon after the fault is gone, with nothing written twice. (A killed worker between steps and a
 restarted Temporal server are in tests/test_durability.py.)"""
 
@@ -39,7 +39,7 @@ from store.models import DocumentRecord, LedgerRecord, NotificationRecord, Timel
 from tests import factories
 from tests.conftest import make_settings, prepared_engine
 from tests.contract_helpers import BUYER, FINANCE, ORGANIZER, SUPPLIER, SUPPLIER_ORG, plan
-from tests.helpers import case_state, until_contract
+from tests.helpers import case_state, until_contract, until_state
 from tests.test_durability import kill, start_worker, stored_files
 from worker import STICKY_QUEUE_TIMEOUT, build_worker
 from workflows.base import HEARTBEAT
@@ -253,6 +253,24 @@ async def test_a_submission_while_the_read_model_stays_locked_is_refused_not_cra
         lock.close()  # type: ignore[attr-defined]
     assert busy.value.status_code == 503 and "未提交" in busy.value.message
     assert service.my_cases(applicant) == []
+
+
+async def test_a_submission_no_worker_takes_up_is_not_answered_201(temporal: WorkflowEnvironment, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    engine = prepared_engine(settings)
+    client = temporal.client
+    service = CaseService(settings, engine, client)
+    service.settle_seconds = 2
+    application = factories.filing()
+    applicant = service.actor(factories.applicant_id(), application.applicant_name)
+    with pytest.raises(ServiceError) as pending:
+        await service.submit(applicant, application)
+    assert pending.value.status_code == 503, "no receipt for a case nobody could read yet"
+    case_no = pending.value.message.split("编号 ")[1].split("，")[0]
+    assert "不要重复提交" in pending.value.message
+    async with build_worker(client, settings, engine):
+        await until_state(client, case_no, lambda s: s.phase is Phase.preliminary_review)
+    assert service.case(applicant, case_no).phase is Phase.preliminary_review, "the number it named is the case"
 
 
 async def test_an_unwritable_documents_folder_holds_the_render_until_it_is_writable(
