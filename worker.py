@@ -80,6 +80,10 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
         activities=activities(settings, engine),
         activity_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="shezu-activity"),
         sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_TIMEOUT,
+        # Heartbeats (every second, activities/heartbeat.py) reach the server at most this often; the SDK
+        # would otherwise wait 0.8 x the 5 s heartbeat timeout between them, leaving a loaded machine 1 s
+        # of margin before a live render is taken for a dead one. Only long activities heartbeat.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
     )
 
 
