@@ -223,8 +223,13 @@ async def test_a_locked_read_model_delays_a_case_but_does_not_break_it(
             pending = asyncio.create_task(service.decide(service.actor("mz-chen"), case_no, decision))
             seen = await asyncio.wait_for(asyncio.to_thread(service.case, applicant, case_no), timeout=10)
             assert seen.phase is Phase.authority_review, "readers are not blocked by the lock"
-            await asyncio.sleep(4)  # the lock is held a while
+            await asyncio.sleep(HEARTBEAT.total_seconds() + 2)  # the lock is held longer than a heartbeat timeout
             assert not pending.done(), "the decision is answered only once the read model shows it"
+            waiting = (await client.get_workflow_handle(case_no).describe()).raw_description.pending_activities
+            # SQLite locks the whole file, so the notification's write waits first; PostgreSQL only the cases
+            # table, so the projection waits, heartbeating: still its first attempt past the heartbeat timeout.
+            first = "queue_notification" if database_url.startswith("sqlite") else "project_case"
+            assert [(a.activity_type.name, a.attempt) for a in waiting] == [(first, 1)], "waiting, not timed out"
         finally:
             lock.close()  # type: ignore[attr-defined]
         receipt = await asyncio.wait_for(pending, timeout=60)
