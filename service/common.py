@@ -14,7 +14,6 @@ from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFa
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from rules import permissions
 from schemas.calendar import Deadline
 from schemas.case import ActionReceipt, Task, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef
@@ -39,11 +38,6 @@ class ServiceError(Exception):
     @property
     def status_code(self) -> int:
         return STATUS_CODES.get(self.kind, 400)
-
-
-def refused(refusal: permissions.Refusal | None) -> None:
-    if refusal is not None:
-        raise ServiceError(refusal.kind.value, refusal.message)
 
 
 def deadline_view(deadline: Deadline) -> views.DeadlineView:
@@ -100,9 +94,11 @@ class Service:
         except OperationalError as error:
             raise ServiceError("unavailable", f"数据库暂时繁忙，{what}未提交，请稍后重试") from error
 
-    async def _await_read_model(self, workflow_id: str, query: Any) -> bool:
-        """After a start, wait (bounded) until the workflow reports its state settled, which it does
-        only once the read model shows it. A worker or server briefly away is waited for, not fatal."""
+    async def _readable_after_start(self, workflow_id: str, query: Any, what: str) -> None:
+        """Read-your-writes: a start is answered 201 only once its case can be read. Wait (bounded) until
+        the workflow reports its state settled, which it does only once the read model shows it (a worker
+        or server briefly away is waited for); otherwise an honest 503 that names the number it was
+        given, so the caller looks it up instead of submitting again."""
         handle = self.client.get_workflow_handle(workflow_id)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.settle_seconds
@@ -112,19 +108,12 @@ class Service:
             except (RPCError, WorkflowQueryFailedError):
                 state = None  # no worker has picked the case up yet, or the server is restarting
             if state is not None and state.revision and state.settled_revision == state.revision:
-                return True
+                return
             await asyncio.sleep(0.05)
-        return False
-
-    async def _readable_after_start(self, workflow_id: str, query: Any, what: str) -> None:
-        """Read-your-writes: a start is answered 201 only once its case can be read; otherwise an honest
-        503 that names the number it was given, so the caller looks it up instead of submitting again."""
-        if not await self._await_read_model(workflow_id, query):
-            raise ServiceError(
-                "unavailable",
-                f"{what}已提交，编号 {workflow_id}，但暂时还不能查看（流程服务或数据库繁忙）；"
-                f"请稍后按该编号查看，不要重复提交",
-            )
+        raise ServiceError(
+            "unavailable",
+            f"{what}已提交，编号 {workflow_id}，但暂时还不能查看（流程服务或数据库繁忙）；请稍后按该编号查看，不要重复提交",
+        )
 
     async def _update(
         self, workflow_id: str, update: Any, argument: Any, when_closed: Callable[[], str | None]

@@ -129,18 +129,25 @@ class ContractService(Service):
 
     # --- actions --------------------------------------------------------------------------------
 
-    def _state(self, contract_no: str) -> ContractState:
+    def _stored(self, contract_no: str) -> ContractState | None:
         with Session(self.engine) as session:
             record = session.get(ContractRecord, contract_no)
-        if record is None or record.state is None:
+        return ContractState.model_validate(record.state) if record is not None and record.state is not None else None
+
+    def _state(self, contract_no: str) -> ContractState:
+        state = self._stored(contract_no)
+        if state is None:
             raise contract_not_found(contract_no)
-        return ContractState.model_validate(record.state)
+        return state
+
+    def _may_see(self, actor: Actor | None, state: ContractState | None) -> bool:
+        return state is not None and self.audience(actor, state) != Audience.public
 
     def _visible_state(self, actor: Actor | None, contract_no: str) -> ContractState:
         """The contract, if the caller is one of those who may see it; to anyone else it is answered
         exactly like a contract that does not exist (its public facts are in the disclosure)."""
-        state = self._state(contract_no)
-        if self.audience(actor, state) == Audience.public:
+        state = self._stored(contract_no)
+        if state is None or not self._may_see(actor, state):
             raise contract_not_found(contract_no)
         return state
 
@@ -298,11 +305,7 @@ class ContractService(Service):
 
     def may_read_document(self, actor: Actor | None, contract_no: str) -> bool:
         """Contract documents follow who may see the contract."""
-        try:
-            self._visible_state(actor, contract_no)
-        except ServiceError:
-            return False
-        return True
+        return self._may_see(actor, self._stored(contract_no))
 
 
 def contract_not_found(contract_no: str) -> ServiceError:
