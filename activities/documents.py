@@ -7,7 +7,6 @@ write-once: a retried activity finds its files already there and writes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 from pathlib import Path
@@ -16,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from weasyprint import HTML
 
+from activities.heartbeat import beating
 from activities.rendering import TEMPLATES_DIR, environment
 from schemas.document_request import DocumentRequest
 from schemas.documents import DocumentKind, DocumentRef
@@ -76,9 +76,10 @@ class DocumentActivities:
 
     @activity.defn(name="render_document")
     async def render_document(self, request: DocumentRequest) -> DocumentRef:
-        """Renders off the event loop: without HarfBuzz subsetting WeasyPrint spends a second per PDF."""
+        """Renders off the event loop (without HarfBuzz subsetting WeasyPrint spends a second per PDF),
+        heartbeating meanwhile so a render lost with its worker is retried within seconds."""
         try:
-            return await asyncio.to_thread(self._render_and_store, request)
+            return await beating(lambda: self._render_and_store(request))
         except IncompleteDocumentRequest as error:
             raise ApplicationError(str(error), type="IncompleteDocumentRequest", non_retryable=True) from error
 

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 
+from activities.heartbeat import heartbeating
 from schemas.case import CaseState, Phase, Task, TimelineEvent
 from schemas.contracts import ContractState, TrancheStatus
 from schemas.documents import DocumentRef
@@ -263,25 +264,28 @@ def _project_seats(session: Session, state: LotState) -> None:
 
 
 class ReadModelActivities:
+    """Each projection heartbeats: it may wait a long while for a locked read model, but a worker that
+    dies during one is noticed within seconds."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @activity.defn(name="project_case")
     def project_case(self, state: CaseState) -> None:
-        with exclusive_scope(self.engine) as session:
+        with heartbeating(), exclusive_scope(self.engine) as session:
             project(session, state)
 
     @activity.defn(name="project_fair")
     def project_fair(self, state: FairState) -> None:
-        with exclusive_scope(self.engine) as session:
+        with heartbeating(), exclusive_scope(self.engine) as session:
             project_fair(session, state)
 
     @activity.defn(name="project_lot")
     def project_lot(self, state: LotState) -> None:
-        with exclusive_scope(self.engine) as session:
+        with heartbeating(), exclusive_scope(self.engine) as session:
             project_lot(session, state)
 
     @activity.defn(name="project_contract")
     def project_contract(self, state: ContractState) -> None:
-        with exclusive_scope(self.engine) as session:
+        with heartbeating(), exclusive_scope(self.engine) as session:
             project_contract(session, state)

@@ -2,6 +2,13 @@
 
 The workflow's update validators call these, so a refused action never enters history; the
 API calls the read checks. Messages are for end users, in Chinese.
+
+Who reads these messages: the service answers "not found" to anyone who may not see the case
+(``may_view``) before an update reaches the workflow, so a refusal here is only ever read by the
+applicant, by staff of the case's jurisdiction, or — for objections during 公示 only — by the
+public. Hence: a message may name the case's phase to them, and the names of the staff holding a
+task only to that task's own colleagues (``refuse_task_actor``, ``_already_done`` are reached only
+by staff past the role check); it never names the applicant or an objector.
 """
 
 from __future__ import annotations
@@ -58,7 +65,8 @@ def _closed(case: CaseState) -> Refusal | None:
 
 
 def refuse_task_actor(task: Task, actor: Actor) -> Refusal | None:
-    """The holder's role, jurisdiction and post (A岗 or B岗) must all match."""
+    """The holder's role, jurisdiction and post (A岗 or B岗) must all match. The A岗 and B岗 are
+    named only to a colleague of the same role in the same office's jurisdiction."""
     if actor.role != task.role:
         return forbidden(f"「{task.title}」须由{task.role.label}办理，您的角色是{actor.role.label}")
     if actor.jurisdiction != task.office.jurisdiction:
@@ -71,6 +79,7 @@ def refuse_task_actor(task: Task, actor: Actor) -> Refusal | None:
 
 
 def _already_done(task: Task) -> Refusal:
+    """Names who decided: read only by staff who may see the case (decisions and resolutions are staff-only)."""
     decision = task.decision
     by = f"由{decision.by.name}于{local_text(decision.at)}" if decision else ""
     return conflict(f"「{task.title}」已{by}办结（{decision.outcome.label if decision else '已取消'}），不能重复办理")
@@ -137,7 +146,7 @@ def refuse_objection_resolution(case: CaseState, resolution: ObjectionResolution
 
 def _refuse_non_applicant(case: CaseState, actor: Actor, what: str) -> Refusal | None:
     if actor.user_id != case.applicant.user_id:
-        return forbidden(f"只有申请人{case.applicant.name}本人可以{what}")
+        return forbidden(f"只有申请人本人可以{what}")
     return None
 
 
@@ -180,12 +189,9 @@ def refuse_objection(case: CaseState, filing: ObjectionFiling, now: datetime) ->
     return None
 
 
-def refuse_view(case_applicant_id: str, locality: Locality, actor: Actor) -> Refusal | None:
-    """Applicants see their own cases; staff see cases in their jurisdiction and below."""
+def may_view(case_applicant_id: str, locality: Locality, actor: Actor) -> bool:
+    """Applicants see their own cases; staff see cases in their jurisdiction and below. Anyone
+    else is answered as if the case did not exist."""
     if actor.user_id == case_applicant_id:
-        return None
-    if actor.role in STAFF_ROLES or actor.role is Role.administrator:
-        if locality.contains(actor.jurisdiction):
-            return None
-        return forbidden("该案件不在您所属辖区内")
-    return forbidden("只有申请人本人和本辖区工作人员可以查看该案件")
+        return True
+    return (actor.role in STAFF_ROLES or actor.role is Role.administrator) and locality.contains(actor.jurisdiction)

@@ -1,5 +1,9 @@
 """Who may do what at a fair and in its lots. Each check returns a Refusal that says why, or None;
-the fair's and the lots' update validators call them, so a refused action never enters history."""
+the fair's and the lots' update validators call them, so a refused action never enters history.
+
+Fairs and lots are public (their catalogue and phase are published), but bids, scores, challenges
+and award offers are not: a message read by someone outside the organizer's office never names
+another bidder, another bid's existence or a challenge's outcome; the permission check comes first."""
 
 from __future__ import annotations
 
@@ -124,10 +128,8 @@ def refuse_bid(lot: LotState, submission: BidSubmission, now: datetime) -> Refus
 
 def _own_bid(lot: LotState, actor: Actor, bid_id: str) -> Refusal | None:
     bid = lot.bid(bid_id)
-    if bid is None or not bid.active:
-        return conflict(f"本项目没有有效的投标 {bid_id}")
-    if bid.bidder.user_id != actor.user_id:
-        return forbidden(f"投标 {bid_id} 不是您代表的社会组织提交的")
+    if bid is None or not bid.active or bid.bidder.user_id != actor.user_id:
+        return conflict(f"本项目没有您提交的有效投标 {bid_id}")
     return None
 
 
@@ -159,7 +161,7 @@ def refuse_negotiation(lot: LotState, entry: NegotiationEntry) -> Refusal | None
 
 def _seated(lot: LotState, actor: Actor) -> Refusal | None:
     if lot.phase is not LotPhase.evaluation:
-        return conflict(f"项目当前处于「{lot.phase_names[1]}」，不在专家评审阶段")
+        return conflict(f"项目当前处于「{lot.phase_names[0]}」，不在专家评审阶段")
     if actor.role is not Role.expert or lot.seat_of(actor.user_id) is None:
         return forbidden("您不是本项目当前的评审专家，或已提交评分")
     return None
@@ -196,6 +198,8 @@ def refuse_challenge(lot: LotState, filing: ChallengeFiling, now: datetime) -> R
 
 
 def refuse_challenge_answer(lot: LotState, answer: ChallengeAnswer) -> Refusal | None:
+    if refusal := refuse_non_organizer(answer.actor, lot.organizer):
+        return refusal
     challenge = lot.challenge(answer.challenge_id)
     if challenge is None:
         return conflict(f"本项目没有编号为 {answer.challenge_id} 的质疑")
@@ -222,10 +226,10 @@ def refuse_award_response(lot: LotState, response: AwardResponse) -> Refusal | N
     if lot.phase is not LotPhase.awarding or offer is None:
         return conflict("本项目当前没有待确认的成交通知")
     if response.actor.role is not Role.bidder or response.organization != offer.organization:
-        return forbidden(f"成交通知发给「{offer.organization_name}」，只有该组织的代表可以确认或放弃")
+        return forbidden("本项目的成交通知不是发给您代表的社会组织的，不能确认或放弃")
     bid = lot.bid(offer.bid_id)
     if bid and bid.bidder.user_id != response.actor.user_id:
-        return forbidden(f"只有提交投标 {bid.bid_id} 的代表可以确认或放弃成交")
+        return forbidden("只有提交该投标的代表本人可以确认或放弃成交")
     return None
 
 

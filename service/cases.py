@@ -39,9 +39,9 @@ from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
 from schemas.policy import Policy, PolicyRef
 from schemas.text import name_key
 from service import views
-from service.common import Service, ServiceError, check_payload, deadline_view, document_view, holder_view, refused
+from service.common import Service, ServiceError, check_payload, deadline_view, document_view, holder_view
 from store import directory
-from store.case_numbers import DuplicateOpenCase, allocate, open_case_key, release
+from store.case_numbers import DuplicateOpenCase, open_case_key, release
 from store.files import put
 from store.models import (
     AttachmentRecord,
@@ -156,14 +156,8 @@ class CaseService(Service):
         series = f"{authority.code}-{'BA' if application.track is Track.filing else 'DJ'}-{local_date(now).year}"
         district = locality.at_level(Level.district).code
         case_no = await self._start_case(series, open_case_key(district, application.organization_name), actor, application, now)
-        settled = await self._await_read_model(case_no, FilingWorkflow.status)
-        state = self._state(case_no) if settled else None
-        if state is None:
-            return views.SubmissionReceipt(
-                case_no=case_no, phase=Phase.submitted, phase_name="已提交，正在核对材料",
-                message="申请已提交，正在核对材料", missing=[], status_url=f"/api/cases/{case_no}",
-            )
-        view = self._view(state, actor)
+        await self._readable_after_start(case_no, FilingWorkflow.status, "申请")
+        view = self._view(self._readable_state(actor, case_no), actor)
         return views.SubmissionReceipt(
             case_no=case_no,
             phase=view.phase,
@@ -183,7 +177,7 @@ class CaseService(Service):
         check_payload(FilingRequest(case_no=f"{series}-00000", applicant=actor, application=application))
         for _ in range(50):
             try:
-                case_no = allocate(self.engine, series, open_key, now)
+                case_no = self._allocate(series, open_key, now, "申请")
             except DuplicateOpenCase as duplicate:
                 raise ServiceError(
                     "conflict",
@@ -209,17 +203,13 @@ class CaseService(Service):
     # --- human actions -------------------------------------------------------------------------
 
     async def _case_update(self, case_no: str, update: Any, argument: Any) -> ActionReceipt:
+        """Only called once the caller is known to see the case, so a closed case may say how it ended."""
+
         def when_closed() -> str | None:
             stored = self._record(case_no)
             return f"案件 {case_no} 已办结（{stored.phase_applicant_name}），不能再办理" if stored and stored.closed else None
 
         return await self._update(case_no, update, argument, when_closed)
-
-    def _known_case(self, case_no: str) -> CaseRecord:
-        record = self._record(case_no)
-        if record is None:
-            raise ServiceError("not_found", f"案号 {case_no} 不存在")
-        return record
 
     def _as_applicant(self, actor: Actor, case_no: str) -> Actor:
         """The applicant acts under the name they applied with (the identity header carries only an id)."""
@@ -237,12 +227,12 @@ class CaseService(Service):
         return await self._case_update(case_no, FilingWorkflow.correct, payload)
 
     async def withdraw(self, actor: Actor, case_no: str, withdrawal: views.WithdrawalInput) -> ActionReceipt:
-        self._known_case(case_no)
+        self._readable_state(actor, case_no)
         withdrawal_by = Withdrawal(actor=self._as_applicant(actor, case_no), reason=withdrawal.reason)
         return await self._case_update(case_no, FilingWorkflow.withdraw, withdrawal_by)
 
     async def decide(self, actor: Actor, case_no: str, decision: views.DecisionInput) -> ActionReceipt:
-        self._known_case(case_no)
+        self._readable_state(actor, case_no)
         self._require_staff(actor)
         payload = ReviewDecision(
             step=decision.step, outcome=Outcome(decision.outcome), reasons=decision.reasons,
@@ -251,15 +241,22 @@ class CaseService(Service):
         return await self._case_update(case_no, FilingWorkflow.decide, payload)
 
     async def file_objection(self, actor: Actor, case_no: str, objection: views.ObjectionInput) -> ActionReceipt:
-        self._known_case(case_no)
+        state = self._state(case_no)
+        if state is None or (state.phase is not Phase.public_notice and not self._may_view(actor, state)):
+            raise case_not_found(case_no)
         objector = actor.model_copy(update={"name": objection.name}) if actor.role not in STAFF_ROLES else actor
         payload = ObjectionFiling(actor=objector, content=objection.content, contact=objection.contact)
-        return await self._case_update(case_no, FilingWorkflow.file_objection, payload)
+        if self._may_view(actor, state):
+            return await self._case_update(case_no, FilingWorkflow.file_objection, payload)
+        # A member of the public learns no more than the notice said, even if the case closed meanwhile.
+        return await self._update(
+            case_no, FilingWorkflow.file_objection, payload, lambda: f"案件 {case_no} 当前不在公示期，不能提出异议"
+        )
 
     async def resolve_objection(
         self, actor: Actor, case_no: str, objection_id: str, resolution: views.ObjectionResolutionInput
     ) -> ActionReceipt:
-        self._known_case(case_no)
+        self._readable_state(actor, case_no)
         self._require_staff(actor)
         payload = ObjectionResolution(
             objection_id=objection_id, outcome=Outcome(resolution.outcome), reasons=resolution.reasons, actor=actor
@@ -276,11 +273,16 @@ class CaseService(Service):
         record = self._record(case_no)
         return CaseState.model_validate(record.state) if record and record.state else None
 
+    @staticmethod
+    def _may_view(actor: Actor, state: CaseState) -> bool:
+        return state.locality is not None and permissions.may_view(state.applicant.user_id, state.locality, actor)
+
     def _readable_state(self, actor: Actor, case_no: str) -> CaseState:
+        """The case as the caller may see it; a case they may not see is answered exactly like one
+        that does not exist, so no case number is confirmed to a stranger."""
         state = self._state(case_no)
-        if state is None or state.locality is None:
-            raise ServiceError("not_found", f"案号 {case_no} 不存在")
-        refused(permissions.refuse_view(state.applicant.user_id, state.locality, actor))
+        if state is None or not self._may_view(actor, state):
+            raise case_not_found(case_no)
         return state
 
     def case(self, actor: Actor, case_no: str) -> views.CaseView:
@@ -441,13 +443,12 @@ class CaseService(Service):
             )
         return notices
 
-    def check_document_access(self, actor: Actor | None, record: DocumentRecord) -> None:
+    def may_read_document(self, actor: Actor | None, record: DocumentRecord) -> bool:
         """Public notices are public; the other documents of a case follow the case's access."""
         if record.kind == DocumentKind.public_notice.value:
-            return
-        if actor is None:
-            raise ServiceError("forbidden", "请先登录：请求须带有用户标识（HTTP 头 X-User-Id）")
-        self._readable_state(actor, record.case_no)
+            return True
+        state = self._state(record.case_no)
+        return actor is not None and state is not None and self._may_view(actor, state)
 
     def save_attachment(self, actor: Actor, filename: str, content_type: str, data: bytes) -> views.AttachmentView:
         if not data:
@@ -465,6 +466,11 @@ class CaseService(Service):
                 )
                 session.commit()
         return views.AttachmentView(sha256=digest, filename=filename, size=len(data), content_type=content_type)
+
+
+def case_not_found(case_no: str) -> ServiceError:
+    """The one answer for a case that does not exist and for a case the caller may not see."""
+    return ServiceError("not_found", f"案号 {case_no} 不存在或您无权查看，请核对案号")
 
 
 def _phase_labels(state: CaseState, staff: bool) -> dict[Phase, str]:

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from temporalio.client import Client, WorkflowUpdateFailedError
+from sqlalchemy.exc import OperationalError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from rules import permissions
 from schemas.calendar import Deadline
 from schemas.case import ActionReceipt, Task, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef
@@ -22,6 +22,7 @@ from schemas.people import Actor, Role
 from service import views
 from settings import Settings
 from store import directory
+from store.case_numbers import allocate
 
 STATUS_CODES = {"invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404, "unavailable": 503}
 
@@ -61,11 +62,6 @@ def check_payload(argument: Any) -> None:
         )
 
 
-def refused(refusal: permissions.Refusal | None) -> None:
-    if refusal is not None:
-        raise ServiceError(refusal.kind.value, refusal.message)
-
-
 def deadline_view(deadline: Deadline) -> views.DeadlineView:
     return views.DeadlineView(
         due_date=deadline.due_date,
@@ -85,6 +81,9 @@ def document_view(document: DocumentRef) -> views.DocumentView:
 
 
 class Service:
+    settle_seconds = 60.0
+    """How long a start waits for its new case to show in the read model before answering 503."""
+
     def __init__(self, settings: Settings, engine: Engine, client: Client | None = None) -> None:
         self.settings = settings
         self.engine = engine
@@ -109,18 +108,34 @@ class Service:
             return staff
         return Actor(user_id=user_id, name=(name or user_id).strip()[:50] or user_id, role=role)
 
-    async def _await_read_model(self, workflow_id: str, query: Any, timeout: float = 60.0) -> bool:
-        """After a start, wait (bounded) until the workflow reports its state settled, which it does
-        only once the read model shows it."""
+    def _allocate(self, series: str, open_key: str | None, now: datetime, what: str) -> str:
+        """The next number of a series. A read model locked past its busy timeout, or away, is a 503
+        saying nothing was submitted, rather than a 500."""
+        try:
+            return allocate(self.engine, series, open_key, now)
+        except OperationalError as error:
+            raise ServiceError("unavailable", f"数据库暂时繁忙，{what}未提交，请稍后重试") from error
+
+    async def _readable_after_start(self, workflow_id: str, query: Any, what: str) -> None:
+        """Read-your-writes: a start is answered 201 only once its case can be read. Wait (bounded) until
+        the workflow reports its state settled, which it does only once the read model shows it (a worker
+        or server briefly away is waited for); otherwise an honest 503 that names the number it was
+        given, so the caller looks it up instead of submitting again."""
         handle = self.client.get_workflow_handle(workflow_id)
         loop = asyncio.get_running_loop()
-        give_up = loop.time() + timeout
-        while loop.time() < give_up:
-            state = await handle.query(query)
-            if state.revision and state.settled_revision == state.revision:
-                return True
+        give_up = loop.time() + self.settle_seconds
+        while (left := give_up - loop.time()) > 0:
+            try:
+                state = await handle.query(query, rpc_timeout=timedelta(seconds=max(left, 0.1)))
+            except (RPCError, WorkflowQueryFailedError):
+                state = None  # no worker has picked the case up yet, or the server is restarting
+            if state is not None and state.revision and state.settled_revision == state.revision:
+                return
             await asyncio.sleep(0.05)
-        return False
+        raise ServiceError(
+            "unavailable",
+            f"{what}已提交，编号 {workflow_id}，但暂时还不能查看（流程服务或数据库繁忙）；请稍后按该编号查看，不要重复提交",
+        )
 
     async def _update(
         self, workflow_id: str, update: Any, argument: Any, when_closed: Callable[[], str | None]

@@ -37,14 +37,12 @@ from schemas.contracts import (
     SuspensionAct,
     TerminationAct,
 )
-from schemas.documents import DocumentKind
 from schemas.localtime import local_date
 from schemas.people import Actor, Level, Role
 from schemas.procurement import Eligibility
 from service import views
 from service.common import Service, ServiceError, check_payload, document_view, holder_view, timeline_view
 from store import directory, register
-from store.case_numbers import allocate
 from store.models import AttachmentRecord, ContractRecord, LedgerRecord
 from workflows.contract import ContractWorkflow
 
@@ -120,7 +118,7 @@ class ContractService(Service):
             )
         )
         check_payload(start)  # with a number of the same length: an oversized request takes no number
-        contract_no = basis.contract_no = allocate(self.engine, series, None, now)
+        contract_no = basis.contract_no = self._allocate(series, None, now, "单一来源采购申请")
         try:
             await self.client.start_workflow(
                 ContractWorkflow.run, start, id=contract_no, task_queue=self.settings.task_queue,
@@ -128,19 +126,39 @@ class ContractService(Service):
             )
         except RPCError as error:
             raise ServiceError("unavailable", f"流程服务暂时不可用，申请未提交（{error.message}）") from error
-        await self._await_read_model(contract_no, ContractWorkflow.status)
+        await self._readable_after_start(contract_no, ContractWorkflow.status, "单一来源采购申请")
         return self.contract(actor, contract_no)
 
     # --- actions --------------------------------------------------------------------------------
 
-    def _state(self, contract_no: str) -> ContractState:
+    def _stored(self, contract_no: str) -> ContractState | None:
         with Session(self.engine) as session:
             record = session.get(ContractRecord, contract_no)
-        if record is None or record.state is None:
-            raise ServiceError("not_found", f"合同 {contract_no} 不存在或尚未开始办理")
-        return ContractState.model_validate(record.state)
+        return ContractState.model_validate(record.state) if record is not None and record.state is not None else None
 
-    async def _act(self, contract_no: str, update: Any, argument: Any, when_closed: Any = None) -> ActionReceipt:
+    def _state(self, contract_no: str) -> ContractState:
+        state = self._stored(contract_no)
+        if state is None:
+            raise contract_not_found(contract_no)
+        return state
+
+    def _may_see(self, actor: Actor | None, state: ContractState | None) -> bool:
+        return state is not None and self.audience(actor, state) != Audience.public
+
+    def _visible_state(self, actor: Actor | None, contract_no: str) -> ContractState:
+        """The contract, if the caller is one of those who may see it; to anyone else it is answered
+        exactly like a contract that does not exist (its public facts are in the disclosure)."""
+        state = self._stored(contract_no)
+        if state is None or not self._may_see(actor, state):
+            raise contract_not_found(contract_no)
+        return state
+
+    async def _act(
+        self, actor: Actor, contract_no: str, update: Any, argument: Any, when_closed: Any = None
+    ) -> ActionReceipt:
+        """An update, sent only once the caller is known to see the contract, so the workflow's
+        refusals (which name its phase and parties) reach only those who may read them."""
+        self._visible_state(actor, contract_no)
         return await self._update(contract_no, update, argument, when_closed or (lambda: self._closed(contract_no)))
 
     def _closed(self, contract_no: str) -> str | None:
@@ -155,14 +173,14 @@ class ContractService(Service):
 
     async def approve_single_source(self, actor: Actor, contract_no: str, approval: views.ApprovalInput) -> ActionReceipt:
         payload = SingleSourceApproval(actor=actor, **approval.model_dump())
-        return await self._act(contract_no, ContractWorkflow.approve_single_source, payload)
+        return await self._act(actor, contract_no, ContractWorkflow.approve_single_source, payload)
 
     async def propose_plan(self, actor: Actor, contract_no: str, plan: ContractPlan) -> ActionReceipt:
-        return await self._act(contract_no, ContractWorkflow.propose_plan, PlanProposal(actor=self._acting(actor, contract_no), plan=plan))
+        return await self._act(actor, contract_no, ContractWorkflow.propose_plan, PlanProposal(actor=self._acting(actor, contract_no), plan=plan))
 
     async def sign(self, actor: Actor, contract_no: str, signing: views.SigningInput) -> ActionReceipt:
         payload = SigningAct(actor=self._acting(actor, contract_no), party=signing.party)
-        return await self._act(contract_no, ContractWorkflow.sign, payload)
+        return await self._act(actor, contract_no, ContractWorkflow.sign, payload)
 
     def _check_attachments(self, report: DeliveryInput) -> None:
         with Session(self.engine) as session:
@@ -173,13 +191,13 @@ class ContractService(Service):
     async def submit_delivery(self, actor: Actor, contract_no: str, milestone_id: str, report: DeliveryInput) -> ActionReceipt:
         self._check_attachments(report)
         payload = DeliverySubmission(actor=self._acting(actor, contract_no), milestone_id=milestone_id, report=report)
-        return await self._act(contract_no, ContractWorkflow.submit_delivery, payload)
+        return await self._act(actor, contract_no, ContractWorkflow.submit_delivery, payload)
 
     async def review_delivery(
         self, actor: Actor, contract_no: str, milestone_id: str, review: views.DeliveryReviewInput
     ) -> ActionReceipt:
         payload = DeliveryReview(actor=actor, milestone_id=milestone_id, **review.model_dump())
-        return await self._act(contract_no, ContractWorkflow.review_delivery, payload)
+        return await self._act(actor, contract_no, ContractWorkflow.review_delivery, payload)
 
     async def record_disbursement(self, actor: Actor, contract_no: str, disbursement: views.DisbursementInput) -> ActionReceipt:
         payload = DisbursementRecord(actor=actor, **disbursement.model_dump())
@@ -189,31 +207,31 @@ class ContractService(Service):
             refusal = refuse_disbursement(self._state(contract_no), payload)
             return refusal.message if refusal else self._closed(contract_no)
 
-        return await self._act(contract_no, ContractWorkflow.record_disbursement, payload, when_closed)
+        return await self._act(actor, contract_no, ContractWorkflow.record_disbursement, payload, when_closed)
 
     async def submit_evaluation(self, actor: Actor, contract_no: str, evaluation: EvaluationInput) -> ActionReceipt:
-        return await self._act(contract_no, ContractWorkflow.submit_evaluation, EvaluationSubmission(actor=actor, evaluation=evaluation))
+        return await self._act(actor, contract_no, ContractWorkflow.submit_evaluation, EvaluationSubmission(actor=actor, evaluation=evaluation))
 
     async def submit_rectification(self, actor: Actor, contract_no: str, report: DeliveryInput) -> ActionReceipt:
         self._check_attachments(report)
         payload = RectificationReport(actor=self._acting(actor, contract_no), report=report)
-        return await self._act(contract_no, ContractWorkflow.submit_rectification, payload)
+        return await self._act(actor, contract_no, ContractWorkflow.submit_rectification, payload)
 
     async def propose_amendment(self, actor: Actor, contract_no: str, amendment: AmendmentInput) -> ActionReceipt:
         payload = AmendmentProposal(actor=self._acting(actor, contract_no), amendment=amendment)
-        return await self._act(contract_no, ContractWorkflow.propose_amendment, payload)
+        return await self._act(actor, contract_no, ContractWorkflow.propose_amendment, payload)
 
     async def answer_amendment(
         self, actor: Actor, contract_no: str, amendment_no: int, answer: views.AmendmentAnswerInput
     ) -> ActionReceipt:
         payload = AmendmentAnswer(actor=self._acting(actor, contract_no), amendment_no=amendment_no, **answer.model_dump())
-        return await self._act(contract_no, ContractWorkflow.answer_amendment, payload)
+        return await self._act(actor, contract_no, ContractWorkflow.answer_amendment, payload)
 
     async def suspend(self, actor: Actor, contract_no: str, suspension: views.SuspensionInput) -> ActionReceipt:
-        return await self._act(contract_no, ContractWorkflow.suspend, SuspensionAct(actor=actor, **suspension.model_dump()))
+        return await self._act(actor, contract_no, ContractWorkflow.suspend, SuspensionAct(actor=actor, **suspension.model_dump()))
 
     async def terminate(self, actor: Actor, contract_no: str, termination: views.TerminationInput) -> ActionReceipt:
-        return await self._act(contract_no, ContractWorkflow.terminate, TerminationAct(actor=actor, reasons=termination.reasons))
+        return await self._act(actor, contract_no, ContractWorkflow.terminate, TerminationAct(actor=actor, reasons=termination.reasons))
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -229,10 +247,8 @@ class ContractService(Service):
         ]
 
     def contract(self, actor: Actor | None, contract_no: str) -> views.ContractView:
-        state = self._state(contract_no)
+        state = self._visible_state(actor, contract_no)
         audience = self.audience(actor, state)
-        if audience == Audience.public:
-            raise ServiceError("forbidden", "合同详情只向合同双方、组织单位、财政部门和评估机构公开；公开信息请查看合同定期公开（/api/disclosure/contracts）")
         staff = audience != Audience.supplier
         basis = state.basis
         return views.ContractView(
@@ -289,8 +305,14 @@ class ContractService(Service):
             )
         return disclosed
 
-    def document_readable(self, actor: Actor | None, contract_no: str, kind: str) -> None:
+    def may_read_document(self, actor: Actor | None, contract_no: str) -> bool:
         """Contract documents follow who may see the contract."""
-        state = self._state(contract_no)
-        if self.audience(actor, state) == Audience.public:
-            raise ServiceError("forbidden", f"{DocumentKind(kind).default_title}只向合同双方、组织单位、财政部门和评估机构公开")
+        return self._may_see(actor, self._stored(contract_no))
+
+
+def contract_not_found(contract_no: str) -> ServiceError:
+    """The one answer for a contract that does not exist, has not started, or that the caller may not see."""
+    return ServiceError(
+        "not_found",
+        f"合同 {contract_no} 不存在、尚未开始办理或您无权查看；公开信息请查看合同定期公开（/api/disclosure/contracts）",
+    )

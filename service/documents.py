@@ -25,12 +25,13 @@ def document_file(
             session.get(LotRecord, record.case_no) is not None or session.get(FairRecord, record.case_no) is not None
         )
         contract = record is not None and session.get(ContractRecord, record.case_no) is not None
-    if record is None:
-        raise ServiceError("not_found", f"文书 {document_id} 不存在")
-    if contract:
-        contracts.document_readable(actor, record.case_no, record.kind)
-    else:
-        (fairs if procurement else cases).check_document_access(actor, record)
+    if record is None or not (
+        contracts.may_read_document(actor, record.case_no) if contract
+        else fairs.may_read_document(actor, record) if procurement
+        else cases.may_read_document(actor, record)
+    ):
+        # One answer for a document that does not exist and for one the caller may not read.
+        raise ServiceError("not_found", f"文书 {document_id} 不存在或您无权查看（非公开文书须带用户标识 X-User-Id 查看）")
     digest = record.pdf_sha256 if extension == "pdf" else record.html_sha256
     path = content_path(cases.settings.documents_dir, digest, extension)
     if not path.exists():

@@ -21,6 +21,7 @@ from schemas.people import Actor, Role
 from schemas.procurement import (
     LOT_PHASE_NAMES,
     AwardResponse,
+    Bid,
     BidAmendment,
     BidInput,
     BidSubmission,
@@ -51,7 +52,6 @@ from schemas.procurement import (
 from service import views
 from service.common import Service, ServiceError, check_payload, document_view, holder_view, timeline_view
 from store import directory, register
-from store.case_numbers import allocate
 from store.models import DocumentRecord, FairRecord, LotRecord, ShowcaseRecord
 from workflows.fair import FairWorkflow
 from workflows.lot import LotWorkflow
@@ -91,7 +91,7 @@ class FairService(Service):
             created_by=actor,
         )
         check_payload(request)  # with a number of the same length: an oversized request takes no number
-        fair_no = request.fair_no = allocate(self.engine, series, None, now)
+        fair_no = request.fair_no = self._allocate(series, None, now, "社洽会")
         try:
             await self.client.start_workflow(
                 FairWorkflow.run, request, id=fair_no, task_queue=self.settings.task_queue,
@@ -99,7 +99,7 @@ class FairService(Service):
             )
         except RPCError as error:
             raise ServiceError("unavailable", f"流程服务暂时不可用，社洽会未创建（{error.message}）") from error
-        await self._await_read_model(fair_no, FairWorkflow.status)
+        await self._readable_after_start(fair_no, FairWorkflow.status, "社洽会")
         return self._fair_summary(self._fair_state(fair_no))
 
     def fairs(self) -> list[views.FairSummary]:
@@ -216,12 +216,21 @@ class FairService(Service):
 
     async def amend_bid(self, actor: Actor, lot_no: str, bid_id: str, bid: BidInput) -> ActionReceipt:
         bidder, _ = self.representative(actor, bid.organization)
+        self._own_bid(actor, lot_no, bid_id)
         return await self._lot_update(lot_no, LotWorkflow.amend_bid, BidAmendment(actor=bidder, bid_id=bid_id, bid=bid))
 
     async def withdraw_bid(self, actor: Actor, lot_no: str, bid_id: str) -> ActionReceipt:
-        bid = self._lot_state(lot_no).bid(bid_id)
-        bidder = self.representative(actor, bid.organization)[0] if bid else actor
+        bid = self._own_bid(actor, lot_no, bid_id)
+        bidder = self.representative(actor, bid.organization)[0]
         return await self._lot_update(lot_no, LotWorkflow.withdraw_bid, BidWithdrawal(actor=bidder, bid_id=bid_id))
+
+    def _own_bid(self, actor: Actor, lot_no: str, bid_id: str) -> Bid:
+        """The caller's own bid; another bidder's is answered exactly like a bid that does not exist,
+        so no one learns which organizations bid."""
+        bid = self._lot_state(lot_no).bid(bid_id)
+        if bid is None or bid.bidder.user_id != actor.user_id:
+            raise ServiceError("not_found", f"项目 {lot_no} 没有您提交的投标 {bid_id}，请核对投标编号")
+        return bid
 
     async def record_negotiation(self, actor: Actor, lot_no: str, negotiation: NegotiationInput) -> ActionReceipt:
         record = register.organization(self.engine, negotiation.organization)
@@ -331,17 +340,18 @@ class FairService(Service):
             return True
         return document.addressee is not None and document.addressee in own_orgs
 
-    def check_document_access(self, actor: Actor | None, record: DocumentRecord) -> None:
+    def may_read_document(self, actor: Actor | None, record: DocumentRecord) -> bool:
         """A fair's catalogue is public; a lot's documents follow who may see what in the lot."""
         with Session(self.engine) as session:
             if session.get(FairRecord, record.case_no):
-                return
+                return True
+            if session.get(LotRecord, record.case_no) is None:
+                return False
         state = self._lot_state(record.case_no)
         mine = actor.user_id if actor else None
         own_orgs = {b.organization for b in state.bids if b.bidder.user_id == mine}
         document = next((d for d in state.documents if d.document_id == record.document_id), None)
-        if not (document and self._may_read(self.audience(actor, state), state, document, own_orgs)):
-            raise ServiceError("forbidden", "该文书只向组织单位、需求部门或文书送达的社会组织公开")
+        return bool(document and self._may_read(self.audience(actor, state), state, document, own_orgs))
 
     def lots(self, fair_no: str) -> list[views.LotSummary]:
         return self._fair_state(fair_no).lots

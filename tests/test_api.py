@@ -53,16 +53,16 @@ async def test_applicant_and_staff_see_the_case_in_their_own_words(api: httpx.As
     assert [c["case_no"] for c in listed] == [case_no]
 
 
-async def test_strangers_and_other_jurisdictions_are_told_why_they_cannot_look(api: httpx.AsyncClient) -> None:
+async def test_strangers_and_other_jurisdictions_cannot_tell_the_case_exists(api: httpx.AsyncClient) -> None:
     applicant, case_no = await submitted(api)
-    stranger = await api.get(f"/api/cases/{case_no}", headers=as_user("someone-else"))
-    assert stranger.status_code == 403 and "申请人本人" in stranger.json()["message"]
-    other_street = await api.get(f"/api/cases/{case_no}", headers=as_user("hn-zheng"))
-    assert other_street.status_code == 403 and "辖区" in other_street.json()["message"]
-    anonymous = await api.get(f"/api/cases/{case_no}")
-    assert anonymous.status_code == 403 and "X-User-Id" in anonymous.json()["message"]
     missing = await api.get("/api/cases/YJ-JG-BA-2026-99999", headers=as_user(applicant))
     assert missing.status_code == 404 and "不存在" in missing.json()["message"]
+    for who in ("someone-else", "hn-zheng"):
+        hidden = await api.get(f"/api/cases/{case_no}", headers=as_user(who))
+        assert hidden.status_code == 404
+        assert hidden.json() == {**missing.json(), "message": missing.json()["message"].replace("YJ-JG-BA-2026-99999", case_no)}
+    anonymous = await api.get(f"/api/cases/{case_no}")
+    assert anonymous.status_code == 403 and "X-User-Id" in anonymous.json()["message"]
 
 
 async def test_bad_input_is_explained_field_by_field_in_chinese(api: httpx.AsyncClient) -> None:
@@ -94,7 +94,7 @@ async def test_reviewer_refusals_carry_the_reason(api: httpx.AsyncClient) -> Non
     bad_outcome = await api.post(url, json={"step": "preliminary_review", "outcome": "maybe"}, headers=as_user("cg-zhao"))
     assert bad_outcome.status_code == 422 and "approve" in bad_outcome.json()["message"]
     applicant_tries = await api.post(url, json={"step": "preliminary_review", "outcome": "approve"}, headers=as_user("applicant-x"))
-    assert applicant_tries.status_code == 403
+    assert applicant_tries.status_code == 404, "someone who may not see the case is told it does not exist"
     done = await api.post(url, json={"step": "preliminary_review", "outcome": "approve"}, headers=as_user("cg-zhao"))
     assert done.status_code == 200 and done.json()["phase"] == "authority_review"
 
@@ -120,7 +120,7 @@ async def test_documents_download_as_pdf_and_html_for_those_who_may_see_them(api
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
     html = await api.get(notice["html_url"], headers=as_user("cg-zhao"))
     assert "受理通知书" in html.text and case_no in html.text
-    assert (await api.get(notice["pdf_url"], headers=as_user("someone-else"))).status_code == 403
+    assert (await api.get(notice["pdf_url"], headers=as_user("someone-else"))).status_code == 404
     assert (await api.get(notice["pdf_url"].replace(".pdf", ".exe"), headers=as_user(applicant))).status_code == 404
 
 

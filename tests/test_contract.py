@@ -137,7 +137,7 @@ async def test_the_supplier_and_buyer_see_their_contract_and_the_public_sees_the
     assert service.contract(contract.actor(FINANCE), contract.contract_no).audience == "finance"
     with pytest.raises(ServiceError) as stranger:
         service.contract(contract.actor("org-yangguang"), contract.contract_no)
-    assert stranger.value.kind == "forbidden" and "定期公开" in stranger.value.message
+    assert stranger.value.kind == "not_found" and "定期公开" in stranger.value.message
     with pytest.raises(ServiceError):
         service.contract(None, contract.contract_no)
 
@@ -254,7 +254,7 @@ async def test_who_may_act_on_a_contract(skipping: Skipping) -> None:
     no = contract.contract_no
     service = contract.service
     today = await contract.today()
-    await refused(contract, service.propose_plan(contract.actor("dept-jy"), no, plan(today)), "forbidden")
+    await refused(contract, service.propose_plan(contract.actor("dept-jy"), no, plan(today)), "not_found")
     message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, plan(today, amount=AMOUNT - 100)), "invalid")
     assert "与合同金额" in message
     late = plan(today).model_copy(update={"end_date": today + timedelta(days=20)})
@@ -262,7 +262,7 @@ async def test_who_may_act_on_a_contract(skipping: Skipping) -> None:
     assert "不在合同期限内" in message
     await contract.plan()
     await contract.until(lambda s: s.phase is ContractPhase.signing)
-    await refused(contract, service.sign(contract.actor("org-yangguang"), no, views.SigningInput(party="supplier")), "forbidden")
+    await refused(contract, service.sign(contract.actor("org-yangguang"), no, views.SigningInput(party="supplier")), "not_found")
     await refused(contract, service.sign(contract.actor(SUPPLIER), no, views.SigningInput(party="buyer")), "forbidden")
     await service.sign(contract.actor(SUPPLIER), no, views.SigningInput(party="supplier"))
     await refused(contract, service.sign(contract.actor(SUPPLIER), no, views.SigningInput(party="supplier")), "conflict")

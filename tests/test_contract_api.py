@@ -93,7 +93,7 @@ async def test_a_single_source_contract_through_the_api(api: httpx.AsyncClient, 
     unbalanced = await api.post(f"/api/contracts/{contract_no}/plan", json=short, headers=as_user(BUYER))
     assert unbalanced.status_code in (409, 422) and "与合同金额120,000.00元不一致" in unbalanced.text
     by_stranger = await api.post(f"/api/contracts/{contract_no}/plan", json=good, headers=as_user(STRANGER))
-    assert by_stranger.status_code == 403
+    assert by_stranger.status_code == 404, "a stranger is answered as if the contract did not exist"
     assert (await api.post(f"/api/contracts/{contract_no}/plan", json=good, headers=as_user(BUYER))).status_code == 200
     await until_contract(client, contract_no, lambda s: s.phase is ContractPhase.signing)
 
@@ -124,7 +124,7 @@ async def test_a_single_source_contract_through_the_api(api: httpx.AsyncClient, 
 
     view = (await api.get(f"/api/contracts/{contract_no}", headers=as_user(SUPPLIER))).json()
     assert view["audience"] == "supplier" and [e["entry"] for e in view["ledger"]] == ["T1"]
-    assert (await api.get(f"/api/contracts/{contract_no}", headers=as_user(STRANGER))).status_code == 403
+    assert (await api.get(f"/api/contracts/{contract_no}", headers=as_user(STRANGER))).status_code == 404
     mine = (await api.get("/api/contracts", headers=as_user(SUPPLIER))).json()
     assert contract_no in [c["contract_no"] for c in mine]
     assert all(c["supplier"] == SUPPLIER_ORG for c in mine), "a supplier sees only its own contracts"
@@ -138,4 +138,4 @@ async def test_a_single_source_contract_through_the_api(api: httpx.AsyncClient, 
     pdf = await api.get(f"/api/documents/{contract_document['document_id']}.pdf", headers=as_user(SUPPLIER))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     hidden = await api.get(f"/api/documents/{contract_document['document_id']}.pdf", headers=as_user(STRANGER))
-    assert hidden.status_code == 403
+    assert hidden.status_code == 404

@@ -110,7 +110,7 @@ async def test_a_lot_is_awarded_after_a_challenge_and_a_declined_award(skipping:
     assert state.offers[0].response is OfferResponse.declined and state.open_offer.organization == "YJ-REG-0002"
     with pytest.raises(ServiceError) as not_theirs:
         await fair.service.respond_to_award(fair.actor("org-yangguang"), lot, views.AwardResponseInput(organization="YJ-REG-0003", accept=True))
-    assert not_theirs.value.kind == "forbidden"
+    assert not_theirs.value.kind == "forbidden" and "夕阳红" not in not_theirs.value.message, "who was offered is not told"
     await fair.service.respond_to_award(fair.actor("org-xiyanghong"), lot, views.AwardResponseInput(organization="YJ-REG-0002", accept=True))
     state = await until_lot(fair.client, lot, lambda s: s.phase is LotPhase.awarded)
     assert state.contract.supplier == "YJ-REG-0002" and state.contract.amount_fen == 26_000_000
@@ -261,7 +261,7 @@ async def test_withdrawn_bids_negotiations_and_a_disqualified_winner(skipping: S
         await fair.bid(lot, organization, 25_000_000)
     with pytest.raises(ServiceError) as not_theirs:
         await fair.service.withdraw_bid(fair.actor("org-chunhui"), lot, "B04")
-    assert not_theirs.value.kind == "forbidden"
+    assert not_theirs.value.kind == "not_found", "another bidder's bid is answered like one that does not exist"
     await fair.service.withdraw_bid(fair.actor("org-kangle"), lot, "B04")
     talk = NegotiationInput(organization="YJ-REG-0001", summary="就服务频次和夜间应急响应进行了洽谈", participants=["金海燕", "朴春花"])
     with pytest.raises(ServiceError) as bidder_notes:

@@ -202,7 +202,7 @@ async def test_applicant_withdraws_before_the_decision(service: CaseService) -> 
     stranger = service.actor(factories.applicant_id(), "路人")
     with pytest.raises(ServiceError) as refused:
         await service.withdraw(stranger, case_no, views.WithdrawalInput(reason="不想办了"))
-    assert refused.value.kind == "forbidden" and "王芳" in refused.value.message
+    assert refused.value.kind == "not_found" and "王芳" not in refused.value.message, "a stranger learns nothing"
 
     receipt = await service.withdraw(applicant, case_no, views.WithdrawalInput(reason="组织成员另有安排"))
     assert receipt.phase == Phase.withdrawn
@@ -241,11 +241,11 @@ async def test_duplicate_submission_is_refused_with_the_open_case_number(service
     ("who", "decision", "kind", "words"),
     [
         ("jg-zhou", {"step": "preliminary_review", "outcome": "approve"}, "forbidden", "须由社区居委会办理"),
-        ("ma-sun", {"step": "preliminary_review", "outcome": "approve"}, "forbidden", "建工街道春光社区居民委员会"),
+        ("ma-sun", {"step": "preliminary_review", "outcome": "approve"}, "not_found", "不存在或您无权查看"),
         ("cg-zhao", {"step": "authority_review", "outcome": "approve"}, "conflict", "当前办理环节是「居委会初审」"),
         ("cg-zhao", {"step": "preliminary_review", "outcome": "refuse"}, "invalid", "理由"),
         ("cg-zhao", {"step": "preliminary_review", "outcome": "request_correction"}, "invalid", "一次性告知"),
-        ("hn-zheng", {"step": "authority_review", "outcome": "approve"}, "forbidden", "延吉市建工街道办事处"),
+        ("hn-zheng", {"step": "authority_review", "outcome": "approve"}, "not_found", "不存在或您无权查看"),
     ],
 )
 async def test_refused_reviewer_actions_leave_history_unchanged(
