@@ -49,10 +49,10 @@ from schemas.procurement import (
     ShowcaseSubmission,
 )
 from service import views
-from service.common import Service, ServiceError, document_view, holder_view, timeline_view
+from service.common import Service, ServiceError, document_view, holder_view, paged, timeline_view
 from store import directory, register
 from store.case_numbers import allocate
-from store.models import DocumentRecord, FairRecord, LotRecord, ShowcaseRecord
+from store.models import DocumentRecord, FairRecord, LotRecord, OrganizationRecord, ShowcaseRecord
 from workflows.fair import FairWorkflow
 from workflows.lot import LotWorkflow
 
@@ -100,10 +100,12 @@ class FairService(Service):
         await self._await_read_model(fair_no, FairWorkflow.status)
         return self._fair_summary(self._fair_state(fair_no))
 
-    def fairs(self) -> list[views.FairSummary]:
+    def fairs(self, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.FairSummary]:
+        """Newest fair first."""
         with Session(self.engine) as session:
-            records = session.exec(select(FairRecord).order_by(col(FairRecord.fair_no).desc())).all()
-        return [self._fair_summary(FairState.model_validate(r.state)) for r in records]
+            records, total = paged(session, select(FairRecord).order_by(col(FairRecord.fair_no).desc()), limit, offset)
+        items = [self._fair_summary(FairState.model_validate(r.state)) for r in records]
+        return views.Page[views.FairSummary](items=items, total=total, limit=limit, offset=offset)
 
     def _stored(self, table: type[FairRecord] | type[LotRecord], key: str, what: str) -> dict[str, Any]:
         """A fair's or a lot's state as last projected, or a not-found answer naming it."""
@@ -154,12 +156,14 @@ class FairService(Service):
         with Session(self.engine) as session:
             return {r.lot_no: r.phase for r in session.exec(select(LotRecord).where(LotRecord.fair_no == fair_no))}
 
-    def showcase(self, fair_no: str) -> list[views.ShowcaseView]:
+    def showcase(self, fair_no: str, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.ShowcaseView]:
         """展示公益服务项目: public."""
         self._fair_state(fair_no)
+        query = select(ShowcaseRecord).where(ShowcaseRecord.fair_no == fair_no).order_by(col(ShowcaseRecord.project_id))
         with Session(self.engine) as session:
-            query = select(ShowcaseRecord).where(ShowcaseRecord.fair_no == fair_no).order_by(col(ShowcaseRecord.project_id))
-            return [views.ShowcaseView(**r.model_dump(exclude={"fair_no"})) for r in session.exec(query)]
+            records, total = paged(session, query, limit, offset)
+        items = [views.ShowcaseView(**r.model_dump(exclude={"fair_no"})) for r in records]
+        return views.Page[views.ShowcaseView](items=items, total=total, limit=limit, offset=offset)
 
     async def _fair_update(self, fair_no: str, update: Any, argument: Any) -> ActionReceipt:
         self._fair_state(fair_no)
@@ -196,8 +200,18 @@ class FairService(Service):
             raise ServiceError("forbidden", f"您不是「{record.name}」在名录中登记的负责人或代表，不能以该组织名义办理")
         return Actor(user_id=actor.user_id, name=record.representative_name or actor.name, role=Role.bidder), record.name
 
-    def my_organizations(self, actor: Actor) -> list[dict[str, str]]:
-        return [{"key": r.case_no, "name": r.name, "track": r.track, "grade": r.grade or ""} for r in register.represented_by(self.engine, actor.user_id)]
+    def my_organizations(
+        self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0
+    ) -> views.Page[views.OrganizationView]:
+        query = (
+            select(OrganizationRecord)
+            .where(OrganizationRecord.representative_id == actor.user_id)
+            .order_by(col(OrganizationRecord.case_no))
+        )
+        with Session(self.engine) as session:
+            records, total = paged(session, query, limit, offset)
+        items = [views.OrganizationView(key=r.case_no, name=r.name, track=r.track, grade=r.grade or "") for r in records]
+        return views.Page[views.OrganizationView](items=items, total=total, limit=limit, offset=offset)
 
     # --- lots --------------------------------------------------------------------------------------
 
