@@ -40,7 +40,10 @@ class BodyTooLarge(Exception):
 class ErrorBody(BaseModel):
     """Every 4xx and 5xx answer: a kind, a message in Chinese saying what to change, and one line per problem."""
 
-    error: str = Field(description="invalid / forbidden / not_found / conflict / too_large / unavailable / …")
+    error: str = Field(
+        description="invalid_request：请求不符合本接口文档（字段、类型、长度、格式）；invalid：内容不符合办理规则；"
+        "forbidden、not_found、conflict、method_not_allowed、too_large、unavailable、internal"
+    )
     message: str = Field(description="原因及如何修改")
     details: list[str] = Field(default_factory=list, description="逐项说明")
 
@@ -79,11 +82,14 @@ def _json_position(document: str | bytes | None, position: int) -> str:
 
 def _allowed_methods(request: Request, error: HTTPException) -> list[str]:
     """Every method the API documents at this path (Starlette's own Allow names only the first route's)."""
-    methods: set[str] = set()
-    for template, operations in request.app.openapi()["paths"].items():
-        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
-        if re.fullmatch(pattern, request.url.path):
-            methods |= {method.upper() for method in operations}
+    paths: dict[str, dict[str, object]] = request.app.openapi()["paths"]
+    path = request.url.path
+    # OpenAPI matches a literal path before a templated one (/api/contracts/single-source before {contract_no})
+    matched = [paths[path]] if path in paths else [
+        operations for template, operations in paths.items()
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path)
+    ]
+    methods = {method.upper() for operations in matched for method in operations}
     if "GET" in methods:
         methods.add("HEAD")
     if not methods and error.headers:
@@ -118,13 +124,16 @@ def install(app: FastAPI) -> None:
             place = _json_position(error.body, int(problems[0]["loc"][-1]))
             reason = str((problems[0].get("ctx") or {}).get("error", ""))
             message = f"请求内容不是有效的 JSON：{place}有误（{_JSON_REASONS.get(reason, '格式错误')}），请修改后重新提交"
-            return _answer(422, "invalid", message, [message])
+            return _answer(422, "invalid_request", message, [message])
         if [tuple(p.get("loc", ())) for p in problems] == [("body",)] and isinstance(problems[0].get("input"), bytes):
             message = "请求内容应为 JSON 对象：请以 Content-Type: application/json 提交"
-            return _answer(422, "invalid", message, [message])
+            return _answer(422, "invalid_request", message, [message])
         body = getattr(request.scope.get("route"), "body_field", None)
         details = describe(problems, body.field_info.annotation if body else None)
-        return _answer(422, "invalid", "提交的内容有误：" + "；".join(details), details)
+        # A model's own cross-field rules (value_error) are rules of the process no JSON Schema states;
+        # every other problem breaks a limit, type or format the OpenAPI document states.
+        rules_only = all(p.get("type") in ("value_error", "assertion_error") for p in problems)
+        return _answer(422, "invalid" if rules_only else "invalid_request", "提交的内容有误：" + "；".join(details), details)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> JSONResponse:
@@ -143,9 +152,9 @@ def install(app: FastAPI) -> None:
         if status == 400 and isinstance(error.__cause__, BodyTooLarge):
             return _answer(413, "too_large", TOO_LARGE)
         if status == 400:
-            return _answer(400, "invalid", _parse_failure(error))
+            return _answer(400, "invalid_request", _parse_failure(error))
         log.warning("unexpected HTTP %s on %s %s: %s", status, request.method, request.url.path, error.detail)
-        return _answer(status, "invalid", "请求无法处理，请检查请求地址、方法和内容后重试")
+        return _answer(status, "invalid_request", "请求无法处理，请检查请求地址、方法和内容后重试")
 
     app.add_middleware(_BodyLimit)
     app.add_middleware(_Unexpected)

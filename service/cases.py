@@ -77,7 +77,7 @@ class CaseService(Service):
         found = directory.locality(self.engine, community)
         if found is None or found.community.level is not Level.community:
             known = "、".join(f"{j.code}({j.full_name})" for j in directory.jurisdictions(self.engine, Level.community))
-            raise ServiceError("invalid", f"所在社区代码 {community} 不存在。可选社区：{known}")
+            raise ServiceError("not_found", f"所在社区代码 {community} 不存在。可选社区：{known}")
         return found
 
     def _policy(self, locality: Locality, day: date) -> tuple[Policy, PolicyRef]:
@@ -396,7 +396,7 @@ class CaseService(Service):
             jurisdiction = jurisdiction or actor.jurisdiction
             place = directory.locality(self.engine, jurisdiction or "")
             if place is None:
-                raise ServiceError("invalid", f"辖区代码 {jurisdiction} 不存在")
+                raise ServiceError("not_found", f"辖区代码 {jurisdiction} 不存在")
             if not place.contains(actor.jurisdiction):
                 raise ServiceError("forbidden", f"您只能查看本辖区（{actor.jurisdiction}）及下属辖区的待办")
             query = select(TaskRecord).where(TaskRecord.role == role.value, TaskRecord.jurisdiction == jurisdiction)

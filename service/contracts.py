@@ -96,7 +96,7 @@ class ContractService(Service):
         supplier = register.organization(self.engine, request.supplier)
         facts = register.facts(self.engine, request.supplier)
         if supplier is None or facts is None:
-            raise ServiceError("invalid", f"社会组织 {request.supplier} 不在社会组织名录中")
+            raise ServiceError("not_found", f"社会组织 {request.supplier} 不在社会组织名录中")
         today = local_date(datetime.now(UTC))
         failed = [c.detail for c in organization_checks(facts, Eligibility(), today.year, today) if not c.met]
         if failed:

@@ -173,7 +173,7 @@ class FairService(Service):
         if actor.role is not Role.department:
             raise ServiceError("forbidden", "只有购买服务的政府部门可以提交需求")
         if demand.requirements.jurisdiction and directory.jurisdiction(self.engine, demand.requirements.jurisdiction) is None:
-            raise ServiceError("invalid", f"资格条件中的辖区代码 {demand.requirements.jurisdiction} 不存在")
+            raise ServiceError("not_found", f"资格条件中的辖区代码 {demand.requirements.jurisdiction} 不存在")
         submission = DemandSubmission(actor=actor, office=actor.office or actor.name, demand=demand)
         return await self._fair_update(fair_no, FairWorkflow.submit_demand, submission)
 
@@ -195,7 +195,7 @@ class FairService(Service):
         """The caller as the representative of ``organization`` in the register, or a refusal saying why."""
         record = register.organization(self.engine, organization)
         if record is None:
-            raise ServiceError("invalid", f"社会组织 {organization} 不在社会组织名录中（请填写登记证书号或备案案号对应的名录编号）")
+            raise ServiceError("not_found", f"社会组织 {organization} 不在社会组织名录中（请填写登记证书号或备案案号对应的名录编号）")
         if record.representative_id != actor.user_id:
             raise ServiceError("forbidden", f"您不是「{record.name}」在名录中登记的负责人或代表，不能以该组织名义办理")
         return Actor(user_id=actor.user_id, name=record.representative_name or actor.name, role=Role.bidder), record.name
@@ -238,7 +238,7 @@ class FairService(Service):
     async def record_negotiation(self, actor: Actor, lot_no: str, negotiation: NegotiationInput) -> ActionReceipt:
         record = register.organization(self.engine, negotiation.organization)
         if record is None:
-            raise ServiceError("invalid", f"社会组织 {negotiation.organization} 不在社会组织名录中")
+            raise ServiceError("not_found", f"社会组织 {negotiation.organization} 不在社会组织名录中")
         entry = NegotiationEntry(actor=actor, organization_name=record.name, negotiation=negotiation)
         return await self._lot_update(lot_no, LotWorkflow.record_negotiation, entry)
 

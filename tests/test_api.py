@@ -80,7 +80,7 @@ async def test_bad_input_is_explained_field_by_field_in_chinese(api: httpx.Async
 
     body = factories.filing(community="YJ-NOWHERE").model_dump(mode="json")
     response = await api.post("/api/cases", json=body, headers=as_user("applicant-x"))
-    assert response.status_code == 422 and "YJ-JG-CG" in response.json()["message"]
+    assert response.status_code == 404 and "YJ-JG-CG" in response.json()["message"], "an unknown community is named with the options"
 
 
 async def test_reviewer_refusals_carry_the_reason(api: httpx.AsyncClient) -> None:

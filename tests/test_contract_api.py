@@ -64,7 +64,7 @@ async def test_a_single_source_contract_through_the_api(api: httpx.AsyncClient, 
     assert lost_standing.status_code == 422 and "不能承接单一来源采购" in lost_standing.json()["message"]
     assert "信用状态不良" in lost_standing.json()["message"]
     unknown = await api.post("/api/contracts/single-source", json={**REQUEST, "supplier": "YJ-REG-9999"}, headers=as_user(BUYER))
-    assert unknown.status_code == 422 and "不在社会组织名录中" in unknown.json()["message"]
+    assert unknown.status_code == 404 and "不在社会组织名录中" in unknown.json()["message"]
     by_supplier = await api.post("/api/contracts/single-source", json=REQUEST, headers=as_user(SUPPLIER))
     assert by_supplier.status_code == 403 and by_supplier.json()["message"]
 

@@ -33,7 +33,7 @@ async def disclosure(contracts: Contracts, limit: Limit = PAGE_LIMIT, offset: Of
 
 @router.post(
     "/api/contracts/single-source", summary="购买服务部门申请单一来源采购", status_code=201,
-    responses=errors(400, 403, 409, 413, 422, 503),
+    responses=errors(400, 403, 404, 409, 413, 422, 503),
 )
 async def single_source(request: views.SingleSourceInput, contracts: Contracts, user: UserId) -> views.ContractView:
     return await contracts.single_source(contracts.actor(user), request)

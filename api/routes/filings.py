@@ -20,14 +20,14 @@ router = APIRouter()
 ACT = errors(400, 403, 404, 409, 413, 422, 503)
 
 
-@router.post("/api/checklist", tags=["申请人"], summary="预审：按政策生成材料清单（不提交）", responses=errors(400, 413, 422))
+@router.post("/api/checklist", tags=["申请人"], summary="预审：按政策生成材料清单（不提交）", responses=errors(400, 404, 413, 422))
 async def checklist(application: Application, service: Service) -> Assessment:
     return service.assess(application)
 
 
 @router.post(
     "/api/cases", tags=["申请人"], summary="提交备案/登记申请", status_code=201,
-    responses=errors(400, 403, 409, 413, 422, 503),
+    responses=errors(400, 403, 404, 409, 413, 422, 503),
 )
 async def submit(application: Application, service: Service, user: UserId) -> views.SubmissionReceipt:
     return await service.submit(service.actor(user, application.applicant_name), application)
@@ -76,7 +76,7 @@ async def resolve(
     return await service.resolve_objection(service.actor(user), case_no, objection_id, resolution)
 
 
-@router.get("/api/tasks", tags=["工作人员"], summary="待办任务（按角色和辖区，分页，最早到期的在前）", responses=errors(403, 422))
+@router.get("/api/tasks", tags=["工作人员"], summary="待办任务（按角色和辖区，分页，最早到期的在前）", responses=errors(403, 404, 422))
 async def inbox(
     service: Service,
     user: UserId,

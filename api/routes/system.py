@@ -27,7 +27,7 @@ async def communities(service: Service) -> list[views.CommunityView]:
 
 @router.get(
     "/api/requirements", tags=["申请人"], summary="某社区某办理类型的材料、条件、费用、期限和绿色通道规则",
-    responses=errors(422),
+    responses=errors(404, 422),
 )
 async def requirements(
     service: Service,
