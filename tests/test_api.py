@@ -269,3 +269,25 @@ async def test_fair_api_shows_each_audience_only_what_it_may_see(skipping) -> No
         assert (await api.get("/api/my/organizations", headers=as_user("org-chunhui"))).json()["items"][0]["key"] == "YJ-REG-0001"
         score = await api.post(f"/api/lots/{lot}/scores", json={"scores": {}}, headers=as_user("exp-01"))
         assert score.status_code == 409, "no scoring before the bids are in"
+
+
+async def test_lists_come_in_bounded_pages_with_a_total_and_a_stable_order(api: httpx.AsyncClient) -> None:
+    applicant = factories.applicant_id()
+    submitted_cases = []
+    for _ in range(3):
+        body = factories.filing().model_dump(mode="json")
+        response = await api.post("/api/cases", json=body, headers=as_user(applicant))
+        assert response.status_code == 201, response.text
+        submitted_cases.append(response.json()["case_no"])
+    first = (await api.get("/api/cases", params={"limit": 2}, headers=as_user(applicant))).json()
+    rest = (await api.get("/api/cases", params={"limit": 2, "offset": 2}, headers=as_user(applicant))).json()
+    assert (first["total"], first["limit"], first["offset"], len(first["items"])) == (3, 2, 0, 2)
+    assert (rest["total"], rest["offset"], len(rest["items"])) == (3, 2, 1)
+    paged = [c["case_no"] for c in first["items"] + rest["items"]]
+    assert paged == list(reversed(submitted_cases)), "newest first, each case on exactly one page"
+    too_many = await api.get("/api/cases", params={"limit": 201}, headers=as_user(applicant))
+    assert too_many.status_code == 422 and "200" in too_many.json()["message"]
+
+    parameters = (await api.get("/openapi.json")).json()["paths"]["/api/tasks"]["get"]["parameters"]
+    limit = next(p for p in parameters if p["name"] == "limit")["schema"]
+    assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 200, 50), "the bounds are in the document"
