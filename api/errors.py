@@ -20,8 +20,8 @@ from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.common import ServiceError
-from store.files import ATTACHMENT_LIMIT
 from service.validation import describe
+from store.files import ATTACHMENT_LIMIT
 
 log = logging.getLogger("shezu.api")
 
@@ -52,10 +52,8 @@ _DESCRIPTIONS = {
     400: "请求内容无法解析",
     403: "无权办理（须带 X-User-Id，或身份不符）",
     404: "不存在",
-    405: "此地址不支持该请求方法",
     409: "与案件当前状态冲突",
     413: "请求内容过大",
-    415: "请求内容类型不受支持",
     422: "提交的内容有误",
     503: "流程服务暂时不可用",
 }
@@ -99,8 +97,6 @@ def _allowed_methods(request: Request, error: HTTPException) -> list[str]:
 
 def _parse_failure(error: HTTPException) -> str:
     cause = error.__cause__
-    if isinstance(cause, BodyTooLarge):
-        return TOO_LARGE
     if isinstance(cause, RecursionError):
         return "JSON 嵌套层数过多，请减少嵌套后重新提交"
     if isinstance(cause, MultiPartException):
@@ -147,8 +143,6 @@ def install(app: FastAPI) -> None:
                 f"地址 {request.url.path} 不支持 {request.method} 请求，可用的方法：{'、'.join(allowed)}",
                 Allow=", ".join(allowed),
             )
-        if status == 413:
-            return _answer(413, "too_large", TOO_LARGE)
         if status == 400 and isinstance(error.__cause__, BodyTooLarge):
             return _answer(413, "too_large", TOO_LARGE)
         if status == 400:
