@@ -135,3 +135,31 @@ def test_every_pydantic_error_type_has_a_chinese_message() -> None:
     kinds = set(typing.get_args(ErrorType))
     assert kinds - set(_MESSAGES) == set(), "error types without a Chinese message"
     assert all(CJK.search(message) for message in _MESSAGES.values())
+
+
+async def test_every_operation_refuses_broken_input_in_chinese(api: httpx.AsyncClient) -> None:
+    """Walk the whole document: broken JSON to every body, a method each path lacks, an overlong user id
+    and a malformed path key to every operation that takes them."""
+    document = (await api.get("/openapi.json")).json()
+    checked = 0
+    for template, operations in document["paths"].items():
+        fill = {"amendment_no": "1", "extension": "pdf"}
+        path = re.sub(r"\{(\w+)\}", lambda m: fill.get(m.group(1), "X1"), template)
+        missing = {"GET", "POST", "PUT", "DELETE", "PATCH"} - {m.upper() for m in operations}
+        assert_chinese_error(await api.request(sorted(missing)[0], path), 405)
+        for method, operation in operations.items():
+            where = {p["name"]: p["in"] for p in operation.get("parameters", [])}
+            if "requestBody" in operation and "application/json" in operation["requestBody"]["content"]:
+                broken = await api.request(method, path, headers=JSON, content=b'{"reason": "x",}')
+                assert "行" in assert_chinese_error(broken, 422)["message"], (method, path)
+                checked += 1
+            if where.get("X-User-Id") == "header":
+                overlong = await api.request(method, path, headers={**JSON, "X-User-Id": "u" * 65}, content=b"{}")
+                assert_chinese_error(overlong, 422)
+                checked += 1
+            keys = [name for name, place in where.items() if place == "path" and name not in fill]
+            if keys:
+                bad = re.sub(r"\{(\w+)\}", lambda m: "a%20b" if m.group(1) == keys[0] else fill.get(m.group(1), "X1"), template)
+                assert_chinese_error(await api.request(method, bad), 422)
+                checked += 1
+    assert checked > 80
