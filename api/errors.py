@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.service import RPCError
 
 from service.common import ServiceError
 from service.validation import describe
@@ -112,6 +113,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, error: ServiceError) -> JSONResponse:
         return _answer(error.status_code, error.kind, error.message, error.details)
+
+    @app.exception_handler(RPCError)
+    async def _temporal_unreachable(request: Request, error: RPCError) -> JSONResponse:
+        """Temporal answered with an error or not at all where no service expected it: the case is
+        untouched, so the caller may simply try again."""
+        log.warning("Temporal error on %s %s: %s", request.method, request.url.path, error)
+        return _answer(503, "unavailable", "流程服务暂时不可用，请稍后重试；您的案件没有受到影响")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

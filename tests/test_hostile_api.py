@@ -10,6 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from pydantic_core.core_schema import ErrorType
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from service.cases import CaseService
@@ -17,6 +18,7 @@ from service.contracts import ContractService
 from service.fairs import FairService
 from service.validation import _MESSAGES
 from tests import factories
+from tests.conftest import binary
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ENGLISH = re.compile(
@@ -128,6 +130,16 @@ async def test_temporal_unavailable_answers_503_in_chinese(service: CaseService)
     app = create_app(service=offline, fairs=FairService(service.settings, service.engine), contracts=ContractService(service.settings, service.engine))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test") as api:
         response = await api.post("/api/cases", headers=JSON, json=factories.filing().model_dump(mode="json"))
+    assert_chinese_error(response, 503)
+
+
+async def test_a_temporal_server_that_does_not_answer_is_503_in_chinese(api: httpx.AsyncClient, service: CaseService) -> None:
+    case_no = (await api.post("/api/cases", headers=JSON, json=factories.filing().model_dump(mode="json"))).json()["case_no"]
+    gone = await WorkflowEnvironment.start_local(dev_server_existing_path=binary("temporal"))
+    await gone.shutdown()  # connected, then the server stops: every call fails as in an outage
+    app = create_app(service=CaseService(service.settings, service.engine, gone.client))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test") as offline:
+        response = await offline.get(f"/api/cases/{case_no}", params={"live": True}, headers=JSON)
     assert_chinese_error(response, 503)
 
 
