@@ -24,6 +24,10 @@ from settings import get_settings
 M = TypeVar("M", bound=BaseModel)
 As = Annotated[str, typer.Option("--as", help="以哪个用户的身份操作（用户标识）")]
 JsonOut = Annotated[bool, typer.Option("--json", help="输出 JSON")]
+Limit = Annotated[
+    int, typer.Option(min=1, max=views.PAGE_LIMIT_MAX, help=f"每页条数（最多 {views.PAGE_LIMIT_MAX}）")
+]
+Offset = Annotated[int, typer.Option(min=0, help="从第几条开始（从 0 起）")]
 
 
 def fail(message: str, details: list[str] | None = None, code: int = 1) -> None:
@@ -107,3 +111,16 @@ def print_history(timeline: list[views.TimelineView], documents: list[views.Docu
         typer.echo("文书：")
         for document in documents:
             typer.echo(f"  {document.document_id}  {document.title}  {document.number}  {local_text(document.issued_at)}")
+
+
+def print_page(page: views.Page[Any], line: Callable[[Any], None], empty: str) -> None:
+    """A page of a list, then where it stands in the whole list and how to see the next page."""
+    for item in page.items:
+        line(item)
+    if not page.total:
+        typer.echo(empty)
+    elif page.items:
+        more = f"；下一页：--offset {page.offset + len(page.items)}" if page.offset + len(page.items) < page.total else ""
+        typer.echo(f"（第 {page.offset + 1}–{page.offset + len(page.items)} 条，共 {page.total} 条{more}）")
+    else:
+        typer.echo(f"（共 {page.total} 条，--offset {page.offset} 之后没有了）")

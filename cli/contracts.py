@@ -8,7 +8,20 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from cli.common import As, JsonOut, emit, fail, print_history, print_receipt, read_model_file, validated, with_service
+from cli.common import (
+    As,
+    JsonOut,
+    Limit,
+    Offset,
+    emit,
+    fail,
+    print_history,
+    print_page,
+    print_receipt,
+    read_model_file,
+    validated,
+    with_service,
+)
 from schemas.contracts import (
     CONTRACT_PHASE_NAMES,
     AmendmentInput,
@@ -70,11 +83,11 @@ def metavar(choices: dict[str, Any]) -> str:
 # --- printing --------------------------------------------------------------------------------------
 
 
-def print_records(rows: list[views.ContractRecordView]) -> None:
-    for row in rows:
+def print_records(page: views.Page[views.ContractRecordView]) -> None:
+    def line(row: views.ContractRecordView) -> None:
         typer.echo(f"{row.contract_no}  {row.title}  {row.supplier_name}  {yuan(row.amount_fen)}  {row.status_name}")
-    if not rows:
-        typer.echo("没有可查看的合同")
+
+    print_page(page, line, "没有可查看的合同")
 
 
 def tranche_text(tranche: Tranche) -> str:
@@ -166,8 +179,8 @@ def print_contract(view: views.ContractView) -> None:
     print_history(view.timeline, view.documents)
 
 
-def print_disclosure(rows: list[views.DisclosureView]) -> None:
-    for row in rows:
+def print_disclosure(page: views.Page[views.DisclosureView]) -> None:
+    def entry(row: views.DisclosureView) -> None:
         term = f"{row.start_date} 至 {row.end_date}" if row.start_date and row.end_date else "履约计划未定"
         typer.echo(f"{row.contract_no}  {row.title}（{row.origin}）  {row.status_name}")
         typer.echo(f"  {row.buyer_office} 向 {row.supplier_name} 购买服务  {yuan(row.amount_fen)}  期限 {term}  已拨付 {yuan(row.paid_fen)}")
@@ -175,19 +188,19 @@ def print_disclosure(rows: list[views.DisclosureView]) -> None:
             typer.echo(f"  拨付 {payment.entry}  {yuan(payment.amount_fen)}  {local_text(payment.paid_at)}")
         for grade in row.grades:
             typer.echo(f"  评价 {grade}")
-    if not rows:
-        typer.echo("暂无公开的合同")
+
+    print_page(page, entry, "暂无公开的合同")
 
 
 # --- reading ---------------------------------------------------------------------------------------
 
 
 @contract_app.command("list")
-def list_contracts(user: As, as_json: JsonOut = False) -> None:
+def list_contracts(user: As, as_json: JsonOut = False, limit: Limit = views.PAGE_LIMIT, offset: Offset = 0) -> None:
     """我能看到的合同（组织单位、财政、评估机构看本辖区的，购买部门看自己的，社会组织看自己承接的）。"""
 
-    async def run(service: ContractService) -> list[views.ContractRecordView]:
-        return service.contracts(service.actor(user))
+    async def run(service: ContractService) -> views.Page[views.ContractRecordView]:
+        return service.contracts(service.actor(user), limit, offset)
 
     emit(contracts(run), as_json, print_records)
 
@@ -203,11 +216,11 @@ def show(contract_no: ContractNo, user: As, as_json: JsonOut = False) -> None:
 
 
 @contract_app.command("disclosure")
-def disclosure(as_json: JsonOut = False) -> None:
+def disclosure(as_json: JsonOut = False, limit: Limit = views.PAGE_LIMIT, offset: Offset = 0) -> None:
     """定期公开：合同双方、金额、期限、状态、拨付和评价等级（公开，无需身份）。"""
 
-    async def run(service: ContractService) -> list[views.DisclosureView]:
-        return service.disclosure()
+    async def run(service: ContractService) -> views.Page[views.DisclosureView]:
+        return service.disclosure(limit, offset)
 
     emit(contracts(run), as_json, print_disclosure)
 

@@ -14,7 +14,7 @@ import asyncio
 import json
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
@@ -72,6 +72,16 @@ class Demo:
         if response.status_code != expect:
             raise Unexpected(f"{method} {path} 返回 {response.status_code}（预期 {expect}）：{response.text}")
         return response.json() if response.headers.get("content-type", "").startswith("application/json") else response
+
+    async def find(self, path: str, user: str | None, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """The first item of a paged list that is ``wanted``, walking its pages in order."""
+        offset = 0
+        while True:
+            page = await self.call("GET", f"{path}?limit=200&offset={offset}", user, 200)
+            found = next((item for item in page["items"] if wanted(item)), None)
+            offset += len(page["items"])
+            if found is not None or not page["items"] or offset >= page["total"]:
+                return found
 
     def check(self, condition: bool, what: str) -> None:
         if not condition:
@@ -155,8 +165,8 @@ class Demo:
         view = await self.case(case_no, applicant)
         self.say(f"补正会员名册后受理，法定办结期限 {view['legal_deadline']['due_date']}；{await self.document(view, 'acceptance_notice', applicant)}")
 
-        inbox = await self.call("GET", "/api/tasks", "cg-zhao", 200)
-        self.check(any(t["case_no"] == case_no for t in inbox), "居委会赵丽的待办中应有本案")
+        task = await self.find("/api/tasks", "cg-zhao", lambda t: t["case_no"] == case_no)
+        self.check(task is not None, "居委会赵丽的待办中应有本案")
         message = await self.refused(case_no, "cg-zhao", "authority_review", "approve", 409)
         self.say(f"居委会赵丽试图越过初审直接办理街道审核，被拒绝：{message}")
         await self.decide(case_no, "cg-zhao", "preliminary_review", "approve")
@@ -364,7 +374,8 @@ class Demo:
         view = await self.until_contract(contract_no, lambda v: v["phase"] == "completed", "履行完毕")
         tranches = sum(e["amount_fen"] for e in view["ledger"] if e["kind"] == "tranche" and e["status"] == "paid")
         self.check(tranches == view["amount_fen"], f"专帐拨付合计{yuan(tranches)}应等于合同金额{yuan(view['amount_fen'])}")
-        disclosed = next(d for d in await self.call("GET", "/api/disclosure/contracts", None, 200) if d["contract_no"] == contract_no)
+        disclosed = await self.find("/api/disclosure/contracts", None, lambda d: d["contract_no"] == contract_no)
+        self.check(disclosed is not None, f"定期公开中应有合同 {contract_no}")
         self.say(
             f"合同履行完毕：专帐拨付合同款{yuan(tranches)}，与合同金额一致；另拨以奖代补{yuan(view['reward']['amount_fen'])}。"
             f"定期公开：{disclosed['status_name']}，已拨付{yuan(disclosed['paid_fen'])}，{'；'.join(disclosed['grades'])}"

@@ -8,7 +8,18 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import As, JsonOut, emit, print_receipt, read_model_file, validated, with_service
+from cli.common import (
+    As,
+    JsonOut,
+    Limit,
+    Offset,
+    emit,
+    print_page,
+    print_receipt,
+    read_model_file,
+    validated,
+    with_service,
+)
 from schemas.localtime import local_text
 from schemas.money import yuan
 from schemas.procurement import BidInput, DemandInput, NegotiationInput, ScoreInput, ShowcaseInput, score_text
@@ -95,13 +106,16 @@ def create(
 
 
 @fair_app.command("list")
-def list_fairs(as_json: JsonOut = False) -> None:
-    """社洽会列表。"""
+def list_fairs(as_json: JsonOut = False, limit: Limit = views.PAGE_LIMIT, offset: Offset = 0) -> None:
+    """社洽会列表（最新的在前）。"""
 
-    async def run(service: FairService) -> list[views.FairSummary]:
-        return service.fairs()
+    async def run(service: FairService) -> views.Page[views.FairSummary]:
+        return service.fairs(limit, offset)
 
-    emit(fairs(run), as_json, lambda rows: [typer.echo(f"{f.fair_no}  {f.title}  {f.phase_name}") for f in rows])
+    def text(page: views.Page[views.FairSummary]) -> None:
+        print_page(page, lambda f: typer.echo(f"{f.fair_no}  {f.title}  {f.phase_name}"), "还没有社洽会")
+
+    emit(fairs(run), as_json, text)
 
 
 @fair_app.command("show")
@@ -147,19 +161,28 @@ def publish(fair_no: str, user: As) -> None:
 
 
 @fair_app.command("showcase")
-def showcase(fair_no: str, add: Annotated[Path | None, typer.Option(help="登记展示项目的文件")] = None, user: Annotated[str | None, typer.Option("--as")] = None) -> None:
+def showcase(
+    fair_no: str,
+    add: Annotated[Path | None, typer.Option(help="登记展示项目的文件")] = None,
+    user: Annotated[str | None, typer.Option("--as")] = None,
+    limit: Limit = views.PAGE_LIMIT,
+    offset: Offset = 0,
+) -> None:
     """展示公益服务项目：列出，或以社会组织代表身份登记（--add FILE --as USER）。"""
 
     async def run(service: FairService) -> Any:
         if add:
             return await service.add_showcase_project(service.actor(user), fair_no, read_model_file(add, ShowcaseInput))
-        return service.showcase(fair_no)
+        return service.showcase(fair_no, limit, offset)
+
+    def line(project: views.ShowcaseView) -> None:
+        typer.echo(f"{project.project_id}  {project.organization_name}：{project.title}（{project.beneficiaries}）\n    {project.summary}")
 
     result = fairs(run)
     if add:
         print_receipt(result)
-    for project in [] if add else result:
-        typer.echo(f"{project.project_id}  {project.organization_name}：{project.title}（{project.beneficiaries}）\n    {project.summary}")
+    else:
+        print_page(result, line, "还没有展示项目")
 
 
 # --- lots ------------------------------------------------------------------------------------------

@@ -12,7 +12,20 @@ import typer
 from pydantic import ValidationError
 
 from cli.audit import audit_app
-from cli.common import As, JsonOut, emit, fail, print_history, print_receipt, read_model_file, validated, with_service
+from cli.common import (
+    As,
+    JsonOut,
+    Limit,
+    Offset,
+    emit,
+    fail,
+    print_history,
+    print_page,
+    print_receipt,
+    read_model_file,
+    validated,
+    with_service,
+)
 from cli.contracts import contract_app
 from cli.fairs import fair_app, lot_app
 from schemas.application import Application, Track
@@ -206,17 +219,16 @@ def status(case_no: str, user: As, as_json: JsonOut = False, live: bool = False)
 
 
 @app.command()
-def cases(user: As, as_json: JsonOut = False) -> None:
-    """我的申请。"""
+def cases(user: As, as_json: JsonOut = False, limit: Limit = views.PAGE_LIMIT, offset: Offset = 0) -> None:
+    """我的申请（最新提交的在前）。"""
 
-    async def run(service: CaseService) -> list[views.CaseSummary]:
-        return service.my_cases(service.actor(user))
+    async def run(service: CaseService) -> views.Page[views.CaseSummary]:
+        return service.my_cases(service.actor(user), limit, offset)
 
-    def text(rows: list[views.CaseSummary]) -> None:
-        for row in rows:
-            typer.echo(f"{row.case_no}  {row.organization_name}  {row.track_name}  {row.phase_name}")
-        if not rows:
-            typer.echo("没有申请")
+    def text(page: views.Page[views.CaseSummary]) -> None:
+        print_page(
+            page, lambda row: typer.echo(f"{row.case_no}  {row.organization_name}  {row.track_name}  {row.phase_name}"), "没有申请"
+        )
 
     emit(with_service(run), as_json, text)
 
@@ -228,21 +240,23 @@ def tasks(
     jurisdiction: Annotated[str | None, typer.Option(help="辖区代码，默认本人辖区")] = None,
     include_closed: Annotated[bool, typer.Option("--all", help="包括已办结的任务")] = False,
     as_json: JsonOut = False,
+    limit: Limit = views.PAGE_LIMIT,
+    offset: Offset = 0,
 ) -> None:
-    """待办任务（按角色和辖区）。"""
+    """待办任务（按角色和辖区，最早到期的在前）。"""
 
-    async def run(service: CaseService) -> list[views.TaskView]:
-        return service.inbox(service.actor(user), role, jurisdiction, include_closed)
+    async def run(service: CaseService) -> views.Page[views.TaskView]:
+        return service.inbox(service.actor(user), role, jurisdiction, include_closed, limit, offset)
 
-    def text(rows: list[views.TaskView]) -> None:
-        for row in rows:
-            flag = "已超期 " if row.overdue else ""
-            typer.echo(
-                f"{row.case_no}  {row.step}  {row.title}  {row.organization_name}  {row.holder}（{row.post}岗）  "
-                f"{flag}期限 {local_text(row.due_at)}  {row.status}"
-            )
-        if not rows:
-            typer.echo("没有待办任务")
+    def line(row: views.TaskView) -> None:
+        flag = "已超期 " if row.overdue else ""
+        typer.echo(
+            f"{row.case_no}  {row.step}  {row.title}  {row.organization_name}  {row.holder}（{row.post}岗）  "
+            f"{flag}期限 {local_text(row.due_at)}  {row.status}"
+        )
+
+    def text(page: views.Page[views.TaskView]) -> None:
+        print_page(page, line, "没有待办任务")
 
     emit(with_service(run), as_json, text)
 
@@ -355,31 +369,30 @@ def download(
 
 
 @app.command()
-def notifications(user: As, as_json: JsonOut = False) -> None:
-    """我的消息。"""
+def notifications(user: As, as_json: JsonOut = False, limit: Limit = views.PAGE_LIMIT, offset: Offset = 0) -> None:
+    """我的消息（最新的在前）。"""
 
-    async def run(service: CaseService) -> list[views.NotificationView]:
-        return service.notifications(service.actor(user))
+    async def run(service: CaseService) -> views.Page[views.NotificationView]:
+        return service.notifications(service.actor(user), limit, offset)
 
-    def text(rows: list[views.NotificationView]) -> None:
-        for row in rows:
-            typer.echo(f"{local_text(row.created_at)}  {row.subject}\n    {row.body}")
+    def text(page: views.Page[views.NotificationView]) -> None:
+        print_page(page, lambda row: typer.echo(f"{local_text(row.created_at)}  {row.subject}\n    {row.body}"), "没有消息")
 
     emit(with_service(run), as_json, text)
 
 
 @app.command(name="public-notices")
-def public_notices(as_json: JsonOut = False) -> None:
+def public_notices(as_json: JsonOut = False, limit: Limit = views.PAGE_LIMIT, offset: Offset = 0) -> None:
     """正在公示的申请。"""
 
-    async def run(service: CaseService) -> list[views.PublicNoticeView]:
-        return service.public_notices()
+    async def run(service: CaseService) -> views.Page[views.PublicNoticeView]:
+        return service.public_notices(limit, offset)
 
-    def text(rows: list[views.PublicNoticeView]) -> None:
-        for row in rows:
-            typer.echo(f"{row.case_no}  {row.organization_name}  {row.track_name}  {row.community_name}  公示至 {row.until}")
-        if not rows:
-            typer.echo("目前没有正在公示的申请")
+    def line(row: views.PublicNoticeView) -> None:
+        typer.echo(f"{row.case_no}  {row.organization_name}  {row.track_name}  {row.community_name}  公示至 {row.until}")
+
+    def text(page: views.Page[views.PublicNoticeView]) -> None:
+        print_page(page, line, "目前没有正在公示的申请")
 
     emit(with_service(run), as_json, text)
 

@@ -6,6 +6,7 @@ so the workflow stays the single place where the rules of the process are decide
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -39,10 +40,19 @@ from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
 from schemas.policy import Policy, PolicyRef
 from schemas.text import name_key
 from service import views
-from service.common import Service, ServiceError, check_payload, deadline_view, document_view, holder_view
+from service.common import (
+    Service,
+    ServiceError,
+    check_attachments,
+    check_payload,
+    deadline_view,
+    document_view,
+    holder_view,
+    paged,
+)
 from store import directory
 from store.case_numbers import DuplicateOpenCase, open_case_key, release
-from store.files import put
+from store.files import ATTACHMENT_LIMIT, ATTACHMENT_TYPES, TooLarge, put_stream
 from store.models import (
     AttachmentRecord,
     CaseRecord,
@@ -68,7 +78,7 @@ class CaseService(Service):
         found = directory.locality(self.engine, community)
         if found is None or found.community.level is not Level.community:
             known = "、".join(f"{j.code}({j.full_name})" for j in directory.jurisdictions(self.engine, Level.community))
-            raise ServiceError("invalid", f"所在社区代码 {community} 不存在。可选社区：{known}")
+            raise ServiceError("not_found", f"所在社区代码 {community} 不存在。可选社区：{known}")
         return found
 
     def _policy(self, locality: Locality, day: date) -> tuple[Policy, PolicyRef]:
@@ -122,11 +132,9 @@ class CaseService(Service):
         except TrackNotOffered as error:
             raise ServiceError("invalid", str(error)) from error
 
-    def _check_attachments(self, materials: list[MaterialSubmission]) -> None:
-        with Session(self.engine) as session:
-            for item in materials:
-                if item.attachment and session.get(AttachmentRecord, item.attachment) is None:
-                    raise ServiceError("invalid", f"材料 {item.material} 引用的附件 {item.attachment[:12]}… 尚未上传")
+    def _check_attachments(self, actor: Actor, materials: list[MaterialSubmission]) -> None:
+        cited = {item.attachment: f"材料 {item.material} " for item in materials if item.attachment}
+        check_attachments(self.engine, actor, cited)
 
     def _check_name_free(self, application: Application, locality: Locality) -> None:
         """Names are compared folded (``name_key``), so a look-alike of a registered name is refused."""
@@ -148,7 +156,7 @@ class CaseService(Service):
             raise ServiceError("forbidden", "工作人员不能以申请人身份提交申请，请使用申请人账号")
         locality = self._locality(application.community)
         assessment = self.assess(application)
-        self._check_attachments(application.materials)
+        self._check_attachments(actor, application.materials)
         self._check_name_free(application, locality)
         procedure = assessment.procedure
         authority = locality.at_level(procedure.authority_level)
@@ -222,7 +230,7 @@ class CaseService(Service):
         if state.locality:
             policy, _ = self._policy(state.locality, local_date(state.submitted_at))
             self._check_materials(policy, correction.application or state.application, materials)
-        self._check_attachments(materials)
+        self._check_attachments(actor, materials)
         payload = Correction(actor=self._as_applicant(actor, case_no), **correction.model_dump())
         return await self._case_update(case_no, FilingWorkflow.correct, payload)
 
@@ -363,12 +371,15 @@ class CaseService(Service):
             certificate_number=state.result.certificate_number if state.result else None,
         )
 
-    def my_cases(self, actor: Actor) -> list[views.CaseSummary]:
+    def my_cases(self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.CaseSummary]:
+        query = (
+            select(CaseRecord)
+            .where(CaseRecord.applicant_id == actor.user_id)
+            .order_by(col(CaseRecord.submitted_at).desc(), col(CaseRecord.case_no))
+        )
         with Session(self.engine) as session:
-            records = session.exec(
-                select(CaseRecord).where(CaseRecord.applicant_id == actor.user_id).order_by(col(CaseRecord.submitted_at).desc())
-            ).all()
-        return [
+            records, total = paged(session, query, limit, offset)
+        items = [
             views.CaseSummary(
                 case_no=r.case_no, organization_name=r.organization_name,
                 track_name=Track(r.track).label, phase=Phase(r.phase), phase_name=r.phase_applicant_name,
@@ -376,10 +387,12 @@ class CaseService(Service):
             )
             for r in records
         ]
+        return views.Page[views.CaseSummary](items=items, total=total, limit=limit, offset=offset)
 
     def inbox(
-        self, actor: Actor, role: Role | None = None, jurisdiction: str | None = None, include_closed: bool = False
-    ) -> list[views.TaskView]:
+        self, actor: Actor, role: Role | None = None, jurisdiction: str | None = None, include_closed: bool = False,
+        limit: int = views.PAGE_LIMIT, offset: int = 0,
+    ) -> views.Page[views.TaskView]:
         """Tasks for a role in a jurisdiction; staff may look at their own jurisdiction and those below it.
         An expert sees their own scoring tasks."""
         if actor.role is Role.expert:
@@ -390,7 +403,7 @@ class CaseService(Service):
             jurisdiction = jurisdiction or actor.jurisdiction
             place = directory.locality(self.engine, jurisdiction or "")
             if place is None:
-                raise ServiceError("invalid", f"辖区代码 {jurisdiction} 不存在")
+                raise ServiceError("not_found", f"辖区代码 {jurisdiction} 不存在")
             if not place.contains(actor.jurisdiction):
                 raise ServiceError("forbidden", f"您只能查看本辖区（{actor.jurisdiction}）及下属辖区的待办")
             query = select(TaskRecord).where(TaskRecord.role == role.value, TaskRecord.jurisdiction == jurisdiction)
@@ -398,8 +411,8 @@ class CaseService(Service):
             query = query.where(TaskRecord.status == TaskStatus.open.value)
         now = datetime.now(UTC)
         with Session(self.engine) as session:
-            records = session.exec(query.order_by(col(TaskRecord.due_at))).all()
-        return [
+            records, total = paged(session, query.order_by(col(TaskRecord.due_at), col(TaskRecord.case_no), col(TaskRecord.task_id)), limit, offset)
+        items = [
             views.TaskView(
                 case_no=r.case_no, task_id=r.task_id, step=r.step, title=r.title,
                 organization_name=r.organization_name, office=r.office, holder=r.holder_name,
@@ -409,39 +422,46 @@ class CaseService(Service):
             )
             for r in records
         ]
+        return views.Page[views.TaskView](items=items, total=total, limit=limit, offset=offset)
 
-    def notifications(self, actor: Actor) -> list[views.NotificationView]:
+    def notifications(self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.NotificationView]:
+        query = (
+            select(NotificationRecord)
+            .where(NotificationRecord.recipient_id == actor.user_id)
+            .order_by(col(NotificationRecord.created_at).desc(), col(NotificationRecord.key))
+        )
         with Session(self.engine) as session:
-            records = session.exec(
-                select(NotificationRecord)
-                .where(NotificationRecord.recipient_id == actor.user_id)
-                .order_by(col(NotificationRecord.created_at).desc())
-            ).all()
-        return [
+            records, total = paged(session, query, limit, offset)
+        items = [
             views.NotificationView(case_no=r.case_no, kind=r.kind, subject=r.subject, body=r.body, created_at=r.created_at)
             for r in records
         ]
+        return views.Page[views.NotificationView](items=items, total=total, limit=limit, offset=offset)
 
-    def public_notices(self) -> list[views.PublicNoticeView]:
-        """Cases now in 公示, with their notice: anyone may read them and object."""
+    def public_notices(self, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.PublicNoticeView]:
+        """Cases now in 公示, with their notice: anyone may read them and object. A case enters the 公示
+        phase and gets its notice in one projection, so the phase alone selects them."""
+        query = (
+            select(CaseRecord)
+            .where(CaseRecord.phase == Phase.public_notice.value)
+            .order_by(col(CaseRecord.submitted_at), col(CaseRecord.case_no))
+        )
         with Session(self.engine) as session:
-            records = session.exec(select(CaseRecord).where(CaseRecord.phase == Phase.public_notice.value)).all()
+            records, total = paged(session, query, limit, offset)
         notices = []
         for record in records:
             state = CaseState.model_validate(record.state)
-            if state.public_notice is None:
-                continue
             document = next((d for d in state.documents if d.kind is DocumentKind.public_notice), None)
             notices.append(
                 views.PublicNoticeView(
                     case_no=state.case_no, organization_name=state.application.organization_name,
                     track_name=state.procedure.track_name if state.procedure else state.application.track.label,
                     community_name=state.locality.community.full_name if state.locality else "",
-                    until=state.public_notice.ends.due_date,
+                    until=state.public_notice.ends.due_date,  # type: ignore[union-attr]  # set before the phase
                     document=document_view(document) if document else None,
                 )
             )
-        return notices
+        return views.Page[views.PublicNoticeView](items=notices, total=total, limit=limit, offset=offset)
 
     def may_read_document(self, actor: Actor | None, record: DocumentRecord) -> bool:
         """Public notices are public; the other documents of a case follow the case's access."""
@@ -450,22 +470,28 @@ class CaseService(Service):
         state = self._state(record.case_no)
         return actor is not None and state is not None and self._may_view(actor, state)
 
-    def save_attachment(self, actor: Actor, filename: str, content_type: str, data: bytes) -> views.AttachmentView:
-        if not data:
-            raise ServiceError("invalid", "附件为空")
-        if len(data) > 20 * 1024 * 1024:
-            raise ServiceError("invalid", "附件不能超过 20MB")
-        digest = put(self.settings.attachments_dir, data, "bin")
+    def save_attachment(self, actor: Actor, filename: str, content: Iterable[bytes]) -> views.AttachmentView:
+        """Store an upload as it arrives (refused past 20 MB while reading), typed by its content alone."""
+        try:
+            digest, size, kind = put_stream(self.settings.attachments_dir, content, "bin", ATTACHMENT_LIMIT)
+        except TooLarge as error:
+            raise ServiceError("too_large", "附件不能超过 20MB，请压缩或分成几个文件后再上传") from error
+        if not size:
+            raise ServiceError("invalid", "附件为空，请选择要上传的文件")
+        if kind is None:
+            raise ServiceError(
+                "invalid", f"附件「{filename[:50]}」的内容不是可接受的类型，只接受：{'、'.join(ATTACHMENT_TYPES.values())}"
+            )
         with Session(self.engine) as session:
             if session.get(AttachmentRecord, digest) is None:
                 session.add(
                     AttachmentRecord(
-                        sha256=digest, filename=filename[:200], content_type=content_type[:100], size=len(data),
+                        sha256=digest, filename=filename[:200], content_type=kind, size=size,
                         uploaded_by=actor.user_id, uploaded_at=datetime.now(UTC),
                     )
                 )
                 session.commit()
-        return views.AttachmentView(sha256=digest, filename=filename, size=len(data), content_type=content_type)
+        return views.AttachmentView(sha256=digest, filename=filename, size=size, content_type=kind)
 
 
 def case_not_found(case_no: str) -> ServiceError:

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
@@ -23,8 +25,11 @@ from service import views
 from settings import Settings
 from store import directory
 from store.case_numbers import allocate
+from store.models import AttachmentRecord
 
-STATUS_CODES = {"invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404, "unavailable": 503}
+STATUS_CODES = {
+    "invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404, "too_large": 413, "unavailable": 503,
+}
 
 
 class ServiceError(Exception):
@@ -175,3 +180,22 @@ def holder_view(task: Task) -> views.HolderView:
         post="B" if task.escalated else "A", a=task.a.name, b=task.b.name, deadline=deadline_view(task.deadline),
         overdue=datetime.now(UTC) >= task.deadline.due_at and task.status is TaskStatus.open,
     )
+
+
+def paged(session: Session, query: Any, limit: int, offset: int) -> tuple[list[Any], int]:
+    """One window of an ordered query and the count of all its rows, both done by the database."""
+    total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
+    return list(session.exec(query.limit(limit).offset(offset)).all()), int(total)
+
+
+def check_attachments(engine: Engine, actor: Actor, cited: dict[str, str]) -> None:
+    """Each cited attachment (hash → what cites it) must have been uploaded by the citing user. Another
+    user's upload is refused exactly like a hash never uploaded, so a refusal never confirms that a
+    file exists."""
+    with Session(engine) as session:
+        for digest, where in cited.items():
+            record = session.get(AttachmentRecord, digest)
+            if record is None or record.uploaded_by != actor.user_id:
+                raise ServiceError(
+                    "invalid", f"{where}引用的附件 {digest[:12]}… 尚未上传：请先通过 /api/attachments 上传，再引用返回的 SHA-256"
+                )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
@@ -41,9 +42,18 @@ from schemas.localtime import local_date
 from schemas.people import Actor, Level, Role
 from schemas.procurement import Eligibility
 from service import views
-from service.common import Service, ServiceError, check_payload, document_view, holder_view, timeline_view
+from service.common import (
+    Service,
+    ServiceError,
+    check_attachments,
+    check_payload,
+    document_view,
+    holder_view,
+    paged,
+    timeline_view,
+)
 from store import directory, register
-from store.models import AttachmentRecord, ContractRecord, LedgerRecord
+from store.models import ContractRecord, LedgerRecord
 from workflows.contract import ContractWorkflow
 
 LEDGER_STATUS = {"instructed": "已下达支付指令", "paid": "已拨付", "withheld": "不再拨付"}
@@ -93,7 +103,7 @@ class ContractService(Service):
         supplier = register.organization(self.engine, request.supplier)
         facts = register.facts(self.engine, request.supplier)
         if supplier is None or facts is None:
-            raise ServiceError("invalid", f"社会组织 {request.supplier} 不在社会组织名录中")
+            raise ServiceError("not_found", f"社会组织 {request.supplier} 不在社会组织名录中")
         today = local_date(datetime.now(UTC))
         failed = [c.detail for c in organization_checks(facts, Eligibility(), today.year, today) if not c.met]
         if failed:
@@ -182,15 +192,9 @@ class ContractService(Service):
         payload = SigningAct(actor=self._acting(actor, contract_no), party=signing.party)
         return await self._act(actor, contract_no, ContractWorkflow.sign, payload)
 
-    def _check_attachments(self, report: DeliveryInput) -> None:
-        with Session(self.engine) as session:
-            for digest in report.attachments:
-                if session.get(AttachmentRecord, digest) is None:
-                    raise ServiceError("invalid", f"附件 {digest[:12]}… 尚未上传（请先通过 /api/attachments 上传）")
-
     async def submit_delivery(self, actor: Actor, contract_no: str, milestone_id: str, report: DeliveryInput) -> ActionReceipt:
-        self._check_attachments(report)
         payload = DeliverySubmission(actor=self._acting(actor, contract_no), milestone_id=milestone_id, report=report)
+        check_attachments(self.engine, actor, {digest: "履约报告" for digest in report.attachments})
         return await self._act(actor, contract_no, ContractWorkflow.submit_delivery, payload)
 
     async def review_delivery(
@@ -213,8 +217,8 @@ class ContractService(Service):
         return await self._act(actor, contract_no, ContractWorkflow.submit_evaluation, EvaluationSubmission(actor=actor, evaluation=evaluation))
 
     async def submit_rectification(self, actor: Actor, contract_no: str, report: DeliveryInput) -> ActionReceipt:
-        self._check_attachments(report)
         payload = RectificationReport(actor=self._acting(actor, contract_no), report=report)
+        check_attachments(self.engine, actor, {digest: "整改报告" for digest in report.attachments})
         return await self._act(actor, contract_no, ContractWorkflow.submit_rectification, payload)
 
     async def propose_amendment(self, actor: Actor, contract_no: str, amendment: AmendmentInput) -> ActionReceipt:
@@ -264,31 +268,40 @@ class ContractService(Service):
             documents=[document_view(d) for d in state.documents], result=state.result,
         )
 
-    def contracts(self, actor: Actor) -> list[views.ContractRecordView]:
+    def contracts(self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.ContractRecordView]:
         """Organizers, finance and evaluators see their jurisdiction's contracts, a department its own,
-        an organization those it supplies."""
-        represented = {r.case_no for r in register.represented_by(self.engine, actor.user_id)}
+        an organization those it supplies; newest award first."""
+        represented = [r.case_no for r in register.represented_by(self.engine, actor.user_id)]
+        mine = or_(col(ContractRecord.buyer_id) == actor.user_id, col(ContractRecord.supplier).in_(represented))
         place = directory.locality(self.engine, actor.jurisdiction or "") if actor.jurisdiction else None
         with Session(self.engine) as session:
-            records = session.exec(select(ContractRecord).order_by(col(ContractRecord.awarded_at).desc())).all()
-        visible = []
-        for record in records:
-            overseer = actor.role in (Role.civil_affairs, Role.finance, Role.evaluator) and place is not None and (
-                record.state is None or ContractState.model_validate(record.state).locality.contains(actor.jurisdiction)
+            if actor.role in (Role.civil_affairs, Role.finance, Role.evaluator) and place is not None:
+                # contract_records has no jurisdiction column: the overseer's contracts are picked from
+                # the projected localities, then paged by the database like every other list.
+                overseen = [
+                    contract_no
+                    for contract_no, state in session.exec(select(ContractRecord.contract_no, ContractRecord.state))
+                    if state is None or ContractState.model_validate(state).locality.contains(actor.jurisdiction)
+                ]
+                mine = or_(mine, col(ContractRecord.contract_no).in_(overseen))
+            query = select(ContractRecord).where(mine).order_by(
+                col(ContractRecord.awarded_at).desc(), col(ContractRecord.contract_no)
             )
-            if overseer or record.buyer_id == actor.user_id or record.supplier in represented:
-                visible.append(
-                    views.ContractRecordView(
-                        **record.model_dump(include=set(views.ContractRecordView.model_fields) - {"status_name"}),
-                        status_name=CONTRACT_STATUS.get(record.status, record.status),
-                    )
-                )
-        return visible
+            records, total = paged(session, query, limit, offset)
+        items = [
+            views.ContractRecordView(
+                **record.model_dump(include=set(views.ContractRecordView.model_fields) - {"status_name"}),
+                status_name=CONTRACT_STATUS.get(record.status, record.status),
+            )
+            for record in records
+        ]
+        return views.Page[views.ContractRecordView](items=items, total=total, limit=limit, offset=offset)
 
-    def disclosure(self) -> list[views.DisclosureView]:
+    def disclosure(self, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.DisclosureView]:
         """定期公开: every contract's parties, amount, term, status, payments and grades, for anyone."""
+        query = select(ContractRecord).order_by(col(ContractRecord.awarded_at).desc(), col(ContractRecord.contract_no))
         with Session(self.engine) as session:
-            records = session.exec(select(ContractRecord).order_by(col(ContractRecord.awarded_at).desc())).all()
+            records, total = paged(session, query, limit, offset)
         disclosed = []
         for record in records:
             state = ContractState.model_validate(record.state) if record.state else None
@@ -303,7 +316,7 @@ class ContractService(Service):
                     origin="单一来源采购" if state and state.basis.origin == "single_source" else "社洽会成交",
                 )
             )
-        return disclosed
+        return views.Page[views.DisclosureView](items=disclosed, total=total, limit=limit, offset=offset)
 
     def may_read_document(self, actor: Actor | None, contract_no: str) -> bool:
         """Contract documents follow who may see the contract."""

@@ -50,9 +50,9 @@ from schemas.procurement import (
     ShowcaseSubmission,
 )
 from service import views
-from service.common import Service, ServiceError, check_payload, document_view, holder_view, timeline_view
+from service.common import Service, ServiceError, check_payload, document_view, holder_view, paged, timeline_view
 from store import directory, register
-from store.models import DocumentRecord, FairRecord, LotRecord, ShowcaseRecord
+from store.models import DocumentRecord, FairRecord, LotRecord, OrganizationRecord, ShowcaseRecord
 from workflows.fair import FairWorkflow
 from workflows.lot import LotWorkflow
 
@@ -102,10 +102,12 @@ class FairService(Service):
         await self._readable_after_start(fair_no, FairWorkflow.status, "社洽会")
         return self._fair_summary(self._fair_state(fair_no))
 
-    def fairs(self) -> list[views.FairSummary]:
+    def fairs(self, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.FairSummary]:
+        """Newest fair first."""
         with Session(self.engine) as session:
-            records = session.exec(select(FairRecord).order_by(col(FairRecord.fair_no).desc())).all()
-        return [self._fair_summary(FairState.model_validate(r.state)) for r in records]
+            records, total = paged(session, select(FairRecord).order_by(col(FairRecord.fair_no).desc()), limit, offset)
+        items = [self._fair_summary(FairState.model_validate(r.state)) for r in records]
+        return views.Page[views.FairSummary](items=items, total=total, limit=limit, offset=offset)
 
     def _stored(self, table: type[FairRecord] | type[LotRecord], key: str, what: str) -> dict[str, Any]:
         """A fair's or a lot's state as last projected, or a not-found answer naming it."""
@@ -156,12 +158,14 @@ class FairService(Service):
         with Session(self.engine) as session:
             return {r.lot_no: r.phase for r in session.exec(select(LotRecord).where(LotRecord.fair_no == fair_no))}
 
-    def showcase(self, fair_no: str) -> list[views.ShowcaseView]:
+    def showcase(self, fair_no: str, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.ShowcaseView]:
         """展示公益服务项目: public."""
         self._fair_state(fair_no)
+        query = select(ShowcaseRecord).where(ShowcaseRecord.fair_no == fair_no).order_by(col(ShowcaseRecord.project_id))
         with Session(self.engine) as session:
-            query = select(ShowcaseRecord).where(ShowcaseRecord.fair_no == fair_no).order_by(col(ShowcaseRecord.project_id))
-            return [views.ShowcaseView(**r.model_dump(exclude={"fair_no"})) for r in session.exec(query)]
+            records, total = paged(session, query, limit, offset)
+        items = [views.ShowcaseView(**r.model_dump(exclude={"fair_no"})) for r in records]
+        return views.Page[views.ShowcaseView](items=items, total=total, limit=limit, offset=offset)
 
     async def _fair_update(self, fair_no: str, update: Any, argument: Any) -> ActionReceipt:
         self._fair_state(fair_no)
@@ -171,7 +175,7 @@ class FairService(Service):
         if actor.role is not Role.department:
             raise ServiceError("forbidden", "只有购买服务的政府部门可以提交需求")
         if demand.requirements.jurisdiction and directory.jurisdiction(self.engine, demand.requirements.jurisdiction) is None:
-            raise ServiceError("invalid", f"资格条件中的辖区代码 {demand.requirements.jurisdiction} 不存在")
+            raise ServiceError("not_found", f"资格条件中的辖区代码 {demand.requirements.jurisdiction} 不存在")
         submission = DemandSubmission(actor=actor, office=actor.office or actor.name, demand=demand)
         return await self._fair_update(fair_no, FairWorkflow.submit_demand, submission)
 
@@ -193,13 +197,23 @@ class FairService(Service):
         """The caller as the representative of ``organization`` in the register, or a refusal saying why."""
         record = register.organization(self.engine, organization)
         if record is None:
-            raise ServiceError("invalid", f"社会组织 {organization} 不在社会组织名录中（请填写登记证书号或备案案号对应的名录编号）")
+            raise ServiceError("not_found", f"社会组织 {organization} 不在社会组织名录中（请填写登记证书号或备案案号对应的名录编号）")
         if record.representative_id != actor.user_id:
             raise ServiceError("forbidden", f"您不是「{record.name}」在名录中登记的负责人或代表，不能以该组织名义办理")
         return Actor(user_id=actor.user_id, name=record.representative_name or actor.name, role=Role.bidder), record.name
 
-    def my_organizations(self, actor: Actor) -> list[dict[str, str]]:
-        return [{"key": r.case_no, "name": r.name, "track": r.track, "grade": r.grade or ""} for r in register.represented_by(self.engine, actor.user_id)]
+    def my_organizations(
+        self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0
+    ) -> views.Page[views.OrganizationView]:
+        query = (
+            select(OrganizationRecord)
+            .where(OrganizationRecord.representative_id == actor.user_id)
+            .order_by(col(OrganizationRecord.case_no))
+        )
+        with Session(self.engine) as session:
+            records, total = paged(session, query, limit, offset)
+        items = [views.OrganizationView(key=r.case_no, name=r.name, track=r.track, grade=r.grade or "") for r in records]
+        return views.Page[views.OrganizationView](items=items, total=total, limit=limit, offset=offset)
 
     # --- lots --------------------------------------------------------------------------------------
 
@@ -235,7 +249,7 @@ class FairService(Service):
     async def record_negotiation(self, actor: Actor, lot_no: str, negotiation: NegotiationInput) -> ActionReceipt:
         record = register.organization(self.engine, negotiation.organization)
         if record is None:
-            raise ServiceError("invalid", f"社会组织 {negotiation.organization} 不在社会组织名录中")
+            raise ServiceError("not_found", f"社会组织 {negotiation.organization} 不在社会组织名录中")
         entry = NegotiationEntry(actor=actor, organization_name=record.name, negotiation=negotiation)
         return await self._lot_update(lot_no, LotWorkflow.record_negotiation, entry)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
@@ -500,3 +500,32 @@ class ContractView(BaseModel):
     timeline: list[TimelineView]
     documents: list[DocumentView]
     result: ContractResult | None
+
+
+# --- pages ------------------------------------------------------------------------------------------
+
+PAGE_LIMIT = 50
+"""How many items a list answers when the caller does not say."""
+PAGE_LIMIT_MAX = 200
+"""The most items one page may hold: every list the API returns is paged so no answer grows with the data."""
+
+Item = TypeVar("Item")
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list, in a stable order: ``items`` from position ``offset`` (0-based), at most
+    ``limit`` of them, out of ``total``. The next page starts at ``offset + limit``."""
+
+    items: list[Item]
+    total: int = Field(ge=0, description="符合条件的总条数")
+    limit: int = Field(ge=1, le=PAGE_LIMIT_MAX, description="本页最多条数")
+    offset: int = Field(ge=0, description="本页第一条的位置（从 0 起）")
+
+
+class OrganizationView(BaseModel):
+    """An organization in the register that the caller represents."""
+
+    key: str = Field(description="名录编号（备案/登记案件编号）")
+    name: str
+    track: str
+    grade: str = Field(description="最近一次绩效评价等级；无则为空")

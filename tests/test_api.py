@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import AsyncIterator
 
 import httpx
@@ -50,7 +51,7 @@ async def test_applicant_and_staff_see_the_case_in_their_own_words(api: httpx.As
     assert mine["next_deadline"]["calendar"], "a deadline says which calendar decided it"
     assert [d["title"] for d in mine["documents"]] == ["受理通知书"]
     listed = (await api.get("/api/cases", headers=as_user(applicant))).json()
-    assert [c["case_no"] for c in listed] == [case_no]
+    assert [c["case_no"] for c in listed["items"]] == [case_no] and listed["total"] == 1
 
 
 async def test_strangers_and_other_jurisdictions_cannot_tell_the_case_exists(api: httpx.AsyncClient) -> None:
@@ -79,7 +80,7 @@ async def test_bad_input_is_explained_field_by_field_in_chinese(api: httpx.Async
 
     body = factories.filing(community="YJ-NOWHERE").model_dump(mode="json")
     response = await api.post("/api/cases", json=body, headers=as_user("applicant-x"))
-    assert response.status_code == 422 and "YJ-JG-CG" in response.json()["message"]
+    assert response.status_code == 404 and "YJ-JG-CG" in response.json()["message"], "an unknown community is named with the options"
 
 
 async def test_reviewer_refusals_carry_the_reason(api: httpx.AsyncClient) -> None:
@@ -101,12 +102,12 @@ async def test_reviewer_refusals_carry_the_reason(api: httpx.AsyncClient) -> Non
 
 async def test_task_inbox_by_role_and_jurisdiction(api: httpx.AsyncClient) -> None:
     _, case_no = await submitted(api)
-    mine = (await api.get("/api/tasks", headers=as_user("cg-zhao"))).json()
-    assert case_no in [t["case_no"] for t in mine]
+    mine = (await api.get("/api/tasks", params={"limit": 200}, headers=as_user("cg-zhao"))).json()
+    assert case_no in [t["case_no"] for t in mine["items"]]
     below = await api.get(
-        "/api/tasks", params={"role": "community_committee", "jurisdiction": "YJ-JG-CG"}, headers=as_user("jg-zhou")
+        "/api/tasks", params={"role": "community_committee", "jurisdiction": "YJ-JG-CG", "limit": 200}, headers=as_user("jg-zhou")
     )
-    assert below.status_code == 200 and case_no in [t["case_no"] for t in below.json()]
+    assert below.status_code == 200 and case_no in [t["case_no"] for t in below.json()["items"]]
     elsewhere = await api.get("/api/tasks", params={"jurisdiction": "YJ-HN"}, headers=as_user("jg-zhou"))
     assert elsewhere.status_code == 403
     assert (await api.get("/api/tasks", headers=as_user("applicant-x"))).status_code == 403
@@ -124,19 +125,67 @@ async def test_documents_download_as_pdf_and_html_for_those_who_may_see_them(api
     assert (await api.get(notice["pdf_url"].replace(".pdf", ".exe"), headers=as_user(applicant))).status_code == 404
 
 
-async def test_attachments_are_uploaded_then_referenced(api: httpx.AsyncClient) -> None:
+async def test_attachments_are_uploaded_then_referenced_only_by_their_uploader(api: httpx.AsyncClient) -> None:
     upload = await api.post(
         "/api/attachments", files={"file": ("章程.pdf", b"%PDF-1.7 charter", "application/pdf")}, headers=as_user("applicant-a")
     )
-    assert upload.status_code == 200
+    assert upload.status_code == 200 and upload.json()["content_type"] == "application/pdf"
     digest = upload.json()["sha256"]
     body = factories.filing().model_dump(mode="json")
     body["materials"][1]["attachment"] = digest
     assert (await api.post("/api/cases", json=body, headers=as_user("applicant-a"))).status_code == 201
-    body = factories.filing().model_dump(mode="json")
-    body["materials"][1]["attachment"] = "0" * 64
-    unknown = await api.post("/api/cases", json=body, headers=as_user("applicant-b"))
-    assert unknown.status_code == 422 and "尚未上传" in unknown.json()["message"]
+
+    def citing(attachment: str) -> dict[str, object]:
+        other = factories.filing().model_dump(mode="json")
+        other["materials"][1]["attachment"] = attachment
+        return other
+
+    never = await api.post("/api/cases", json=citing("0" * 64), headers=as_user("applicant-b"))
+    assert never.status_code == 422 and "尚未上传" in never.json()["message"]
+    someone_elses = await api.post("/api/cases", json=citing(digest), headers=as_user("applicant-b"))
+    assert someone_elses.status_code == 422
+    assert someone_elses.json()["message"] == never.json()["message"].replace("0" * 12, digest[:12]), (
+        "another user's upload is refused exactly as one never uploaded"
+    )
+
+
+async def test_the_type_of_an_upload_comes_from_its_content_not_its_name(api: httpx.AsyncClient) -> None:
+    disguised = await api.post(
+        "/api/attachments", files={"file": ("章程.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")}, headers=as_user("applicant-c")
+    )
+    assert disguised.status_code == 422 and "PDF" in disguised.json()["message"] and "OFD" in disguised.json()["message"]
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    photo = await api.post("/api/attachments", files={"file": ("说明.txt", png, "text/plain")}, headers=as_user("applicant-c"))
+    assert photo.status_code == 200 and photo.json()["content_type"] == "image/png"
+    empty = await api.post("/api/attachments", files={"file": ("空.pdf", b"", "application/pdf")}, headers=as_user("applicant-c"))
+    assert empty.status_code == 422 and "为空" in empty.json()["message"]
+
+
+async def test_a_huge_upload_is_refused_while_it_streams_and_memory_stays_flat(api: httpx.AsyncClient) -> None:
+    """500 MB offered without a Content-Length: refused with 413 after about 20 MB is read, memory flat."""
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b'--cut\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n'
+        chunk = b"0" * (1024 * 1024)
+        for _ in range(500):
+            sent += len(chunk)
+            yield chunk
+        yield b"\r\n--cut--\r\n"
+
+    tracemalloc.start()
+    try:
+        response = await api.post(
+            "/api/attachments", content=body(),
+            headers={**as_user("applicant-big"), "content-type": "multipart/form-data; boundary=cut"},
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 413 and "20MB" in response.json()["message"]
+    assert sent <= 22 * 1024 * 1024, f"the upload was read on past its limit: {sent} bytes"
+    assert peak < 12 * 1024 * 1024, f"peak memory {peak / 1e6:.1f} MB while refusing a 500 MB upload"
 
 
 async def test_checklist_preview_explains_waivers_without_submitting(api: httpx.AsyncClient) -> None:
@@ -146,7 +195,7 @@ async def test_checklist_preview_explains_waivers_without_submitting(api: httpx.
     checklist = response.json()["checklist"]
     assert checklist["complete"] is False
     assert any("会员人数" in d and "9人" in d and "10人" in d for d in checklist["defects"])
-    assert (await api.get("/api/cases", headers=as_user("nobody-submitted"))).json() == []
+    assert (await api.get("/api/cases", headers=as_user("nobody-submitted"))).json()["items"] == []
 
 
 async def test_household_registration_may_be_given_by_community_name(api: httpx.AsyncClient) -> None:
@@ -217,6 +266,28 @@ async def test_fair_api_shows_each_audience_only_what_it_may_see(skipping) -> No
         assert public["bids"] == [] and public["audience"] == "public"
         staff = (await api.get(f"/api/lots/{lot}", headers=as_user("mz-chen"))).json()
         assert len(staff["bids"]) == 2 and staff["audience"] == "organizer"
-        assert (await api.get("/api/my/organizations", headers=as_user("org-chunhui"))).json()[0]["key"] == "YJ-REG-0001"
+        assert (await api.get("/api/my/organizations", headers=as_user("org-chunhui"))).json()["items"][0]["key"] == "YJ-REG-0001"
         score = await api.post(f"/api/lots/{lot}/scores", json={"scores": {}}, headers=as_user("exp-01"))
         assert score.status_code == 409, "no scoring before the bids are in"
+
+
+async def test_lists_come_in_bounded_pages_with_a_total_and_a_stable_order(api: httpx.AsyncClient) -> None:
+    applicant = factories.applicant_id()
+    submitted_cases = []
+    for _ in range(3):
+        body = factories.filing().model_dump(mode="json")
+        response = await api.post("/api/cases", json=body, headers=as_user(applicant))
+        assert response.status_code == 201, response.text
+        submitted_cases.append(response.json()["case_no"])
+    first = (await api.get("/api/cases", params={"limit": 2}, headers=as_user(applicant))).json()
+    rest = (await api.get("/api/cases", params={"limit": 2, "offset": 2}, headers=as_user(applicant))).json()
+    assert (first["total"], first["limit"], first["offset"], len(first["items"])) == (3, 2, 0, 2)
+    assert (rest["total"], rest["offset"], len(rest["items"])) == (3, 2, 1)
+    paged = [c["case_no"] for c in first["items"] + rest["items"]]
+    assert paged == list(reversed(submitted_cases)), "newest first, each case on exactly one page"
+    too_many = await api.get("/api/cases", params={"limit": 201}, headers=as_user(applicant))
+    assert too_many.status_code == 422 and "200" in too_many.json()["message"]
+
+    parameters = (await api.get("/openapi.json")).json()["paths"]["/api/tasks"]["get"]["parameters"]
+    limit = next(p for p in parameters if p["name"] == "limit")["schema"]
+    assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 200, 50), "the bounds are in the document"

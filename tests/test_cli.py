@@ -19,8 +19,8 @@ async def test_operator_drives_a_case_from_the_command_line(cli_env: dict[str, s
     assert code == 0, err
     case_no = json.loads(out)["case_no"]
 
-    code, out, _ = await shezu(cli_env, "tasks", "--as", "cg-zhao")
-    assert code == 0 and case_no in out and "赵丽（A岗）" in out
+    code, out, _ = await shezu(cli_env, "tasks", "--as", "cg-zhao", "--limit", "200")
+    assert code == 0 and case_no in out and "赵丽（A岗）" in out and "条，共" in out, "a page says where it stands in the list"
 
     code, _, err = await shezu(cli_env, "decide", case_no, "preliminary_review", "approve", "--as", "jg-zhou")
     assert code == 1 and "错误：" in err and "社区居委会" in err

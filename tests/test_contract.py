@@ -141,13 +141,13 @@ async def test_the_supplier_and_buyer_see_their_contract_and_the_public_sees_the
     with pytest.raises(ServiceError):
         service.contract(None, contract.contract_no)
 
-    disclosed = next(d for d in service.disclosure() if d.contract_no == contract.contract_no)
+    disclosed = next(d for d in service.disclosure(limit=200).items if d.contract_no == contract.contract_no)
     assert disclosed.supplier_name == "延吉市夕阳红养老服务协会" and disclosed.amount_fen == AMOUNT
     assert disclosed.paid_fen == AMOUNT * 3 // 10 and [p.entry for p in disclosed.payments] == ["T1"]
     assert disclosed.origin == "单一来源采购" and disclosed.status_name == "合同履行中"
-    assert contract.contract_no in [c.contract_no for c in service.contracts(contract.actor(SUPPLIER))]
-    assert contract.contract_no in [c.contract_no for c in service.contracts(contract.actor(FINANCE))]
-    assert contract.contract_no not in [c.contract_no for c in service.contracts(contract.actor("dept-jy"))]
+    assert contract.contract_no in [c.contract_no for c in service.contracts(contract.actor(SUPPLIER), limit=200).items]
+    assert contract.contract_no in [c.contract_no for c in service.contracts(contract.actor(FINANCE), limit=200).items]
+    assert contract.contract_no not in [c.contract_no for c in service.contracts(contract.actor("dept-jy"), limit=200).items]
 
 
 async def test_a_failed_rectification_ends_the_contract_and_bars_the_supplier_from_next_years_fair(skipping: Skipping) -> None:

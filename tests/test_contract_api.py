@@ -64,7 +64,7 @@ async def test_a_single_source_contract_through_the_api(api: httpx.AsyncClient, 
     assert lost_standing.status_code == 422 and "不能承接单一来源采购" in lost_standing.json()["message"]
     assert "信用状态不良" in lost_standing.json()["message"]
     unknown = await api.post("/api/contracts/single-source", json={**REQUEST, "supplier": "YJ-REG-9999"}, headers=as_user(BUYER))
-    assert unknown.status_code == 422 and "不在社会组织名录中" in unknown.json()["message"]
+    assert unknown.status_code == 404 and "不在社会组织名录中" in unknown.json()["message"]
     by_supplier = await api.post("/api/contracts/single-source", json=REQUEST, headers=as_user(SUPPLIER))
     assert by_supplier.status_code == 403 and by_supplier.json()["message"]
 
@@ -125,12 +125,12 @@ async def test_a_single_source_contract_through_the_api(api: httpx.AsyncClient, 
     view = (await api.get(f"/api/contracts/{contract_no}", headers=as_user(SUPPLIER))).json()
     assert view["audience"] == "supplier" and [e["entry"] for e in view["ledger"]] == ["T1"]
     assert (await api.get(f"/api/contracts/{contract_no}", headers=as_user(STRANGER))).status_code == 404
-    mine = (await api.get("/api/contracts", headers=as_user(SUPPLIER))).json()
+    mine = (await api.get("/api/contracts", params={"limit": 200}, headers=as_user(SUPPLIER))).json()["items"]
     assert contract_no in [c["contract_no"] for c in mine]
     assert all(c["supplier"] == SUPPLIER_ORG for c in mine), "a supplier sees only its own contracts"
-    assert (await api.get("/api/contracts", headers=as_user(STRANGER))).json() == []
+    assert (await api.get("/api/contracts", headers=as_user(STRANGER))).json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
 
-    disclosed = next(d for d in (await api.get("/api/disclosure/contracts")).json() if d["contract_no"] == contract_no)
+    disclosed = next(d for d in (await api.get("/api/disclosure/contracts", params={"limit": 200})).json()["items"] if d["contract_no"] == contract_no)
     assert disclosed["amount_fen"] == AMOUNT and disclosed["paid_fen"] == AMOUNT * 3 // 10
     assert [p["entry"] for p in disclosed["payments"]] == ["T1"]
 

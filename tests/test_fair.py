@@ -68,7 +68,7 @@ async def test_a_lot_is_awarded_after_a_challenge_and_a_declined_award(skipping:
     assert fair.service.lot(fair.actor(outsider), lot).bids == [], "experts see only the lots they sit on"
     expert_view = fair.service.lot(fair.actor(seated[0]), lot)
     assert expert_view.audience == "expert" and len(expert_view.bids) == 3 and [s.expert.user_id for s in expert_view.panel] == [seated[0]]
-    assert [t.case_no for t in fair.skipping.service.inbox(fair.actor(seated[0]))] == [lot]
+    assert [t.case_no for t in fair.skipping.service.inbox(fair.actor(seated[0])).items] == [lot]
 
     late_expert = seated[-1]
     await fair.score_all(lot, skip={late_expert})
@@ -123,9 +123,9 @@ async def test_a_lot_is_awarded_after_a_challenge_and_a_declined_award(skipping:
     kinds = [d.kind.value for d in state.documents]
     assert kinds.count("award_notice") == 2 and kinds.count("result_notification") == 3
     contracts = ContractService(fair.skipping.settings, fair.skipping.engine, fair.client)
-    mine = contracts.contracts(fair.actor("org-xiyanghong"))
+    mine = contracts.contracts(fair.actor("org-xiyanghong")).items
     assert state.contract.contract_no in [c.contract_no for c in mine] and {c.supplier for c in mine} == {"YJ-REG-0002"}
-    assert contracts.contracts(fair.actor("org-yangguang")) == []
+    assert contracts.contracts(fair.actor("org-yangguang")).items == []
     await until_fair(fair.client, fair.fair_no, lambda s: s.phase.value == "closed")
     await keep_golden(fair.client, lot, "lot_awarded_contract_started")
     await keep_golden(fair.client, fair.fair_no, "fair_closed")
@@ -229,7 +229,7 @@ async def test_fair_rules_for_demands_catalogue_and_showcase(skipping: Skipping)
         await service.add_showcase_project(service.actor("org-chunhui"), fair.fair_no, project)
     assert impostor.value.kind == "forbidden" and "阳光助残" in impostor.value.message
     await service.add_showcase_project(service.actor("org-yangguang"), fair.fair_no, project)
-    assert [p.title for p in service.showcase(fair.fair_no)] == ["阳光助残康复训练营"]
+    assert [p.title for p in service.showcase(fair.fair_no).items] == ["阳光助残康复训练营"]
 
     await skipping.env.sleep(timedelta(days=1, minutes=1))
     await until_fair(skipping.env.client, fair.fair_no, lambda s: s.phase.value == "reviewing")

@@ -65,7 +65,7 @@ async def test_green_channel_filing_goes_from_submission_to_certificate(skipping
     assert view.phase is Phase.public_notice and view.public_notice_until is not None
     notice = document_text(service, case_no, DocumentKind.public_notice, applicant)
     assert application.organization_name in notice and "公示" in notice
-    assert [n.case_no for n in service.public_notices()].count(case_no) == 1
+    assert [n.case_no for n in service.public_notices().items].count(case_no) == 1
 
     await skipping.env.sleep(timedelta(days=9))
     await until_state(client, case_no, lambda s: s.phase is Phase.decision)
@@ -84,7 +84,7 @@ async def test_green_channel_filing_goes_from_submission_to_certificate(skipping
     actors = [e.actor for e in view.timeline if e.actor not in (None, "系统")]
     assert {"王芳", "赵丽", "周静"} <= set(actors)
     assert "公示期满，未收到异议" in [e.summary for e in view.timeline]
-    subjects = [n.subject for n in service.notifications(applicant)]
+    subjects = [n.subject for n in service.notifications(applicant).items]
     assert any(s.startswith("【办理结果】") for s in subjects)
     await keep_golden(client, case_no, "filing_approved")
 
@@ -208,8 +208,8 @@ async def test_applicant_withdraws_before_the_decision(service: CaseService) -> 
     assert receipt.phase == Phase.withdrawn
     view = service.case(applicant, case_no)
     assert view.closed and view.holders == [] and view.result_reasons == ["组织成员另有安排"]
-    assert service.inbox(service.actor("cg-zhao")) == [] or case_no not in [t.case_no for t in service.inbox(service.actor("cg-zhao"))]
-    assert any(n.case_no == case_no and n.kind == "withdrawn" for n in service.notifications(service.actor("cg-zhao")))
+    assert case_no not in [t.case_no for t in service.inbox(service.actor("cg-zhao"), limit=200).items]
+    assert any(n.case_no == case_no and n.kind == "withdrawn" for n in service.notifications(service.actor("cg-zhao"), limit=200).items)
     with pytest.raises(ServiceError) as again:
         await service.withdraw(applicant, case_no, views.WithdrawalInput())
     assert again.value.kind == "conflict"
@@ -234,7 +234,7 @@ async def test_duplicate_submission_is_refused_with_the_open_case_number(service
     with pytest.raises(ServiceError) as duplicate:
         await service.submit(applicant, application)
     assert duplicate.value.kind == "conflict" and case_no in duplicate.value.message
-    assert len([c for c in service.my_cases(applicant) if c.organization_name == application.organization_name]) == 1
+    assert len([c for c in service.my_cases(applicant).items if c.organization_name == application.organization_name]) == 1
 
 
 @pytest.mark.parametrize(
@@ -321,8 +321,8 @@ async def test_deadline_escalates_to_backup_counting_working_days_across_a_holid
     assert escalated.holder.name == "钱伟" and escalated.escalated_at >= task.deadline.due_at
     assert any("转B岗钱伟" in e.summary for e in state.timeline)
     qian = service.actor("cg-qian")
-    assert [t.post for t in service.inbox(qian) if t.case_no == case_no] == ["B"]
-    assert any(n.kind == "task_escalated" and n.case_no == case_no for n in service.notifications(qian))
+    assert [t.post for t in service.inbox(qian, limit=200).items if t.case_no == case_no] == ["B"]
+    assert any(n.kind == "task_escalated" and n.case_no == case_no for n in service.notifications(qian, limit=200).items)
 
     await approve(service, case_no, "preliminary_review", "cg-qian")
     assert service.case(applicant, case_no).phase is Phase.authority_review

@@ -26,7 +26,6 @@ from service.cases import CaseService
 from service.contracts import ContractService
 from service.fairs import FairService
 from settings import Settings
-
 from store.db import current_revisions, head_revisions, make_engine, migrate, schema_behind
 from store.directory import read_directory_file
 from store.models import CaseRecord, ContractRecord, FairRecord, OrganizationRecord, StaffRecord

@@ -1,0 +1,57 @@
+"""Official documents to download, and attachments to upload."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, BinaryIO
+
+from fastapi import APIRouter, File, Path, UploadFile
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import IDENTIFIER, Contracts, Fairs, Service, UserId
+from api.errors import errors
+from service import views
+from service.common import ServiceError
+from service.documents import document_file
+from store.files import CHUNK
+
+router = APIRouter()
+
+
+@router.post(
+    "/api/attachments", tags=["申请人"],
+    summary="上传附件（PDF、OFD、JPEG、PNG、docx、xlsx，不超过20MB），返回 SHA-256 供材料引用",
+    description="以 multipart/form-data 上传，字段名 file。类型按文件内容判断，与文件名和声明的类型无关。"
+    "返回的 SHA-256 只能由上传者本人在自己的申请、报告中引用。",
+    responses=errors(400, 403, 413, 422),
+)
+async def upload(service: Service, user: UserId, file: Annotated[UploadFile, File(description="附件文件")]) -> views.AttachmentView:
+    actor = service.actor(user)
+    # The multipart parser has already spooled the body to a temporary file (1 MB in memory at most,
+    # the request's size refused while it was read); copy it on to the store in chunks off the event loop.
+    return await run_in_threadpool(service.save_attachment, actor, file.filename or "附件", _chunks(file.file))
+
+
+def _chunks(source: BinaryIO) -> Iterator[bytes]:
+    source.seek(0)
+    while chunk := source.read(CHUNK):
+        yield chunk
+
+
+@router.get(
+    "/api/documents/{document_id}.{extension}", tags=["文书"], summary="下载文书（pdf 或 html）",
+    responses={**errors(403, 404, 422), 200: {"content": {"application/pdf": {}, "text/html": {}}, "description": "文书"}},
+    response_class=FileResponse,
+)
+async def document(
+    document_id: Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER, description="文书编号")],
+    extension: Annotated[str, Path(min_length=1, max_length=8, pattern=r"^[a-z]+$", description="pdf 或 html")],
+    service: Service, fairs: Fairs, contracts: Contracts, user: UserId,
+) -> FileResponse:
+    if extension not in ("pdf", "html"):
+        raise ServiceError("not_found", "文书格式只有 pdf 和 html")
+    actor = service.actor(user) if user else None
+    path, filename = document_file(service, fairs, contracts, actor, document_id, extension)
+    media = "application/pdf" if extension == "pdf" else "text/html; charset=utf-8"
+    return FileResponse(path, media_type=media, filename=filename)
