@@ -21,7 +21,10 @@ from service.contracts import ContractService
 from service.fairs import FairService
 from settings import Settings, get_settings
 
-__all__ = ["ErrorBody", "app", "create_app"]
+__all__ = ["AREAS", "ErrorBody", "app", "create_app"]
+
+AREAS = (system, filings, documents, fair_routes, lots, contract_routes)
+"""The router modules, one per area, in the order their routes are matched."""
 
 
 def create_app(
@@ -58,7 +61,7 @@ def create_app(
     app.state.fairs = fairs
     app.state.contracts = contracts
     errors.install(app)
-    for area in (system, filings, documents, fair_routes, lots, contract_routes):
+    for area in AREAS:
         app.include_router(area.router)
     return app
 

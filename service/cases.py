@@ -483,7 +483,7 @@ class CaseService(Service):
                 "invalid", f"附件「{filename[:50]}」的内容不是可接受的类型，只接受：{'、'.join(ATTACHMENT_TYPES.values())}"
             )
         with Session(self.engine) as session:
-            if session.get(AttachmentRecord, digest) is None:
+            if session.get(AttachmentRecord, (digest, actor.user_id)) is None:
                 session.add(
                     AttachmentRecord(
                         sha256=digest, filename=filename[:200], content_type=kind, size=size,

@@ -194,8 +194,7 @@ def check_attachments(engine: Engine, actor: Actor, cited: dict[str, str]) -> No
     file exists."""
     with Session(engine) as session:
         for digest, where in cited.items():
-            record = session.get(AttachmentRecord, digest)
-            if record is None or record.uploaded_by != actor.user_id:
+            if session.get(AttachmentRecord, (digest, actor.user_id)) is None:
                 raise ServiceError(
                     "invalid", f"{where}引用的附件 {digest[:12]}… 尚未上传：请先通过 /api/attachments 上传，再引用返回的 SHA-256"
                 )

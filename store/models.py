@@ -124,12 +124,14 @@ class CaseNumberRecord(SQLModel, table=True):
 
 
 class AttachmentRecord(SQLModel, table=True):
+    """An uploaded file, once per uploader: only its uploader may cite it (the file is stored once)."""
+
     __tablename__ = "attachments"
     sha256: str = Field(primary_key=True)
+    uploaded_by: str = Field(primary_key=True)
     filename: str
     content_type: str
     size: int
-    uploaded_by: str
     uploaded_at: datetime = utc_column(nullable=False)
 
 

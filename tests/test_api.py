@@ -147,6 +147,13 @@ async def test_attachments_are_uploaded_then_referenced_only_by_their_uploader(a
     assert someone_elses.json()["message"] == never.json()["message"].replace("0" * 12, digest[:12]), (
         "another user's upload is refused exactly as one never uploaded"
     )
+    same_file = await api.post(
+        "/api/attachments", files={"file": ("我的章程.pdf", b"%PDF-1.7 charter", "application/pdf")}, headers=as_user("applicant-b")
+    )
+    assert same_file.json()["sha256"] == digest
+    assert (await api.post("/api/cases", json=citing(digest), headers=as_user("applicant-b"))).status_code == 201, (
+        "a user who uploads the same file may cite it too"
+    )
 
 
 async def test_the_type_of_an_upload_comes_from_its_content_not_its_name(api: httpx.AsyncClient) -> None:

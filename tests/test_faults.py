@@ -260,7 +260,7 @@ async def test_a_submission_while_the_read_model_stays_locked_is_refused_not_cra
     finally:
         lock.close()  # type: ignore[attr-defined]
     assert busy.value.status_code == 503 and "未提交" in busy.value.message
-    assert service.my_cases(applicant) == []
+    assert service.my_cases(applicant).items == []
 
 
 async def test_a_submission_no_worker_takes_up_is_not_answered_201(temporal: WorkflowEnvironment, tmp_path: Path) -> None:

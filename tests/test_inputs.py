@@ -115,6 +115,9 @@ async def test_a_million_character_reason_is_refused_at_the_door_and_the_case_de
     before = await history_length(service.client, receipt.case_no)
     decision = {"step": "preliminary_review", "outcome": "refuse", "reasons": ["理" * 1_500_000]}
     response = await api.post(f"/api/cases/{receipt.case_no}/decisions", json=decision, headers={"X-User-Id": "cg-zhao"})
+    assert response.status_code == 413 and response.json()["error"] == "too_large", response.text
+    decision = {"step": "preliminary_review", "outcome": "refuse", "reasons": ["理" * 501]}
+    response = await api.post(f"/api/cases/{receipt.case_no}/decisions", json=decision, headers={"X-User-Id": "cg-zhao"})
     assert response.status_code == 422 and response.json()["details"] == ["理由或补正事项（reasons） › 第1项：不能超过500个字符"]
     assert await history_length(service.client, receipt.case_no) == before
     decision = {"step": "preliminary_review", "outcome": "approve"}
@@ -231,7 +234,7 @@ async def test_a_look_alike_of_a_registered_name_is_refused_as_a_duplicate(servi
             await service.submit(applicant, factories.filing(organization_name=variant))
         assert duplicate.value.kind == "conflict"
         assert f"「延吉市（春晖{tag}）社工站」同名" in duplicate.value.message
-    assert service.my_cases(applicant) == []
+    assert service.my_cases(applicant).items == []
 
 
 async def test_a_look_alike_of_an_open_case_is_refused_with_its_case_number(service: CaseService) -> None:
@@ -242,7 +245,7 @@ async def test_a_look_alike_of_an_open_case_is_refused_with_its_case_number(serv
         with pytest.raises(ServiceError) as duplicate:
             await service.submit(applicant, factories.filing(organization_name=variant))
         assert duplicate.value.kind == "conflict" and first.case_no in duplicate.value.message
-    assert [c.case_no for c in service.my_cases(applicant)] == [first.case_no]
+    assert [c.case_no for c in service.my_cases(applicant).items] == [first.case_no]
 
 
 # --- C. plausible dates -------------------------------------------------------------------------
@@ -301,4 +304,4 @@ async def test_an_oversized_application_takes_no_case_number(api: httpx.AsyncCli
     applicant = factories.applicant_id()
     response = await api.post("/api/cases", json=body, headers={"X-User-Id": applicant})
     assert response.status_code == 422 and "提交的内容太大" in response.json()["message"]
-    assert (await api.get("/api/cases", headers={"X-User-Id": applicant})).json() == []
+    assert (await api.get("/api/cases", headers={"X-User-Id": applicant})).json()["items"] == []

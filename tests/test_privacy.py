@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from fastapi.routing import APIRoute
 
-from api.app import create_app
+from api.app import AREAS, create_app
 from schemas.contracts import AmendmentInput, ContractPlan, DeliveryInput, EvaluationInput
 from schemas.procurement import BidInput, LotPhase
 from service import views
@@ -42,7 +42,7 @@ MISSING = {
     "challenge_id": "ZY99",
 }
 
-ROUTES = [r for r in create_app().routes if isinstance(r, APIRoute)]
+ROUTES = [r for area in AREAS for r in area.router.routes if isinstance(r, APIRoute)]
 COMPARED = [
     (method, route) for route in ROUTES for method in sorted(route.methods) if HIDDEN & set(route.param_convertors)
 ]
