@@ -53,6 +53,8 @@ def create_app(
             "\n\n列表一律分页：`limit`（每页条数，默认 50，最多 200）与 `offset`（从第几条开始，从 0 起），"
             "返回 `{items, total, limit, offset}`，顺序固定，下一页为 `offset + limit`。"
             "\n\n所有错误都以 `ErrorBody`（`error`、`message`、`details`）的中文说明返回。"
+            "\n\n文字字段的 `format`：`single-line`（单行：不得含换行、制表符）与 `multi-line`（可换行）都经 Unicode NFC 规范化、"
+            "去掉首尾空白，并拒绝控制字符、零宽与方向控制等不可见字符、私用区、未分配和代理字符，错误说明会指出是哪个字符、在第几位。"
         ),
         version="1.0",
         lifespan=lifespan,

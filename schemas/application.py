@@ -97,7 +97,9 @@ class Application(RequestModel):
     people: list[Person] = Field(min_length=1, max_length=50, title="发起人和拟任负责人")
     materials: list[MaterialSubmission] = Field(default_factory=list, max_length=200, title="已提交材料")
     applicant_name: SingleLine = Field(min_length=1, max_length=50, title="申请人姓名")
-    contact_phone: SingleLine = Field(min_length=5, max_length=20, pattern=r"^[0-9+\- ]{5,20}$", title="联系电话")
+    contact_phone: str = Field(
+        min_length=5, max_length=20, pattern=r"^[0-9+\- ]{5,20}$", title="联系电话", description="数字、空格、+ 和 -"
+    )
 
     @field_validator("people")
     @classmethod

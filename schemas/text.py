@@ -20,6 +20,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    Field,
     ModelWrapValidatorHandler,
     StringConstraints,
     ValidationInfo,
@@ -143,19 +144,31 @@ def at_most(max_length: int) -> AfterValidator:
     return AfterValidator(check)
 
 
-SingleLine = Annotated[str, BeforeValidator(single_line)]
+SINGLE_LINE_FORMAT = "single-line"
+MULTI_LINE_FORMAT = "multi-line"
+"""The OpenAPI ``format`` of the two kinds of text, so the document states what the door refuses:
+control, invisible-format, private-use, unassigned and surrogate characters (and, in a single
+line, line breaks and tabs). JSON Schema's ``pattern`` cannot say "unassigned", a format can."""
+
+
+
+def _stated(text_format: str) -> Any:
+    return Field(json_schema_extra={"format": text_format})
+
+
+SingleLine = Annotated[str, BeforeValidator(single_line), _stated(SINGLE_LINE_FORMAT)]
 """A name, title, code or phone number: bound it with ``Field(max_length=...)`` where it is used."""
 
-MultiLine = Annotated[str, BeforeValidator(multi_line)]
+MultiLine = Annotated[str, BeforeValidator(multi_line), _stated(MULTI_LINE_FORMAT)]
 """Free text: bound it with ``Field(max_length=...)`` where it is used."""
 
 
 def newly_bounded(kind: Any, max_length: int) -> Any:
     """A text type for a field that had no limit before: the limit is shown in OpenAPI and checked
     at the door, and a longer value recorded earlier still loads."""
-    return Annotated[
-        str, BeforeValidator(kind), at_most(max_length), WithJsonSchema({"type": "string", "maxLength": max_length})
-    ]
+    text_format = MULTI_LINE_FORMAT if kind is multi_line else SINGLE_LINE_FORMAT
+    schema = {"type": "string", "maxLength": max_length, "format": text_format}
+    return Annotated[str, BeforeValidator(kind), at_most(max_length), WithJsonSchema(schema)]
 
 
 Reason = newly_bounded(multi_line, 500)

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import schemathesis
+from hypothesis import strategies as st
+
+from schemas.text import MULTI_LINE_FORMAT, SINGLE_LINE_FORMAT
+
+# What the two text formats of the document allow (the app's description says what they refuse), in
+# the form the server keeps them: NFC, without surrounding whitespace. A text that is not in that form
+# is accepted and normalized, so its length is the normalized one.
+_REFUSED = ("Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp")
+
+
+def _kept(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip()
+
+
+schemathesis.openapi.format(SINGLE_LINE_FORMAT, st.text(st.characters(exclude_categories=_REFUSED)).map(_kept))
+schemathesis.openapi.format(
+    MULTI_LINE_FORMAT, st.text(st.characters(exclude_categories=_REFUSED, include_characters="\n\t")).map(_kept)
+)
 
 
 @schemathesis.check
