@@ -177,6 +177,18 @@ def refuse_objection(case: CaseState, filing: ObjectionFiling, now: datetime) ->
         return conflict(f"公示期已于 {notice.ends.due_date.isoformat()} 结束，不能再提出异议")
     if not filing.content.strip():
         return invalid("请写明异议的具体事实和理由")
+    return _objection_limit(case, filing.actor)
+
+
+def _objection_limit(case: CaseState, actor: Actor) -> Refusal | None:
+    """The policy's limits recorded when the case was assessed; each objection stays in the case for good."""
+    assert case.procedure is not None
+    limits = case.procedure.objection_limits
+    mine = sum(o.filed_by.user_id == actor.user_id for o in case.objections)
+    if mine >= limits.per_person:
+        return conflict(f"每人对同一公示最多可提出{limits.per_person}件异议，您已提出{mine}件；如需补充，请在核查人员联系您时一并说明")
+    if len(case.objections) >= limits.per_case:
+        return conflict(f"同一公示最多受理{limits.per_case}件异议，本公示已收到{len(case.objections)}件，不再受理新的异议")
     return None
 
 

@@ -189,6 +189,7 @@ class CaseState(BaseModel):
     case_no: str
     revision: int = 0
     settled_revision: int = 0
+    runs: int = Field(default=1, description="workflow runs so far (continue-as-new)")
     application: Application
     applicant: Actor
     submitted_at: AwareDatetime
@@ -242,11 +243,13 @@ def _reasons(value: list[str]) -> list[str]:
 
 
 class FilingRequest(BaseModel):
-    """Starts a case: the workflow id is ``case_no``."""
+    """Starts a case (the workflow id is ``case_no``), or carries one over by continue-as-new with
+    everything it knew."""
 
     case_no: str
     applicant: Actor
-    application: Application
+    application: Application | None = Field(default=None, description="None when carried over: the state has it")
+    carried_over: CaseState | None = None
 
 
 class ReviewDecision(BaseModel):

@@ -170,6 +170,7 @@ class Bid(BidInput):
     bidder: Actor
     submitted_at: AwareDatetime
     amended_at: AwareDatetime | None = None
+    amendments: int = Field(default=0, description="how often it was amended (the policy bounds it)")
     withdrawn_at: AwareDatetime | None = None
     round: int = 1
 

@@ -65,6 +65,9 @@ with workflow.unsafe.imports_passed_through():
         score_text,
     )
 
+AMENDMENTS_COUNTED = "bid-amendments-counted"
+"""Patch: lots recorded before it kept no count of a bid's amendments in their state."""
+
 RESULT_NOTICE_CHANNEL = "社洽会公告栏及组织单位门户网站"
 
 
@@ -408,6 +411,8 @@ class LotWorkflow(ProcessWorkflow):
         for field, value in amendment.bid.model_dump().items():
             setattr(bid, field, value)
         bid.amended_at = workflow.now()
+        if workflow.patched(AMENDMENTS_COUNTED):
+            bid.amendments += 1
         self._record(amendment.actor, "bid_amended", f"「{bid.organization_name}」修改投标 {bid.bid_id}")
         return await self._receipt(f"投标 {bid.bid_id} 已修改")
 

@@ -1,0 +1,168 @@
+"""No caller can grow a case's history without bound: the policy limits public actions, and a long
+case continues as new (here after a few dozen events, set by configuration) and still decides right."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from audit.bundle import build_bundle, verify_bundle, write_bundle
+from audit.source import fetch_case_tree
+from schemas.case import ObjectionStatus, Phase
+from schemas.people import Role
+from service import views
+from service.cases import CaseService
+from service.common import ServiceError
+from settings import Settings
+from tests import factories
+from tests.conftest import Skipping
+from tests.helpers import keep_golden, until_state
+from worker import WORKFLOWS, activities
+
+HISTORY_LIMIT = 60
+SHORT = "该组织夜间在小区广场排练，音响声音很大，影响老人和孩子休息。"
+LONG = SHORT * 90  # about 3,000 characters
+
+
+@asynccontextmanager
+async def short_histories(client: Client, settings: Settings, engine: Engine) -> AsyncIterator[CaseService]:
+    """A worker on its own task queue whose cases continue as new beyond HISTORY_LIMIT events."""
+    own = settings.model_copy(update={"task_queue": f"shezu-bounds-{uuid.uuid4().hex[:8]}", "history_limit": HISTORY_LIMIT})
+    async with Worker(
+        client, task_queue=own.task_queue, workflows=WORKFLOWS, activities=activities(own, engine),
+        activity_executor=ThreadPoolExecutor(max_workers=4),
+    ):
+        yield CaseService(own, engine, client)
+
+
+async def in_public_notice(service: CaseService) -> tuple[Any, str]:
+    application = factories.filing()
+    applicant = service.actor(factories.applicant_id(), application.applicant_name)
+    case_no = (await service.submit(applicant, application)).case_no
+    for step, user in (("preliminary_review", "cg-zhao"), ("authority_review", "jg-zhou")):
+        await service.decide(service.actor(user), case_no, views.DecisionInput(step=step, outcome="approve"))
+    return applicant, case_no
+
+
+async def object_as(service: CaseService, case_no: str, user_id: str, name: str, number: int, content: str = LONG) -> str:
+    objection = views.ObjectionInput(name=name, content=f"第{number}条意见：{content}", contact="13900000000")
+    return (await service.file_objection(service.actor(user_id, name, Role.public), case_no, objection)).message
+
+
+async def resolve_all(service: CaseService, case_no: str, outcome: str, upheld: set[str] = frozenset()) -> None:
+    state = service._state(case_no)
+    assert state is not None
+    for objection in state.objections:
+        chosen = "uphold" if objection.objection_id in upheld else outcome
+        await service.resolve_objection(
+            service.actor("jg-zhou"), case_no, objection.objection_id,
+            views.ObjectionResolutionInput(outcome=chosen, reasons=[f"经现场核查，异议{objection.objection_id}" + ("属实" if chosen == "uphold" else "不属实")]),
+        )
+
+
+async def test_a_flood_of_objections_racing_continue_as_new_is_bounded_and_none_is_lost(
+    temporal: WorkflowEnvironment, system_settings: Settings, engine: Engine
+) -> None:
+    """On the dev server (Temporal 1.32): many people object at once while the case continues as new."""
+    client = temporal.client
+    async with short_histories(client, system_settings, engine) as service:
+        _, case_no = await in_public_notice(service)
+        for number in range(1, 4):
+            await object_as(service, case_no, "neighbour-a", "甲", number)
+        with pytest.raises(ServiceError) as fourth:
+            await object_as(service, case_no, "neighbour-a", "甲", 4)
+        assert fourth.value.kind == "conflict"
+        assert "每人对同一公示最多可提出3件异议，您已提出3件" in fourth.value.message
+
+        # seven more people at once, 19 objections for the 17 places left: every one is answered,
+        # none is lost while the case continues as new, and exactly the limit is kept
+        people = [(f"neighbour-{n}", name) for n, name in enumerate("乙丙丁戊己庚辛")]
+        attempts = [object_as(service, case_no, user, name, k) for user, name in people for k in range(1, 4)][:19]
+        answers = await asyncio.wait_for(asyncio.gather(*attempts, return_exceptions=True), timeout=60)
+        refused = [a for a in answers if isinstance(a, ServiceError)]
+        assert all(isinstance(a, str) and "异议已登记" in a for a in answers if a not in refused), answers
+        assert len(refused) == 2 and all("同一公示最多受理20件异议" in r.message for r in refused), answers
+
+        state = await until_state(client, case_no, lambda s: len(s.objections) == 20 and all(o.task_id for o in s.objections))
+        assert state.runs >= 2 and any(e.action == "continued" for e in state.timeline)
+        assert len({o.objection_id for o in state.objections}) == 20
+        assert len([t for t in state.open_tasks if t.objection_id]) == 20, "every objection is waiting for its review"
+
+        await resolve_all(service, case_no, "dismiss")
+        state = await until_state(client, case_no, lambda s: all(o.status is ObjectionStatus.dismissed for o in s.objections))
+        view = service.case(service.actor("jg-zhou"), case_no)
+        assert view.phase is Phase.public_notice and len(view.objections) == 20
+        assert {o.status_name for o in view.objections} == {"异议不成立"}
+        assert not [t for t in state.open_tasks if t.objection_id]
+        runs = [w async for w in client.list_workflows(f"WorkflowId = '{case_no}'")]
+        assert len(runs) == state.runs >= 2
+
+
+async def test_a_flooded_public_notice_continues_as_new_and_is_approved(skipping: Skipping, tmp_path: Path) -> None:
+    client = skipping.env.client
+    async with short_histories(client, skipping.settings, skipping.engine) as service:
+        applicant, case_no = await in_public_notice(service)
+        people = [(f"neighbour-{n}", name) for n, name in enumerate("甲乙丙丁戊己庚")]
+        for user, name in people:
+            for number in range(1, 4):
+                try:
+                    await object_as(service, case_no, user, name, number, SHORT)
+                except ServiceError as refusal:
+                    assert (user, number) == ("neighbour-6", 3) and "已收到20件" in refusal.message
+        state = await until_state(client, case_no, lambda s: len(s.objections) == 20 and all(o.task_id for o in s.objections))
+        assert state.runs >= 2 and any(e.action == "continued" for e in state.timeline)
+
+        await resolve_all(service, case_no, "dismiss")
+        await skipping.env.sleep(timedelta(days=9))
+        state = await until_state(client, case_no, lambda s: s.phase is Phase.decision)
+        assert "公示期满，收到异议20件，均已处理（成立0件）" in [e.summary for e in state.timeline]
+        await service.decide(service.actor("jg-zhou"), case_no, views.DecisionInput(step="decision", outcome="approve"))
+
+        view = service.case(applicant, case_no)
+        assert view.phase is Phase.approved
+        assert len(view.objections) == 20 and {o.status_name for o in view.objections} == {"异议不成立"}
+        state = await until_state(client, case_no, lambda s: s.result is not None)
+        assert [t.task_id for t in state.tasks if t.objection_id] == [f"objection_review-{n}" for n in range(1, 21)]
+        last_run = await client.get_workflow_handle(case_no).fetch_history()
+        assert len(last_run.events) < 4 * HISTORY_LIMIT
+        await keep_golden(client, case_no, "filing_continued")
+
+        # the audit reads every run of the case as one, and its bundle verifies offline
+        [case] = await fetch_case_tree(client, case_no)
+        assert len(case.runs) == state.runs >= 2 and case.runs[0].continued_from is None
+        assert [run.continued_from for run in case.runs[1:]] == [run.run_id for run in case.runs[:-1]]
+        write_bundle(build_bundle([case], service.settings.documents_dir, {}), tmp_path / "bundle")
+        report = await verify_bundle(tmp_path / "bundle")
+        assert report.passed, report.text()
+
+
+async def test_an_upheld_objection_carried_over_still_refuses_the_filing(skipping: Skipping) -> None:
+    client = skipping.env.client
+    async with short_histories(client, skipping.settings, skipping.engine) as service:
+        applicant, case_no = await in_public_notice(service)
+        for user, name in (("neighbour-x", "辛"), ("neighbour-y", "壬")):
+            for number in range(1, 4):
+                await object_as(service, case_no, user, name, number, SHORT)
+        await until_state(client, case_no, lambda s: s.runs >= 2 and all(o.task_id for o in s.objections))
+        await resolve_all(service, case_no, "dismiss", upheld={"YY04"})
+        await skipping.env.sleep(timedelta(days=9))
+        state = await until_state(client, case_no, lambda s: s.phase is Phase.decision)
+        assert [o.status for o in state.objections].count(ObjectionStatus.upheld) == 1
+        with pytest.raises(ServiceError) as blocked:
+            await service.decide(service.actor("jg-zhou"), case_no, views.DecisionInput(step="decision", outcome="approve"))
+        assert "YY04" in blocked.value.message
+        reasons = ["公示期间异议经核查成立"]
+        await service.decide(service.actor("jg-zhou"), case_no, views.DecisionInput(step="decision", outcome="refuse", reasons=reasons))
+        assert service.case(applicant, case_no).phase is Phase.refused
