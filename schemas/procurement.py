@@ -442,6 +442,7 @@ class LotRequest(BaseModel):
     policy_ref: PolicyRef
     organizer: Office
     locality: Locality
+    carried_over: LotState | None = Field(default=None, description="a run continued as new, with everything it knew")
 
 
 class LotResult(BaseModel):
@@ -471,6 +472,7 @@ class LotState(BaseModel):
     fair_title: str
     revision: int = 0
     settled_revision: int = 0
+    runs: int = Field(default=1, description="workflow runs so far (continue-as-new)")
     demand: Demand
     organizer: Office
     locality: Locality

@@ -4,6 +4,7 @@ case continues as new (here after a few dozen events, set by configuration) and 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from temporalio.worker import Worker
 from audit.bundle import build_bundle, verify_bundle, write_bundle
 from audit.source import fetch_case_tree
 from schemas.case import ObjectionStatus, Phase
+from schemas.procurement import ChallengeStatus, LotPhase
 from schemas.people import Role
 from service import views
 from service.cases import CaseService
@@ -28,7 +30,8 @@ from service.common import ServiceError
 from settings import Settings
 from tests import factories
 from tests.conftest import Skipping
-from tests.helpers import keep_golden, until_state
+from tests.fair_helpers import ORGANIZER, published_fair
+from tests.helpers import keep_golden, until_lot, until_state
 from worker import WORKFLOWS, activities
 
 HISTORY_LIMIT = 60
@@ -166,3 +169,50 @@ async def test_an_upheld_objection_carried_over_still_refuses_the_filing(skippin
         reasons = ["公示期间异议经核查成立"]
         await service.decide(service.actor("jg-zhou"), case_no, views.DecisionInput(step="decision", outcome="refuse", reasons=reasons))
         assert service.case(applicant, case_no).phase is Phase.refused
+
+
+async def test_a_lot_flooded_with_challenges_continues_as_new_and_is_awarded(skipping: Skipping, tmp_path: Path) -> None:
+    client = skipping.env.client
+    async with short_histories(client, skipping.settings, skipping.engine) as service:
+        fair = await published_fair(dataclasses.replace(skipping, settings=service.settings, service=service))
+        lot = fair.lots[0]
+        for organization, price in (("YJ-REG-0001", 28_000_000), ("YJ-REG-0002", 26_500_000), ("YJ-REG-0003", 29_000_000)):
+            await fair.bid(lot, organization, price)
+        await fair.close_bidding(lot)
+        await until_lot(client, lot, lambda s: s.phase is LotPhase.evaluation)
+        await fair.score_all(lot)
+        await until_lot(client, lot, lambda s: s.phase is LotPhase.result_notice)
+
+        for organization, user in (("YJ-REG-0002", "org-xiyanghong"), ("YJ-REG-0003", "org-yangguang")):
+            for number in range(1, 4):
+                challenge = views.ChallengeInput(organization=organization, content=f"第{number}项质疑：评分与服务方案不符")
+                await fair.service.file_challenge(fair.actor(user), lot, challenge)
+        with pytest.raises(ServiceError) as fourth:
+            await fair.service.file_challenge(fair.actor("org-yangguang"), lot, views.ChallengeInput(organization="YJ-REG-0003", content="第四项质疑"))
+        assert fourth.value.kind == "conflict"
+        assert "每个投标人对同一项目的评审结果最多可提出3件质疑，「延吉市阳光助残服务中心」已提出3件" in fourth.value.message
+
+        state = await until_lot(client, lot, lambda s: len(s.challenges) == 6 and all(c.task_id for c in s.challenges))
+        assert state.runs >= 2 and any(e.action == "continued" for e in state.timeline)
+        for challenge in state.challenges:
+            await fair.service.answer_challenge(
+                fair.actor(ORGANIZER), lot, challenge.challenge_id,
+                views.ChallengeAnswerInput(upheld=False, reasons=[f"经核查，{challenge.challenge_id}所述情况不属实"]),
+            )
+        await fair.sleep_past(lot, state.result_notice.ends.due_at)
+        state = await until_lot(client, lot, lambda s: s.phase is LotPhase.awarding)
+        assert {c.status for c in state.challenges} == {ChallengeStatus.dismissed}
+        assert "公示期满，收到质疑6件，均已答复（成立0件）" in [e.summary for e in state.timeline]
+        await fair.service.respond_to_award(fair.actor("org-chunhui"), lot, views.AwardResponseInput(organization="YJ-REG-0001", accept=True))
+        state = await until_lot(client, lot, lambda s: s.phase is LotPhase.awarded)
+        assert state.runs >= 2 and state.result.winner == "YJ-REG-0001"
+        view = fair.service.lot(fair.actor(ORGANIZER), lot)
+        assert view.phase == LotPhase.awarded.value and len(view.challenges) == 6
+        await keep_golden(client, lot, "lot_continued")
+
+        case, contract = await fetch_case_tree(client, lot)
+        assert len(case.runs) == state.runs and [run.continued_from for run in case.runs[1:]] == [run.run_id for run in case.runs[:-1]]
+        assert contract.workflow_id == state.contract.contract_no, "the contract started by the last run is found"
+        write_bundle(build_bundle([case, contract], service.settings.documents_dir, {}), tmp_path / "bundle")
+        report = await verify_bundle(tmp_path / "bundle")
+        assert report.passed, report.text()
