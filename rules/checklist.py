@@ -278,6 +278,7 @@ def _procedure(application: Application, policy: Policy, track: TrackPolicy, eff
         legal_time_limit_shortened_by=legal_shortened_by,
         appeal=track.appeal,
         objection_limits=policy.objection_limits,
+        corrections_per_round=policy.corrections_per_round,
         history_events_limit=policy.history_events_limit,
     )
 

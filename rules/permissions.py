@@ -151,7 +151,16 @@ def refuse_correction(case: CaseState, correction: Correction) -> Refusal | None
         return invalid("补正不能变更办理类型和所在社区；如需变更，请撤回后重新申请")
     if not correction.materials and changed is None:
         return invalid("请提交补正的材料或更正后的申请信息")
-    return None
+    return _corrections_limit(case)
+
+
+def _corrections_limit(case: CaseState) -> Refusal | None:
+    """Each correction re-assesses the whole application and stays in the case's history."""
+    open_round, procedure = case.open_correction, case.procedure
+    limit = procedure.corrections_per_round if procedure else None
+    if open_round is None or limit is None or open_round.submissions < limit:
+        return None
+    return conflict(f"每轮补正最多可提交{limit}次，本轮您已提交{open_round.submissions}次；请撤回申请，备齐全部材料后重新申请")
 
 
 def refuse_withdrawal(case: CaseState, withdrawal: Withdrawal) -> Refusal | None:

@@ -141,6 +141,7 @@ class CorrectionRequest(BaseModel):
     notice_document_id: str
     received_at: AwareDatetime | None = None
     still_missing: list[str] = Field(default_factory=list)
+    submissions: int = Field(default=0, description="corrections submitted in this round (the policy bounds them)")
 
 
 class ObjectionStatus(StrEnum):

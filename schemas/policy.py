@@ -234,6 +234,8 @@ HISTORY_EVENTS_LIMIT = 5000
 CHALLENGE_LIMITS = ActionLimit(per_case=20, per_person=3)
 SHOWCASE_LIMITS = ActionLimit(per_case=60, per_person=3)
 BID_LIMITS = ActionLimit(per_case=30, per_person=10)
+CORRECTIONS_PER_ROUND = 10
+"""补正 submissions an applicant may make in one round (each re-assesses the whole application)."""
 OBJECTION_LIMITS = ActionLimit(per_case=20, per_person=3)
 """Worst case 20 objections of 5,000 characters (15 KB in UTF-8) with their resolutions: about 0.35 MB of a
 filing's state, which travels whole in one payload (projection, continue-as-new) under Temporal's 2 MB."""
@@ -349,6 +351,9 @@ class Policy(BaseModel):
     procurement: ProcurementPolicy | None = None
     contracts: ContractPolicy | None = None
     objection_limits: ActionLimit = Field(default=OBJECTION_LIMITS, description="objections to one filing in 公示, per person")
+    corrections_per_round: int = Field(
+        default=CORRECTIONS_PER_ROUND, ge=1, le=100, description="补正 submissions in one round (a jurisdiction default)"
+    )
     history_events_limit: int = Field(
         default=HISTORY_EVENTS_LIMIT, ge=50, description="a filing continues as new beyond this many events"
     )

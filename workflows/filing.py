@@ -53,6 +53,9 @@ with workflow.unsafe.imports_passed_through():
 FILINGS_CONTINUE = "filings-continue-as-new"
 """Patch: runs recorded before it never continued as new, so replaying them must not either."""
 
+CORRECTIONS_COUNTED = "corrections-counted"
+"""Patch: cases recorded before it kept no count of the corrections submitted in a round."""
+
 STEP_PHASES = {
     "preliminary_review": Phase.preliminary_review,
     "authority_review": Phase.authority_review,
@@ -428,6 +431,8 @@ class FilingWorkflow(ProcessWorkflow):
     @workflow.update
     async def correct(self, correction: Correction) -> ActionReceipt:
         self._correction = correction
+        if (open_round := self.case.open_correction) and workflow.patched(CORRECTIONS_COUNTED):
+            open_round.submissions += 1
         self._touch()
         return await self._receipt("补正材料已收到")
 
