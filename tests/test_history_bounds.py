@@ -31,7 +31,7 @@ from settings import Settings
 from tests import factories
 from tests.conftest import Skipping
 from tests.fair_helpers import ORGANIZER, published_fair
-from tests.helpers import keep_golden, until_lot, until_state
+from tests.helpers import case_state, keep_golden, until_lot, until_state
 from worker import WORKFLOWS, activities
 
 HISTORY_LIMIT = 60
@@ -65,12 +65,14 @@ async def object_as(service: CaseService, case_no: str, user_id: str, name: str,
 
 
 async def resolve_all(service: CaseService, case_no: str, outcome: str, upheld: set[str] = frozenset()) -> None:
-    state = service._state(case_no)
-    assert state is not None
+    """Whoever holds each objection's review (A post, or B after escalation) resolves it."""
+    state = await case_state(service.client, case_no)
     for objection in state.objections:
         chosen = "uphold" if objection.objection_id in upheld else outcome
+        task = state.task(objection.task_id or "")
+        assert task is not None
         await service.resolve_objection(
-            service.actor("jg-zhou"), case_no, objection.objection_id,
+            service.actor(task.holder.user_id), case_no, objection.objection_id,
             views.ObjectionResolutionInput(outcome=chosen, reasons=[f"经现场核查，异议{objection.objection_id}" + ("属实" if chosen == "uphold" else "不属实")]),
         )
 
@@ -158,9 +160,16 @@ async def test_an_upheld_objection_carried_over_still_refuses_the_filing(skippin
         for user, name in (("neighbour-x", "辛"), ("neighbour-y", "壬")):
             for number in range(1, 4):
                 await object_as(service, case_no, user, name, number, SHORT)
-        await until_state(client, case_no, lambda s: s.runs >= 2 and all(o.task_id for o in s.objections))
-        await resolve_all(service, case_no, "dismiss", upheld={"YY04"})
+        state = await until_state(client, case_no, lambda s: s.runs >= 2 and all(o.task_id for o in s.objections))
+        runs = state.runs
+
+        # the carried-over reviews keep their deadlines: past them, the new run hands each to the B post
         await skipping.env.sleep(timedelta(days=9))
+        state = await until_state(client, case_no, lambda s: all(t.escalated_at for t in s.open_tasks if t.objection_id))
+        reviews = [t for t in state.open_tasks if t.objection_id]
+        assert len(reviews) == 6 and {t.holder.user_id for t in reviews} == {reviews[0].b.user_id} != {reviews[0].a.user_id}
+        assert state.runs >= runs and state.phase is Phase.public_notice, "the notice waits for every objection"
+        await resolve_all(service, case_no, "dismiss", upheld={"YY04"})
         state = await until_state(client, case_no, lambda s: s.phase is Phase.decision)
         assert [o.status for o in state.objections].count(ObjectionStatus.upheld) == 1
         with pytest.raises(ServiceError) as blocked:
