@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from audit.bundle import build_bundle, verify_bundle, write_bundle
+from audit.diagram import process_diagram
 from audit.source import fetch_case_tree
+from audit.timeline import reconstruct
 from schemas.case import ObjectionStatus, Phase
 from schemas.procurement import ChallengeStatus, LotPhase
 from schemas.people import Role
@@ -148,6 +150,13 @@ async def test_a_flooded_public_notice_continues_as_new_and_is_approved(skipping
         [case] = await fetch_case_tree(client, case_no)
         assert len(case.runs) == state.runs >= 2 and case.runs[0].continued_from is None
         assert [run.continued_from for run in case.runs[1:]] == [run.run_id for run in case.runs[:-1]]
+        final = reconstruct(case)
+        assert final.phase == "approved" and final.status == "已办结"
+        assert sum(e.action == "objection_filed" for e in final.events) == 20
+        assert sum(e.action == "continued" for e in final.events) == state.runs - 1
+        first_run_ends = case.runs[0].events[-1].event_time.ToDatetime(tzinfo=UTC)
+        assert reconstruct(case, first_run_ends).phase == "public_notice", "any moment of an earlier run can be shown"
+        assert "未声明的流转" not in process_diagram(case)
         write_bundle(build_bundle([case], service.settings.documents_dir, {}), tmp_path / "bundle")
         report = await verify_bundle(tmp_path / "bundle")
         assert report.passed, report.text()
@@ -222,6 +231,9 @@ async def test_a_lot_flooded_with_challenges_continues_as_new_and_is_awarded(ski
         case, contract = await fetch_case_tree(client, lot)
         assert len(case.runs) == state.runs and [run.continued_from for run in case.runs[1:]] == [run.run_id for run in case.runs[:-1]]
         assert contract.workflow_id == state.contract.contract_no, "the contract started by the last run is found"
+        final = reconstruct(case)
+        assert final.phase == "awarded" and sum(e.action == "challenge_filed" for e in final.events) == 6
+        assert "未声明的流转" not in process_diagram(case)
         write_bundle(build_bundle([case, contract], service.settings.documents_dir, {}), tmp_path / "bundle")
         report = await verify_bundle(tmp_path / "bundle")
         assert report.passed, report.text()
