@@ -24,8 +24,8 @@ from audit.diagram import process_diagram
 from audit.source import fetch_case_tree
 from audit.timeline import reconstruct
 from schemas.case import ObjectionStatus, Phase
-from schemas.procurement import ChallengeStatus, LotPhase
 from schemas.people import Role
+from schemas.procurement import ChallengeStatus, LotPhase
 from service import views
 from service.cases import CaseService
 from service.common import ServiceError
