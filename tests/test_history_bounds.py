@@ -25,7 +25,7 @@ from audit.source import fetch_case_tree
 from audit.timeline import reconstruct
 from schemas.case import ObjectionStatus, Phase
 from schemas.people import Role
-from schemas.procurement import ChallengeStatus, LotPhase
+from schemas.procurement import BidInput, ChallengeStatus, LotPhase
 from service import views
 from service.cases import CaseService
 from service.common import ServiceError
@@ -237,3 +237,27 @@ async def test_a_lot_flooded_with_challenges_continues_as_new_and_is_awarded(ski
         write_bundle(build_bundle([case, contract], service.settings.documents_dir, {}), tmp_path / "bundle")
         report = await verify_bundle(tmp_path / "bundle")
         assert report.passed, report.text()
+
+
+async def test_bid_changes_are_bounded_and_a_long_bid_window_continues_as_new(skipping: Skipping) -> None:
+    client = skipping.env.client
+    async with short_histories(client, skipping.settings, skipping.engine) as service:
+        fair = await published_fair(dataclasses.replace(skipping, settings=service.settings, service=service))
+        lot = fair.lots[0]
+        for organization, price in (("YJ-REG-0001", 28_000_000), ("YJ-REG-0002", 26_500_000), ("YJ-REG-0003", 29_000_000)):
+            await fair.bid(lot, organization, price)
+        for step in range(1, 10):
+            amended = BidInput(organization="YJ-REG-0002", price_fen=26_500_000 - step * 10_000, proposal=f"第{step}次修改的服务方案说明。", team=["社工4名"])
+            await fair.service.amend_bid(fair.actor("org-xiyanghong"), lot, "B02", amended)
+        with pytest.raises(ServiceError) as tenth:
+            await fair.service.amend_bid(fair.actor("org-xiyanghong"), lot, "B02", amended.model_copy(update={"price_fen": 20_000_000}))
+        assert tenth.value.kind == "conflict"
+        assert "每个社会组织对同一项目最多可提交或修改投标10次，「延吉市夕阳红养老服务协会」已10次" in tenth.value.message
+
+        state = await until_lot(client, lot, lambda s: s.runs >= 2)
+        assert state.phase is LotPhase.bidding and any(e.action == "continued" for e in state.timeline)
+        assert state.bid("B02").price_fen == 26_410_000 and state.bid("B02").amendments == 9
+        state = await fair.close_bidding(lot)
+        state = await until_lot(client, lot, lambda s: s.phase is LotPhase.evaluation)
+        assert [b.bid_id for b in state.eligible_bids] == ["B01", "B02", "B03"], "the carried-over run closes the window it was given"
+        await keep_golden(client, lot, "lot_continued_while_bidding")

@@ -101,9 +101,10 @@ class LotWorkflow(ProcessWorkflow):
     @workflow.run
     async def run(self, request: LotRequest) -> LotResult | None:
         demand = self.case.demand
-        # a run continues as new only during the result notice, and resumes there
-        resuming = request.carried_over is not None
-        if resuming:
+        # a run continues as new while taking bids (and resumes there as a fresh run would) or during
+        # the result notice (and resumes there)
+        resuming = request.carried_over is not None and self.case.phase is LotPhase.result_notice
+        if request.carried_over is not None:
             self.case.runs += 1
             self._record(None, "continued", f"项目办理记录较长，转入第{self.case.runs}段继续办理，状态、待办、期限和质疑均延续")
         else:
@@ -117,7 +118,7 @@ class LotWorkflow(ProcessWorkflow):
         try:
             while True:
                 if not resuming:
-                    await self._serve_until(self.case.bids_close)
+                    await self._take_bids()
                     if not await self._screening():
                         await self._failed(
                             f"通过资格审查的投标{len(self.case.eligible_bids)}份，"
@@ -138,6 +139,15 @@ class LotWorkflow(ProcessWorkflow):
         await self._settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.case.result
+
+    async def _take_bids(self) -> None:
+        """Answer bids, amendments and withdrawals until the deadline; each organization's are bounded by the
+        policy, and a history grown long with them continues as new."""
+        while workflow.now() < self.case.bids_close:
+            await self._continue_as_new_if_long(LOTS_CONTINUE)
+            await self._main_wait(
+                lambda: self.case.revision > self._projected_revision or self._history_long(), until=self.case.bids_close
+            )
 
     async def _screening(self) -> bool:
         """资格审查 in an activity: the register may change, the result is recorded."""
