@@ -201,8 +201,8 @@ class ProcessWorkflow:
     async def _continue_as_new_if_long(self, patch: str | None = None) -> None:
         """At a safe point of the procedure a long history starts afresh with the whole state (open tasks,
         deadlines as absolute times, pending objections), once every update is answered and projected and
-        no reminder or escalation is half done. ``patch`` guards processes whose recorded runs never did
-        this: such a run stays as it is (and its waits stop waking for a long history)."""
+        no reminder, escalation or projection is half done. ``patch`` guards processes whose recorded runs
+        never did this: such a run stays as it is (and its waits stop waking for a long history)."""
         if not self._history_long():
             return
         if patch is not None and not workflow.patched(patch):
@@ -210,11 +210,26 @@ class ProcessWorkflow:
             return
 
         def quiet() -> bool:
-            return workflow.all_handlers_finished() and self._on_time_running == 0
+            if patch is None:  # contracts continue exactly as their recorded runs did
+                return workflow.all_handlers_finished()
+            return workflow.all_handlers_finished() and self._on_time_running == 0 and not self._projecting
 
-        while not quiet() or self.case.revision > self._projected_revision:
-            await self._main_wait(quiet, until=None)
-            await self._settle()
+        def unsettled() -> bool:
+            return self.case.revision > self._projected_revision
+
+        while True:
+            # an update arriving meanwhile waits for its projection, so wake for that too
+            while not quiet() or unsettled():
+                await self._main_wait(lambda: quiet() or unsettled(), until=None)
+                await self._settle()
+            if patch is None:
+                break
+            # continue in a workflow task of its own, after the one that answered the last update: Temporal's
+            # test server refuses a task that both completes an update and continues as new ("invalid history
+            # builder state for action"); an update arriving meanwhile is answered first
+            await self._main_wait(lambda: not quiet() or unsettled(), until=workflow.now() + timedelta(seconds=1))
+            if quiet() and not unsettled():
+                break
         workflow.continue_as_new(self._carried_over())
 
     # --- activities ------------------------------------------------------------------------------
