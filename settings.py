@@ -42,8 +42,11 @@ class Settings(BaseSettings):
     """Organizations registered before this system, loaded when the register is empty (set to
     an empty value in production to start with an empty register)."""
 
+    history_limit: int | None = None
+    """Continue a long-lived case (filing, fair, lot, contract) as new beyond this many history events
+    (default: the policy's ``history_events_limit``); set low only to exercise continue-as-new in tests."""
     contract_history_limit: int | None = None
-    """Continue a contract's workflow as new beyond this many history events (default: the policy's)."""
+    """The same for contracts alone (default: ``history_limit``)."""
 
     ocds_prefix: str = "ocds-shezu0"
     """The ocid prefix the publisher registered with the Open Contracting Partnership (a placeholder until then)."""

@@ -39,12 +39,12 @@ but stalled worker that misses it costs only a replay of the case's history on s
 
 def activities(settings: Settings, engine: Engine) -> list[object]:
     calendar = CalendarActivities(engine)
-    contracts = ContractActivities(engine, settings.policies_dir, settings.contract_history_limit)
+    contracts = ContractActivities(engine, settings.policies_dir, settings.contract_history_limit or settings.history_limit)
     directory = DirectoryActivities(engine)
     documents = DocumentActivities(settings.documents_dir)
     notifications = NotificationActivities(engine)
-    policy = PolicyActivities(settings.policies_dir)
-    procurement = ProcurementActivities(engine, settings.policies_dir)
+    policy = PolicyActivities(settings.policies_dir, settings.history_limit)
+    procurement = ProcurementActivities(engine, settings.policies_dir, settings.history_limit)
     read = ReadModelActivities(engine)
     return [
         calendar.compute_deadline,

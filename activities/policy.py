@@ -17,12 +17,16 @@ from schemas.checklist import Assessment, AssessmentRequest
 
 
 class PolicyActivities:
-    def __init__(self, policies_dir: Path) -> None:
+    def __init__(self, policies_dir: Path, history_limit: int | None = None) -> None:
         self.policies_dir = policies_dir
+        self.history_limit = history_limit
 
     @activity.defn(name="assess_application")
     def assess_application(self, request: AssessmentRequest) -> Assessment:
         try:
-            return assess_request(self.policies_dir, request)
+            assessment = assess_request(self.policies_dir, request)
         except (PolicyNotFound, TrackNotOffered) as error:
             raise ApplicationError(str(error), type="policy", non_retryable=True) from error
+        if self.history_limit:
+            assessment.procedure.history_events_limit = self.history_limit
+        return assessment

@@ -28,9 +28,10 @@ from store.models import ContractRecord
 
 
 class ProcurementActivities:
-    def __init__(self, engine: Engine, policies_dir: Path) -> None:
+    def __init__(self, engine: Engine, policies_dir: Path, history_limit: int | None = None) -> None:
         self.engine = engine
         self.policies_dir = policies_dir
+        self.history_limit = history_limit
 
     @activity.defn(name="procurement_policy")
     def procurement_policy(self, lookup: PolicyLookup) -> ProcurementRules:
@@ -40,7 +41,10 @@ class ProcurementActivities:
             raise ApplicationError(str(error), type="policy", non_retryable=True) from error
         if policy.procurement is None:
             raise ApplicationError(f"{policy.title}没有社洽会（政府购买服务）规则", type="policy", non_retryable=True)
-        return ProcurementRules(policy=policy.procurement, ref=ref)
+        procurement = policy.procurement
+        if self.history_limit:
+            procurement = procurement.model_copy(update={"history_events_limit": self.history_limit})
+        return ProcurementRules(policy=procurement, ref=ref)
 
     @activity.defn(name="screen_bids")
     def screen_bids(self, request: ScreeningRequest) -> ScreeningResult:

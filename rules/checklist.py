@@ -251,7 +251,7 @@ def _step_plan(step: ReviewStep, effects: _Effects) -> StepPlan:
     )
 
 
-def _procedure(application: Application, track: TrackPolicy, effects: _Effects) -> Procedure:
+def _procedure(application: Application, policy: Policy, track: TrackPolicy, effects: _Effects) -> Procedure:
     notice = next(effects.of(SimplifyPublicNotice), None)
     legal_days, legal_shortened_by = _time_limit(effects, None, track.legal_time_limit_working_days)
     return Procedure(
@@ -277,6 +277,9 @@ def _procedure(application: Application, track: TrackPolicy, effects: _Effects) 
         legal_time_limit_working_days=legal_days,
         legal_time_limit_shortened_by=legal_shortened_by,
         appeal=track.appeal,
+        objection_limits=policy.objection_limits,
+        corrections_per_round=policy.corrections_per_round,
+        history_events_limit=policy.history_events_limit,
     )
 
 
@@ -303,4 +306,4 @@ def assess(
         fees_due_fen=sum(f.due_fen for f in fees),
         defaults_note=policy.defaults_note,
     )
-    return Assessment(checklist=checklist, procedure=_procedure(application, track, effects))
+    return Assessment(checklist=checklist, procedure=_procedure(application, policy, track, effects))

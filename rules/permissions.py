@@ -160,7 +160,16 @@ def refuse_correction(case: CaseState, correction: Correction) -> Refusal | None
         return invalid("补正不能变更办理类型和所在社区；如需变更，请撤回后重新申请")
     if not correction.materials and changed is None:
         return invalid("请提交补正的材料或更正后的申请信息")
-    return None
+    return _corrections_limit(case)
+
+
+def _corrections_limit(case: CaseState) -> Refusal | None:
+    """Each correction re-assesses the whole application and stays in the case's history."""
+    open_round, procedure = case.open_correction, case.procedure
+    limit = procedure.corrections_per_round if procedure else None
+    if open_round is None or limit is None or open_round.submissions < limit:
+        return None
+    return conflict(f"每轮补正最多可提交{limit}次，本轮您已提交{open_round.submissions}次；请撤回申请，备齐全部材料后重新申请")
 
 
 def refuse_withdrawal(case: CaseState, withdrawal: Withdrawal) -> Refusal | None:
@@ -186,6 +195,18 @@ def refuse_objection(case: CaseState, filing: ObjectionFiling, now: datetime) ->
         return conflict(f"公示期已于 {notice.ends.due_date.isoformat()} 结束，不能再提出异议")
     if not filing.content.strip():
         return invalid("请写明异议的具体事实和理由")
+    return _objection_limit(case, filing.actor)
+
+
+def _objection_limit(case: CaseState, actor: Actor) -> Refusal | None:
+    """The policy's limits recorded when the case was assessed; each objection stays in the case for good."""
+    assert case.procedure is not None
+    limits = case.procedure.objection_limits
+    mine = sum(o.filed_by.user_id == actor.user_id for o in case.objections)
+    if mine >= limits.per_person:
+        return conflict(f"每人对同一公示最多可提出{limits.per_person}件异议，您已提出{mine}件；如需补充，请在核查人员联系您时一并说明")
+    if len(case.objections) >= limits.per_case:
+        return conflict(f"同一公示最多受理{limits.per_case}件异议，本公示已收到{len(case.objections)}件，不再受理新的异议")
     return None
 
 

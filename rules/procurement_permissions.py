@@ -15,6 +15,7 @@ from schemas.case import TaskStatus
 from schemas.localtime import local_text
 from schemas.money import yuan
 from schemas.people import Actor, Office, Role
+from schemas.policy import SHOWCASE_LIMITS
 from schemas.procurement import (
     AwardResponse,
     BidAmendment,
@@ -93,6 +94,15 @@ def refuse_showcase(fair: FairState, submission: ShowcaseSubmission) -> Refusal 
         return forbidden("只有社会组织可以登记展示公益服务项目")
     if fair.phase is FairPhase.closed:
         return conflict("本届社洽会已结束")
+    limits = fair.policy.showcase_limits if fair.policy else SHOWCASE_LIMITS
+    organization = submission.project.organization
+    theirs = sum(p.organization == organization for p in fair.showcase)
+    if theirs >= limits.per_person:
+        return conflict(
+            f"每个社会组织在同一届社洽会最多登记{limits.per_person}个展示项目，「{submission.organization_name}」已登记{theirs}个"
+        )
+    if len(fair.showcase) >= limits.per_case:
+        return conflict(f"本届社洽会最多登记{limits.per_case}个展示项目，已登记{len(fair.showcase)}个，不再受理新的展示项目")
     return None
 
 
@@ -123,6 +133,18 @@ def refuse_bid(lot: LotState, submission: BidSubmission, now: datetime) -> Refus
         return refusal
     if existing := lot.bid_of(submission.bid.organization):
         return conflict(f"「{existing.organization_name}」已提交投标 {existing.bid_id}，如需改动请修改或撤回该投标")
+    limits = lot.policy.bid_limits
+    if len(lot.bids) >= limits.per_case:
+        return conflict(f"本项目最多受理{limits.per_case}份投标（含已撤回的），已受理{len(lot.bids)}份，不再接受新的投标")
+    return _bid_changes_limit(lot, submission.bid.organization, submission.organization_name)
+
+
+def _bid_changes_limit(lot: LotState, organization: str, organization_name: str) -> Refusal | None:
+    """Every submission and amendment is kept in the lot's history; the policy bounds them per organization."""
+    limit = lot.policy.bid_limits.per_person
+    changes = sum(1 + b.amendments for b in lot.bids if b.organization == organization)
+    if changes >= limit:
+        return conflict(f"每个社会组织对同一项目最多可提交或修改投标{limit}次，「{organization_name}」已{changes}次")
     return None
 
 
@@ -139,7 +161,9 @@ def refuse_bid_amendment(lot: LotState, amendment: BidAmendment, now: datetime) 
     bid = lot.bid(amendment.bid_id)
     if bid and amendment.bid.organization != bid.organization:
         return invalid("修改投标不能更换投标的社会组织；请撤回后由另一组织重新投标")
-    return _within_budget(lot, amendment.bid)
+    if refusal := _within_budget(lot, amendment.bid):
+        return refusal
+    return _bid_changes_limit(lot, bid.organization, bid.organization_name) if bid else None
 
 
 def refuse_bid_withdrawal(lot: LotState, withdrawal: BidWithdrawal, now: datetime) -> Refusal | None:
@@ -194,6 +218,12 @@ def refuse_challenge(lot: LotState, filing: ChallengeFiling, now: datetime) -> R
         return forbidden("只有参加本项目投标的社会组织可以提出质疑")
     if not filing.content.strip():
         return invalid("请写明质疑的具体事项和理由")
+    limits = lot.policy.challenge_limits
+    theirs = sum(c.organization == filing.organization for c in lot.challenges)
+    if theirs >= limits.per_person:
+        return conflict(f"每个投标人对同一项目的评审结果最多可提出{limits.per_person}件质疑，「{filing.organization_name}」已提出{theirs}件")
+    if len(lot.challenges) >= limits.per_case:
+        return conflict(f"本项目评审结果公示期间最多受理{limits.per_case}件质疑，已收到{len(lot.challenges)}件，不再受理新的质疑")
     return None
 
 

@@ -141,6 +141,7 @@ class CorrectionRequest(BaseModel):
     notice_document_id: str
     received_at: AwareDatetime | None = None
     still_missing: list[str] = Field(default_factory=list)
+    submissions: int = Field(default=0, description="corrections submitted in this round (the policy bounds them)")
 
 
 class ObjectionStatus(StrEnum):
@@ -189,6 +190,7 @@ class CaseState(BaseModel):
     case_no: str
     revision: int = 0
     settled_revision: int = 0
+    runs: int = Field(default=1, description="workflow runs so far (continue-as-new)")
     application: Application
     applicant: Actor
     submitted_at: AwareDatetime
@@ -242,11 +244,13 @@ def _reasons(value: list[str]) -> list[str]:
 
 
 class FilingRequest(BaseModel):
-    """Starts a case: the workflow id is ``case_no``."""
+    """Starts a case (the workflow id is ``case_no``), or carries one over by continue-as-new with
+    everything it knew."""
 
     case_no: str
     applicant: Actor
-    application: Application
+    application: Application | None = Field(default=None, description="None when carried over: the state has it")
+    carried_over: CaseState | None = None
 
 
 class ReviewDecision(BaseModel):

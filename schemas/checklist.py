@@ -9,7 +9,15 @@ from pydantic import BaseModel, Field, computed_field
 
 from schemas.application import Application, Track
 from schemas.people import Level, Role
-from schemas.policy import Appeal, Citation, PolicyRef
+from schemas.policy import (
+    CORRECTIONS_PER_ROUND,
+    HISTORY_EVENTS_LIMIT,
+    OBJECTION_LIMITS,
+    ActionLimit,
+    Appeal,
+    Citation,
+    PolicyRef,
+)
 
 
 class RuleRef(BaseModel):
@@ -115,6 +123,9 @@ class Procedure(BaseModel):
     legal_time_limit_working_days: int
     legal_time_limit_shortened_by: RuleRef | None = None
     appeal: Appeal
+    objection_limits: ActionLimit = Field(default=OBJECTION_LIMITS, description="cases started before limits existed get the default")
+    corrections_per_round: int = CORRECTIONS_PER_ROUND
+    history_events_limit: int = HISTORY_EVENTS_LIMIT
 
     def step(self, step_id: str) -> StepPlan:
         for step in [*self.review_steps, self.decision_step, self.objection_step]:

@@ -218,6 +218,29 @@ class GreenChannel(BaseModel):
     rules: list[GreenChannelRule]
 
 
+class ActionLimit(BaseModel):
+    """How often the public or a bidder may add to one case (an objection, a 质疑, a showcase entry, a bid
+    or its amendment): each one is kept in the case's state and history, so without a bound strangers could
+    grow a case past what the workflow engine keeps. A case keeps the limits in force when it started."""
+
+    per_case: int = Field(ge=1, le=1000, description="at most this many in one case (公示, lot, fair)")
+    per_person: int = Field(ge=1, le=100, description="at most this many by one person or organization in one case")
+    jurisdiction_default: bool = True
+
+
+HISTORY_EVENTS_LIMIT = 5000
+"""Continue a case as new beyond this many history events, far below the server's 50,000."""
+
+CHALLENGE_LIMITS = ActionLimit(per_case=20, per_person=3)
+SHOWCASE_LIMITS = ActionLimit(per_case=60, per_person=3)
+BID_LIMITS = ActionLimit(per_case=30, per_person=10)
+CORRECTIONS_PER_ROUND = 10
+"""补正 submissions an applicant may make in one round (each re-assesses the whole application)."""
+OBJECTION_LIMITS = ActionLimit(per_case=20, per_person=3)
+"""Worst case 20 objections of 5,000 characters (15 KB in UTF-8) with their resolutions: about 0.35 MB of a
+filing's state, which travels whole in one payload (projection, continue-as-new) under Temporal's 2 MB."""
+
+
 class RubricDimension(BaseModel):
     id: str
     name: str
@@ -226,7 +249,11 @@ class RubricDimension(BaseModel):
 
 class ProcurementPolicy(BaseModel):
     """How a fair's lots are tendered, scored and awarded. Numbers are jurisdiction defaults
-    unless their citation says otherwise."""
+    unless their citation says otherwise.
+
+    The limits bound what bidders and organizations add to a lot's or a fair's state, which travels whole
+    in one payload: worst case 20 质疑 of 15 KB (0.3 MB), 30 bids of about 20 KB (0.6 MB), 60 showcase
+    entries of about 7 KB (0.4 MB) — each well under Temporal's 2 MB."""
 
     rubric: list[RubricDimension] = Field(min_length=1)
     experts_per_panel: int = Field(ge=3, le=15)
@@ -239,6 +266,19 @@ class ProcurementPolicy(BaseModel):
     award_response_working_days: int = Field(ge=1, le=20)
     failed_lot_decision_working_days: int = Field(ge=1, le=30)
     tie_break: str = Field(description="how equal final scores are ordered, stated in every report")
+    challenge_limits: ActionLimit = Field(
+        default=CHALLENGE_LIMITS, description="质疑 on one lot's result notice, per bidding organization"
+    )
+    showcase_limits: ActionLimit = Field(
+        default=SHOWCASE_LIMITS, description="showcase entries at one fair, per organization"
+    )
+    bid_limits: ActionLimit = Field(
+        default=BID_LIMITS,
+        description="bids kept on one lot (a withdrawn bid still counts); submissions and amendments per organization",
+    )
+    history_events_limit: int = Field(
+        default=HISTORY_EVENTS_LIMIT, ge=50, description="a fair or lot continues as new beyond this many events"
+    )
     citations: list[Citation] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -277,7 +317,7 @@ class ContractPolicy(BaseModel):
     rectification_working_days: int = Field(ge=1, le=120)
     rewards: list[RewardTier] = Field(default_factory=list)
     bar_years_after_failure: int = Field(default=1, ge=1, le=5)
-    history_events_limit: int = Field(default=5000, ge=50, description="continue-as-new beyond this many events")
+    history_events_limit: int = Field(default=HISTORY_EVENTS_LIMIT, ge=50, description="continue-as-new beyond this many events")
     citations: list[Citation] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -310,6 +350,13 @@ class Policy(BaseModel):
     green_channel: GreenChannel | None = None
     procurement: ProcurementPolicy | None = None
     contracts: ContractPolicy | None = None
+    objection_limits: ActionLimit = Field(default=OBJECTION_LIMITS, description="objections to one filing in 公示, per person")
+    corrections_per_round: int = Field(
+        default=CORRECTIONS_PER_ROUND, ge=1, le=100, description="补正 submissions in one round (a jurisdiction default)"
+    )
+    history_events_limit: int = Field(
+        default=HISTORY_EVENTS_LIMIT, ge=50, description="a filing continues as new beyond this many events"
+    )
 
     @model_validator(mode="after")
     def _green_channel_only_relaxes(self) -> Policy:

@@ -177,6 +177,7 @@ class Bid(BidInput):
     bidder: Actor
     submitted_at: AwareDatetime
     amended_at: AwareDatetime | None = None
+    amendments: int = Field(default=0, description="how often it was amended (the policy bounds it)")
     withdrawn_at: AwareDatetime | None = None
     round: int = 1
 
@@ -457,6 +458,7 @@ class LotRequest(BaseModel):
     policy_ref: PolicyRef
     organizer: Office
     locality: Locality
+    carried_over: LotState | None = Field(default=None, description="a run continued as new, with everything it knew")
 
 
 class LotResult(BaseModel):
@@ -486,6 +488,7 @@ class LotState(BaseModel):
     fair_title: str
     revision: int = 0
     settled_revision: int = 0
+    runs: int = Field(default=1, description="workflow runs so far (continue-as-new)")
     demand: Demand
     organizer: Office
     locality: Locality

@@ -230,6 +230,12 @@ async def test_fair_rules_for_demands_catalogue_and_showcase(skipping: Skipping)
     assert impostor.value.kind == "forbidden" and "阳光助残" in impostor.value.message
     await service.add_showcase_project(service.actor("org-yangguang"), fair.fair_no, project)
     assert [p.title for p in service.showcase(fair.fair_no).items] == ["阳光助残康复训练营"]
+    for title in ("阳光助残康复训练营（第二期）", "阳光助残家长课堂"):
+        await service.add_showcase_project(service.actor("org-yangguang"), fair.fair_no, project.model_copy(update={"title": title}))
+    with pytest.raises(ServiceError) as fourth:
+        await service.add_showcase_project(service.actor("org-yangguang"), fair.fair_no, project.model_copy(update={"title": "第四个项目"}))
+    assert fourth.value.kind == "conflict" and "每个社会组织在同一届社洽会最多登记3个展示项目" in fourth.value.message
+    assert "已登记3个" in fourth.value.message and service.showcase(fair.fair_no).total == 3
 
     await skipping.env.sleep(timedelta(days=1, minutes=1))
     await until_fair(skipping.env.client, fair.fair_no, lambda s: s.phase.value == "reviewing")

@@ -122,6 +122,20 @@ async def test_incomplete_materials_get_one_notice_listing_everything_then_corre
     await keep_golden(service.client, case_no, "filing_corrected")
 
 
+async def test_corrections_in_one_round_are_bounded_by_the_policy(service: CaseService) -> None:
+    applicant, case_no = await submit(service, factories.filing(materials=[{"material": "filing_form"}], members=8))
+    partial = views.CorrectionInput(materials=[{"material": "charter"}])
+    for _ in range(10):
+        await service.correct(applicant, case_no, partial)
+    before = await history_length(service.client, case_no)
+    with pytest.raises(ServiceError) as eleventh:
+        await service.correct(applicant, case_no, partial)
+    assert eleventh.value.kind == "conflict"
+    assert "每轮补正最多可提交10次，本轮您已提交10次" in eleventh.value.message
+    assert await history_length(service.client, case_no) == before, "a refused correction leaves no trace"
+    assert service.case(applicant, case_no).phase is Phase.correction
+
+
 async def test_case_lapses_when_the_correction_window_passes(skipping: Skipping) -> None:
     service = skipping.service
     applicant, case_no = await submit(service, factories.filing(materials=[]))

@@ -54,6 +54,14 @@ arriving while one runs makes its workflow task complete early, and a replay the
 workflow.now() for the code that ran in it: the replayed case state would differ from the original."""
 
 
+ONE_PROJECTION_AT_A_TIME = "one-projection-at-a-time"
+"""Patch: runs recorded before it let concurrent waits project the state side by side."""
+
+HISTORY_SIZE_LIMIT = 8 * 1024 * 1024
+"""Continue a case as new beyond this many bytes of history: the server terminates a run at 50 MB (and
+suggests continuing at a few MB itself, which ``is_continue_as_new_suggested`` reports)."""
+
+
 class CaseClosed(Exception):
     """The case ended before the end of its procedure (refusal, lapse, withdrawal, closure)."""
 
@@ -68,6 +76,10 @@ class ProcessWorkflow:
     PROJECTION: ClassVar[str]
     case: Any
     _projected_revision: int = 0
+    _on_time_running: int = 0
+    """Reminders and escalations under way, which continue-as-new must not cut in half."""
+    _projecting: bool = False
+    _staying: bool = False
 
     # --- what each process says about itself ---------------------------------------------------
 
@@ -89,6 +101,14 @@ class ProcessWorkflow:
     def _interrupted(self) -> bool:
         """Whether a waiting procedure must stop and look (e.g. a withdrawal arrived)."""
         return False
+
+    def _history_events_limit(self) -> int:
+        """Continue as new beyond this many events (the policy's, recorded in state when the case began)."""
+        raise NotImplementedError
+
+    def _carried_over(self) -> Any:
+        """The argument a new run starts from: the whole state, from which every step resumes."""
+        raise NotImplementedError
 
     async def _on_interrupt(self) -> None:
         """Called after every wait of the procedure itself; may end the case."""
@@ -118,12 +138,20 @@ class ProcessWorkflow:
         self._touch()
 
     async def _settle(self) -> None:
-        """Project the state to the read model if it changed; updates wait for this."""
+        """Project the state to the read model if it changed; updates wait for this. One projection at a
+        time: twenty objection reviews settling at once would otherwise send twenty copies of the whole
+        state in one workflow task, past the server's 4 MB message limit."""
+        while self._projecting and workflow.patched(ONE_PROJECTION_AT_A_TIME):
+            await workflow.wait_condition(lambda: not self._projecting)
         if self._projected_revision >= self.case.revision:
             return
-        self.case.settled_revision = self.case.revision
-        await self._call(self.PROJECTION, self.case, type(None), timeout=PROJECTING, heartbeat=HEARTBEAT)
-        self._projected_revision = max(self._projected_revision, self.case.settled_revision)
+        self._projecting = True
+        try:
+            self.case.settled_revision = self.case.revision
+            await self._call(self.PROJECTION, self.case, type(None), timeout=PROJECTING, heartbeat=HEARTBEAT)
+            self._projected_revision = max(self._projected_revision, self.case.settled_revision)
+        finally:
+            self._projecting = False
 
     def _reported(self) -> Any:
         """The state for queries, whose ``settled_revision`` is what the read model already shows:
@@ -173,6 +201,53 @@ class ProcessWorkflow:
         """Keep answering updates (each settles the read model) until ``until`` or ``done()``."""
         while workflow.now() < until and not done():
             await self._main_wait(lambda: done() or self.case.revision > self._projected_revision, until=until)
+
+    # --- continue-as-new ---------------------------------------------------------------------------
+
+    def _history_long(self) -> bool:
+        """Whether this run's history is long enough to continue as new (and the run may)."""
+        if self._staying:
+            return False
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self._history_events_limit()
+            or info.get_current_history_size() > HISTORY_SIZE_LIMIT
+        )
+
+    async def _continue_as_new_if_long(self, patch: str | None = None) -> None:
+        """At a safe point of the procedure a long history starts afresh with the whole state (open tasks,
+        deadlines as absolute times, pending objections), once every update is answered and projected and
+        no reminder, escalation or projection is half done. ``patch`` guards processes whose recorded runs
+        never did this: such a run stays as it is (and its waits stop waking for a long history)."""
+        if not self._history_long():
+            return
+        if patch is not None and not workflow.patched(patch):
+            self._staying = True
+            return
+
+        def quiet() -> bool:
+            if patch is None:  # contracts continue exactly as their recorded runs did
+                return workflow.all_handlers_finished()
+            return workflow.all_handlers_finished() and self._on_time_running == 0 and not self._projecting
+
+        def unsettled() -> bool:
+            return self.case.revision > self._projected_revision
+
+        while True:
+            # an update arriving meanwhile waits for its projection, so wake for that too
+            while not quiet() or unsettled():
+                await self._main_wait(lambda: quiet() or unsettled(), until=None)
+                await self._settle()
+            if patch is None:
+                break
+            # continue in a workflow task of its own, after the one that answered the last update: Temporal's
+            # test server refuses a task that both completes an update and continues as new ("invalid history
+            # builder state for action"); an update arriving meanwhile is answered first
+            await self._main_wait(lambda: not quiet() or unsettled(), until=workflow.now() + timedelta(seconds=1))
+            if quiet() and not unsettled():
+                break
+        workflow.continue_as_new(self._carried_over())
 
     # --- activities ------------------------------------------------------------------------------
 
@@ -260,7 +335,11 @@ class ProcessWorkflow:
             done = lambda: task.status is not TaskStatus.open  # noqa: E731
             ready = await (self._main_wait(done, until) if main else self._wait(done, until, interruptible))
             if not ready and on_time:
-                await on_time(task, step)
+                self._on_time_running += 1
+                try:
+                    await on_time(task, step)
+                finally:
+                    self._on_time_running -= 1
             if interruptible and self._interrupted():
                 return
         if not main:

@@ -433,15 +433,11 @@ class ContractWorkflow(ProcessWorkflow):
             reward_fen=self.case.reward.amount_fen if self.case.reward else 0, barred_until_year=barred,
         )
 
-    async def _continue_as_new_if_long(self) -> None:
-        """At a safe point (between milestones) a long history starts afresh with the whole state."""
-        info = workflow.info()
-        if not (info.is_continue_as_new_suggested() or info.get_current_history_length() > self.case.history_limit):
-            return
-        while not workflow.all_handlers_finished() or self.case.revision > self._projected_revision:
-            await self._main_wait(workflow.all_handlers_finished, until=None)
-            await self._settle()
-        workflow.continue_as_new(ContractStart(carried_over=self.case))
+    def _history_events_limit(self) -> int:
+        return self.case.history_limit
+
+    def _carried_over(self) -> ContractStart:
+        return ContractStart(carried_over=self.case)
 
     # --- interruptions: suspension and early termination -------------------------------------------
 

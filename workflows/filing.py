@@ -50,6 +50,12 @@ with workflow.unsafe.imports_passed_through():
     from schemas.notifications import NotificationKind
     from schemas.people import Actor, Locality, Office
 
+FILINGS_CONTINUE = "filings-continue-as-new"
+"""Patch: runs recorded before it never continued as new, so replaying them must not either."""
+
+CORRECTIONS_COUNTED = "corrections-counted"
+"""Patch: cases recorded before it kept no count of the corrections submitted in a round."""
+
 STEP_PHASES = {
     "preliminary_review": Phase.preliminary_review,
     "authority_review": Phase.authority_review,
@@ -63,27 +69,38 @@ class FilingWorkflow(ProcessWorkflow):
 
     @workflow.init
     def __init__(self, request: FilingRequest) -> None:
-        self.case = CaseState(
-            case_no=request.case_no,
-            application=request.application,
-            applicant=request.applicant,
-            submitted_at=workflow.now(),
-        )
+        if request.carried_over is not None:
+            self.case = request.carried_over
+        else:
+            assert request.application is not None
+            self.case = CaseState(
+                case_no=request.case_no,
+                application=request.application,
+                applicant=request.applicant,
+                submitted_at=workflow.now(),
+            )
         self._withdrawal: Withdrawal | None = None
         self._correction: Correction | None = None
         self._objection_reviews: list[asyncio.Task[None]] = []
 
-    # --- the procedure ---------------------------------------------------------------------
+    # --- the procedure (every step skips what is already done, so a carried-over run resumes) ----
 
     @workflow.run
     async def run(self, request: FilingRequest) -> Result | None:
-        self._record(request.applicant, "submitted", f"提交{request.application.track.label}申请")
+        if request.carried_over is None:
+            self._record(request.applicant, "submitted", f"提交{self.case.application.track.label}申请")
+        else:
+            self.case.runs += 1
+            self._record(None, "continued", f"办理记录较长，转入第{self.case.runs}段继续办理，状态、待办、期限和异议均延续")
         try:
-            await self._assess_submission()
-            await self._completeness_check()
-            await self._accept()
+            if self.case.authority is None:
+                await self._assess_submission()
+            if self.case.legal_clock is None:
+                await self._completeness_check()
+                await self._accept()
             for step in self._procedure.review_steps:
-                await self._review(step)
+                if self._decided(step) is None:
+                    await self._review(step)
             await self._public_notice()
             decision = await self._review(self._procedure.decision_step)
             await self._approve(decision)
@@ -144,7 +161,48 @@ class FilingWorkflow(ProcessWorkflow):
                 await self._refuse(decision)
             return decision
 
+    def _decided(self, step: StepPlan) -> TaskDecision | None:
+        """The step's decision if its last task was decided (not sent back for correction)."""
+        task = next((t for t in reversed(self.case.tasks) if t.step == step.id and t.objection_id is None), None)
+        if task is None or task.decision is None or task.decision.outcome is Outcome.request_correction:
+            return None
+        return task.decision
+
     async def _public_notice(self) -> None:
+        if self.case.public_notice is None:
+            await self._start_public_notice()
+        assert self.case.public_notice is not None
+        ends = self.case.public_notice.ends
+        step = self._procedure.objection_step
+        for objection in self.case.objections:
+            task = self.case.task(objection.task_id) if objection.task_id else None
+            if task is not None and objection.status is ObjectionStatus.open:
+                self._objection_reviews.append(asyncio.create_task(self._await_task(task, step, main=False)))
+
+        def unregistered() -> list[Objection]:
+            return [o for o in self.case.objections if o.task_id is None]
+
+        def all_resolved() -> bool:
+            return all(o.status is not ObjectionStatus.open for o in self.case.objections)
+
+        while True:
+            for objection in unregistered():
+                await self._start_objection_review(objection)
+            period_over = workflow.now() >= ends.due_at
+            if period_over and all_resolved():
+                break
+            await self._continue_as_new_if_long(FILINGS_CONTINUE)
+            await self._main_wait(
+                lambda over=period_over: bool(unregistered()) or (over and all_resolved()) or self._history_long(),
+                until=None if period_over else ends.due_at,
+            )
+        await self._resume_clock()
+        count = len(self.case.objections)
+        upheld = sum(o.status is ObjectionStatus.upheld for o in self.case.objections)
+        summary = f"公示期满，收到异议{count}件，均已处理（成立{upheld}件）" if count else "公示期满，未收到异议"
+        self._record(None, "public_notice_ended", summary)
+
+    async def _start_public_notice(self) -> None:
         procedure = self._procedure
         ends = await self._deadline(procedure.public_notice_working_days)
         self.case.public_notice = NoticePeriod(
@@ -161,28 +219,6 @@ class FilingWorkflow(ProcessWorkflow):
             Phase.public_notice,
         )
         await self._notify(NotificationKind.public_notice_started, [self.case.applicant], due_date=ends.due_date.isoformat())
-
-        def unregistered() -> list[Objection]:
-            return [o for o in self.case.objections if o.task_id is None]
-
-        def all_resolved() -> bool:
-            return all(o.status is not ObjectionStatus.open for o in self.case.objections)
-
-        while True:
-            for objection in unregistered():
-                await self._start_objection_review(objection)
-            period_over = workflow.now() >= ends.due_at
-            if period_over and all_resolved():
-                break
-            await self._main_wait(
-                lambda over=period_over: bool(unregistered()) or (over and all_resolved()),
-                until=None if period_over else ends.due_at,
-            )
-        await self._resume_clock()
-        count = len(self.case.objections)
-        upheld = sum(o.status is ObjectionStatus.upheld for o in self.case.objections)
-        summary = f"公示期满，收到异议{count}件，均已处理（成立{upheld}件）" if count else "公示期满，未收到异议"
-        self._record(None, "public_notice_ended", summary)
 
     async def _approve(self, decision: TaskDecision) -> None:
         procedure = self._procedure
@@ -395,6 +431,8 @@ class FilingWorkflow(ProcessWorkflow):
     @workflow.update
     async def correct(self, correction: Correction) -> ActionReceipt:
         self._correction = correction
+        if (open_round := self.case.open_correction) and workflow.patched(CORRECTIONS_COUNTED):
+            open_round.submissions += 1
         self._touch()
         return await self._receipt("补正材料已收到")
 
@@ -436,6 +474,12 @@ class FilingWorkflow(ProcessWorkflow):
 
     def _interrupted(self) -> bool:
         return self._withdrawal is not None
+
+    def _history_events_limit(self) -> int:
+        return self._procedure.history_events_limit
+
+    def _carried_over(self) -> FilingRequest:
+        return FilingRequest(case_no=self.case.case_no, applicant=self.case.applicant, carried_over=self.case)
 
     async def _on_interrupt(self) -> None:
         await self._stop_if_withdrawn()

@@ -65,6 +65,12 @@ with workflow.unsafe.imports_passed_through():
         score_text,
     )
 
+LOTS_CONTINUE = "lots-continue-as-new"
+"""Patch: runs recorded before it never continued as new, so replaying them must not either."""
+
+AMENDMENTS_COUNTED = "bid-amendments-counted"
+"""Patch: lots recorded before it kept no count of a bid's amendments in their state."""
+
 RESULT_NOTICE_CHANNEL = "社洽会公告栏及组织单位门户网站"
 
 
@@ -74,7 +80,7 @@ class LotWorkflow(ProcessWorkflow):
 
     @workflow.init
     def __init__(self, request: LotRequest) -> None:
-        self.case = LotState(
+        self.case = request.carried_over or LotState(
             lot_no=request.lot_no,
             fair_no=request.fair_no,
             fair_title=request.fair_title,
@@ -95,26 +101,35 @@ class LotWorkflow(ProcessWorkflow):
     @workflow.run
     async def run(self, request: LotRequest) -> LotResult | None:
         demand = self.case.demand
-        self._record(
-            None,
-            "lot_opened",
-            f"「{demand.title}」（{demand.department_office}）开始接受投标，预算上限{yuan(demand.budget_ceiling_fen)}，"
-            f"投标截止{local_text(self.case.bids_close)}",
-            LotPhase.bidding,
-        )
+        # a run continues as new while taking bids (and resumes there as a fresh run would) or during
+        # the result notice (and resumes there)
+        resuming = request.carried_over is not None and self.case.phase is LotPhase.result_notice
+        if request.carried_over is not None:
+            self.case.runs += 1
+            self._record(None, "continued", f"项目办理记录较长，转入第{self.case.runs}段继续办理，状态、待办、期限和质疑均延续")
+        else:
+            self._record(
+                None,
+                "lot_opened",
+                f"「{demand.title}」（{demand.department_office}）开始接受投标，预算上限{yuan(demand.budget_ceiling_fen)}，"
+                f"投标截止{local_text(self.case.bids_close)}",
+                LotPhase.bidding,
+            )
         try:
             while True:
-                await self._serve_until(self.case.bids_close)
-                if not await self._screening():
-                    await self._failed(
-                        f"通过资格审查的投标{len(self.case.eligible_bids)}份，"
-                        f"少于规定的{self.case.policy.minimum_eligible_bids}份"
-                    )
-                    continue
-                if not await self._evaluation():
-                    await self._failed("评审专家均未完成评分，且专家库中已无可替换的专家")
-                    continue
-                await self._result_notice()
+                if not resuming:
+                    await self._take_bids()
+                    if not await self._screening():
+                        await self._failed(
+                            f"通过资格审查的投标{len(self.case.eligible_bids)}份，"
+                            f"少于规定的{self.case.policy.minimum_eligible_bids}份"
+                        )
+                        continue
+                    if not await self._evaluation():
+                        await self._failed("评审专家均未完成评分，且专家库中已无可替换的专家")
+                        continue
+                await self._result_notice(resuming)
+                resuming = False
                 if await self._award():
                     break
                 await self._failed("排名在前的投标人均放弃成交或被取消成交资格，没有可以成交的投标")
@@ -124,6 +139,15 @@ class LotWorkflow(ProcessWorkflow):
         await self._settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.case.result
+
+    async def _take_bids(self) -> None:
+        """Answer bids, amendments and withdrawals until the deadline; each organization's are bounded by the
+        policy, and a history grown long with them continues as new."""
+        while workflow.now() < self.case.bids_close:
+            await self._continue_as_new_if_long(LOTS_CONTINUE)
+            await self._main_wait(
+                lambda: self.case.revision > self._projected_revision or self._history_long(), until=self.case.bids_close
+            )
 
     async def _screening(self) -> bool:
         """资格审查 in an activity: the register may change, the result is recorded."""
@@ -231,18 +255,16 @@ class LotWorkflow(ProcessWorkflow):
         )
         await self._notify(NotificationKind.expert_drawn, [successor.expert], due_date=deadline.due_date.isoformat())
 
-    async def _result_notice(self) -> None:
-        ends = await self._deadline(self.case.policy.result_notice_working_days)
-        self.case.result_notice = NoticePeriod(starts_at=workflow.now(), ends=ends, channel=RESULT_NOTICE_CHANNEL)
-        await self._issue(DocumentKind.result_publication, notice=self.case.result_notice)
-        self._record(
-            None,
-            "result_published",
-            f"评审结果公示至{ends.due_date.isoformat()}，公示期间投标人可以提出质疑",
-            LotPhase.result_notice,
-        )
-        bidders = {b.bidder.user_id: b.bidder for b in self.case.active_bids}
-        await self._notify(NotificationKind.result_published, list(bidders.values()), due_date=ends.due_date.isoformat())
+    async def _result_notice(self, resuming: bool) -> None:
+        if not resuming:
+            await self._publish_result()
+        assert self.case.result_notice is not None
+        ends = self.case.result_notice.ends
+        step = self._challenge_step()
+        for challenge in self.case.challenges:
+            task = self.case.task(challenge.task_id) if challenge.task_id else None
+            if task is not None and challenge.status is ChallengeStatus.open:
+                self._challenge_reviews.append(asyncio.create_task(self._await_task(task, step, main=False)))
 
         def unregistered() -> list[Challenge]:
             return [c for c in self.case.challenges if c.task_id is None]
@@ -256,16 +278,34 @@ class LotWorkflow(ProcessWorkflow):
             over = workflow.now() >= ends.due_at
             if over and all_answered():
                 break
+            await self._continue_as_new_if_long(LOTS_CONTINUE)
             await self._main_wait(
-                lambda over=over: bool(unregistered()) or (over and all_answered()) or self.case.revision > self._projected_revision,
+                lambda over=over: bool(unregistered()) or (over and all_answered()) or self.case.revision > self._projected_revision
+                or self._history_long(),
                 until=None if over else ends.due_at,
             )
         count = len(self.case.challenges)
         upheld = sum(c.status is ChallengeStatus.upheld for c in self.case.challenges)
         self._record(None, "result_notice_ended", f"公示期满，收到质疑{count}件，均已答复（成立{upheld}件）" if count else "公示期满，未收到质疑")
 
+    async def _publish_result(self) -> None:
+        ends = await self._deadline(self.case.policy.result_notice_working_days)
+        self.case.result_notice = NoticePeriod(starts_at=workflow.now(), ends=ends, channel=RESULT_NOTICE_CHANNEL)
+        await self._issue(DocumentKind.result_publication, notice=self.case.result_notice)
+        self._record(
+            None,
+            "result_published",
+            f"评审结果公示至{ends.due_date.isoformat()}，公示期间投标人可以提出质疑",
+            LotPhase.result_notice,
+        )
+        bidders = {b.bidder.user_id: b.bidder for b in self.case.active_bids}
+        await self._notify(NotificationKind.result_published, list(bidders.values()), due_date=ends.due_date.isoformat())
+
+    def _challenge_step(self) -> StepPlan:
+        return self._organizer_step("challenge_answer", "答复质疑", self.case.policy.challenge_answer_working_days)
+
     async def _start_challenge_review(self, challenge: Challenge) -> None:
-        step = self._organizer_step("challenge_answer", "答复质疑", self.case.policy.challenge_answer_working_days)
+        step = self._challenge_step()
         task = await self._open_task(step, step.time_limit_working_days, self.case.organizer, f"答复质疑（{challenge.challenge_id}）", None)
         challenge.task_id = task.task_id
         self._challenge_reviews.append(asyncio.create_task(self._await_task(task, step, main=False)))
@@ -408,6 +448,8 @@ class LotWorkflow(ProcessWorkflow):
         for field, value in amendment.bid.model_dump().items():
             setattr(bid, field, value)
         bid.amended_at = workflow.now()
+        if workflow.patched(AMENDMENTS_COUNTED):
+            bid.amendments += 1
         self._record(amendment.actor, "bid_amended", f"「{bid.organization_name}」修改投标 {bid.bid_id}")
         return await self._receipt(f"投标 {bid.bid_id} 已修改")
 
@@ -556,6 +598,17 @@ class LotWorkflow(ProcessWorkflow):
         self._record(actor, "disqualified", f"取消「{entry.organization_name}」（投标 {bid_id}）的成交资格：{entry.disqualified}")
 
     # --- how this process names itself --------------------------------------------------------
+
+    def _history_events_limit(self) -> int:
+        return self.case.policy.history_events_limit
+
+    def _carried_over(self) -> LotRequest:
+        case = self.case
+        return LotRequest(
+            lot_no=case.lot_no, fair_no=case.fair_no, fair_title=case.fair_title, demand=case.demand, fair_day=case.fair_day,
+            bids_close=case.bids_close, policy=case.policy, policy_ref=case.policy_ref, organizer=case.organizer,
+            locality=case.locality, carried_over=case,
+        )
 
     @property
     def case_key(self) -> str:
