@@ -11,9 +11,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from rules import permissions
 from rules.checklist import TrackNotOffered, assess, material_problems
@@ -44,14 +41,13 @@ from service.common import (
     Service,
     ServiceError,
     check_attachments,
-    check_payload,
     deadline_view,
     document_view,
     holder_view,
     paged,
 )
 from store import directory
-from store.case_numbers import DuplicateOpenCase, open_case_key, release
+from store.case_numbers import DuplicateOpenCase, open_case_key
 from store.files import ATTACHMENT_LIMIT, ATTACHMENT_TYPES, TooLarge, put_stream
 from store.models import (
     AttachmentRecord,
@@ -163,7 +159,7 @@ class CaseService(Service):
         now = datetime.now(UTC)
         series = f"{authority.code}-{'BA' if application.track is Track.filing else 'DJ'}-{local_date(now).year}"
         district = locality.at_level(Level.district).code
-        case_no = await self._start_case(series, open_case_key(district, application.organization_name), actor, application, now)
+        case_no = await self._start_case(series, open_case_key(district, application.organization_name), actor, application)
         await self._readable_after_start(case_no, FilingWorkflow.status, "申请")
         view = self._view(self._readable_state(actor, case_no), actor)
         return views.SubmissionReceipt(
@@ -175,38 +171,16 @@ class CaseService(Service):
             status_url=f"/api/cases/{case_no}",
         )
 
-    async def _start_case(
-        self, series: str, open_key: str, actor: Actor, application: Application, now: datetime
-    ) -> str:
-        """Allocate the next case number and start its workflow. Temporal is the judge of which numbers
-        are taken: a number the allocation table thought free (e.g. after a restore) is skipped.
-        The payload is checked first, with a number of the same length, so an oversized
-        application takes no number."""
-        check_payload(FilingRequest(case_no=f"{series}-00000", applicant=actor, application=application))
-        for _ in range(50):
-            try:
-                case_no = self._allocate(series, open_key, now, "申请")
-            except DuplicateOpenCase as duplicate:
-                raise ServiceError(
-                    "conflict",
-                    f"「{application.organization_name}」已有办理中的申请（案号 {duplicate.case_no}），请勿重复提交",
-                ) from duplicate
-            try:
-                await self.client.start_workflow(
-                    FilingWorkflow.run,
-                    FilingRequest(case_no=case_no, applicant=actor, application=application),
-                    id=case_no,
-                    task_queue=self.settings.task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                )
-                return case_no
-            except WorkflowAlreadyStartedError:
-                release(self.engine, case_no)
-            except RPCError as error:
-                release(self.engine, case_no)
-                raise ServiceError("unavailable", f"流程服务暂时不可用，申请未提交，请稍后重试（{error.message}）") from error
-        raise ServiceError("unavailable", f"{series} 的案号无法分配，请联系管理员")
+    async def _start_case(self, series: str, open_key: str, actor: Actor, application: Application) -> str:
+        try:
+            return await self._start_numbered(
+                series, open_key, "申请", FilingWorkflow.run,
+                lambda case_no: FilingRequest(case_no=case_no, applicant=actor, application=application),
+            )
+        except DuplicateOpenCase as duplicate:
+            raise ServiceError(
+                "conflict", f"「{application.organization_name}」已有办理中的申请（案号 {duplicate.case_no}），请勿重复提交"
+            ) from duplicate
 
     # --- human actions -------------------------------------------------------------------------
 

@@ -13,8 +13,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.calendar import Deadline
@@ -24,7 +25,7 @@ from schemas.people import Actor, Role
 from service import views
 from settings import Settings
 from store import directory
-from store.case_numbers import allocate
+from store.case_numbers import allocate, release
 from store.models import AttachmentRecord
 
 STATUS_CODES = {
@@ -120,6 +121,30 @@ class Service:
             return allocate(self.engine, series, open_key, now)
         except OperationalError as error:
             raise ServiceError("unavailable", f"数据库暂时繁忙，{what}未提交，请稍后重试") from error
+
+    async def _start_numbered(
+        self, series: str, open_key: str | None, what: str, run: Any, request_for: Callable[[str], Any]
+    ) -> str:
+        """Allocate the next number of ``series`` and start workflow ``run`` with ``request_for(number)``.
+        The request is measured first, with a number of the same length, so an oversized one takes no
+        number. Temporal is the judge of which numbers are taken: a number the allocation table thought
+        free (e.g. after a restore) is skipped."""
+        check_payload(request_for(f"{series}-00000"))
+        now = datetime.now(UTC)
+        for _ in range(50):
+            number = self._allocate(series, open_key, now, what)
+            try:
+                await self.client.start_workflow(
+                    run, request_for(number), id=number, task_queue=self.settings.task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                )
+                return number
+            except WorkflowAlreadyStartedError:
+                release(self.engine, number)
+            except RPCError as error:
+                release(self.engine, number)
+                raise ServiceError("unavailable", f"流程服务暂时不可用，{what}未提交，请稍后重试（{error.message}）") from error
+        raise ServiceError("unavailable", f"{series} 的编号无法分配，请联系管理员")
 
     async def _readable_after_start(self, workflow_id: str, query: Any, what: str) -> None:
         """Read-your-writes: a start is answered 201 only once its case can be read. Wait (bounded) until

@@ -9,8 +9,6 @@ from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.service import RPCError
 
 from rules.contract_permissions import party_of, refuse_disbursement
 from rules.eligibility import organization_checks
@@ -46,7 +44,6 @@ from service.common import (
     Service,
     ServiceError,
     check_attachments,
-    check_payload,
     document_view,
     holder_view,
     paged,
@@ -116,26 +113,18 @@ class ContractService(Service):
         assert organizer_place is not None
         now = datetime.now(UTC)
         series = f"{district.code}-DY-{local_date(now).year}"
-        basis = ContractBasis(
-            contract_no=f"{series}-00000", origin="single_source", title=request.title, service_content=request.service_content,
-            buyer_office=actor.office, buyer=actor, buyer_jurisdiction=actor.jurisdiction or district.code,
-            supplier=supplier.case_no, supplier_name=supplier.name, amount_fen=request.amount_fen,
-            duration_months=request.duration_months, awarded_at=now, single_source_reasons=request.reasons,
-        )
-        start = ContractStart(
-            request=ContractRequest(
-                basis=basis, organizer=organizer_place.office(Role.civil_affairs, Level.district), locality=organizer_place
+        organizer = organizer_place.office(Role.civil_affairs, Level.district)
+
+        def start(number: str) -> ContractStart:
+            basis = ContractBasis(
+                contract_no=number, origin="single_source", title=request.title, service_content=request.service_content,
+                buyer_office=actor.office, buyer=actor, buyer_jurisdiction=actor.jurisdiction or district.code,
+                supplier=supplier.case_no, supplier_name=supplier.name, amount_fen=request.amount_fen,
+                duration_months=request.duration_months, awarded_at=now, single_source_reasons=request.reasons,
             )
-        )
-        check_payload(start)  # with a number of the same length: an oversized request takes no number
-        contract_no = basis.contract_no = self._allocate(series, None, now, "单一来源采购申请")
-        try:
-            await self.client.start_workflow(
-                ContractWorkflow.run, start, id=contract_no, task_queue=self.settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            )
-        except RPCError as error:
-            raise ServiceError("unavailable", f"流程服务暂时不可用，申请未提交（{error.message}）") from error
+            return ContractStart(request=ContractRequest(basis=basis, organizer=organizer, locality=organizer_place))
+
+        contract_no = await self._start_numbered(series, None, "单一来源采购申请", ContractWorkflow.run, start)
         await self._readable_after_start(contract_no, ContractWorkflow.status, "单一来源采购申请")
         return self.contract(actor, contract_no)
 

@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.service import RPCError
 
 from schemas.case import ActionReceipt
 from schemas.documents import DocumentKind, DocumentRef
@@ -50,7 +48,7 @@ from schemas.procurement import (
     ShowcaseSubmission,
 )
 from service import views
-from service.common import Service, ServiceError, check_payload, document_view, holder_view, paged, timeline_view
+from service.common import Service, ServiceError, document_view, holder_view, paged, timeline_view
 from store import directory, register
 from store.models import DocumentRecord, FairRecord, LotRecord, OrganizationRecord, ShowcaseRecord
 from workflows.fair import FairWorkflow
@@ -86,19 +84,13 @@ class FairService(Service):
             raise ServiceError("invalid", f"辖区 {actor.jurisdiction} 不在名录中")
         organizer = locality.office(Role.civil_affairs, locality.chain[0].level)
         series = f"{locality.chain[0].code}-SQH-{local_date(now).year}"
-        request = FairRequest(
-            fair_no=f"{series}-00000", title=fair.title, organizer=organizer, locality=locality, schedule=fair.schedule,
-            created_by=actor,
+        fair_no = await self._start_numbered(
+            series, None, "社洽会", FairWorkflow.run,
+            lambda number: FairRequest(
+                fair_no=number, title=fair.title, organizer=organizer, locality=locality, schedule=fair.schedule,
+                created_by=actor,
+            ),
         )
-        check_payload(request)  # with a number of the same length: an oversized request takes no number
-        fair_no = request.fair_no = self._allocate(series, None, now, "社洽会")
-        try:
-            await self.client.start_workflow(
-                FairWorkflow.run, request, id=fair_no, task_queue=self.settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            )
-        except RPCError as error:
-            raise ServiceError("unavailable", f"流程服务暂时不可用，社洽会未创建（{error.message}）") from error
         await self._readable_after_start(fair_no, FairWorkflow.status, "社洽会")
         return self._fair_summary(self._fair_state(fair_no))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from schemas.contracts import ContractPhase, PerformanceRecord
 from schemas.localtime import local_date
@@ -13,8 +14,9 @@ from schemas.procurement import BidInput, ChallengeStatus, LotPhase, OfferRespon
 from service import views
 from service.common import ServiceError
 from service.contracts import ContractService
+from service.fairs import FairService
 from store import register
-from store.models import ContractRecord
+from store.models import CaseNumberRecord, ContractRecord
 from tests.conftest import Skipping
 from tests.fair_helpers import DEMAND, ORGANIZER, Fair, published_fair
 from tests.helpers import accepted_updates, history_length, keep_golden, until_contract, until_fair, until_lot
@@ -292,3 +294,28 @@ async def test_withdrawn_bids_negotiations_and_a_disqualified_winner(skipping: S
     state = await until_lot(fair.client, lot, lambda s: len(s.offers) == 2)
     assert state.offers[0].response is OfferResponse.disqualified and state.open_offer.bid_id != first
     assert state.ranking.entries[0].disqualified == "经核查，提供的业绩证明材料不实"
+
+
+async def test_a_number_temporal_already_holds_is_skipped_when_a_fair_is_created(skipping: Skipping) -> None:
+    """After a read model is restored from an older backup, the allocation table may offer a number whose
+    workflow already exists: the fair takes the next free one instead of failing."""
+    service = FairService(skipping.settings, skipping.engine, skipping.env.client)
+    now = await skipping.env.get_current_time()
+    with Session(skipping.engine) as session:
+        series = f"YJ-SQH-{local_date(now).year}"
+        last = session.exec(select(func.max(CaseNumberRecord.seq)).where(CaseNumberRecord.series == series)).one()
+    taken = f"{series}-{(last or 0) + 1:05d}"
+    occupant = await skipping.env.client.start_workflow("Occupied", id=taken, task_queue="nobody-polls-this")
+    try:
+        schedule = {
+            "demands_due": (now + timedelta(days=2)).isoformat(),
+            "fair_day": (now + timedelta(days=4)).date().isoformat(),
+            "bids_close": (now + timedelta(days=7)).isoformat(),
+        }
+        summary = await service.create_fair(
+            service.actor(ORGANIZER), views.FairInput.model_validate({"title": "2026年第二届社洽会", "schedule": schedule})
+        )
+    finally:
+        await occupant.terminate()
+    assert summary.fair_no == f"{series}-{(last or 0) + 2:05d}"
+    assert service.fair(service.actor(ORGANIZER), summary.fair_no).title == "2026年第二届社洽会"
