@@ -124,6 +124,10 @@ class LotSummary(BaseModel):
     phase: str
     winner: str | None = None
 
+    @property
+    def ended(self) -> bool:
+        return LotPhase(self.phase).terminal
+
 
 class FairRequest(BaseModel):
     fair_no: str
@@ -132,6 +136,10 @@ class FairRequest(BaseModel):
     locality: Locality
     schedule: FairSchedule
     created_by: Actor
+    carried_over: FairState | None = Field(default=None, description="a run continued as new, with everything it knew")
+    publication: CataloguePublication | None = Field(
+        default=None, description="a publication answered by the run that continued as new, still to be carried out"
+    )
 
 
 class FairState(BaseModel):
@@ -144,6 +152,7 @@ class FairState(BaseModel):
     schedule: FairSchedule
     created_by: Actor
     created_at: AwareDatetime
+    runs: int = Field(default=1, description="workflow runs so far (continue-as-new)")
     policy: ProcurementPolicy | None = None
     policy_ref: PolicyRef | None = None
     phase: FairPhase = FairPhase.collecting
@@ -459,6 +468,9 @@ class LotRequest(BaseModel):
     organizer: Office
     locality: Locality
     carried_over: LotState | None = Field(default=None, description="a run continued as new, with everything it knew")
+    reports_to_fair: bool = Field(
+        default=False, description="signal the fair when the lot ends (the fair does not await it as a child)"
+    )
 
 
 class LotResult(BaseModel):
@@ -468,6 +480,13 @@ class LotResult(BaseModel):
     winner_name: str | None = None
     contract_no: str | None = None
     reasons: list[str] = Field(default_factory=list)
+
+
+class LotEnded(BaseModel):
+    """A lot tells its fair how it ended, by workflow id, so the message reaches the fair's current run."""
+
+    lot_no: str
+    result: LotResult | None
 
 
 class RoundRecord(BaseModel):

@@ -9,13 +9,16 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from sqlalchemy.engine import Engine
-from temporalio.client import Client
+from temporalio.api.enums.v1 import EventType, ParentClosePolicy
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -25,18 +28,33 @@ from audit.source import fetch_case_tree
 from audit.timeline import reconstruct
 from schemas.case import ObjectionStatus, Phase
 from schemas.people import Role
-from schemas.procurement import BidInput, ChallengeStatus, LotPhase
+from schemas.procurement import BidInput, ChallengeStatus, DemandInput, FairPhase, LotPhase, ShowcaseInput
 from service import views
 from service.cases import CaseService
 from service.common import ServiceError
+from service.fairs import FairService
 from settings import Settings
 from tests import factories
-from tests.conftest import Skipping
-from tests.fair_helpers import ORGANIZER, published_fair
-from tests.helpers import case_state, keep_golden, until_lot, until_state
-from worker import WORKFLOWS, activities
+from tests.conftest import Skipping, binary, make_settings, prepared_engine
+from tests.fair_helpers import BIDDERS, DEMAND, ORGANIZER, Fair, published_fair
+from tests.helpers import case_state, keep_golden, until_fair, until_lot, until_state
+from worker import WORKFLOWS, activities, build_worker
 
 HISTORY_LIMIT = 60
+
+
+@pytest_asyncio.fixture
+async def skipping(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Skipping]:
+    """A time-skipping server per test here, not per module: once a lot that continued as new (or whose fair
+    did) signals its fair, Temporal's Java test server keeps time skipping locked (temporalio/sdk-java#1618,
+    child workflows and signals; the dev server is unaffected), and the next test's sleep would time out."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter
+    )
+    settings = make_settings(tmp_path_factory.mktemp("skipping"))
+    engine = prepared_engine(settings)
+    async with env, build_worker(env.client, settings, engine):
+        yield Skipping(env, CaseService(settings, engine, env.client), engine, settings)
 SHORT = "该组织夜间在小区广场排练，音响声音很大，影响老人和孩子休息。"
 LONG = SHORT * 90  # about 3,000 characters
 
@@ -261,3 +279,139 @@ async def test_bid_changes_are_bounded_and_a_long_bid_window_continues_as_new(sk
         state = await until_lot(client, lot, lambda s: s.phase is LotPhase.evaluation)
         assert [b.bid_id for b in state.eligible_bids] == ["B01", "B02", "B03"], "the carried-over run closes the window it was given"
         await keep_golden(client, lot, "lot_continued_while_bidding")
+
+
+async def show(service: FairService, fair_no: str, organizations: list[str], per_organization: int = 3) -> None:
+    """Each organization adds its showcase projects (three, the policy's limit) to the fair."""
+    for organization in organizations:
+        for number in range(1, per_organization + 1):
+            project = ShowcaseInput(
+                organization=organization, title=f"公益服务项目第{number}期", summary="为社区居民提供志愿服务和公益活动", beneficiaries="社区居民"
+            )
+            await service.add_showcase_project(service.actor(BIDDERS[organization]), fair_no, project)
+
+
+async def test_a_fair_continues_as_new_while_collecting_and_while_its_lots_run_and_closes_with_every_outcome(
+    skipping: Skipping, tmp_path: Path
+) -> None:
+    client = skipping.env.client
+    async with short_histories(client, skipping.settings, skipping.engine) as cases:
+        service = FairService(cases.settings, skipping.engine, client)
+        now = await skipping.env.get_current_time()
+        schedule = {
+            "demands_due": (now + timedelta(days=2)).isoformat(),
+            "fair_day": (now + timedelta(days=4)).date().isoformat(),
+            "bids_close": (now + timedelta(days=7)).isoformat(),
+        }
+        fair_no = (await service.create_fair(
+            service.actor(ORGANIZER), views.FairInput.model_validate({"title": "2026年延吉市社会组织成果展示暨社洽会", "schedule": schedule})
+        )).fair_no
+        for department, title in (("dept-wj", DEMAND["title"]), ("dept-jy", "青少年课后托管服务")):
+            await service.submit_demand(service.actor(department), fair_no, DemandInput.model_validate({**DEMAND, "title": title}))
+        organizations = list(BIDDERS)
+        await show(service, fair_no, organizations[:3])
+        state = await until_fair(client, fair_no, lambda s: s.runs >= 2 and len(s.showcase) == 9)
+        assert state.phase is FairPhase.collecting and any(e.action == "continued" for e in state.timeline)
+        assert [d.title for d in state.demands] == [DEMAND["title"], "青少年课后托管服务"], "the demands are carried over"
+
+        await skipping.env.sleep(timedelta(days=2, minutes=1))
+        await until_fair(client, fair_no, lambda s: s.phase is FairPhase.reviewing)
+        for demand_id in ("D01", "D02"):
+            await service.review_demand(service.actor(ORGANIZER), fair_no, demand_id, views.DemandReviewInput(approve=True))
+        await service.publish_catalogue(service.actor(ORGANIZER), fair_no)
+        state = await until_fair(client, fair_no, lambda s: len(s.lots) == 2)
+        lots = [lot.lot_no for lot in state.lots]
+        for lot in lots:
+            await until_lot(client, lot, lambda s: s.phase is LotPhase.bidding)
+
+        # showcase entries keep coming while the lots run: the fair continues as new, and its lots go on
+        published_in = state.runs
+        await show(service, fair_no, organizations[3:])
+        state = await until_fair(client, fair_no, lambda s: s.runs > published_in and len(s.showcase) == 24)
+        assert state.phase is FairPhase.published and not any(lot.ended for lot in state.lots)
+        for lot in lots:
+            assert (await client.get_workflow_handle(lot).describe()).status is WorkflowExecutionStatus.RUNNING
+
+        fair = Fair(service, client, dataclasses.replace(skipping, settings=cases.settings), fair_no, lots)
+        awarded, failed = lots
+        for organization, price in (("YJ-REG-0001", 28_000_000), ("YJ-REG-0002", 26_500_000), ("YJ-REG-0003", 29_000_000)):
+            await fair.bid(awarded, organization, price)
+        await fair.close_bidding(awarded)
+        await until_lot(client, awarded, lambda s: s.phase is LotPhase.evaluation)
+        await fair.score_all(awarded)
+        state = await until_lot(client, awarded, lambda s: s.phase is LotPhase.result_notice)
+        await fair.sleep_past(awarded, state.result_notice.ends.due_at)
+        await until_lot(client, awarded, lambda s: s.phase is LotPhase.awarding)
+        await service.respond_to_award(fair.actor("org-chunhui"), awarded, views.AwardResponseInput(organization="YJ-REG-0001", accept=True))
+        await until_lot(client, failed, lambda s: s.phase is LotPhase.failed and bool(s.open_tasks))
+        await service.decide_failed_lot(fair.actor(ORGANIZER), failed, views.FailedLotInput(retender=False, reasons=["需求调整，改为明年采购"]))
+
+        state = await until_fair(client, fair_no, lambda s: s.phase is FairPhase.closed)
+        assert state.runs > published_in
+        assert [(lot.phase, lot.winner) for lot in state.lots] == [("awarded", "延吉市春晖社会工作服务中心"), ("closed", None)]
+        assert state.timeline[-1].summary == "全部2个项目办结：成交1个，终止1个"
+        view = service.fair(service.actor(ORGANIZER), fair_no)
+        assert view.phase == FairPhase.closed.value and len(view.showcase) == 24
+        assert [(lot.phase, lot.winner) for lot in view.lots] == [("awarded", "延吉市春晖社会工作服务中心"), ("closed", None)]
+        assert [entry.lot_phase for entry in view.catalogue] == ["已成交", "已终止"]
+        await keep_golden(client, fair_no, "fair_continued")
+        await keep_golden(client, awarded, "lot_reported_to_fair")
+
+        # the audit reads every run of the fair as one, with the lots its earlier runs started
+        tree = await fetch_case_tree(client, fair_no)
+        case = tree[0]
+        assert len(case.runs) == state.runs and [run.continued_from for run in case.runs[1:]] == [run.run_id for run in case.runs[:-1]]
+        assert {c.workflow_id for c in tree} >= {fair_no, *lots}
+        final = reconstruct(case)
+        assert final.phase == "closed" and sum(e.action == "showcase_added" for e in final.events) == 24
+        assert "未声明的流转" not in process_diagram(case)
+        write_bundle(build_bundle(tree, cases.settings.documents_dir, {}), tmp_path / "bundle")
+        report = await verify_bundle(tmp_path / "bundle")
+        assert report.passed, report.text()
+
+        # every lot was started to outlive the run that started it (on a real server, TERMINATE would end it)
+        started = [
+            e.start_child_workflow_execution_initiated_event_attributes
+            for run in case.runs
+            for e in run.events
+            if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+        ]
+        assert [a.workflow_id for a in started] == lots
+        assert {a.parent_close_policy for a in started} == {ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON}
+
+
+async def test_on_the_dev_server_a_fair_continuing_as_new_leaves_its_lots_running(
+    temporal: WorkflowEnvironment, system_settings: Settings, engine: Engine
+) -> None:
+    """Temporal 1.32 terminates a TERMINATE child when its parent continues as new (the time-skipping test
+    server does not): a lot waiting for the organizer survives its fair's new run and reports its end to it."""
+    client = temporal.client
+    async with short_histories(client, system_settings, engine) as cases:
+        service = FairService(cases.settings, engine, client)
+        now = datetime.now(UTC)
+        schedule = {
+            "demands_due": (now + timedelta(seconds=5)).isoformat(),
+            "fair_day": (now + timedelta(days=1)).date().isoformat(),
+            "bids_close": (now + timedelta(seconds=9)).isoformat(),
+        }
+        fair_no = (await service.create_fair(
+            service.actor(ORGANIZER), views.FairInput.model_validate({"title": "2026年延吉市社洽会（快速）", "schedule": schedule})
+        )).fair_no
+        await service.submit_demand(service.actor("dept-wj"), fair_no, DemandInput.model_validate(DEMAND))
+        await until_fair(client, fair_no, lambda s: s.phase is FairPhase.reviewing)
+        await service.review_demand(service.actor(ORGANIZER), fair_no, "D01", views.DemandReviewInput(approve=True))
+        await service.publish_catalogue(service.actor(ORGANIZER), fair_no)
+        [lot] = [lot.lot_no for lot in (await until_fair(client, fair_no, lambda s: len(s.lots) == 1)).lots]
+        await until_lot(client, lot, lambda s: s.phase is LotPhase.failed and bool(s.open_tasks))
+
+        runs = (await until_fair(client, fair_no, lambda s: True)).runs
+        await show(service, fair_no, list(BIDDERS)[:4])
+        state = await until_fair(client, fair_no, lambda s: s.runs > runs and len(s.showcase) == 12)
+        assert state.phase is FairPhase.published
+        assert (await client.get_workflow_handle(lot).describe()).status is WorkflowExecutionStatus.RUNNING
+
+        await service.decide_failed_lot(service.actor(ORGANIZER), lot, views.FailedLotInput(retender=False, reasons=["无合格投标，终止采购"]))
+        state = await until_fair(client, fair_no, lambda s: s.phase is FairPhase.closed)
+        assert [(s.phase, s.winner) for s in state.lots] == [("closed", None)]
+        assert state.timeline[-1].summary == "全部1个项目办结：成交0个，终止1个"
+        assert service.fair(service.actor(ORGANIZER), fair_no).phase == FairPhase.closed.value

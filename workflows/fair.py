@@ -5,18 +5,22 @@ each and publishes the catalogue (需求公告); every approved demand becomes a
 workflow) that is tendered and awarded on its own. Organizations add their public-interest
 projects to the showcase (展示公益服务项目) until the fair ends, when every lot has.
 
-Unlike a filing, a lot or a contract, a fair does not continue as new: once published it awaits its
-lots as child workflows, whose results a new run could not await. What others add to it is bounded
-instead: the policy's showcase limits (by default 60 entries of at most about 7 KB, 3 per organization)
-keep the state under 0.5 MB, and since each entry projects the whole state once, the showcase adds at
-most about 13 MB of history in all, well under the server's 50 MB; demands come from staff.
+Like a filing, a lot or a contract, a fair continues as new when its history grows long (collecting,
+reviewing, or waiting for its lots), carrying its whole state. Its lots are started with
+``ParentClosePolicy.ABANDON``, so a fair's run that continues as new leaves them running, and each lot
+signals its fair when it ends (to the workflow id, hence the current run) instead of being awaited as a
+child, whose result a new run could not await. Fairs published before this (patch
+``lots-report-to-fair``) still await their lots as children, and never continue as new after publication.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import datetime
 
 from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
 
 from workflows.base import ProcessWorkflow, refuse_if
 from workflows.lot import LotWorkflow
@@ -39,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         FairPhase,
         FairRequest,
         FairState,
+        LotEnded,
         LotRequest,
         LotResult,
         LotSummary,
@@ -48,6 +53,12 @@ with workflow.unsafe.imports_passed_through():
         ShowcaseSubmission,
     )
 
+FAIRS_CONTINUE = "fairs-continue-as-new"
+"""Patch: runs recorded before it never continued as new, so replaying them must not either."""
+
+LOTS_REPORT_TO_FAIR = "lots-report-to-fair"
+"""Patch: fairs published before it started their lots to be awaited as children (closing with the fair)."""
+
 
 @workflow.defn
 class FairWorkflow(ProcessWorkflow):
@@ -55,7 +66,7 @@ class FairWorkflow(ProcessWorkflow):
 
     @workflow.init
     def __init__(self, request: FairRequest) -> None:
-        self.case = FairState(
+        self.case = request.carried_over or FairState(
             fair_no=request.fair_no,
             title=request.title,
             organizer=request.organizer,
@@ -64,31 +75,39 @@ class FairWorkflow(ProcessWorkflow):
             created_by=request.created_by,
             created_at=workflow.now(),
         )
-        self._publication: CataloguePublication | None = None
+        self._publication: CataloguePublication | None = request.publication
 
     @workflow.run
     async def run(self, request: FairRequest) -> FairState:
+        """Each phase is skipped once passed, so a run carried over resumes where the last one stopped."""
         schedule = self.case.schedule
-        self._record(
-            request.created_by,
-            "fair_created",
-            f"{self.case.organizer.name}创建「{self.case.title}」，征集购买服务需求至{local_text(schedule.demands_due)}，"
-            f"社洽会于{schedule.fair_day.isoformat()}举办，投标截止{local_text(schedule.bids_close)}",
-            FairPhase.collecting,
-        )
-        lookup = PolicyLookup(jurisdiction_chain=[j.code for j in self.case.locality.chain], on=local_date(workflow.now()))
-        rules = await self._call("procurement_policy", lookup, ProcurementRules)
-        self.case.policy, self.case.policy_ref = rules.policy, rules.ref
-        self._touch()
+        if request.carried_over is not None:
+            self.case.runs += 1
+            self._record(None, "continued", f"社洽会办理记录较长，转入第{self.case.runs}段继续办理，需求、展示项目和各项目进展均延续")
+        else:
+            self._record(
+                request.created_by,
+                "fair_created",
+                f"{self.case.organizer.name}创建「{self.case.title}」，征集购买服务需求至{local_text(schedule.demands_due)}，"
+                f"社洽会于{schedule.fair_day.isoformat()}举办，投标截止{local_text(schedule.bids_close)}",
+                FairPhase.collecting,
+            )
+            lookup = PolicyLookup(jurisdiction_chain=[j.code for j in self.case.locality.chain], on=local_date(workflow.now()))
+            rules = await self._call("procurement_policy", lookup, ProcurementRules)
+            self.case.policy, self.case.policy_ref = rules.policy, rules.ref
+            self._touch()
 
-        await self._serve_until(schedule.demands_due)
-        self._record(None, "demands_closed", f"需求征集截止，共收到需求{len(self.case.demands)}项", FairPhase.reviewing)
-        await self._serve_until_published()
-        lots = await self._publish()
-        following = asyncio.gather(*(self._follow(lot, handle) for lot, handle in lots))
-        while not following.done():
-            await self._main_wait(lambda: following.done() or self.case.revision > self._projected_revision, until=None)
-        await following
+        if self.case.phase is FairPhase.collecting:
+            await self._serve_while(lambda: workflow.now() < schedule.demands_due, until=schedule.demands_due)
+            self._record(None, "demands_closed", f"需求征集截止，共收到需求{len(self.case.demands)}项", FairPhase.reviewing)
+        if self.case.phase is FairPhase.reviewing:
+            await self._serve_while(lambda: self._publication is None, until=None)
+            children = await self._publish()
+            following = asyncio.gather(*(self._follow(lot, handle) for lot, handle in children))
+            while not following.done():
+                await self._main_wait(lambda: following.done() or self.case.revision > self._projected_revision, until=None)
+            await following
+        await self._serve_while(lambda: not all(lot.ended for lot in self.case.lots), until=None)
         awarded = sum(1 for lot in self.case.lots if lot.winner)
         self._record(
             None, "fair_closed",
@@ -99,14 +118,18 @@ class FairWorkflow(ProcessWorkflow):
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.case
 
-    async def _serve_until_published(self) -> None:
-        while self._publication is None:
+    async def _serve_while(self, waiting: Callable[[], bool], until: datetime | None) -> None:
+        """Answer updates (each settles the read model) while ``waiting()`` and before ``until``; a history grown
+        long with them continues as new at the top of the loop, where a new run resumes."""
+        while waiting() and (until is None or workflow.now() < until):
+            await self._continue_as_new_if_long(FAIRS_CONTINUE)
             await self._main_wait(
-                lambda: self._publication is not None or self.case.revision > self._projected_revision, until=None
+                lambda: not waiting() or self.case.revision > self._projected_revision or self._history_long(), until=until
             )
 
     async def _publish(self) -> list[tuple[LotSummary, workflow.ChildWorkflowHandle]]:
-        """The catalogue names each approved demand's lot; each lot then runs as its own workflow."""
+        """The catalogue names each approved demand's lot; each lot then runs as its own workflow, which
+        outlives this run and reports its end (the children to await, only for fairs recorded before that)."""
         assert self._publication is not None and self.case.policy and self.case.policy_ref
         approved = [d for d in self.case.demands if d.status is DemandStatus.approved]
         for number, demand in enumerate(approved, start=1):
@@ -129,6 +152,7 @@ class FairWorkflow(ProcessWorkflow):
             FairPhase.published,
         )
         await self._notify(NotificationKind.catalogue_published, [d.department for d in approved])
+        reporting = workflow.patched(LOTS_REPORT_TO_FAIR)
         started = []
         for demand in approved:
             assert demand.lot_no
@@ -147,19 +171,31 @@ class FairWorkflow(ProcessWorkflow):
                     policy_ref=self.case.policy_ref,
                     organizer=self.case.organizer,
                     locality=self.case.locality,
+                    reports_to_fair=reporting,
                 ),
                 id=demand.lot_no,
+                parent_close_policy=ParentClosePolicy.ABANDON if reporting else ParentClosePolicy.TERMINATE,
             )
-            started.append((summary, handle))
+            if not reporting:
+                started.append((summary, handle))
         self._touch()
         return started
 
     async def _follow(self, summary: LotSummary, handle: workflow.ChildWorkflowHandle) -> None:
-        result: LotResult | None = await handle
+        self._lot_ended(summary, await handle)
+        await self._settle()
+
+    def _lot_ended(self, summary: LotSummary, result: LotResult | None) -> None:
         summary.phase = result.phase.value if result else "closed"
         summary.winner = result.winner_name if result else None
         self._touch()
-        await self._settle()
+
+    @workflow.signal
+    def lot_ended(self, ended: LotEnded) -> None:
+        """A lot's end, sent by the lot itself; the fair's loop settles it and closes the fair after the last."""
+        summary = next((lot for lot in self.case.lots if lot.lot_no == ended.lot_no), None)
+        if summary is not None and not summary.ended:
+            self._lot_ended(summary, ended.result)
 
     # --- human actions ---------------------------------------------------------------------------
 
@@ -244,6 +280,17 @@ class FairWorkflow(ProcessWorkflow):
 
     def _phase_names(self) -> tuple[str, str]:
         return self.case.phase.label, self.case.phase.label
+
+    def _history_events_limit(self) -> int:
+        assert self.case.policy is not None
+        return self.case.policy.history_events_limit
+
+    def _carried_over(self) -> FairRequest:
+        case = self.case
+        return FairRequest(
+            fair_no=case.fair_no, title=case.title, organizer=case.organizer, locality=case.locality,
+            schedule=case.schedule, created_by=case.created_by, carried_over=case, publication=self._publication,
+        )
 
     def _notification_context(self) -> dict[str, str]:
         return {"case_no": self.case.fair_no, "subject": self.case.title, "fair_title": self.case.title}

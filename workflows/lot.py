@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         ExpertPool,
         FailedLotDecision,
         LotPhase,
+        LotEnded,
         LotRequest,
         LotResult,
         LotState,
@@ -95,6 +96,7 @@ class LotWorkflow(ProcessWorkflow):
         )
         self._failed_lot_decision: FailedLotDecision | None = None
         self._challenge_reviews: list[asyncio.Task[None]] = []
+        self._reports_to_fair = request.reports_to_fair
 
     # --- the procedure ---------------------------------------------------------------------
 
@@ -138,7 +140,18 @@ class LotWorkflow(ProcessWorkflow):
         await asyncio.gather(*self._challenge_reviews)
         await self._settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._reports_to_fair:
+            await self._report_to_fair()
         return self.case.result
+
+    async def _report_to_fair(self) -> None:
+        """A fair that may continue as new learns the result from this signal, not by awaiting the child: it is
+        addressed by workflow id, so it reaches whichever run of the fair is current. Only lots whose request
+        asks for it (started by fairs that passed the publication patch) send it, so recorded lots replay."""
+        parent = workflow.info().parent
+        assert parent is not None, "a lot that reports to its fair is started by it"
+        fair = workflow.get_external_workflow_handle(parent.workflow_id)
+        await fair.signal("lot_ended", LotEnded(lot_no=self.case.lot_no, result=self.case.result))
 
     async def _take_bids(self) -> None:
         """Answer bids, amendments and withdrawals until the deadline; each organization's are bounded by the
@@ -607,7 +620,7 @@ class LotWorkflow(ProcessWorkflow):
         return LotRequest(
             lot_no=case.lot_no, fair_no=case.fair_no, fair_title=case.fair_title, demand=case.demand, fair_day=case.fair_day,
             bids_close=case.bids_close, policy=case.policy, policy_ref=case.policy_ref, organizer=case.organizer,
-            locality=case.locality, carried_over=case,
+            locality=case.locality, carried_over=case, reports_to_fair=self._reports_to_fair,
         )
 
     @property
