@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.base import CaseClosed, ProcessWorkflow, refuse_if
@@ -151,7 +152,11 @@ class LotWorkflow(ProcessWorkflow):
         parent = workflow.info().parent
         assert parent is not None, "a lot that reports to its fair is started by it"
         fair = workflow.get_external_workflow_handle(parent.workflow_id)
-        await fair.signal("lot_ended", LotEnded(lot_no=self.case.lot_no, result=self.case.result))
+        try:
+            await fair.signal("lot_ended", LotEnded(lot_no=self.case.lot_no, result=self.case.result))
+        except FailureError as error:
+            # an operator ended or deleted the fair: the lot's own result stands, and it is already projected
+            workflow.logger.warning("lot %s could not report to fair %s: %s", self.case.lot_no, parent.workflow_id, error)
 
     async def _take_bids(self) -> None:
         """Answer bids, amendments and withdrawals until the deadline; each organization's are bounded by the
