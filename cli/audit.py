@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -108,6 +111,22 @@ def export(
         raise typer.Exit(1)
 
 
+@contextmanager
+def stdout_kept_for_the_report() -> Iterator[None]:
+    """While the work runs, whatever anything writes to stdout goes to stderr instead: the Temporal
+    SDK's core prints its log lines (a run failing to replay is a WARN) straight onto file descriptor 1,
+    below Python, and a report read by a program (``--json``) must be the only thing on stdout."""
+    sys.stdout.flush()
+    kept = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(kept, 1)
+        os.close(kept)
+
+
 @audit_app.command("verify")
 def verify(
     bundle: Annotated[Path, typer.Argument(help="审计包：文件夹或 .zip 文件")],
@@ -115,7 +134,8 @@ def verify(
     as_json: JsonOut = False,
 ) -> None:
     """离线核验审计包（无需流程服务）：重放历史、按历史重新生成文书并比对哈希、核对清单；有不符时以非零状态退出。"""
-    report = asyncio.run(verify_bundle(bundle, manifest_sha256))
+    with stdout_kept_for_the_report():
+        report = asyncio.run(verify_bundle(bundle, manifest_sha256))
     typer.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2) if as_json else report.text())
     raise typer.Exit(0 if report.passed else 1)
 
