@@ -99,6 +99,9 @@ async def test_a_contract_is_delivered_paid_by_progress_evaluated_and_rewarded(s
     assert state.evaluations[0].kind is EvaluationKind.mid_term and state.evaluations[0].grade == "优"
     assert state.phase is ContractPhase.in_force and state.reward is None
 
+    again = views.DisbursementInput(tranche_id="T2", voucher="GK-T1-0001")
+    message = await refused(contract, contract.service.record_disbursement(contract.actor(FINANCE), contract.contract_no, again), "conflict")
+    assert "凭证号 GK-T1-0001 已用于T1" in message
     await contract.disburse("T2")
     await contract.deliver("M2")
     state = await contract.evaluate(PASSING)
@@ -287,6 +290,17 @@ async def test_who_may_act_on_a_contract(skipping: Skipping) -> None:
     assert "管理" in message and "超出" in message
     await refused(contract, service.submit_evaluation(contract.actor(BUYER), no, evaluation(PASSING)), "forbidden")
 
+
+
+async def test_a_voucher_number_already_in_the_ledger_is_refused_naming_its_payment(skipping: Skipping) -> None:
+    first = await in_force(skipping)
+    second = await in_force(skipping)
+    await first.disburse("T1", voucher="GK-2026-0100")
+    reused = views.DisbursementInput(tranche_id="T1", voucher="GK-2026-0100")
+    message = await refused(second, second.service.record_disbursement(second.actor(FINANCE), second.contract_no, reused), "conflict")
+    assert f"已用于合同 {first.contract_no} 的T1" in message
+    assert ledger(second)["T1"].status == "instructed" and ledger(second)["T1"].voucher is None
+    await second.disburse("T1", voucher="GK-2026-0101")
 
 
 async def test_amendments_need_both_parties_and_keep_the_past(skipping: Skipping) -> None:
