@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from rules.contract_permissions import party_of, refuse_disbursement, voucher_taken
@@ -246,11 +246,12 @@ class ContractService(Service):
 
     def _ledger(self, contract_no: str) -> list[views.LedgerEntryView]:
         with Session(self.engine) as session:
-            rows = session.exec(select(LedgerRecord).where(LedgerRecord.contract_no == contract_no).order_by(col(LedgerRecord.instructed_at))).all()
+            rows = session.exec(select(LedgerRecord).where(LedgerRecord.contract_no == contract_no).order_by(func.coalesce(LedgerRecord.instructed_at, LedgerRecord.withheld_at), col(LedgerRecord.entry))).all()
         return [
             views.LedgerEntryView(
                 entry=r.entry, kind=r.kind, amount_fen=r.amount_fen, status=r.status, status_name=LEDGER_STATUS[r.status],
-                instructed_at=r.instructed_at, paid_at=r.paid_at, voucher=r.voucher, document_id=r.document_id,
+                instructed_at=r.instructed_at, withheld_at=r.withheld_at, paid_at=r.paid_at, voucher=r.voucher,
+                document_id=r.document_id or None,
             )
             for r in rows
         ]

@@ -449,10 +449,11 @@ class LedgerEntryView(BaseModel):
     amount_fen: int
     status: str
     status_name: str
-    instructed_at: AwareDatetime
+    instructed_at: AwareDatetime | None = Field(description="none for a withheld entry: it was never instructed")
+    withheld_at: AwareDatetime | None = None
     paid_at: AwareDatetime | None
     voucher: str | None
-    document_id: str
+    document_id: str | None = Field(description="the payment instruction; none for a withheld entry")
 
 
 class DisclosureView(BaseModel):

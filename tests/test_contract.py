@@ -99,9 +99,9 @@ async def test_a_contract_is_delivered_paid_by_progress_evaluated_and_rewarded(s
     assert state.evaluations[0].kind is EvaluationKind.mid_term and state.evaluations[0].grade == "优"
     assert state.phase is ContractPhase.in_force and state.reward is None
 
-    again = views.DisbursementInput(tranche_id="T2", voucher="GK-T1-0001")
+    again = views.DisbursementInput(tranche_id="T2", voucher=state.tranche("T1").voucher)
     message = await refused(contract, contract.service.record_disbursement(contract.actor(FINANCE), contract.contract_no, again), "conflict")
-    assert "凭证号 GK-T1-0001 已用于T1" in message
+    assert f"凭证号 {again.voucher} 已用于T1" in message
     await contract.disburse("T2")
     await contract.deliver("M2")
     state = await contract.evaluate(PASSING)
@@ -378,6 +378,10 @@ async def test_suspension_and_early_termination_withhold_what_was_not_earned(ski
     await contract.disburse("T2")
     entries = ledger(contract)
     assert entries["T2"].status == "paid" and entries["T3"].status == "withheld"
+    shown = {e.entry: e for e in service.contract(contract.actor(BUYER), no).ledger}
+    assert shown["T3"].status_name == "不再拨付" and shown["T3"].withheld_at is not None
+    assert shown["T3"].instructed_at is None and shown["T3"].document_id is None, "a withheld tranche was never instructed"
+    assert shown["T2"].instructed_at is not None and state.tranche("T3").instructed_at is None
     actions = [e.action for e in (await contract.state()).timeline]
     assert actions.index("suspended") < actions.index("resumed") < actions.index("terminated")
     await refused(contract, service.suspend(contract.actor(BUYER), no, views.SuspensionInput(suspend=True, reasons=["x"])), "conflict")
