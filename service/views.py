@@ -356,7 +356,9 @@ class LotView(BaseModel):
     round: int
     bids_close: AwareDatetime
     fair_day: date
-    bid_count: int
+    bid_count: int | None = Field(
+        description="bids in the lot: the organizer always sees it, anyone else only once bidding has closed"
+    )
     bids: list[Bid]
     screenings: list[Screening]
     negotiations: list[Negotiation]
