@@ -217,6 +217,7 @@ def ocds(
     prefix: Annotated[str | None, typer.Option("--prefix", help="OCDS ocid 前缀（向开放合同伙伴关系注册所得，如 ocds-abc123）")] = None,
     publisher: Annotated[str | None, typer.Option("--publisher", help="发布机关名称")] = None,
     uri: Annotated[str | None, typer.Option("--uri", help="发布包的公开地址（不给则用 urn 标识）")] = None,
+    documents_url: Annotated[str | None, typer.Option("--documents-url", help="公众下载文书的地址（不给则用本系统 API 的 /api/documents）")] = None,
 ) -> None:
     """导出社洽会、项目、成交、合同、履约节点与拨付的开放合同数据标准（OCDS 1.1）发布包，发布前按官方模式校验。"""
     from audit.ocds import release_package, validate_release_package
@@ -246,6 +247,7 @@ def ocds(
             prefix=prefix or settings.ocds_prefix,
             published_at=published_at,
             uri=uri or f"urn:shezu:ocds:{prefix or settings.ocds_prefix}:{published_at:%Y%m%dT%H%M%SZ}",
+            documents_url=documents_url or f"{settings.api_url}/api/documents",
         )
     except ValueError as error:
         fail(f"无法生成发布包：{error}")

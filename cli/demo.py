@@ -434,7 +434,7 @@ class Demo:
         lots = await server_cases(client, f"WorkflowId STARTS_WITH '{self.fair_no}-'")
         package = release_package(
             lots, publisher_name="延吉市民政局", prefix=self.settings.ocds_prefix, published_at=datetime.now(UTC),
-            uri=f"urn:shezu:ocds:{self.fair_no}",
+            uri=f"urn:shezu:ocds:{self.fair_no}", documents_url=f"{self.settings.api_url}/api/documents",
         )
         errors = validate_release_package(package)
         self.check(not errors, f"OCDS 发布包不符合官方模式：{errors[:3]}")
