@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -186,6 +186,7 @@ def release_package(
     published_at: datetime,
     uri: str,
     documents_url: str,
+    credit_codes: Mapping[str, str] | None = None,
     license: str | None = CC_BY_4,
     publication_policy: str | None = None,
     publisher_scheme: str | None = None,
@@ -196,6 +197,8 @@ def release_package(
     Releases are grouped by ocid in ocid order and, within a process, in time order; their ids come from the case and
     its revision, so exporting the same histories again gives the same releases. ``documents_url`` is where the public
     downloads documents (the API's ``/api/documents``); each listed document carries its address there.
+    ``credit_codes`` gives the 统一社会信用代码 the register holds for an organization (register key → code); such an
+    organization is identified by it (scheme ``CN-USCC``).
     """
     if published_at.tzinfo is None:
         raise ValueError("published_at must carry a time zone")
@@ -215,16 +218,18 @@ def release_package(
         package["license"] = license
     if publication_policy:
         package["publicationPolicy"] = publication_policy
-    package["releases"] = [release for process in processes for release in _releases(process, fairs, documents_url)]
+    package["releases"] = [release for process in processes for release in _releases(process, fairs, documents_url, credit_codes or {})]
     return package
 
 
-def _releases(process: _Process, fairs: dict[str, FairState], documents_url: str) -> list[dict[str, Any]]:
+def _releases(
+    process: _Process, fairs: dict[str, FairState], documents_url: str, credit_codes: Mapping[str, str]
+) -> list[dict[str, Any]]:
     award_id = _contract_award_id(process)
     releases: list[dict[str, Any]] = []
     last: dict[str, Any] | None = None
     for moment in _moments(process):
-        view = _view(moment, fairs, award_id, last.get("awards", []) if last else [], documents_url)
+        view = _view(moment, fairs, award_id, last.get("awards", []) if last else [], documents_url, credit_codes)
         if view == last:
             continue
         releases.append(
@@ -261,10 +266,10 @@ def _contract_award_id(process: _Process) -> str | None:
 
 def _view(
     moment: _Moment, fairs: dict[str, FairState], award_id: str | None, published: list[dict[str, Any]],
-    documents_url: str,
+    documents_url: str, credit_codes: Mapping[str, str],
 ) -> dict[str, Any]:
     """What the public may know about the process at this moment (everything of a release but its id, date and tag)."""
-    parties = _Parties()
+    parties = _Parties(credit_codes)
     if moment.lot is not None:
         lot = moment.lot
         buyer = parties.ref(lot.demand.department_office, lot.demand.department_office, "buyer")
@@ -289,14 +294,22 @@ class _Parties:
     """The organizations a release names, each once with every role it plays; ids are stable across releases
     (an office's name, an organization's register key) so a compiled record merges them."""
 
-    def __init__(self) -> None:
+    def __init__(self, credit_codes: Mapping[str, str]) -> None:
         self._parties: dict[str, dict[str, Any]] = {}
+        self._credit_codes = credit_codes
 
     def ref(self, party_id: str, name: str, role: str) -> dict[str, str]:
-        party = self._parties.setdefault(party_id, {"id": party_id, "name": name, "roles": []})
+        party = self._parties.setdefault(party_id, self._party(party_id, name))
         if role not in party["roles"]:
             party["roles"].append(role)
         return {"id": party_id, "name": name}
+
+    def _party(self, party_id: str, name: str) -> dict[str, Any]:
+        party: dict[str, Any] = {"id": party_id, "name": name}
+        if code := self._credit_codes.get(party_id):
+            party["identifier"] = {"scheme": "CN-USCC", "id": code, "legalName": name}
+        party["roles"] = []
+        return party
 
     def listed(self) -> list[dict[str, Any]]:
         return [{**party, "roles": sorted(party["roles"], key=ROLE_ORDER.index)} for party in self._parties.values()]

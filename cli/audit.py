@@ -24,7 +24,9 @@ from audit.source import CaseNotFound, fetch_case_tree, folder_runs, group_runs,
 from audit.timeline import reconstruct
 from cli.common import JsonOut, fail, temporal_client
 from schemas.localtime import SHANGHAI
+from service.connection import read_model
 from settings import get_settings
+from store import register
 
 audit_app = typer.Typer(help="审计：导出与离线核验审计包、还原办理过程、重放检查、流程图、OCDS 公开数据", no_args_is_help=True)
 
@@ -248,6 +250,7 @@ def ocds(
             published_at=published_at,
             uri=uri or f"urn:shezu:ocds:{prefix or settings.ocds_prefix}:{published_at:%Y%m%dT%H%M%SZ}",
             documents_url=documents_url or f"{settings.api_url}/api/documents",
+            credit_codes=register.credit_codes(read_model(settings)),
         )
     except ValueError as error:
         fail(f"无法生成发布包：{error}")

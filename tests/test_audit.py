@@ -306,6 +306,8 @@ async def test_the_ocds_package_is_written_and_validated_from_the_command_line(
     ocids = {release["ocid"] for release in package["releases"]}
     assert ocids == {"ocds-yj2026-YJ-SQH-2026-00001-L01", "ocds-yj2026-YJ-DY-2026-00001", "ocds-yj2026-YJ-DY-2026-00003"}
     assert package["publisher"]["name"] == "延吉市民政局"
+    suppliers = {p["id"]: p.get("identifier") for r in package["releases"] for p in r["parties"] if "supplier" in p["roles"]}
+    assert suppliers["YJ-REG-0002"] == {"scheme": "CN-USCC", "id": "51222401MJ0000002X", "legalName": "延吉市夕阳红养老服务协会"}, suppliers
 
     code, _, err = await shezu(cli_env, "audit", "ocds", "--from", str(tmp_path / "nothing-here"))
     assert code == 1 and "找不到" in err

@@ -325,6 +325,20 @@ def test_only_documents_the_lot_service_shows_anyone_are_listed(package) -> None
     assert all("documents" not in c for r in package["releases"] for c in r.get("contracts", []))
 
 
+def test_organizations_are_identified_by_their_unified_social_credit_code_where_the_register_has_one(cases) -> None:
+    codes = {"YJ-REG-0001": "52222401MJ0000001X", "YJ-REG-0002": "51222401MJ0000002X"}
+    package = release_package(
+        [cases[name] for name in PUBLISHED], publisher_name="延吉市民政局", prefix=PREFIX,
+        published_at=datetime(2027, 3, 1, tzinfo=UTC), uri="https://mz.yanji.gov.cn/ocds/2027-03-01.json",
+        documents_url="https://mz.yanji.gov.cn/api/documents", credit_codes=codes,
+    )
+    assert validate_release_package(package) == []
+    parties = {p["id"]: p for r in package["releases"] for p in r["parties"]}
+    assert parties["YJ-REG-0002"]["identifier"] == {"scheme": "CN-USCC", "id": "51222401MJ0000002X", "legalName": "延吉市夕阳红养老服务协会"}
+    assert parties["YJ-REG-0001"]["identifier"]["id"] == "52222401MJ0000001X"
+    assert "identifier" not in parties["YJ-REG-0003"], "no code in the register, no identifier invented"
+
+
 def test_amounts_are_exact_yuan_from_integer_fen() -> None:
     assert cny(26000000) == {"amount": 260000, "currency": "CNY"}
     assert type(cny(26000000)["amount"]) is int
