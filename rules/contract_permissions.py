@@ -3,7 +3,7 @@ contract's update validators call them, so a refused action never enters history
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from rules.contracts import amendment_problems, evaluation_problems, plan_problems
 from rules.permissions import Refusal, conflict, forbidden, invalid, refuse_task_actor
@@ -81,13 +81,17 @@ def refuse_single_source_approval(contract: ContractState, approval: SingleSourc
     return None
 
 
-def refuse_plan(contract: ContractState, proposal: PlanProposal) -> Refusal | None:
+def refuse_plan(contract: ContractState, proposal: PlanProposal, today: date) -> Refusal | None:
+    """A plan to sign must start no earlier than ``today`` (Beijing date): a term already under way or over
+    would have both parties sign for service nobody contracted when it was delivered."""
     if refusal := _closed(contract) or _buyer(contract, proposal.actor):
         return refusal
     if contract.phase not in (ContractPhase.drafting, ContractPhase.signing):
         return conflict("合同已生效，履约计划只能通过双方同意的合同变更调整")
     assert contract.policy is not None
     problems = plan_problems(proposal.plan, contract.amount_fen, contract.basis.duration_months, contract.policy)
+    if proposal.plan.start_date < today:
+        problems.insert(0, f"合同开始日期{proposal.plan.start_date:%Y年%-m月%-d日}已过，请从今天（{today:%Y年%-m月%-d日}）或以后开始")
     return invalid("；".join(problems)) if problems else None
 
 

@@ -263,6 +263,9 @@ async def test_who_may_act_on_a_contract(skipping: Skipping) -> None:
     late = plan(today).model_copy(update={"end_date": today + timedelta(days=20)})
     message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, late), "invalid")
     assert "不在合同期限内" in message
+    yesterday = today - timedelta(days=1)
+    message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, plan(yesterday)), "invalid")
+    assert f"合同开始日期{yesterday.year}年{yesterday.month}月{yesterday.day}日已过" in message
     await contract.plan()
     await contract.until(lambda s: s.phase is ContractPhase.signing)
     await refused(contract, service.sign(contract.actor("org-yangguang"), no, views.SigningInput(party="supplier")), "not_found")
