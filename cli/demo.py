@@ -297,9 +297,11 @@ class Demo:
         return await self.until(f"/api/contracts/{contract_no}", BUYER, done, what)
 
     async def sign_and_start(self, contract_no: str, supplier: str) -> dict[str, Any]:
-        """The buyer drafts the plan (the README's example, moved to start today and scaled to the amount); both sign."""
+        """The buyer drafts the plan (the README's example, moved to start on the contract's today, which the
+        demo's fast-forwarded clocks may have put ahead of the wall clock, and scaled to the amount); both sign."""
         view = await self.until_contract(contract_no, lambda v: v["phase"] == "drafting", "进入起草")
-        plan = contract_plan(view["amount_fen"], local_date(datetime.now(UTC)))
+        today = max([datetime.now(UTC), *(datetime.fromisoformat(e["at"]) for e in view["timeline"])])
+        plan = contract_plan(view["amount_fen"], local_date(today))
         await self.call("POST", f"/api/contracts/{contract_no}/plan", BUYER, 200, plan)
         await self.call("POST", f"/api/contracts/{contract_no}/signatures", BUYER, 200, {"party": "buyer"})
         await self.call("POST", f"/api/contracts/{contract_no}/signatures", supplier, 200, {"party": "supplier"})
