@@ -98,7 +98,7 @@ class ContractActivities:
                     session.add(
                         LedgerRecord(
                             contract_no=withholding.contract_no, entry=entry, kind="tranche", amount_fen=amount,
-                            status="withheld", document_id="", instructed_at=withholding.at, note=withholding.reason,
+                            status="withheld", document_id="", withheld_at=withholding.at, note=withholding.reason,
                         )
                     )
 

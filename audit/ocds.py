@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -185,6 +185,8 @@ def release_package(
     prefix: str,
     published_at: datetime,
     uri: str,
+    documents_url: str,
+    credit_codes: Mapping[str, str] | None = None,
     license: str | None = CC_BY_4,
     publication_policy: str | None = None,
     publisher_scheme: str | None = None,
@@ -193,7 +195,10 @@ def release_package(
     """The OCDS release package of every lot and contract among ``cases`` (fairs give context, filings are ignored).
 
     Releases are grouped by ocid in ocid order and, within a process, in time order; their ids come from the case and
-    its revision, so exporting the same histories again gives the same releases.
+    its revision, so exporting the same histories again gives the same releases. ``documents_url`` is where the public
+    downloads documents (the API's ``/api/documents``); each listed document carries its address there.
+    ``credit_codes`` gives the 统一社会信用代码 the register holds for an organization (register key → code); such an
+    organization is identified by it (scheme ``CN-USCC``).
     """
     if published_at.tzinfo is None:
         raise ValueError("published_at must carry a time zone")
@@ -213,16 +218,18 @@ def release_package(
         package["license"] = license
     if publication_policy:
         package["publicationPolicy"] = publication_policy
-    package["releases"] = [release for process in processes for release in _releases(process, fairs)]
+    package["releases"] = [release for process in processes for release in _releases(process, fairs, documents_url, credit_codes or {})]
     return package
 
 
-def _releases(process: _Process, fairs: dict[str, FairState]) -> list[dict[str, Any]]:
+def _releases(
+    process: _Process, fairs: dict[str, FairState], documents_url: str, credit_codes: Mapping[str, str]
+) -> list[dict[str, Any]]:
     award_id = _contract_award_id(process)
     releases: list[dict[str, Any]] = []
     last: dict[str, Any] | None = None
     for moment in _moments(process):
-        view = _view(moment, fairs, award_id, last.get("awards", []) if last else [])
+        view = _view(moment, fairs, award_id, last.get("awards", []) if last else [], documents_url, credit_codes)
         if view == last:
             continue
         releases.append(
@@ -258,14 +265,15 @@ def _contract_award_id(process: _Process) -> str | None:
 
 
 def _view(
-    moment: _Moment, fairs: dict[str, FairState], award_id: str | None, published: list[dict[str, Any]]
+    moment: _Moment, fairs: dict[str, FairState], award_id: str | None, published: list[dict[str, Any]],
+    documents_url: str, credit_codes: Mapping[str, str],
 ) -> dict[str, Any]:
     """What the public may know about the process at this moment (everything of a release but its id, date and tag)."""
-    parties = _Parties()
+    parties = _Parties(credit_codes)
     if moment.lot is not None:
         lot = moment.lot
         buyer = parties.ref(lot.demand.department_office, lot.demand.department_office, "buyer")
-        tender = _lot_tender(lot, fairs.get(lot.fair_no), parties)
+        tender = _lot_tender(lot, fairs.get(lot.fair_no), parties, documents_url)
         awards = _lot_awards(lot, parties)
     else:
         assert moment.contract is not None and award_id is not None
@@ -286,14 +294,22 @@ class _Parties:
     """The organizations a release names, each once with every role it plays; ids are stable across releases
     (an office's name, an organization's register key) so a compiled record merges them."""
 
-    def __init__(self) -> None:
+    def __init__(self, credit_codes: Mapping[str, str]) -> None:
         self._parties: dict[str, dict[str, Any]] = {}
+        self._credit_codes = credit_codes
 
     def ref(self, party_id: str, name: str, role: str) -> dict[str, str]:
-        party = self._parties.setdefault(party_id, {"id": party_id, "name": name, "roles": []})
+        party = self._parties.setdefault(party_id, self._party(party_id, name))
         if role not in party["roles"]:
             party["roles"].append(role)
         return {"id": party_id, "name": name}
+
+    def _party(self, party_id: str, name: str) -> dict[str, Any]:
+        party: dict[str, Any] = {"id": party_id, "name": name}
+        if code := self._credit_codes.get(party_id):
+            party["identifier"] = {"scheme": "CN-USCC", "id": code, "legalName": name}
+        party["roles"] = []
+        return party
 
     def listed(self) -> list[dict[str, Any]]:
         return [{**party, "roles": sorted(party["roles"], key=ROLE_ORDER.index)} for party in self._parties.values()]
@@ -302,7 +318,7 @@ class _Parties:
 # --- a lot: tender and awards ----------------------------------------------------------------------------
 
 
-def _lot_tender(lot: LotState, fair: FairState | None, parties: _Parties) -> dict[str, Any]:
+def _lot_tender(lot: LotState, fair: FairState | None, parties: _Parties, documents_url: str) -> dict[str, Any]:
     """The lot as the catalogue announced it; how many bid once the window closed; who bid once the result is public."""
     demand = lot.demand
     round_opened = max((e.at for e in lot.timeline if e.action == "retendered"), default=lot.opened_at)
@@ -328,7 +344,7 @@ def _lot_tender(lot: LotState, fair: FairState | None, parties: _Parties) -> dic
         bidders = {b.organization: b.organization_name for b in lot.active_bids}
         tender["tenderers"] = [parties.ref(key, name, "tenderer") for key, name in bidders.items()]
     catalogue = [d for d in fair.documents if d.kind in PUBLISHED_DOCUMENTS] if fair else []
-    documents = [_document(d) for d in catalogue + [d for d in lot.documents if d.kind in PUBLISHED_DOCUMENTS]]
+    documents = [_document(d, documents_url) for d in catalogue + [d for d in lot.documents if d.kind in PUBLISHED_DOCUMENTS]]
     if documents:
         tender["documents"] = documents
     return tender
@@ -397,11 +413,13 @@ def _still_published(
     return kept + list(current.values())
 
 
-def _document(ref: DocumentRef) -> dict[str, str]:
+def _document(ref: DocumentRef, documents_url: str) -> dict[str, str]:
     return {
         "id": ref.number,
         "documentType": PUBLISHED_DOCUMENTS[ref.kind],
         "title": ref.title,
+        "url": f"{documents_url.rstrip('/')}/{ref.document_id}.pdf",
+        "format": "application/pdf",
         "datePublished": _when(ref.issued_at),
         "language": "zh",
     }
@@ -532,8 +550,8 @@ def _evaluations(contract: ContractState) -> list[dict[str, Any]]:
                 "title": evaluation.kind.label,
                 "type": "assessment",
                 "description": description,
-                "status": "met",
-                "dateMet": _when(evaluation.submitted_at),
+                # a failed evaluation is a milestone not met, though the evaluation itself took place
+                **({"status": "met", "dateMet": _when(evaluation.submitted_at)} if evaluation.passed else {"status": "notMet"}),
             }
         )
     return assessed

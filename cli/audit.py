@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -21,7 +24,9 @@ from audit.source import CaseNotFound, fetch_case_tree, folder_runs, group_runs,
 from audit.timeline import reconstruct
 from cli.common import JsonOut, fail, temporal_client
 from schemas.localtime import SHANGHAI
+from service.connection import read_model
 from settings import get_settings
+from store import register
 
 audit_app = typer.Typer(help="审计：导出与离线核验审计包、还原办理过程、重放检查、流程图、OCDS 公开数据", no_args_is_help=True)
 
@@ -108,6 +113,22 @@ def export(
         raise typer.Exit(1)
 
 
+@contextmanager
+def stdout_kept_for_the_report() -> Iterator[None]:
+    """While the work runs, whatever anything writes to stdout goes to stderr instead: the Temporal
+    SDK's core prints its log lines (a run failing to replay is a WARN) straight onto file descriptor 1,
+    below Python, and a report read by a program (``--json``) must be the only thing on stdout."""
+    sys.stdout.flush()
+    kept = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(kept, 1)
+        os.close(kept)
+
+
 @audit_app.command("verify")
 def verify(
     bundle: Annotated[Path, typer.Argument(help="审计包：文件夹或 .zip 文件")],
@@ -115,7 +136,8 @@ def verify(
     as_json: JsonOut = False,
 ) -> None:
     """离线核验审计包（无需流程服务）：重放历史、按历史重新生成文书并比对哈希、核对清单；有不符时以非零状态退出。"""
-    report = asyncio.run(verify_bundle(bundle, manifest_sha256))
+    with stdout_kept_for_the_report():
+        report = asyncio.run(verify_bundle(bundle, manifest_sha256))
     typer.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2) if as_json else report.text())
     raise typer.Exit(0 if report.passed else 1)
 
@@ -197,6 +219,7 @@ def ocds(
     prefix: Annotated[str | None, typer.Option("--prefix", help="OCDS ocid 前缀（向开放合同伙伴关系注册所得，如 ocds-abc123）")] = None,
     publisher: Annotated[str | None, typer.Option("--publisher", help="发布机关名称")] = None,
     uri: Annotated[str | None, typer.Option("--uri", help="发布包的公开地址（不给则用 urn 标识）")] = None,
+    documents_url: Annotated[str | None, typer.Option("--documents-url", help="公众下载文书的地址（不给则用本系统 API 的 /api/documents）")] = None,
 ) -> None:
     """导出社洽会、项目、成交、合同、履约节点与拨付的开放合同数据标准（OCDS 1.1）发布包，发布前按官方模式校验。"""
     from audit.ocds import release_package, validate_release_package
@@ -226,6 +249,8 @@ def ocds(
             prefix=prefix or settings.ocds_prefix,
             published_at=published_at,
             uri=uri or f"urn:shezu:ocds:{prefix or settings.ocds_prefix}:{published_at:%Y%m%dT%H%M%SZ}",
+            documents_url=documents_url or f"{settings.api_url}/api/documents",
+            credit_codes=register.credit_codes(read_model(settings)),
         )
     except ValueError as error:
         fail(f"无法生成发布包：{error}")

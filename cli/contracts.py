@@ -161,7 +161,7 @@ def print_contract(view: views.ContractView) -> None:
         typer.echo("专帐：")
         for entry in view.ledger:
             if entry.status == "withheld":
-                typer.echo(f"  {entry.entry}  {yuan(entry.amount_fen)}  {entry.status_name}（{local_text(entry.instructed_at)} 登记）")
+                typer.echo(f"  {entry.entry}  {yuan(entry.amount_fen)}  {entry.status_name}（{local_text(entry.withheld_at)} 登记）")
                 continue
             paid = f"，{local_text(entry.paid_at)} 拨付，凭证 {entry.voucher}" if entry.paid_at else ""
             typer.echo(f"  {entry.entry}  {yuan(entry.amount_fen)}  {entry.status_name}（{local_text(entry.instructed_at)} 下达）{paid}  文书 {entry.document_id}")

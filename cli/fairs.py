@@ -55,7 +55,7 @@ def print_fair(view: views.FairView) -> None:
 def print_lot(view: views.LotView) -> None:
     demand = view.demand
     typer.echo(f"{view.lot_no}  {demand.title}（{demand.department_office}）  {view.phase_name}  [{view.audience}]")
-    typer.echo(f"预算上限 {yuan(demand.budget_ceiling_fen)}；服务期限 {demand.duration_months} 个月；投标截止 {local_text(view.bids_close)}；投标 {view.bid_count} 份")
+    typer.echo(f"预算上限 {yuan(demand.budget_ceiling_fen)}；服务期限 {demand.duration_months} 个月；投标截止 {local_text(view.bids_close)}" + (f"；投标 {view.bid_count} 份" if view.bid_count is not None else ""))
     for bid in view.bids:
         state = "已撤回" if bid.withdrawn_at else ""
         typer.echo(f"  投标 {bid.bid_id}  {bid.organization_name}  {yuan(bid.price_fen)}  {state}")

@@ -3,6 +3,8 @@ contract's update validators call them, so a refused action never enters history
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from rules.contracts import amendment_problems, evaluation_problems, plan_problems
 from rules.permissions import Refusal, conflict, forbidden, invalid, refuse_task_actor
 from rules.procurement_permissions import refuse_non_organizer
@@ -79,13 +81,17 @@ def refuse_single_source_approval(contract: ContractState, approval: SingleSourc
     return None
 
 
-def refuse_plan(contract: ContractState, proposal: PlanProposal) -> Refusal | None:
+def refuse_plan(contract: ContractState, proposal: PlanProposal, today: date) -> Refusal | None:
+    """A plan to sign must start no earlier than ``today`` (Beijing date): a term already under way or over
+    would have both parties sign for service nobody contracted when it was delivered."""
     if refusal := _closed(contract) or _buyer(contract, proposal.actor):
         return refusal
     if contract.phase not in (ContractPhase.drafting, ContractPhase.signing):
         return conflict("合同已生效，履约计划只能通过双方同意的合同变更调整")
     assert contract.policy is not None
     problems = plan_problems(proposal.plan, contract.amount_fen, contract.basis.duration_months, contract.policy)
+    if proposal.plan.start_date < today:
+        problems.insert(0, f"合同开始日期{proposal.plan.start_date:%Y年%-m月%-d日}已过，请从今天（{today:%Y年%-m月%-d日}）或以后开始")
     return invalid("；".join(problems)) if problems else None
 
 
@@ -137,7 +143,21 @@ def refuse_disbursement(contract: ContractState, record: DisbursementRecord) -> 
     task = contract.task(tranche.task_id)
     if task is None or task.status is not TaskStatus.open:
         return conflict(f"拨付 {record.tranche_id} 已执行")
-    return refuse_task_actor(task, record.actor)
+    if refusal := refuse_task_actor(task, record.actor):
+        return refusal
+    reward = [contract.reward] if contract.reward else []
+    holder = next((t for t in [*contract.tranches, *reward] if t.voucher == record.voucher), None)
+    return voucher_taken(record.voucher, holder.tranche_id, holder.paid_at) if holder else None
+
+
+def voucher_taken(voucher: str, entry: str | None, paid_at: datetime | None = None, contract_no: str | None = None) -> Refusal:
+    """A voucher number identifies one payment in the ledger; the refusal names the entry that has it,
+    or, when the caller may not see that entry's contract (``entry`` None), only that one does."""
+    if entry is None:
+        return conflict(f"凭证号 {voucher} 已用于专帐中的另一笔拨付（所属合同您无权查看），请核对凭证号")
+    where = f"合同 {contract_no} 的{entry}" if contract_no else entry
+    when = f"（{local_text(paid_at)}拨付）" if paid_at else ""
+    return conflict(f"凭证号 {voucher} 已用于{where}{when}，一个凭证号只能登记一笔拨付，请核对凭证号")
 
 
 def refuse_evaluation(contract: ContractState, submission: EvaluationSubmission) -> Refusal | None:

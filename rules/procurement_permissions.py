@@ -135,7 +135,7 @@ def refuse_bid(lot: LotState, submission: BidSubmission, now: datetime) -> Refus
         return conflict(f"「{existing.organization_name}」已提交投标 {existing.bid_id}，如需改动请修改或撤回该投标")
     limits = lot.policy.bid_limits
     if len(lot.bids) >= limits.per_case:
-        return conflict(f"本项目最多受理{limits.per_case}份投标（含已撤回的），已受理{len(lot.bids)}份，不再接受新的投标")
+        return conflict(f"本项目受理的投标已达上限{limits.per_case}份（含已撤回的），不再接受新的投标")
     return _bid_changes_limit(lot, submission.bid.organization, submission.organization_name)
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from rules.contract_permissions import party_of, refuse_disbursement
+from rules.contract_permissions import party_of, refuse_disbursement, voucher_taken
 from rules.eligibility import organization_checks
 from schemas.case import ActionReceipt
 from schemas.contracts import (
@@ -194,6 +194,8 @@ class ContractService(Service):
 
     async def record_disbursement(self, actor: Actor, contract_no: str, disbursement: views.DisbursementInput) -> ActionReceipt:
         payload = DisbursementRecord(actor=actor, **disbursement.model_dump())
+        self._visible_state(actor, contract_no)
+        self._refuse_voucher_in_ledger(actor, contract_no, payload)
 
         def when_closed() -> str | None:
             """A closed contract still says why a payment cannot be recorded (already paid, withheld)."""
@@ -201,6 +203,20 @@ class ContractService(Service):
             return refusal.message if refusal else self._closed(contract_no)
 
         return await self._act(actor, contract_no, ContractWorkflow.record_disbursement, payload, when_closed)
+
+    def _refuse_voucher_in_ledger(self, actor: Actor, contract_no: str, record: DisbursementRecord) -> None:
+        """A voucher number already in the ledger for another contract's payment is refused before the
+        workflow is asked (the contract's own payments it checks itself); the other contract is named
+        only to those who may see it."""
+        with Session(self.engine) as session:
+            holder = session.exec(
+                select(LedgerRecord).where(LedgerRecord.voucher == record.voucher, LedgerRecord.contract_no != contract_no)
+            ).first()
+        if holder is None:
+            return
+        visible = self._may_see(actor, self._stored(holder.contract_no))
+        refusal = voucher_taken(record.voucher, holder.entry if visible else None, holder.paid_at, holder.contract_no)
+        raise ServiceError(refusal.kind.value, refusal.message)
 
     async def submit_evaluation(self, actor: Actor, contract_no: str, evaluation: EvaluationInput) -> ActionReceipt:
         return await self._act(actor, contract_no, ContractWorkflow.submit_evaluation, EvaluationSubmission(actor=actor, evaluation=evaluation))
@@ -230,11 +246,12 @@ class ContractService(Service):
 
     def _ledger(self, contract_no: str) -> list[views.LedgerEntryView]:
         with Session(self.engine) as session:
-            rows = session.exec(select(LedgerRecord).where(LedgerRecord.contract_no == contract_no).order_by(col(LedgerRecord.instructed_at))).all()
+            rows = session.exec(select(LedgerRecord).where(LedgerRecord.contract_no == contract_no).order_by(func.coalesce(LedgerRecord.instructed_at, LedgerRecord.withheld_at), col(LedgerRecord.entry))).all()
         return [
             views.LedgerEntryView(
                 entry=r.entry, kind=r.kind, amount_fen=r.amount_fen, status=r.status, status_name=LEDGER_STATUS[r.status],
-                instructed_at=r.instructed_at, paid_at=r.paid_at, voucher=r.voucher, document_id=r.document_id,
+                instructed_at=r.instructed_at, withheld_at=r.withheld_at, paid_at=r.paid_at, voucher=r.voucher,
+                document_id=r.document_id or None,
             )
             for r in rows
         ]

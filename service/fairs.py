@@ -319,7 +319,7 @@ class FairService(Service):
             round=state.round,
             bids_close=state.bids_close,
             fair_day=state.fair_day,
-            bid_count=len(state.active_bids),
+            bid_count=len(state.active_bids) if audience is Audience.organizer or state.phase is not LotPhase.bidding else None,
             bids=bids,
             screenings=[s for s in state.screenings if audience is Audience.organizer or s.organization in own_orgs],
             negotiations=state.negotiations if staff else [n for n in state.negotiations if n.organization in own_orgs],

@@ -356,7 +356,9 @@ class LotView(BaseModel):
     round: int
     bids_close: AwareDatetime
     fair_day: date
-    bid_count: int
+    bid_count: int | None = Field(
+        description="bids in the lot: the organizer always sees it, anyone else only once bidding has closed"
+    )
     bids: list[Bid]
     screenings: list[Screening]
     negotiations: list[Negotiation]
@@ -449,10 +451,11 @@ class LedgerEntryView(BaseModel):
     amount_fen: int
     status: str
     status_name: str
-    instructed_at: AwareDatetime
+    instructed_at: AwareDatetime | None = Field(description="none for a withheld entry: it was never instructed")
+    withheld_at: AwareDatetime | None = None
     paid_at: AwareDatetime | None
     voucher: str | None
-    document_id: str
+    document_id: str | None = Field(description="the payment instruction; none for a withheld entry")
 
 
 class DisclosureView(BaseModel):

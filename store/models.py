@@ -327,7 +327,8 @@ class LedgerRecord(SQLModel, table=True):
     amount_fen: int
     status: str
     document_id: str
-    instructed_at: datetime = utc_column(nullable=False)
+    instructed_at: datetime | None = utc_column()
+    withheld_at: datetime | None = utc_column()
     paid_at: datetime | None = utc_column()
     voucher: str | None = None
     note: str | None = None

@@ -3,6 +3,7 @@ registrations, plus organizations registered before this system, imported by an 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Literal
@@ -86,6 +87,18 @@ def register_is_empty(engine: Engine) -> bool:
 def organization(engine: Engine, key: str) -> OrganizationRecord | None:
     with Session(engine) as session:
         return session.get(OrganizationRecord, key)
+
+
+USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
+"""统一社会信用代码 (GB 32100-2015): a registered organization's certificate carries it; a filing's record
+number (备案) is not one."""
+
+
+def credit_codes(engine: Engine) -> dict[str, str]:
+    """Register key → 统一社会信用代码, for every organization whose certificate number is one."""
+    with Session(engine) as session:
+        records = session.exec(select(OrganizationRecord)).all()
+    return {r.case_no: r.certificate_number for r in records if USCC.fullmatch(r.certificate_number)}
 
 
 def represented_by(engine: Engine, user_id: str) -> list[OrganizationRecord]:

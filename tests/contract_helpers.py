@@ -102,7 +102,7 @@ class Contract:
 
     async def disburse(self, tranche_id: str, voucher: str | None = None) -> ContractState:
         await self.service.record_disbursement(
-            self.actor(FINANCE), self.contract_no, views.DisbursementInput(tranche_id=tranche_id, voucher=voucher or f"GK-{tranche_id}-0001")
+            self.actor(FINANCE), self.contract_no, views.DisbursementInput(tranche_id=tranche_id, voucher=voucher or f"GK-{self.contract_no}-{tranche_id}")
         )
         return await self.until(lambda s: s.payment(tranche_id).status is TrancheStatus.paid)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -305,6 +306,33 @@ async def test_the_ocds_package_is_written_and_validated_from_the_command_line(
     ocids = {release["ocid"] for release in package["releases"]}
     assert ocids == {"ocds-yj2026-YJ-SQH-2026-00001-L01", "ocds-yj2026-YJ-DY-2026-00001", "ocds-yj2026-YJ-DY-2026-00003"}
     assert package["publisher"]["name"] == "延吉市民政局"
+    suppliers = {p["id"]: p.get("identifier") for r in package["releases"] for p in r["parties"] if "supplier" in p["roles"]}
+    assert suppliers["YJ-REG-0002"] == {"scheme": "CN-USCC", "id": "51222401MJ0000002X", "legalName": "延吉市夕阳红养老服务协会"}, suppliers
 
     code, _, err = await shezu(cli_env, "audit", "ocds", "--from", str(tmp_path / "nothing-here"))
     assert code == 1 and "找不到" in err
+
+
+async def test_verify_json_is_the_only_thing_on_stdout_when_the_sdk_logs(tmp_path: Path) -> None:
+    """A history whose replay fails makes the SDK's core log a warning of its own; a program reading
+    ``--json`` must still get one JSON document on stdout, and the warning stays visible on stderr."""
+    filing = RecordedRun.from_json("YJ-BA-2026-00001", (GOLDEN / "filing_approved.json").read_text(encoding="utf-8"))
+    documents = tmp_path / "store"
+    for document in filing.documents:
+        DocumentActivities(documents)._render_and_store(document.request)
+    target = tmp_path / "filing"
+    write_bundle(build_bundle([RecordedCase([filing])], documents, {}), target)
+    [history] = (target / "histories").rglob("*.json")
+    events = json.loads(history.read_text(encoding="utf-8"))
+    scheduled = next(e for e in events["events"] if "activityTaskScheduledEventAttributes" in e)
+    scheduled["activityTaskScheduledEventAttributes"]["activityType"]["name"] = "an_activity_the_code_never_ran"
+    history.write_text(json.dumps(events), encoding="utf-8")
+    reseal(target, str(history.relative_to(target)))
+
+    offline = {**os.environ, "SHEZU_TEMPORAL_ADDRESS": "127.0.0.1:9", "SHEZU_DATA_DIR": str(tmp_path / "data")}
+    code, out, err = await shezu(offline, "audit", "verify", str(target), "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["passed"] is False
+    assert any(c["section"] == "重放" and not c["passed"] for c in report["checks"]), report
+    assert "Nondeterminism" in err, "the SDK's own warning goes to stderr, not nowhere"

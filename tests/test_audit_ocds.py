@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -40,7 +41,7 @@ def recorded(name: str) -> RecordedCase:
 def export(cases: list[Any], published_at: datetime = datetime(2027, 3, 1, tzinfo=UTC)) -> dict[str, Any]:
     return release_package(
         cases, publisher_name="延吉市民政局", prefix=PREFIX, published_at=published_at,
-        uri="https://mz.yanji.gov.cn/ocds/2027-03-01.json",
+        uri="https://mz.yanji.gov.cn/ocds/2027-03-01.json", documents_url="https://mz.yanji.gov.cn/api/documents",
     )
 
 
@@ -247,8 +248,8 @@ def test_a_terminated_contract_ends_with_its_termination_and_payments_made_after
     assert [r["tag"] for r in story[ending + 1:]] == [["implementationUpdate"]] * 2  # instructed tranches still paid
     transactions = story[-1]["contracts"][0]["implementation"]["transactions"]
     assert [t["id"].split("-")[0] for t in transactions] == ["T1", "T2"]  # T3 withheld: never a transaction
-    grades = [m["description"] for m in contract["milestones"] if m["type"] == "assessment"]
-    assert grades == ["差（不合格）", "差（不合格）"]
+    assessed = [(m["description"], m["status"], "dateMet" in m) for m in contract["milestones"] if m["type"] == "assessment"]
+    assert assessed == [("差（不合格）", "notMet", False)] * 2, "a failed evaluation is not a milestone met"
 
 
 def test_a_lots_contract_continues_the_lots_contracting_process(cases) -> None:
@@ -318,9 +319,24 @@ def names_in(node: Any) -> set[str]:
 
 def test_only_documents_the_lot_service_shows_anyone_are_listed(package) -> None:
     assert set(PUBLISHED_DOCUMENTS) == PUBLIC_DOCUMENTS
-    listed = {d["title"] for r in package["releases"] for d in r["tender"].get("documents", [])}
-    assert listed == {"政府购买服务需求公告", "评审结果公示", "流标公告"}
+    documents = [d for r in package["releases"] for d in r["tender"].get("documents", [])]
+    assert {d["title"] for d in documents} == {"政府购买服务需求公告", "评审结果公示", "流标公告"}
+    assert all(re.fullmatch(r"https://mz\.yanji\.gov\.cn/api/documents/[\w-]+\.pdf", d["url"]) for d in documents), documents
     assert all("documents" not in c for r in package["releases"] for c in r.get("contracts", []))
+
+
+def test_organizations_are_identified_by_their_unified_social_credit_code_where_the_register_has_one(cases) -> None:
+    codes = {"YJ-REG-0001": "52222401MJ0000001X", "YJ-REG-0002": "51222401MJ0000002X"}
+    package = release_package(
+        [cases[name] for name in PUBLISHED], publisher_name="延吉市民政局", prefix=PREFIX,
+        published_at=datetime(2027, 3, 1, tzinfo=UTC), uri="https://mz.yanji.gov.cn/ocds/2027-03-01.json",
+        documents_url="https://mz.yanji.gov.cn/api/documents", credit_codes=codes,
+    )
+    assert validate_release_package(package) == []
+    parties = {p["id"]: p for r in package["releases"] for p in r["parties"]}
+    assert parties["YJ-REG-0002"]["identifier"] == {"scheme": "CN-USCC", "id": "51222401MJ0000002X", "legalName": "延吉市夕阳红养老服务协会"}
+    assert parties["YJ-REG-0001"]["identifier"]["id"] == "52222401MJ0000001X"
+    assert "identifier" not in parties["YJ-REG-0003"], "no code in the register, no identifier invented"
 
 
 def test_amounts_are_exact_yuan_from_integer_fen() -> None:

@@ -99,6 +99,9 @@ async def test_a_contract_is_delivered_paid_by_progress_evaluated_and_rewarded(s
     assert state.evaluations[0].kind is EvaluationKind.mid_term and state.evaluations[0].grade == "优"
     assert state.phase is ContractPhase.in_force and state.reward is None
 
+    again = views.DisbursementInput(tranche_id="T2", voucher=state.tranche("T1").voucher)
+    message = await refused(contract, contract.service.record_disbursement(contract.actor(FINANCE), contract.contract_no, again), "conflict")
+    assert f"凭证号 {again.voucher} 已用于T1" in message
     await contract.disburse("T2")
     await contract.deliver("M2")
     state = await contract.evaluate(PASSING)
@@ -260,6 +263,9 @@ async def test_who_may_act_on_a_contract(skipping: Skipping) -> None:
     late = plan(today).model_copy(update={"end_date": today + timedelta(days=20)})
     message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, late), "invalid")
     assert "不在合同期限内" in message
+    yesterday = today - timedelta(days=1)
+    message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, plan(yesterday)), "invalid")
+    assert f"合同开始日期{yesterday.year}年{yesterday.month}月{yesterday.day}日已过" in message
     await contract.plan()
     await contract.until(lambda s: s.phase is ContractPhase.signing)
     await refused(contract, service.sign(contract.actor("org-yangguang"), no, views.SigningInput(party="supplier")), "not_found")
@@ -287,6 +293,17 @@ async def test_who_may_act_on_a_contract(skipping: Skipping) -> None:
     assert "管理" in message and "超出" in message
     await refused(contract, service.submit_evaluation(contract.actor(BUYER), no, evaluation(PASSING)), "forbidden")
 
+
+
+async def test_a_voucher_number_already_in_the_ledger_is_refused_naming_its_payment(skipping: Skipping) -> None:
+    first = await in_force(skipping)
+    second = await in_force(skipping)
+    await first.disburse("T1", voucher="GK-2026-0100")
+    reused = views.DisbursementInput(tranche_id="T1", voucher="GK-2026-0100")
+    message = await refused(second, second.service.record_disbursement(second.actor(FINANCE), second.contract_no, reused), "conflict")
+    assert f"已用于合同 {first.contract_no} 的T1" in message
+    assert ledger(second)["T1"].status == "instructed" and ledger(second)["T1"].voucher is None
+    await second.disburse("T1", voucher="GK-2026-0101")
 
 
 async def test_amendments_need_both_parties_and_keep_the_past(skipping: Skipping) -> None:
@@ -364,6 +381,10 @@ async def test_suspension_and_early_termination_withhold_what_was_not_earned(ski
     await contract.disburse("T2")
     entries = ledger(contract)
     assert entries["T2"].status == "paid" and entries["T3"].status == "withheld"
+    shown = {e.entry: e for e in service.contract(contract.actor(BUYER), no).ledger}
+    assert shown["T3"].status_name == "不再拨付" and shown["T3"].withheld_at is not None
+    assert shown["T3"].instructed_at is None and shown["T3"].document_id is None, "a withheld tranche was never instructed"
+    assert shown["T2"].instructed_at is not None and state.tranche("T3").instructed_at is None
     actions = [e.action for e in (await contract.state()).timeline]
     assert actions.index("suspended") < actions.index("resumed") < actions.index("terminated")
     await refused(contract, service.suspend(contract.actor(BUYER), no, views.SuspensionInput(suspend=True, reasons=["x"])), "conflict")

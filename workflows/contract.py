@@ -479,7 +479,7 @@ class ContractWorkflow(ProcessWorkflow):
 
     @propose_plan.validator
     def _validate_propose_plan(self, proposal: PlanProposal) -> None:
-        refuse_if(permissions.refuse_plan(self.case, proposal))
+        refuse_if(permissions.refuse_plan(self.case, proposal, local_date(workflow.now())))
 
     @workflow.update
     async def sign(self, signing: SigningAct) -> ActionReceipt:
