@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
+from temporalio.testing import ActivityEnvironment
 
-from schemas.calendar import CalendarSourceKind, CalendarYear
+from activities.calendar import CalendarActivities
+
+from schemas.calendar import CalendarSourceKind, CalendarYear, DeadlineRequest
 from schemas.case import Phase, TaskStatus
 from schemas.documents import DocumentKind
-from schemas.localtime import local_date
+from schemas.localtime import SHANGHAI, local_date
 from schemas.people import Actor, Role
 from service import views
 from service.cases import CaseService
@@ -401,3 +404,33 @@ async def test_dismissed_objection_lets_the_filing_be_approved(skipping: Skippin
     view = service.case(applicant, case_no)
     assert view.phase is Phase.approved
     assert "公示期满，收到异议1件，均已处理（成立0件）" in [e.summary for e in view.timeline]
+
+
+async def test_pauses_move_the_legal_deadline_only_by_the_working_days_paused(skipping: Skipping) -> None:
+    """A correction asked and answered on the acceptance day gives nothing back; a 公示 begun that day
+    gives back every day up to its end, and the clock runs again from the next day."""
+    service, client = skipping.service, skipping.env.client
+    applicant, case_no = await submit(service, factories.filing())
+    accepted = service.case(applicant, case_no).legal_deadline
+    assert accepted is not None and accepted.working_days == 7
+    today = local_date(await skipping.env.get_current_time())
+
+    reasons = ["请补充活动场所管理方同意使用的书面说明"]
+    decision = views.DecisionInput(step="preliminary_review", outcome="request_correction", reasons=reasons)
+    await service.decide(service.actor("cg-zhao"), case_no, decision)
+    supplement = {"material": "supplementary", "note": "社区居委会同意使用活动室的书面说明"}
+    await service.correct(applicant, case_no, views.CorrectionInput(materials=[supplement]))
+    assert local_date(await skipping.env.get_current_time()) == today, "the test needs the pause within one day"
+    view = service.case(applicant, case_no)
+    assert view.legal_deadline is not None and view.legal_deadline.due_date == accepted.due_date
+
+    await through_reviews(service, case_no)
+    notice_ends = service.case(applicant, case_no).public_notice_until
+    assert notice_ends is not None
+    await skipping.env.sleep(timedelta(days=9))
+    await until_state(client, case_no, lambda s: s.phase is Phase.decision)
+    next_day_counts = DeadlineRequest(start=datetime.combine(notice_ends, time(12), SHANGHAI), working_days=7)
+    expected = await ActivityEnvironment().run(CalendarActivities(skipping.engine).compute_deadline, next_day_counts)
+    view = service.case(applicant, case_no)
+    assert view.legal_deadline is not None and view.legal_deadline.due_date == expected.due_date
+    assert any(f"办结期限顺延至{expected.due_date.isoformat()}" in e.summary for e in view.timeline)

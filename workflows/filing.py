@@ -22,6 +22,8 @@ from workflows.base import CaseClosed, ProcessWorkflow, refuse_if
 
 with workflow.unsafe.imports_passed_through():
     from rules import permissions
+    from rules.workdays import days_left_at_pause, deadline_at_resume
+    from schemas.calendar import Deadline
     from schemas.case import (
         PHASE_NAMES,
         ActionReceipt,
@@ -55,6 +57,10 @@ FILINGS_CONTINUE = "filings-continue-as-new"
 
 CORRECTIONS_COUNTED = "corrections-counted"
 """Patch: cases recorded before it kept no count of the corrections submitted in a round."""
+
+PAUSES_EXCLUDE_ONLY_DAYS_PAUSED = "pauses-exclude-only-days-paused"
+"""Patch: before it, a pause counted the day after the due date as still to run and never gave the
+resume day back, so every pause moved the deadline by working days that had not passed paused."""
 
 STEP_PHASES = {
     "preliminary_review": Phase.preliminary_review,
@@ -154,7 +160,7 @@ class FilingWorkflow(ProcessWorkflow):
             assert task.decision is not None
             decision = task.decision
             if decision.outcome is Outcome.request_correction:
-                working_days = max(1, await self._working_days_left(task.deadline))
+                working_days = max(1, await self._days_left(task.deadline))
                 await self._correction_round(decision.reasons, requested_by=decision.by, step=step.id)
                 continue
             if decision.outcome is Outcome.refuse and step.role is self._procedure.authority_role:
@@ -348,7 +354,7 @@ class FilingWorkflow(ProcessWorkflow):
         clock = self.case.legal_clock
         if clock is None or clock.paused or clock.deadline is None:
             return
-        clock.remaining_working_days = await self._working_days_left(clock.deadline)
+        clock.remaining_working_days = await self._days_left(clock.deadline)
         clock.pauses.append(ClockPause(reason=reason, paused_at=workflow.now()))
         self._touch()
 
@@ -356,10 +362,22 @@ class FilingWorkflow(ProcessWorkflow):
         clock = self.case.legal_clock
         if clock is None or not clock.paused:
             return
-        clock.deadline = await self._deadline(clock.remaining_working_days or 0)
+        left = clock.remaining_working_days or 0
+        if not workflow.patched(PAUSES_EXCLUDE_ONLY_DAYS_PAUSED):
+            clock.deadline = await self._deadline(left)
+        elif left > 0:  # with none left the due date was reached before the pause, and stays
+            request = deadline_at_resume(clock.pauses[-1].paused_at, workflow.now(), left)
+            clock.deadline = await self._call("compute_deadline", request, Deadline)
+        assert clock.deadline is not None
         clock.remaining_working_days = None
         clock.pauses[-1].resumed_at = workflow.now()
         self._record(None, "clock_resumed", f"办理时限恢复计算，办结期限顺延至{clock.deadline.due_date.isoformat()}")
+
+    async def _days_left(self, deadline: Deadline) -> int:
+        """The working days still to run after today up to and including the due date."""
+        if not workflow.patched(PAUSES_EXCLUDE_ONLY_DAYS_PAUSED):
+            return await self._working_days_left(deadline)
+        return await self._call("count_working_days", days_left_at_pause(workflow.now(), deadline), int)
 
     # --- tasks, reminders and AB岗 escalation ------------------------------------------------
 
