@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+import re
 
 import pytest
+from sqlmodel import Session
 from temporalio.testing import ActivityEnvironment
 
 from activities.calendar import CalendarActivities
+from activities.rendering import cn_date
 
 from schemas.calendar import CalendarSourceKind, CalendarYear, DeadlineRequest
 from schemas.case import Phase, TaskStatus
@@ -19,9 +23,11 @@ from service.cases import CaseService
 from service.common import ServiceError
 from store.calendars import load_calendar_year
 from store.files import content_path
+from store.models import OrganizationRecord
 from tests import factories
 from tests.conftest import Skipping
 from tests.helpers import case_state, history_length, keep_golden, until_state
+from workflows.filing import last_moment_of_validity
 
 
 def document_text(service: CaseService, case_no: str, kind: DocumentKind, actor: Actor) -> str:
@@ -84,6 +90,16 @@ async def test_green_channel_filing_goes_from_submission_to_certificate(skipping
     ]
     certificate = document_text(service, case_no, DocumentKind.certificate, applicant)
     assert "社区社会组织备案证明" in certificate and application.organization_name in certificate
+    with Session(skipping.engine) as session:
+        organization = session.get(OrganizationRecord, case_no)
+    assert organization is not None
+    issued = local_date(organization.approved_at)
+    last_day = date(issued.year + 3, issued.month, issued.day) - timedelta(days=1)
+    assert local_date(organization.valid_until) == last_day, "three years end the day before the anniversary"
+    assert f"自{cn_date(issued)}至{cn_date(last_day)}" in certificate
+    for kind in (DocumentKind.public_notice, DocumentKind.certificate):
+        responsible = re.findall(r"<th>负责人</th>\s*<td>(.*?)</td>", document_text(service, case_no, kind, applicant))
+        assert responsible == ["王芳"], f"{kind}: only the proposed leader, not the founder 李明"
     actors = [e.actor for e in view.timeline if e.actor not in (None, "系统")]
     assert {"王芳", "赵丽", "周静"} <= set(actors)
     assert "公示期满，未收到异议" in [e.summary for e in view.timeline]
@@ -434,3 +450,17 @@ async def test_pauses_move_the_legal_deadline_only_by_the_working_days_paused(sk
     view = service.case(applicant, case_no)
     assert view.legal_deadline is not None and view.legal_deadline.due_date == expected.due_date
     assert any(f"办结期限顺延至{expected.due_date.isoformat()}" in e.summary for e in view.timeline)
+
+
+@pytest.mark.parametrize(
+    ("issued", "years", "last_day"),
+    [
+        (datetime(2026, 12, 5, 10, tzinfo=SHANGHAI), 3, date(2029, 12, 4)),
+        (datetime(2026, 12, 4, 17, tzinfo=UTC), 3, date(2029, 12, 4)),  # already 12-05 in Shanghai
+        (datetime(2028, 2, 29, 9, tzinfo=SHANGHAI), 1, date(2029, 2, 28)),
+        (datetime(2028, 3, 1, 9, tzinfo=SHANGHAI), 5, date(2033, 2, 28)),
+    ],
+)
+def test_validity_of_n_years_ends_the_day_before_the_anniversary(issued: datetime, years: int, last_day: date) -> None:
+    until = last_moment_of_validity(issued, years)
+    assert local_date(until) == last_day and local_date(until + timedelta(seconds=1)) == last_day + timedelta(days=1)

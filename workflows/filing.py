@@ -13,7 +13,7 @@ enters history. Every update returns once the read model shows its effect.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.checklist import Assessment, AssessmentRequest, Checklist, Procedure, StepPlan
     from schemas.document_request import DocumentRequest
     from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, NoticePeriod
-    from schemas.localtime import local_date
+    from schemas.localtime import SHANGHAI, local_date
     from schemas.notifications import NotificationKind
     from schemas.people import Actor, Locality, Office
 
@@ -57,6 +57,12 @@ FILINGS_CONTINUE = "filings-continue-as-new"
 
 CORRECTIONS_COUNTED = "corrections-counted"
 """Patch: cases recorded before it kept no count of the corrections submitted in a round."""
+
+LEADERS_ARE_RESPONSIBLE = "documents-name-leaders-as-responsible"
+"""Patch: documents issued before it listed every founder as 负责人, not only the proposed leaders."""
+
+VALIDITY_ENDS_BEFORE_ANNIVERSARY = "validity-ends-the-day-before-the-anniversary"
+"""Patch: certificates issued before it ran to the anniversary itself, one day beyond N years."""
 
 PAUSES_EXCLUDE_ONLY_DAYS_PAUSED = "pauses-exclude-only-days-paused"
 """Patch: before it, a pause counted the day after the due date as still to run and never gave the
@@ -229,7 +235,11 @@ class FilingWorkflow(ProcessWorkflow):
     async def _approve(self, decision: TaskDecision) -> None:
         procedure = self._procedure
         now = workflow.now()
-        valid_until = _add_years(now, procedure.validity_years) if procedure.validity_years else None
+        valid_until = None
+        if procedure.validity_years and workflow.patched(VALIDITY_ENDS_BEFORE_ANNIVERSARY):
+            valid_until = last_moment_of_validity(now, procedure.validity_years)
+        elif procedure.validity_years:
+            valid_until = _add_years(now, procedure.validity_years)
         certificate = CertificateFacts(number=self.case.case_no, valid_from=now, valid_until=valid_until)
         document = await self._issue(DocumentKind.certificate, title=procedure.certificate_title, certificate=certificate)
         self.case.result = Result(
@@ -549,7 +559,11 @@ class FilingWorkflow(ProcessWorkflow):
                 business_scope=application.business_scope,
                 community_name=locality.community.full_name,
                 venue=f"{venue.kind.label}" + (f"：{venue.address}" if venue.address else ""),
-                responsible_people=[f"{p.name}（{p.role.label}）" for p in application.people],
+                responsible_people=(
+                    [p.name for p in application.people if p.role.is_leader]
+                    if workflow.patched(LEADERS_ARE_RESPONSIBLE)
+                    else [f"{p.name}（{p.role.label}）" for p in application.people]
+                ),
                 submitted_at=self.case.submitted_at,
             ),
             **facts,
@@ -584,7 +598,19 @@ class FilingWorkflow(ProcessWorkflow):
         return self.case.authority
 
 
+def last_moment_of_validity(issued: datetime, years: int) -> datetime:
+    """N years from the day of issue end at the close of the day before the anniversary
+    (自2026年12月5日至2029年12月4日); from 29 February the anniversary in a common year is 1 March."""
+    first_day = local_date(issued)
+    try:
+        anniversary = first_day.replace(year=first_day.year + years)
+    except ValueError:  # 29 February
+        anniversary = date(first_day.year + years, 3, 1)
+    return (datetime.combine(anniversary, time(0, 0), SHANGHAI) - timedelta(seconds=1)).astimezone(UTC)
+
+
 def _add_years(moment: datetime, years: int) -> datetime:
+    """How validity was computed before VALIDITY_ENDS_BEFORE_ANNIVERSARY; kept for replay."""
     try:
         return moment.replace(year=moment.year + years)
     except ValueError:  # 29 February
