@@ -167,6 +167,11 @@ async def test_case_lapses_when_the_correction_window_passes(skipping: Skipping)
     assert view.phase_name == "已失效（逾期未补正）"
     decision = document_text(service, case_no, DocumentKind.non_acceptance_decision, applicant)
     assert "不予受理决定书" in decision and "未在补正期限" in decision and "行政复议" in decision
+    notice = document_text(service, case_no, DocumentKind.correction_notice, applicant)
+    assert "自动失效" not in notice and "逾期未补正的，本机关将依法作出不予受理的决定，出具《不予受理决定书》" in notice
+    assert "办理时限暂停计算" not in notice, "before acceptance no time limit runs"
+    lapsed = next(n for n in service.notifications(applicant).items if n.kind == "lapsed" and n.case_no == case_no)
+    assert "《不予受理决定书》" in lapsed.body
     with pytest.raises(ServiceError) as refused:
         await service.correct(applicant, case_no, views.CorrectionInput(materials=[{"material": "charter"}]))
     assert "已办结" in refused.value.message
@@ -219,6 +224,9 @@ async def test_reviewer_can_ask_for_correction_which_pauses_the_clock(service: C
     view = service.case(applicant, case_no)
     assert view.phase is Phase.correction and view.legal_clock_paused and view.legal_deadline is None
     assert view.missing == ["请补充活动场所管理方同意使用的书面说明"]
+    notice = document_text(service, case_no, DocumentKind.correction_notice, applicant)
+    assert "7个工作日的办理时限暂停计算" in notice and "自动失效" not in notice
+    assert "逾期未补正的，本机关将依法作出决定，出具《不予备案决定书》" in notice, "an accepted case is refused, not dropped"
 
     supplement = {"material": "supplementary", "note": "社区居委会同意使用活动室的书面说明"}
     await service.correct(applicant, case_no, views.CorrectionInput(materials=[supplement]))

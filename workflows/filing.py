@@ -64,6 +64,9 @@ LEADERS_ARE_RESPONSIBLE = "documents-name-leaders-as-responsible"
 VALIDITY_ENDS_BEFORE_ANNIVERSARY = "validity-ends-the-day-before-the-anniversary"
 """Patch: certificates issued before it ran to the anniversary itself, one day beyond N years."""
 
+CORRECTION_NOTICE_NAMES_LAPSE = "correction-notice-names-the-lapse-decision"
+"""Patch: notices issued before it said an uncorrected application 自动失效, though a decision follows."""
+
 PAUSES_EXCLUDE_ONLY_DAYS_PAUSED = "pauses-exclude-only-days-paused"
 """Patch: before it, a pause counted the day after the due date as still to run and never gave the
 resume day back, so every pause moved the deadline by working days that had not passed paused."""
@@ -270,21 +273,23 @@ class FilingWorkflow(ProcessWorkflow):
         raise CaseClosed
 
     async def _lapse(self, request: CorrectionRequest) -> None:
-        accepted = self.case.legal_clock is not None
         reasons = [
             f"申请人未在补正期限（{request.window.due_date.isoformat()}前）内补正申请材料",
             *request.still_missing,
         ]
-        kind, title = (
-            (DocumentKind.refusal_decision, self._procedure.refusal_title)
-            if accepted
-            else (DocumentKind.non_acceptance_decision, DocumentKind.non_acceptance_decision.default_title)
-        )
+        kind, title = self._lapse_decision()
         document = await self._issue(kind, title=title, items=reasons, **self._appeal())
         self._close(Phase.lapsed, reasons, document)
         self._record(None, "lapsed", f"补正期限届满未补正，申请失效，出具{title}", Phase.lapsed)
-        await self._notify(NotificationKind.lapsed, [self.case.applicant])
+        decision = {"decision": title} if workflow.patched(CORRECTION_NOTICE_NAMES_LAPSE) else {}
+        await self._notify(NotificationKind.lapsed, [self.case.applicant], **decision)
         raise CaseClosed
+
+    def _lapse_decision(self) -> tuple[DocumentKind, str]:
+        """Before acceptance an uncorrected application is not accepted; after it, it is refused."""
+        if self.case.legal_clock is not None:
+            return DocumentKind.refusal_decision, self._procedure.refusal_title
+        return DocumentKind.non_acceptance_decision, DocumentKind.non_acceptance_decision.default_title
 
     async def _stop_if_withdrawn(self) -> None:
         withdrawal = self._withdrawal
@@ -309,7 +314,14 @@ class FilingWorkflow(ProcessWorkflow):
     async def _correction_round(self, items: list[str], requested_by: Actor | None, step: str | None) -> None:
         """一次性告知: every item in one notice; the clock pauses until the applicant corrects."""
         window = await self._deadline(self._procedure.correction_window_working_days)
-        document = await self._issue(DocumentKind.correction_notice, items=items, deadline=window)
+        consequence: dict[str, object] = {}
+        if workflow.patched(CORRECTION_NOTICE_NAMES_LAPSE):
+            clock = self.case.legal_clock
+            consequence = {
+                "lapse_decision": self._lapse_decision()[1],
+                "legal_time_limit_working_days": clock.working_days if clock else None,
+            }
+        document = await self._issue(DocumentKind.correction_notice, items=items, deadline=window, **consequence)
         request = CorrectionRequest(
             round=len(self.case.corrections) + 1,
             items=items,
