@@ -26,7 +26,7 @@ from store.files import content_path
 from store.models import OrganizationRecord
 from tests import factories
 from tests.conftest import Skipping
-from tests.helpers import case_state, history_length, keep_golden, until_state
+from tests.helpers import accepted_updates, case_state, history_length, keep_golden, until_state
 from workflows.filing import last_moment_of_validity
 
 
@@ -472,3 +472,48 @@ async def test_pauses_move_the_legal_deadline_only_by_the_working_days_paused(sk
 def test_validity_of_n_years_ends_the_day_before_the_anniversary(issued: datetime, years: int, last_day: date) -> None:
     until = last_moment_of_validity(issued, years)
     assert local_date(until) == last_day and local_date(until + timedelta(seconds=1)) == last_day + timedelta(days=1)
+
+
+async def test_applicant_answers_an_objection_and_the_objector_learns_the_outcome(skipping: Skipping) -> None:
+    service, client = skipping.service, skipping.env.client
+    applicant, case_no = await submit(service, factories.filing())
+    await through_reviews(service, case_no)
+    neighbour = service.actor(factories.applicant_id(), "刘大姐", Role.public)
+    objection = views.ObjectionInput(name="刘大姐", content="该队伍占用消防通道排练", contact="13912340000")
+    await service.file_objection(neighbour, case_no, objection)
+
+    invited = [n for n in service.notifications(applicant).items if n.kind == "objection_answer_invited"]
+    assert [n.case_no for n in invited] == [case_no]
+    assert "YY01" in invited[0].body and "陈述申辩" in invited[0].body and "含当日" in invited[0].body
+
+    answer = views.ObjectionAnswerInput(content="排练在社区活动室内进行，不占用消防通道，附活动室使用记录")
+    before = await accepted_updates(client, case_no)
+    with pytest.raises(ServiceError) as stranger:
+        await service.answer_objection(neighbour, case_no, "YY01", answer)
+    assert stranger.value.kind in ("forbidden", "not_found")
+    with pytest.raises(ServiceError) as unknown:
+        await service.answer_objection(applicant, case_no, "YY09", answer)
+    assert unknown.value.kind == "conflict" and "YY09" in unknown.value.message
+    assert await accepted_updates(client, case_no) == before, "refused answers never enter the history"
+
+    receipt = await service.answer_objection(applicant, case_no, "YY01", answer)
+    assert "陈述申辩已提交" in receipt.message
+    with pytest.raises(ServiceError) as twice:
+        await service.answer_objection(applicant, case_no, "YY01", answer)
+    assert twice.value.kind == "conflict" and "不能重复提交" in twice.value.message
+
+    reviewer = service.actor("jg-zhou")
+    staff_view = service.case(reviewer, case_no)
+    assert staff_view.objections[0].answer == answer.content and staff_view.objections[0].answered_at is not None
+    assert any("陈述申辩" in e.summary for e in staff_view.timeline)
+    told = [n for n in service.notifications(reviewer, limit=200).items if n.kind == "objection_answered" and n.case_no == case_no]
+    assert len(told) == 1 and "YY01" in told[0].body
+
+    reasons = ["经现场核查，排练在活动室内进行，未占用消防通道"]
+    await service.resolve_objection(reviewer, case_no, "YY01", views.ObjectionResolutionInput(outcome="dismiss", reasons=reasons))
+    outcome = [n for n in service.notifications(neighbour).items if n.kind == "objection_resolved"]
+    assert len(outcome) == 1 and "异议不成立" in outcome[0].body and reasons[0] in outcome[0].body
+    assert "刘大姐" not in [e.actor for e in service.case(applicant, case_no).timeline]
+    with pytest.raises(ServiceError) as late:
+        await service.answer_objection(applicant, case_no, "YY01", answer)
+    assert late.value.kind == "conflict" and "已处理" in late.value.message

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         FilingRequest,
         LegalClock,
         Objection,
+        ObjectionAnswer,
         ObjectionFiling,
         ObjectionResolution,
         ObjectionStatus,
@@ -66,6 +67,9 @@ VALIDITY_ENDS_BEFORE_ANNIVERSARY = "validity-ends-the-day-before-the-anniversary
 
 CORRECTION_NOTICE_NAMES_LAPSE = "correction-notice-names-the-lapse-decision"
 """Patch: notices issued before it said an uncorrected application 自动失效, though a decision follows."""
+
+OBJECTIONS_HEARD = "objections-heard-on-both-sides"
+"""Patch: before it, the applicant was not invited to answer an objection, nor the objector told its outcome."""
 
 PAUSES_EXCLUDE_ONLY_DAYS_PAUSED = "pauses-exclude-only-days-paused"
 """Patch: before it, a pause counted the day after the due date as still to run and never gave the
@@ -417,6 +421,13 @@ class FilingWorkflow(ProcessWorkflow):
         objection.task_id = task.task_id
         holders = {t.holder.user_id: t.holder for t in self.case.open_tasks}
         await self._notify(NotificationKind.objection_filed, list(holders.values()), objection_id=objection.objection_id)
+        if workflow.patched(OBJECTIONS_HEARD):
+            await self._notify(
+                NotificationKind.objection_answer_invited,
+                [self.case.applicant],
+                objection_id=objection.objection_id,
+                due_date=task.deadline.due_date.isoformat(),
+            )
         self._objection_reviews.append(asyncio.create_task(self._await_task(task, step, main=False)))
 
     # --- human actions (validated updates) and the status query --------------------------
@@ -443,11 +454,35 @@ class FilingWorkflow(ProcessWorkflow):
         assert task is not None
         objection.status = ObjectionStatus.upheld if resolution.outcome is Outcome.uphold else ObjectionStatus.dismissed
         objection.resolution = self._complete_task(task, resolution.outcome, resolution.reasons, None, resolution.actor)
+        if workflow.patched(OBJECTIONS_HEARD):
+            await self._notify(
+                NotificationKind.objection_resolved,
+                [objection.filed_by],
+                objection_id=objection.objection_id,
+                outcome=objection.status.label,
+                reasons="；".join(resolution.reasons),
+            )
         return await self._receipt(f"异议 {objection.objection_id} 已处理：{resolution.outcome.label}")
 
     @resolve_objection.validator
     def _validate_resolve_objection(self, resolution: ObjectionResolution) -> None:
         refuse_if(permissions.refuse_objection_resolution(self.case, resolution))
+
+    @workflow.update
+    async def answer_objection(self, answer: ObjectionAnswer) -> ActionReceipt:
+        objection = self.case.objection(answer.objection_id)
+        assert objection is not None
+        objection.answer, objection.answered_at = answer.content.strip(), workflow.now()
+        self._record(answer.actor, "objection_answered", f"申请人就异议 {objection.objection_id} 提交陈述申辩")
+        task = self.case.task(objection.task_id) if objection.task_id else None
+        if task is not None:
+            await self._notify(NotificationKind.objection_answered, [task.holder], objection_id=objection.objection_id)
+        await self._settle()  # nothing in the procedure waits for an answer, so project it here
+        return await self._receipt(f"陈述申辩已提交，{self._authority.name}将在处理异议 {objection.objection_id} 时一并核查")
+
+    @answer_objection.validator
+    def _validate_answer_objection(self, answer: ObjectionAnswer) -> None:
+        refuse_if(permissions.refuse_objection_answer(self.case, answer))
 
     @workflow.update
     async def file_objection(self, filing: ObjectionFiling) -> ActionReceipt:
