@@ -317,6 +317,22 @@ def object_(
     print_receipt(with_service(run))
 
 
+@app.command(name="answer-objection")
+def answer_objection(
+    case_no: str,
+    objection_id: str,
+    content: Annotated[str, typer.Argument(help="陈述申辩的内容")],
+    user: As,
+) -> None:
+    """申请人就公示异议陈述申辩（异议处理完毕前）。"""
+    answer = validated(views.ObjectionAnswerInput, content=content)
+
+    async def run(service: CaseService) -> Any:
+        return await service.answer_objection(service.actor(user), case_no, objection_id, answer)
+
+    print_receipt(with_service(run))
+
+
 @app.command(name="resolve-objection")
 def resolve_objection(
     case_no: str,

@@ -95,14 +95,33 @@ class _Effects:
 
 
 def registered_locally(registration: str | None, community: str, community_names: Collection[str]) -> bool:
-    """户籍 given as the community's code, its name or its full name (e.g. 春光社区, 延吉市建工街道春光社区)."""
+    """户籍 given as the community's code or name, or as any address that names it: its full name or
+    the tail of it (建工街道春光社区), with the province before it or the street address after it
+    (吉林省延边朝鲜族自治州延吉市建工街道春光社区光明路12号). An address naming another street or city
+    with a community of the same name (延吉市河南街道春光社区) is not this community."""
     if not registration:
         return False
     value = "".join(unicodedata.normalize("NFKC", registration).split())
     if value == community or value in community_names:
         return True
-    return any(len(name) < len(value) and value.endswith(name) and full.endswith(value)
-               for name in community_names for full in community_names)
+    return any(
+        _names_community(value, name, full[: -len(name)])
+        for name in community_names
+        for full in community_names
+        if len(full) > len(name) and full.endswith(name)
+    )
+
+
+def _names_community(value: str, name: str, above: str) -> bool:
+    """``value`` names the community ``name`` where what precedes the name is the tail of the places
+    above it (``above``: 延吉市建工街道) or all of them with more before (the province)."""
+    start = value.find(name)
+    while start >= 0:
+        before = value[:start]
+        if before and (above.endswith(before) or before.endswith(above)):
+            return True
+        start = value.find(name, start + 1)
+    return False
 
 
 SUPPLEMENTARY = "supplementary"

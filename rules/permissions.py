@@ -20,6 +20,7 @@ from enum import StrEnum
 from schemas.case import (
     CaseState,
     Correction,
+    ObjectionAnswer,
     ObjectionFiling,
     ObjectionResolution,
     ObjectionStatus,
@@ -141,6 +142,21 @@ def refuse_objection_resolution(case: CaseState, resolution: ObjectionResolution
         return invalid("异议的处理结果只能是异议成立或异议不成立")
     if not resolution.reasons:
         return invalid("处理异议必须写明核查情况和理由")
+    return None
+
+
+def refuse_objection_answer(case: CaseState, answer: ObjectionAnswer) -> Refusal | None:
+    if refusal := _closed(case) or _refuse_non_applicant(case, answer.actor, "就异议陈述申辩"):
+        return refusal
+    objection = case.objection(answer.objection_id)
+    if objection is None:
+        return conflict(f"本案没有编号为 {answer.objection_id} 的异议")
+    if objection.status is not ObjectionStatus.open:
+        return conflict(f"异议 {answer.objection_id} 已处理（{objection.status.label}），不能再陈述申辩")
+    if objection.answer is not None:
+        return conflict(f"已就异议 {answer.objection_id} 提交过陈述申辩，不能重复提交")
+    if not answer.content.strip():
+        return invalid("陈述申辩的内容不能为空")
     return None
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
-from schemas.calendar import CalendarSource, Deadline, DeadlineRequest, NonWorkingDay
+from schemas.calendar import CalendarSource, Deadline, DeadlineRequest, NonWorkingDay, WorkingDaysRequest
 from schemas.localtime import SHANGHAI, local_date
 
 ONE_DAY = timedelta(days=1)
@@ -106,3 +106,26 @@ def working_days_between(start: datetime, end: datetime, calendar: DayClassifier
     same way as ``deadline`` so that elapsed time and remaining time agree."""
     first, last = local_date(start), local_date(end)
     return sum(calendar.day(first + n * ONE_DAY).workday for n in range(1, (last - first).days + 1))
+
+
+# --- pausing the legal clock (补正, 公示 不计入办理时限) ---------------------------------------
+# The days a clock consumes are the working days after the day it started on which it ran at some
+# moment: a pause excludes exactly the working days that lie wholly inside it. So a pause that starts
+# and ends on one day changes nothing, and a pause ending at midnight gives the next day back whole.
+
+
+def days_left_at_pause(paused_at: datetime, due: Deadline) -> WorkingDaysRequest:
+    """What a pause leaves to run: the working days after the pause day up to and including the due
+    date (the pause day itself has been used; none is left once the due date is reached)."""
+    return WorkingDaysRequest(start=paused_at, end=_at(due.due_date, time(0, 0)))
+
+
+def deadline_at_resume(paused_at: datetime, resumed_at: datetime, working_days_left: int) -> DeadlineRequest:
+    """The deadline once the clock runs again: the resume day counts (the clock runs on it) unless it
+    is the pause day, which was counted already."""
+    resumed_on = local_date(resumed_at)
+    if resumed_on == local_date(paused_at):
+        start = resumed_at
+    else:
+        start = _at(resumed_on, time(0, 0)) - timedelta(microseconds=1)  # count from the resume day on
+    return DeadlineRequest(start=start, working_days=working_days_left)

@@ -163,6 +163,8 @@ class Objection(BaseModel):
     status: ObjectionStatus = ObjectionStatus.open
     task_id: str | None = None
     resolution: TaskDecision | None = None
+    answer: str | None = Field(default=None, description="the applicant's 陈述申辩, heard before the objection is resolved")
+    answered_at: AwareDatetime | None = None
 
 
 class TimelineEvent(BaseModel):
@@ -279,6 +281,14 @@ class ObjectionFiling(BaseModel):
     actor: Actor
     content: str = Field(max_length=5000, title="异议内容")
     contact: str | None = Field(default=None, max_length=100, title="联系方式")
+
+
+class ObjectionAnswer(BaseModel):
+    """The applicant's 陈述申辩 to an objection, once, before it is resolved."""
+
+    objection_id: str = Field(title="异议编号")
+    content: str = Field(min_length=1, max_length=5000, title="陈述申辩")
+    actor: Actor
 
 
 class ObjectionResolution(BaseModel):

@@ -33,6 +33,9 @@ class DocumentRequest(BaseModel):
     court: str | None = None
     checklist: Checklist | None = None
     legal_time_limit_working_days: int | None = None
+    lapse_decision: str | None = Field(
+        default=None, description="补正通知书: the decision issued if the window passes (不予受理决定书, 不予备案决定书)"
+    )
     fair: FairState | None = Field(default=None, description="the fair as it stood (procurement documents)")
     lot: LotState | None = Field(default=None, description="the lot as it stood (procurement documents)")
     addressee_bid: str | None = Field(default=None, description="the bid a notice is addressed to")

@@ -22,6 +22,7 @@ from schemas.case import (
     CaseState,
     Correction,
     FilingRequest,
+    ObjectionAnswer,
     ObjectionFiling,
     ObjectionResolution,
     Outcome,
@@ -235,6 +236,14 @@ class CaseService(Service):
             case_no, FilingWorkflow.file_objection, payload, lambda: f"案件 {case_no} 当前不在公示期，不能提出异议"
         )
 
+    async def answer_objection(
+        self, actor: Actor, case_no: str, objection_id: str, answer: views.ObjectionAnswerInput
+    ) -> ActionReceipt:
+        """陈述申辩: the applicant answers an objection before it is resolved."""
+        self._readable_state(actor, case_no)
+        payload = ObjectionAnswer(objection_id=objection_id, content=answer.content, actor=actor)
+        return await self._case_update(case_no, FilingWorkflow.answer_objection, payload)
+
     async def resolve_objection(
         self, actor: Actor, case_no: str, objection_id: str, resolution: views.ObjectionResolutionInput
     ) -> ActionReceipt:
@@ -322,6 +331,7 @@ class CaseService(Service):
                     objection_id=o.objection_id, filed_at=o.filed_at, content=o.content, status=o.status,
                     status_name=o.status.label,
                     resolution="；".join(o.resolution.reasons) if o.resolution else None,
+                    answer=o.answer, answered_at=o.answered_at,
                 )
                 for o in state.objections
             ],

@@ -66,6 +66,10 @@ class ObjectionInput(RequestModel):
     contact: SingleLine | None = Field(default=None, max_length=100, title="联系方式")
 
 
+class ObjectionAnswerInput(RequestModel):
+    content: MultiLine = Field(min_length=1, max_length=5000, title="陈述申辩")
+
+
 class ObjectionResolutionInput(RequestModel):
     outcome: Literal["uphold", "dismiss"] = Field(title="处理结果")
     reasons: list[Reason] = Field(default_factory=list, max_length=30, title="处理理由")
@@ -118,6 +122,8 @@ class ObjectionView(BaseModel):
     status: ObjectionStatus
     status_name: str
     resolution: str | None = None
+    answer: str | None = Field(default=None, description="申请人的陈述申辩")
+    answered_at: AwareDatetime | None = None
 
 
 class CorrectionView(BaseModel):

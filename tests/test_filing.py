@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+import re
 
 import pytest
+from sqlmodel import Session
+from temporalio.testing import ActivityEnvironment
 
-from schemas.calendar import CalendarSourceKind, CalendarYear
+from activities.calendar import CalendarActivities
+from activities.rendering import cn_date
+
+from schemas.calendar import CalendarSourceKind, CalendarYear, DeadlineRequest
 from schemas.case import Phase, TaskStatus
 from schemas.documents import DocumentKind
-from schemas.localtime import local_date
+from schemas.localtime import SHANGHAI, local_date
 from schemas.people import Actor, Role
 from service import views
 from service.cases import CaseService
 from service.common import ServiceError
 from store.calendars import load_calendar_year
 from store.files import content_path
+from store.models import OrganizationRecord
 from tests import factories
 from tests.conftest import Skipping
-from tests.helpers import case_state, history_length, keep_golden, until_state
+from tests.helpers import accepted_updates, case_state, history_length, keep_golden, until_state
+from workflows.filing import last_moment_of_validity
 
 
 def document_text(service: CaseService, case_no: str, kind: DocumentKind, actor: Actor) -> str:
@@ -81,6 +90,16 @@ async def test_green_channel_filing_goes_from_submission_to_certificate(skipping
     ]
     certificate = document_text(service, case_no, DocumentKind.certificate, applicant)
     assert "社区社会组织备案证明" in certificate and application.organization_name in certificate
+    with Session(skipping.engine) as session:
+        organization = session.get(OrganizationRecord, case_no)
+    assert organization is not None
+    issued = local_date(organization.approved_at)
+    last_day = date(issued.year + 3, issued.month, issued.day) - timedelta(days=1)
+    assert local_date(organization.valid_until) == last_day, "three years end the day before the anniversary"
+    assert f"自{cn_date(issued)}至{cn_date(last_day)}" in certificate
+    for kind in (DocumentKind.public_notice, DocumentKind.certificate):
+        responsible = re.findall(r"<th>负责人</th>\s*<td>(.*?)</td>", document_text(service, case_no, kind, applicant))
+        assert responsible == ["王芳"], f"{kind}: only the proposed leader, not the founder 李明"
     actors = [e.actor for e in view.timeline if e.actor not in (None, "系统")]
     assert {"王芳", "赵丽", "周静"} <= set(actors)
     assert "公示期满，未收到异议" in [e.summary for e in view.timeline]
@@ -148,6 +167,11 @@ async def test_case_lapses_when_the_correction_window_passes(skipping: Skipping)
     assert view.phase_name == "已失效（逾期未补正）"
     decision = document_text(service, case_no, DocumentKind.non_acceptance_decision, applicant)
     assert "不予受理决定书" in decision and "未在补正期限" in decision and "行政复议" in decision
+    notice = document_text(service, case_no, DocumentKind.correction_notice, applicant)
+    assert "自动失效" not in notice and "逾期未补正的，本机关将依法作出不予受理的决定，出具《不予受理决定书》" in notice
+    assert "办理时限暂停计算" not in notice, "before acceptance no time limit runs"
+    lapsed = next(n for n in service.notifications(applicant).items if n.kind == "lapsed" and n.case_no == case_no)
+    assert "《不予受理决定书》" in lapsed.body
     with pytest.raises(ServiceError) as refused:
         await service.correct(applicant, case_no, views.CorrectionInput(materials=[{"material": "charter"}]))
     assert "已办结" in refused.value.message
@@ -200,6 +224,9 @@ async def test_reviewer_can_ask_for_correction_which_pauses_the_clock(service: C
     view = service.case(applicant, case_no)
     assert view.phase is Phase.correction and view.legal_clock_paused and view.legal_deadline is None
     assert view.missing == ["请补充活动场所管理方同意使用的书面说明"]
+    notice = document_text(service, case_no, DocumentKind.correction_notice, applicant)
+    assert "7个工作日的办理时限暂停计算" in notice and "自动失效" not in notice
+    assert "逾期未补正的，本机关将依法作出决定，出具《不予备案决定书》" in notice, "an accepted case is refused, not dropped"
 
     supplement = {"material": "supplementary", "note": "社区居委会同意使用活动室的书面说明"}
     await service.correct(applicant, case_no, views.CorrectionInput(materials=[supplement]))
@@ -401,3 +428,92 @@ async def test_dismissed_objection_lets_the_filing_be_approved(skipping: Skippin
     view = service.case(applicant, case_no)
     assert view.phase is Phase.approved
     assert "公示期满，收到异议1件，均已处理（成立0件）" in [e.summary for e in view.timeline]
+
+
+async def test_pauses_move_the_legal_deadline_only_by_the_working_days_paused(skipping: Skipping) -> None:
+    """A correction asked and answered on the acceptance day gives nothing back; a 公示 begun that day
+    gives back every day up to its end, and the clock runs again from the next day."""
+    service, client = skipping.service, skipping.env.client
+    applicant, case_no = await submit(service, factories.filing())
+    accepted = service.case(applicant, case_no).legal_deadline
+    assert accepted is not None and accepted.working_days == 7
+    today = local_date(await skipping.env.get_current_time())
+
+    reasons = ["请补充活动场所管理方同意使用的书面说明"]
+    decision = views.DecisionInput(step="preliminary_review", outcome="request_correction", reasons=reasons)
+    await service.decide(service.actor("cg-zhao"), case_no, decision)
+    supplement = {"material": "supplementary", "note": "社区居委会同意使用活动室的书面说明"}
+    await service.correct(applicant, case_no, views.CorrectionInput(materials=[supplement]))
+    assert local_date(await skipping.env.get_current_time()) == today, "the test needs the pause within one day"
+    view = service.case(applicant, case_no)
+    assert view.legal_deadline is not None and view.legal_deadline.due_date == accepted.due_date
+
+    await through_reviews(service, case_no)
+    notice_ends = service.case(applicant, case_no).public_notice_until
+    assert notice_ends is not None
+    await skipping.env.sleep(timedelta(days=9))
+    await until_state(client, case_no, lambda s: s.phase is Phase.decision)
+    next_day_counts = DeadlineRequest(start=datetime.combine(notice_ends, time(12), SHANGHAI), working_days=7)
+    expected = await ActivityEnvironment().run(CalendarActivities(skipping.engine).compute_deadline, next_day_counts)
+    view = service.case(applicant, case_no)
+    assert view.legal_deadline is not None and view.legal_deadline.due_date == expected.due_date
+    assert any(f"办结期限顺延至{expected.due_date.isoformat()}" in e.summary for e in view.timeline)
+
+
+@pytest.mark.parametrize(
+    ("issued", "years", "last_day"),
+    [
+        (datetime(2026, 12, 5, 10, tzinfo=SHANGHAI), 3, date(2029, 12, 4)),
+        (datetime(2026, 12, 4, 17, tzinfo=UTC), 3, date(2029, 12, 4)),  # already 12-05 in Shanghai
+        (datetime(2028, 2, 29, 9, tzinfo=SHANGHAI), 1, date(2029, 2, 28)),
+        (datetime(2028, 3, 1, 9, tzinfo=SHANGHAI), 5, date(2033, 2, 28)),
+    ],
+)
+def test_validity_of_n_years_ends_the_day_before_the_anniversary(issued: datetime, years: int, last_day: date) -> None:
+    until = last_moment_of_validity(issued, years)
+    assert local_date(until) == last_day and local_date(until + timedelta(seconds=1)) == last_day + timedelta(days=1)
+
+
+async def test_applicant_answers_an_objection_and_the_objector_learns_the_outcome(skipping: Skipping) -> None:
+    service, client = skipping.service, skipping.env.client
+    applicant, case_no = await submit(service, factories.filing())
+    await through_reviews(service, case_no)
+    neighbour = service.actor(factories.applicant_id(), "刘大姐", Role.public)
+    objection = views.ObjectionInput(name="刘大姐", content="该队伍占用消防通道排练", contact="13912340000")
+    await service.file_objection(neighbour, case_no, objection)
+
+    invited = [n for n in service.notifications(applicant).items if n.kind == "objection_answer_invited"]
+    assert [n.case_no for n in invited] == [case_no]
+    assert "YY01" in invited[0].body and "陈述申辩" in invited[0].body and "含当日" in invited[0].body
+
+    answer = views.ObjectionAnswerInput(content="排练在社区活动室内进行，不占用消防通道，附活动室使用记录")
+    before = await accepted_updates(client, case_no)
+    with pytest.raises(ServiceError) as stranger:
+        await service.answer_objection(neighbour, case_no, "YY01", answer)
+    assert stranger.value.kind in ("forbidden", "not_found")
+    with pytest.raises(ServiceError) as unknown:
+        await service.answer_objection(applicant, case_no, "YY09", answer)
+    assert unknown.value.kind == "conflict" and "YY09" in unknown.value.message
+    assert await accepted_updates(client, case_no) == before, "refused answers never enter the history"
+
+    receipt = await service.answer_objection(applicant, case_no, "YY01", answer)
+    assert "陈述申辩已提交" in receipt.message
+    with pytest.raises(ServiceError) as twice:
+        await service.answer_objection(applicant, case_no, "YY01", answer)
+    assert twice.value.kind == "conflict" and "不能重复提交" in twice.value.message
+
+    reviewer = service.actor("jg-zhou")
+    staff_view = service.case(reviewer, case_no)
+    assert staff_view.objections[0].answer == answer.content and staff_view.objections[0].answered_at is not None
+    assert any("陈述申辩" in e.summary for e in staff_view.timeline)
+    told = [n for n in service.notifications(reviewer, limit=200).items if n.kind == "objection_answered" and n.case_no == case_no]
+    assert len(told) == 1 and "YY01" in told[0].body
+
+    reasons = ["经现场核查，排练在活动室内进行，未占用消防通道"]
+    await service.resolve_objection(reviewer, case_no, "YY01", views.ObjectionResolutionInput(outcome="dismiss", reasons=reasons))
+    outcome = [n for n in service.notifications(neighbour).items if n.kind == "objection_resolved"]
+    assert len(outcome) == 1 and "异议不成立" in outcome[0].body and reasons[0] in outcome[0].body
+    assert "刘大姐" not in [e.actor for e in service.case(applicant, case_no).timeline]
+    with pytest.raises(ServiceError) as late:
+        await service.answer_objection(applicant, case_no, "YY01", answer)
+    assert late.value.kind == "conflict" and "已处理" in late.value.message

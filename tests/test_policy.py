@@ -787,3 +787,33 @@ def test_procedure_time_limits_follow_the_policy_for_this_track(case: tuple[str,
     assert procedure.public_notice_working_days == notice
     assert (procedure.public_notice_simplified_by is not None) is bool(notices)
     assert procedure.correction_window_working_days == track.correction_window_working_days
+
+
+@pytest.mark.parametrize(
+    ("registration", "local"),
+    [
+        ("YJ-JG-CG", True),
+        ("春光社区", True),
+        ("延吉市建工街道春光社区", True),
+        ("建工街道春光社区", True),
+        ("吉林省延边朝鲜族自治州延吉市建工街道春光社区", True),
+        ("吉林省延边朝鲜族自治州延吉市建工街道春光社区光明路12号3单元501室", True),
+        ("延吉市建工街道春光社区居民委员会", True),
+        ("建工街道 春光社区 光明路12号", True),
+        ("延吉市河南街道春光社区", False),
+        ("吉林省长春市建工街道春光社区光明路12号", False),
+        ("延吉市建工街道民安社区", False),
+        ("吉林省长春市", False),
+    ],
+)
+def test_household_registration_names_the_community_however_it_is_written(registration: str, local: bool) -> None:
+    """四免: 户籍 copied from a household register (a full address) or the community's full name is local."""
+    names = ["春光社区", "延吉市建工街道春光社区"]
+    app = application(Track.filing, YJ_COMMUNITY, people=[
+        {"name": "王芳", "role": "founder_and_leader", "household_registration": registration},
+        {"name": "李明", "role": "founder", "household_registration": "吉林省长春市"},
+    ])
+    policy, ref = policy_for("YJ")
+    materials = assess(app, policy, ref, community_names=names).checklist.materials
+    (wang,) = [m for m in materials if m.material == "identity_proof" and m.person == "王芳"]
+    assert (wang.status is MaterialStatus.waived) is local, wang.explanation

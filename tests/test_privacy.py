@@ -60,6 +60,7 @@ def bodies(world: World) -> dict[type, Any]:
         views.DecisionInput: {"step": "preliminary_review", "outcome": "approve"},
         views.ObjectionInput: {"name": "路人", "content": "该组织活动扰民"},
         views.ObjectionResolutionInput: {"outcome": "dismiss", "reasons": ["经核查不属实"]},
+        views.ObjectionAnswerInput: {"content": "该组织在活动室内活动，不扰民"},
         views.ApprovalInput: {"approve": True},
         ContractPlan: plan(world.today).model_dump(mode="json"),
         views.SigningInput: {"party": "supplier"},

@@ -12,8 +12,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from temporalio.testing import ActivityEnvironment
 
-from activities.calendar import CalendarActivities
-from rules.workdays import Calendar, DayKind, YearCalendar, deadline, working_days_between
+from activities.calendar import CalendarActivities, _library_year
+from rules.workdays import (
+    Calendar,
+    DayClassifier,
+    DayKind,
+    YearCalendar,
+    days_left_at_pause,
+    deadline,
+    deadline_at_resume,
+    working_days_between,
+)
 from schemas.calendar import (
     CalendarSource,
     CalendarSourceKind,
@@ -321,3 +330,81 @@ def test_days_passed_are_accounted_for(calendar, start, days) -> None:
         assert calendar.day(skipped.day) == DayKind(workday=False, holiday=skipped.name)
     assert all(d.weekday() >= 5 and first < d <= result.due_date for d in result.makeup_workdays_counted)
     assert [s.year for s in result.sources] == list(range(first.year, result.due_date.year + 1))
+
+
+# --- pauses of the legal clock: only working days wholly inside a pause are given back ------------
+
+CALENDAR_2026 = Calendar([_library_year(2026), _library_year(2027)])
+
+
+def with_pauses(
+    accepted: datetime, days: int, pauses: list[tuple[datetime, datetime]], calendar: DayClassifier = CALENDAR_2026
+) -> date:
+    """The due date after the pauses, computed as the filing workflow does at each pause and resume."""
+    due = _deadline(accepted, days, calendar)
+    for paused, resumed in pauses:
+        left_request = days_left_at_pause(paused, due)
+        left = working_days_between(left_request.start, left_request.end, calendar)
+        if left:
+            due = deadline(deadline_at_resume(paused, resumed, left), calendar)
+    return due.due_date
+
+
+ACCEPTED = shanghai(2026, 12, 1, 10)  # a Tuesday; 7 working days end on Thursday 12-10
+
+
+@pytest.mark.parametrize(
+    ("paused", "resumed", "due", "why"),
+    [
+        (shanghai(2026, 12, 1, 11), shanghai(2026, 12, 1, 15), date(2026, 12, 10), "same day as acceptance"),
+        (shanghai(2026, 12, 3, 9), shanghai(2026, 12, 3, 17), date(2026, 12, 10), "same counted day"),
+        (shanghai(2026, 12, 1, 11), shanghai(2026, 12, 5), date(2026, 12, 15), "公示 12-01 to 12-04"),
+        (shanghai(2026, 12, 4, 15), shanghai(2026, 12, 7, 10), date(2026, 12, 10), "Friday to Monday: no day wholly paused"),
+        (shanghai(2026, 12, 3, 15), shanghai(2026, 12, 8, 10), date(2026, 12, 14), "over a weekend: Friday and Monday paused"),
+        (shanghai(2026, 12, 5, 10), shanghai(2026, 12, 8, 10), date(2026, 12, 11), "starts on a Saturday: Monday paused"),
+        (shanghai(2026, 12, 3, 10), shanghai(2026, 12, 6, 10), date(2026, 12, 11), "ends on a Sunday: Friday paused"),
+        (shanghai(2026, 12, 3, 10), shanghai(2026, 12, 4), date(2026, 12, 10), "ends at the midnight after the pause day"),
+        (shanghai(2026, 12, 10, 10), shanghai(2026, 12, 14, 10), date(2026, 12, 10), "paused on the due date: nothing left"),
+    ],
+)
+def test_a_pause_gives_back_only_the_working_days_it_covers_whole(paused, resumed, due, why) -> None:
+    assert with_pauses(ACCEPTED, 7, [(paused, resumed)]) == due, why
+
+
+def test_a_pause_over_a_holiday_gives_back_no_holiday() -> None:
+    accepted = shanghai(2026, 9, 28, 10)  # 7 working days: 9-29, 9-30, 10-08, 10-09, 10-10 (调休), 10-12, 10-13
+    assert with_pauses(accepted, 7, []) == date(2026, 10, 13)
+    assert with_pauses(accepted, 7, [(shanghai(2026, 9, 30, 10), shanghai(2026, 10, 8, 15))]) == date(2026, 10, 13)
+    assert with_pauses(accepted, 7, [(shanghai(2026, 10, 2, 10), shanghai(2026, 10, 8, 10))]) == date(2026, 10, 13)
+    assert with_pauses(accepted, 7, [(shanghai(2026, 9, 29, 10), shanghai(2026, 10, 9, 10))]) == date(2026, 10, 15)
+
+
+def test_two_pauses_add_up() -> None:
+    correction = (shanghai(2026, 12, 2, 10), shanghai(2026, 12, 2, 16))
+    notice = (shanghai(2026, 12, 3, 10), shanghai(2026, 12, 10))  # 12-04 .. 12-09 paused: 4 working days
+    assert with_pauses(ACCEPTED, 7, [correction, notice]) == date(2026, 12, 16)
+
+
+@given(
+    synthetic_calendars(),
+    starts,
+    st.integers(1, 40),
+    st.timedeltas(timedelta(0), timedelta(days=30)),
+    st.timedeltas(timedelta(0), timedelta(days=20)),
+)
+def test_the_days_used_are_the_working_days_not_wholly_paused(calendar, accepted, days, until_pause, pause) -> None:
+    paused = accepted + until_pause
+    resumed = paused + pause
+    first_due = _deadline(accepted, days, calendar).due_date
+    due = with_pauses(accepted, days, [(paused, resumed)], calendar)
+
+    def wholly_paused(day: date) -> bool:
+        return paused <= datetime.combine(day, time(), SHANGHAI) and datetime.combine(day + ONE_DAY, time(), SHANGHAI) <= resumed
+
+    start_day = local_date(accepted)
+    used = [start_day + n * ONE_DAY for n in range(1, (due - start_day).days + 1)]
+    used = [d for d in used if calendar.day(d).workday and not wholly_paused(d)]
+    if local_date(paused) >= first_due:  # paused when the time was up: the due date stays
+        assert due == first_due
+    else:
+        assert len(used) == days and calendar.day(due).workday and not wholly_paused(due)

@@ -13,7 +13,7 @@ enters history. Every update returns once the read model shows its effect.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -22,6 +22,8 @@ from workflows.base import CaseClosed, ProcessWorkflow, refuse_if
 
 with workflow.unsafe.imports_passed_through():
     from rules import permissions
+    from rules.workdays import days_left_at_pause, deadline_at_resume
+    from schemas.calendar import Deadline
     from schemas.case import (
         PHASE_NAMES,
         ActionReceipt,
@@ -32,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         FilingRequest,
         LegalClock,
         Objection,
+        ObjectionAnswer,
         ObjectionFiling,
         ObjectionResolution,
         ObjectionStatus,
@@ -46,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.checklist import Assessment, AssessmentRequest, Checklist, Procedure, StepPlan
     from schemas.document_request import DocumentRequest
     from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, NoticePeriod
-    from schemas.localtime import local_date
+    from schemas.localtime import SHANGHAI, local_date
     from schemas.notifications import NotificationKind
     from schemas.people import Actor, Locality, Office
 
@@ -55,6 +58,22 @@ FILINGS_CONTINUE = "filings-continue-as-new"
 
 CORRECTIONS_COUNTED = "corrections-counted"
 """Patch: cases recorded before it kept no count of the corrections submitted in a round."""
+
+LEADERS_ARE_RESPONSIBLE = "documents-name-leaders-as-responsible"
+"""Patch: documents issued before it listed every founder as 负责人, not only the proposed leaders."""
+
+VALIDITY_ENDS_BEFORE_ANNIVERSARY = "validity-ends-the-day-before-the-anniversary"
+"""Patch: certificates issued before it ran to the anniversary itself, one day beyond N years."""
+
+CORRECTION_NOTICE_NAMES_LAPSE = "correction-notice-names-the-lapse-decision"
+"""Patch: notices issued before it said an uncorrected application 自动失效, though a decision follows."""
+
+OBJECTIONS_HEARD = "objections-heard-on-both-sides"
+"""Patch: before it, the applicant was not invited to answer an objection, nor the objector told its outcome."""
+
+PAUSES_EXCLUDE_ONLY_DAYS_PAUSED = "pauses-exclude-only-days-paused"
+"""Patch: before it, a pause counted the day after the due date as still to run and never gave the
+resume day back, so every pause moved the deadline by working days that had not passed paused."""
 
 STEP_PHASES = {
     "preliminary_review": Phase.preliminary_review,
@@ -154,7 +173,7 @@ class FilingWorkflow(ProcessWorkflow):
             assert task.decision is not None
             decision = task.decision
             if decision.outcome is Outcome.request_correction:
-                working_days = max(1, await self._working_days_left(task.deadline))
+                working_days = max(1, await self._days_left(task.deadline))
                 await self._correction_round(decision.reasons, requested_by=decision.by, step=step.id)
                 continue
             if decision.outcome is Outcome.refuse and step.role is self._procedure.authority_role:
@@ -223,7 +242,11 @@ class FilingWorkflow(ProcessWorkflow):
     async def _approve(self, decision: TaskDecision) -> None:
         procedure = self._procedure
         now = workflow.now()
-        valid_until = _add_years(now, procedure.validity_years) if procedure.validity_years else None
+        valid_until = None
+        if procedure.validity_years and workflow.patched(VALIDITY_ENDS_BEFORE_ANNIVERSARY):
+            valid_until = last_moment_of_validity(now, procedure.validity_years)
+        elif procedure.validity_years:
+            valid_until = _add_years(now, procedure.validity_years)
         certificate = CertificateFacts(number=self.case.case_no, valid_from=now, valid_until=valid_until)
         document = await self._issue(DocumentKind.certificate, title=procedure.certificate_title, certificate=certificate)
         self.case.result = Result(
@@ -254,21 +277,23 @@ class FilingWorkflow(ProcessWorkflow):
         raise CaseClosed
 
     async def _lapse(self, request: CorrectionRequest) -> None:
-        accepted = self.case.legal_clock is not None
         reasons = [
             f"申请人未在补正期限（{request.window.due_date.isoformat()}前）内补正申请材料",
             *request.still_missing,
         ]
-        kind, title = (
-            (DocumentKind.refusal_decision, self._procedure.refusal_title)
-            if accepted
-            else (DocumentKind.non_acceptance_decision, DocumentKind.non_acceptance_decision.default_title)
-        )
+        kind, title = self._lapse_decision()
         document = await self._issue(kind, title=title, items=reasons, **self._appeal())
         self._close(Phase.lapsed, reasons, document)
         self._record(None, "lapsed", f"补正期限届满未补正，申请失效，出具{title}", Phase.lapsed)
-        await self._notify(NotificationKind.lapsed, [self.case.applicant])
+        decision = {"decision": title} if workflow.patched(CORRECTION_NOTICE_NAMES_LAPSE) else {}
+        await self._notify(NotificationKind.lapsed, [self.case.applicant], **decision)
         raise CaseClosed
+
+    def _lapse_decision(self) -> tuple[DocumentKind, str]:
+        """Before acceptance an uncorrected application is not accepted; after it, it is refused."""
+        if self.case.legal_clock is not None:
+            return DocumentKind.refusal_decision, self._procedure.refusal_title
+        return DocumentKind.non_acceptance_decision, DocumentKind.non_acceptance_decision.default_title
 
     async def _stop_if_withdrawn(self) -> None:
         withdrawal = self._withdrawal
@@ -293,7 +318,14 @@ class FilingWorkflow(ProcessWorkflow):
     async def _correction_round(self, items: list[str], requested_by: Actor | None, step: str | None) -> None:
         """一次性告知: every item in one notice; the clock pauses until the applicant corrects."""
         window = await self._deadline(self._procedure.correction_window_working_days)
-        document = await self._issue(DocumentKind.correction_notice, items=items, deadline=window)
+        consequence: dict[str, object] = {}
+        if workflow.patched(CORRECTION_NOTICE_NAMES_LAPSE):
+            clock = self.case.legal_clock
+            consequence = {
+                "lapse_decision": self._lapse_decision()[1],
+                "legal_time_limit_working_days": clock.working_days if clock else None,
+            }
+        document = await self._issue(DocumentKind.correction_notice, items=items, deadline=window, **consequence)
         request = CorrectionRequest(
             round=len(self.case.corrections) + 1,
             items=items,
@@ -348,7 +380,7 @@ class FilingWorkflow(ProcessWorkflow):
         clock = self.case.legal_clock
         if clock is None or clock.paused or clock.deadline is None:
             return
-        clock.remaining_working_days = await self._working_days_left(clock.deadline)
+        clock.remaining_working_days = await self._days_left(clock.deadline)
         clock.pauses.append(ClockPause(reason=reason, paused_at=workflow.now()))
         self._touch()
 
@@ -356,10 +388,22 @@ class FilingWorkflow(ProcessWorkflow):
         clock = self.case.legal_clock
         if clock is None or not clock.paused:
             return
-        clock.deadline = await self._deadline(clock.remaining_working_days or 0)
+        left = clock.remaining_working_days or 0
+        if not workflow.patched(PAUSES_EXCLUDE_ONLY_DAYS_PAUSED):
+            clock.deadline = await self._deadline(left)
+        elif left > 0:  # with none left the due date was reached before the pause, and stays
+            request = deadline_at_resume(clock.pauses[-1].paused_at, workflow.now(), left)
+            clock.deadline = await self._call("compute_deadline", request, Deadline)
+        assert clock.deadline is not None
         clock.remaining_working_days = None
         clock.pauses[-1].resumed_at = workflow.now()
         self._record(None, "clock_resumed", f"办理时限恢复计算，办结期限顺延至{clock.deadline.due_date.isoformat()}")
+
+    async def _days_left(self, deadline: Deadline) -> int:
+        """The working days still to run after today up to and including the due date."""
+        if not workflow.patched(PAUSES_EXCLUDE_ONLY_DAYS_PAUSED):
+            return await self._working_days_left(deadline)
+        return await self._call("count_working_days", days_left_at_pause(workflow.now(), deadline), int)
 
     # --- tasks, reminders and AB岗 escalation ------------------------------------------------
 
@@ -377,6 +421,13 @@ class FilingWorkflow(ProcessWorkflow):
         objection.task_id = task.task_id
         holders = {t.holder.user_id: t.holder for t in self.case.open_tasks}
         await self._notify(NotificationKind.objection_filed, list(holders.values()), objection_id=objection.objection_id)
+        if workflow.patched(OBJECTIONS_HEARD):
+            await self._notify(
+                NotificationKind.objection_answer_invited,
+                [self.case.applicant],
+                objection_id=objection.objection_id,
+                due_date=task.deadline.due_date.isoformat(),
+            )
         self._objection_reviews.append(asyncio.create_task(self._await_task(task, step, main=False)))
 
     # --- human actions (validated updates) and the status query --------------------------
@@ -403,11 +454,35 @@ class FilingWorkflow(ProcessWorkflow):
         assert task is not None
         objection.status = ObjectionStatus.upheld if resolution.outcome is Outcome.uphold else ObjectionStatus.dismissed
         objection.resolution = self._complete_task(task, resolution.outcome, resolution.reasons, None, resolution.actor)
+        if workflow.patched(OBJECTIONS_HEARD):
+            await self._notify(
+                NotificationKind.objection_resolved,
+                [objection.filed_by],
+                objection_id=objection.objection_id,
+                outcome=objection.status.label,
+                reasons="；".join(resolution.reasons),
+            )
         return await self._receipt(f"异议 {objection.objection_id} 已处理：{resolution.outcome.label}")
 
     @resolve_objection.validator
     def _validate_resolve_objection(self, resolution: ObjectionResolution) -> None:
         refuse_if(permissions.refuse_objection_resolution(self.case, resolution))
+
+    @workflow.update
+    async def answer_objection(self, answer: ObjectionAnswer) -> ActionReceipt:
+        objection = self.case.objection(answer.objection_id)
+        assert objection is not None
+        objection.answer, objection.answered_at = answer.content.strip(), workflow.now()
+        self._record(answer.actor, "objection_answered", f"申请人就异议 {objection.objection_id} 提交陈述申辩")
+        task = self.case.task(objection.task_id) if objection.task_id else None
+        if task is not None:
+            await self._notify(NotificationKind.objection_answered, [task.holder], objection_id=objection.objection_id)
+        await self._settle()  # nothing in the procedure waits for an answer, so project it here
+        return await self._receipt(f"陈述申辩已提交，{self._authority.name}将在处理异议 {objection.objection_id} 时一并核查")
+
+    @answer_objection.validator
+    def _validate_answer_objection(self, answer: ObjectionAnswer) -> None:
+        refuse_if(permissions.refuse_objection_answer(self.case, answer))
 
     @workflow.update
     async def file_objection(self, filing: ObjectionFiling) -> ActionReceipt:
@@ -531,7 +606,11 @@ class FilingWorkflow(ProcessWorkflow):
                 business_scope=application.business_scope,
                 community_name=locality.community.full_name,
                 venue=f"{venue.kind.label}" + (f"：{venue.address}" if venue.address else ""),
-                responsible_people=[f"{p.name}（{p.role.label}）" for p in application.people],
+                responsible_people=(
+                    [p.name for p in application.people if p.role.is_leader]
+                    if workflow.patched(LEADERS_ARE_RESPONSIBLE)
+                    else [f"{p.name}（{p.role.label}）" for p in application.people]
+                ),
                 submitted_at=self.case.submitted_at,
             ),
             **facts,
@@ -566,7 +645,19 @@ class FilingWorkflow(ProcessWorkflow):
         return self.case.authority
 
 
+def last_moment_of_validity(issued: datetime, years: int) -> datetime:
+    """N years from the day of issue end at the close of the day before the anniversary
+    (自2026年12月5日至2029年12月4日); from 29 February the anniversary in a common year is 1 March."""
+    first_day = local_date(issued)
+    try:
+        anniversary = first_day.replace(year=first_day.year + years)
+    except ValueError:  # 29 February
+        anniversary = date(first_day.year + years, 3, 1)
+    return (datetime.combine(anniversary, time(0, 0), SHANGHAI) - timedelta(seconds=1)).astimezone(UTC)
+
+
 def _add_years(moment: datetime, years: int) -> datetime:
+    """How validity was computed before VALIDITY_ENDS_BEFORE_ANNIVERSARY; kept for replay."""
     try:
         return moment.replace(year=moment.year + years)
     except ValueError:  # 29 February

@@ -68,6 +68,15 @@ async def object_(case_no: CaseNo, objection: views.ObjectionInput, service: Ser
 
 
 @router.post(
+    "/api/cases/{case_no}/objections/{objection_id}/answer", tags=["申请人"], summary="就公示异议陈述申辩", responses=ACT
+)
+async def answer_objection(
+    case_no: CaseNo, objection_id: ItemId, answer: views.ObjectionAnswerInput, service: Service, user: UserId
+) -> ActionReceipt:
+    return await service.answer_objection(service.actor(user), case_no, objection_id, answer)
+
+
+@router.post(
     "/api/cases/{case_no}/objections/{objection_id}/resolution", tags=["工作人员"], summary="处理公示异议", responses=ACT
 )
 async def resolve(
