@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-
 import re
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlmodel import Session
@@ -12,7 +11,6 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.calendar import CalendarActivities
 from activities.rendering import cn_date
-
 from schemas.calendar import CalendarSourceKind, CalendarYear, DeadlineRequest
 from schemas.case import Phase, TaskStatus
 from schemas.documents import DocumentKind
