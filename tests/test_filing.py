@@ -456,6 +456,7 @@ async def test_pauses_move_the_legal_deadline_only_by_the_working_days_paused(sk
     view = service.case(applicant, case_no)
     assert view.legal_deadline is not None and view.legal_deadline.due_date == expected.due_date
     assert any(f"办结期限顺延至{expected.due_date.isoformat()}" in e.summary for e in view.timeline)
+    await keep_golden(client, case_no, "filing_clock_paused")
 
 
 @pytest.mark.parametrize(
@@ -515,3 +516,4 @@ async def test_applicant_answers_an_objection_and_the_objector_learns_the_outcom
     with pytest.raises(ServiceError) as late:
         await service.answer_objection(applicant, case_no, "YY01", answer)
     assert late.value.kind == "conflict" and "已处理" in late.value.message
+    await keep_golden(client, case_no, "objection_answered")
