@@ -114,17 +114,25 @@ def working_days_between(start: datetime, end: datetime, calendar: DayClassifier
 # and ends on one day changes nothing, and a pause ending at midnight gives the next day back whole.
 
 
+def _pause_begins(paused_at: datetime, started: datetime) -> datetime:
+    """When a pause begins, for counting: one at midnight begins in effect at the end of the day before,
+    since the clock did not run on the new day (unless the clock itself started that midnight)."""
+    if paused_at == _at(local_date(paused_at), time(0, 0)) and local_date(paused_at) > local_date(started):
+        return paused_at - timedelta(microseconds=1)
+    return paused_at
+
+
 def days_left_at_pause(paused_at: datetime, due: Deadline) -> WorkingDaysRequest:
     """What a pause leaves to run: the working days after the pause day up to and including the due
     date (the pause day itself has been used; none is left once the due date is reached)."""
-    return WorkingDaysRequest(start=paused_at, end=_at(due.due_date, time(0, 0)))
+    return WorkingDaysRequest(start=_pause_begins(paused_at, due.start), end=_at(due.due_date, time(0, 0)))
 
 
-def deadline_at_resume(paused_at: datetime, resumed_at: datetime, working_days_left: int) -> DeadlineRequest:
+def deadline_at_resume(paused_at: datetime, resumed_at: datetime, working_days_left: int, started: datetime) -> DeadlineRequest:
     """The deadline once the clock runs again: the resume day counts (the clock runs on it) unless it
-    is the pause day, which was counted already."""
+    is the pause day, which was counted already. ``started`` is when the paused deadline was counted from."""
     resumed_on = local_date(resumed_at)
-    if resumed_on == local_date(paused_at):
+    if resumed_on == local_date(_pause_begins(paused_at, started)):
         start = resumed_at
     else:
         start = _at(resumed_on, time(0, 0)) - timedelta(microseconds=1)  # count from the resume day on

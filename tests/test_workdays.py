@@ -346,7 +346,7 @@ def with_pauses(
         left_request = days_left_at_pause(paused, due)
         left = working_days_between(left_request.start, left_request.end, calendar)
         if left:
-            due = deadline(deadline_at_resume(paused, resumed, left), calendar)
+            due = deadline(deadline_at_resume(paused, resumed, left, due.start), calendar)
     return due.due_date
 
 
@@ -408,3 +408,10 @@ def test_the_days_used_are_the_working_days_not_wholly_paused(calendar, accepted
         assert due == first_due
     else:
         assert len(used) == days and calendar.day(due).workday and not wholly_paused(due)
+
+
+def test_a_pause_beginning_at_midnight_gives_that_day_back() -> None:
+    """The clock did not run on a day whose first moment is already paused (a timer fires at midnight)."""
+    accepted = shanghai(2026, 12, 1, 0)  # Tuesday: 2 working days end on Thursday 12-03
+    assert with_pauses(accepted, 2, [(shanghai(2026, 12, 2, 0), shanghai(2026, 12, 3, 0))]) == date(2026, 12, 4)
+    assert with_pauses(accepted, 2, [(accepted, shanghai(2026, 12, 1, 9))]) == date(2026, 12, 3), "the start day is never counted"

@@ -392,7 +392,7 @@ class FilingWorkflow(ProcessWorkflow):
         if not workflow.patched(PAUSES_EXCLUDE_ONLY_DAYS_PAUSED):
             clock.deadline = await self._deadline(left)
         elif left > 0:  # with none left the due date was reached before the pause, and stays
-            request = deadline_at_resume(clock.pauses[-1].paused_at, workflow.now(), left)
+            request = deadline_at_resume(clock.pauses[-1].paused_at, workflow.now(), left, clock.deadline.start)
             clock.deadline = await self._call("compute_deadline", request, Deadline)
         assert clock.deadline is not None
         clock.remaining_working_days = None
