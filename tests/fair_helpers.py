@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -84,18 +84,27 @@ class Fair:
         await self.skipping.env.sleep(moment - now + timedelta(minutes=1))
 
 
+async def create_fair(
+    service: FairService,
+    now: datetime,
+    title: str = "2026年延吉市社会组织成果展示暨社洽会",
+    demands_in: timedelta = timedelta(days=2),
+    fair_in: timedelta = timedelta(days=4),
+    bids_in: timedelta = timedelta(days=7),
+) -> views.FairSummary:
+    """The organizer creates a fair whose demands close, whose fair day comes and whose bids close these long after ``now``."""
+    schedule = {
+        "demands_due": (now + demands_in).isoformat(),
+        "fair_day": (now + fair_in).date().isoformat(),
+        "bids_close": (now + bids_in).isoformat(),
+    }
+    return await service.create_fair(service.actor(ORGANIZER), views.FairInput.model_validate({"title": title, "schedule": schedule}))
+
+
 async def published_fair(skipping: Skipping, demands: list[dict[str, Any]] | None = None) -> Fair:
     """A fair whose catalogue is published: one lot per demand (all approved), bidding open for 7 days."""
     service = FairService(skipping.settings, skipping.engine, skipping.env.client)
-    now = await skipping.env.get_current_time()
-    schedule = {
-        "demands_due": (now + timedelta(days=2)).isoformat(),
-        "fair_day": (now + timedelta(days=4)).date().isoformat(),
-        "bids_close": (now + timedelta(days=7)).isoformat(),
-    }
-    summary = await service.create_fair(
-        service.actor(ORGANIZER), views.FairInput.model_validate({"title": "2026年延吉市社会组织成果展示暨社洽会", "schedule": schedule})
-    )
+    summary = await create_fair(service, await skipping.env.get_current_time())
     for demand in demands or [DEMAND]:
         await service.submit_demand(service.actor(demand.get("department", "dept-wj")), summary.fair_no, DemandInput.model_validate({k: v for k, v in demand.items() if k != "department"}))
     await skipping.env.sleep(timedelta(days=2, minutes=1))

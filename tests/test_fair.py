@@ -18,7 +18,7 @@ from service.fairs import FairService
 from store import register
 from store.models import CaseNumberRecord, ContractRecord
 from tests.conftest import Skipping
-from tests.fair_helpers import DEMAND, ORGANIZER, Fair, published_fair
+from tests.fair_helpers import DEMAND, ORGANIZER, Fair, create_fair, published_fair
 from tests.helpers import accepted_updates, history_length, keep_golden, until_contract, until_fair, until_lot
 
 
@@ -310,14 +310,7 @@ async def test_a_number_temporal_already_holds_is_skipped_when_a_fair_is_created
     taken = f"{series}-{(last or 0) + 1:05d}"
     occupant = await skipping.env.client.start_workflow("Occupied", id=taken, task_queue="nobody-polls-this")
     try:
-        schedule = {
-            "demands_due": (now + timedelta(days=2)).isoformat(),
-            "fair_day": (now + timedelta(days=4)).date().isoformat(),
-            "bids_close": (now + timedelta(days=7)).isoformat(),
-        }
-        summary = await service.create_fair(
-            service.actor(ORGANIZER), views.FairInput.model_validate({"title": "2026年第二届社洽会", "schedule": schedule})
-        )
+        summary = await create_fair(service, now, "2026年第二届社洽会")
     finally:
         await occupant.terminate()
     assert summary.fair_no == f"{series}-{(last or 0) + 2:05d}"

@@ -36,7 +36,7 @@ from service.fairs import FairService
 from settings import Settings
 from tests import factories
 from tests.conftest import Skipping, binary, make_settings, prepared_engine
-from tests.fair_helpers import BIDDERS, DEMAND, ORGANIZER, Fair, published_fair
+from tests.fair_helpers import BIDDERS, DEMAND, ORGANIZER, Fair, create_fair, published_fair
 from tests.helpers import case_state, keep_golden, until_fair, until_lot, until_state
 from worker import WORKFLOWS, activities, build_worker
 
@@ -297,15 +297,7 @@ async def test_a_fair_continues_as_new_while_collecting_and_while_its_lots_run_a
     client = skipping.env.client
     async with short_histories(client, skipping.settings, skipping.engine) as cases:
         service = FairService(cases.settings, skipping.engine, client)
-        now = await skipping.env.get_current_time()
-        schedule = {
-            "demands_due": (now + timedelta(days=2)).isoformat(),
-            "fair_day": (now + timedelta(days=4)).date().isoformat(),
-            "bids_close": (now + timedelta(days=7)).isoformat(),
-        }
-        fair_no = (await service.create_fair(
-            service.actor(ORGANIZER), views.FairInput.model_validate({"title": "2026年延吉市社会组织成果展示暨社洽会", "schedule": schedule})
-        )).fair_no
+        fair_no = (await create_fair(service, await skipping.env.get_current_time())).fair_no
         for department, title in (("dept-wj", DEMAND["title"]), ("dept-jy", "青少年课后托管服务")):
             await service.submit_demand(service.actor(department), fair_no, DemandInput.model_validate({**DEMAND, "title": title}))
         organizations = list(BIDDERS)
@@ -388,14 +380,9 @@ async def test_on_the_dev_server_a_fair_continuing_as_new_leaves_its_lots_runnin
     client = temporal.client
     async with short_histories(client, system_settings, engine) as cases:
         service = FairService(cases.settings, engine, client)
-        now = datetime.now(UTC)
-        schedule = {
-            "demands_due": (now + timedelta(seconds=5)).isoformat(),
-            "fair_day": (now + timedelta(days=1)).date().isoformat(),
-            "bids_close": (now + timedelta(seconds=9)).isoformat(),
-        }
-        fair_no = (await service.create_fair(
-            service.actor(ORGANIZER), views.FairInput.model_validate({"title": "2026年延吉市社洽会（快速）", "schedule": schedule})
+        fair_no = (await create_fair(
+            service, datetime.now(UTC), "2026年延吉市社洽会（快速）",
+            demands_in=timedelta(seconds=5), fair_in=timedelta(days=1), bids_in=timedelta(seconds=9),
         )).fair_no
         await service.submit_demand(service.actor("dept-wj"), fair_no, DemandInput.model_validate(DEMAND))
         await until_fair(client, fair_no, lambda s: s.phase is FairPhase.reviewing)
