@@ -57,6 +57,7 @@ from workflows.lot import LotWorkflow
 PUBLIC_LOT_EVENTS = frozenset(
     {"lot_opened", "bids_closed", "result_published", "result_notice_ended", "awarded", "failed", "retendered", "closed"}
 )
+BID_EVENTS = frozenset({"bid_submitted", "bid_amended", "bid_withdrawn"})
 PUBLIC_DOCUMENTS = frozenset({DocumentKind.demand_catalogue, DocumentKind.result_publication, DocumentKind.failed_lot_notice})
 
 
@@ -307,7 +308,7 @@ class FairService(Service):
         if ranking and not staff:
             ranking = ranking.model_copy(update={"entries": [e.model_copy(update={"expert_totals": [], "dropped": []}) for e in ranking.entries]})
         panel = state.seats if audience is Audience.organizer else [s for s in state.seats if s.expert.user_id == mine]
-        timeline = state.timeline if staff else [e for e in state.timeline if e.action in PUBLIC_LOT_EVENTS or (e.actor and e.actor.user_id == mine)]
+        timeline = self._timeline(audience, state, mine)
         return views.LotView(
             audience=audience,
             lot_no=state.lot_no,
@@ -332,9 +333,23 @@ class FairService(Service):
             contract=state.contract,
             rubric=state.policy.rubric,
             tasks=[holder_view(t) for t in state.open_tasks] if audience is Audience.organizer else [],
-            timeline=[timeline_view(e) for e in timeline],
+            timeline=timeline,
             documents=[document_view(d) for d in state.documents if self._may_read(audience, state, d, own_orgs)],
         )
+
+    @staticmethod
+    def _timeline(audience: str, state: LotState, mine: str | None) -> list[views.TimelineView]:
+        """The organizer sees the whole timeline. Anyone else sees a part of it, numbered anew: the lot's own
+        sequence numbers count every bid, amendment and withdrawal, so they would tell how many bids came in;
+        while bids are open the buying department sees no bid events either."""
+        if audience == Audience.organizer:
+            return [timeline_view(e) for e in state.timeline]
+        if audience == Audience.department:
+            hidden = BID_EVENTS if state.phase is LotPhase.bidding else frozenset()
+            shown = [e for e in state.timeline if e.action not in hidden]
+        else:
+            shown = [e for e in state.timeline if e.action in PUBLIC_LOT_EVENTS or (e.actor and e.actor.user_id == mine)]
+        return [timeline_view(e).model_copy(update={"seq": n}) for n, e in enumerate(shown, start=1)]
 
     @staticmethod
     def _may_read(audience: str, state: LotState, document: DocumentRef, own_orgs: set[str]) -> bool:

@@ -61,6 +61,12 @@ class Fair:
         )
         return await self.service.submit_bid(self.actor(BIDDERS[organization]), lot_no, bid)
 
+    async def bid_id(self, lot_no: str, organization: str) -> str:
+        """The number the lot gave an organization's current bid (drawn at random, so tests look it up)."""
+        bid = (await self.state(lot_no)).bid_of(organization)
+        assert bid is not None, f"{organization} has no bid in {lot_no}"
+        return bid.bid_id
+
     async def close_bidding(self, lot_no: str) -> LotState:
         state = await self.state(lot_no)
         now = await self.skipping.env.get_current_time()

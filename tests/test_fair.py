@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from service.fairs import FairService
 from store import register
 from store.models import CaseNumberRecord, ContractRecord
 from tests.conftest import Skipping
-from tests.fair_helpers import DEMAND, ORGANIZER, Fair, create_fair, published_fair
+from tests.fair_helpers import BIDDERS, DEMAND, ORGANIZER, Fair, create_fair, published_fair
 from tests.helpers import accepted_updates, history_length, keep_golden, until_contract, until_fair, until_lot
 
 
@@ -36,6 +37,7 @@ async def test_a_lot_is_awarded_after_a_challenge_and_a_declined_award(skipping:
     fair = await published_fair(skipping)
     lot = fair.lots[0]
     await four_bids(fair, lot)
+    ids = {organization: await fair.bid_id(lot, organization) for organization in ("YJ-REG-0001", "YJ-REG-0002")}
 
     over = BidInput(organization="YJ-REG-0007", price_fen=30_000_001, proposal="超出预算的方案说明文字。", team=["社工2名"])
     with pytest.raises(ServiceError) as over_ceiling:
@@ -43,12 +45,12 @@ async def test_a_lot_is_awarded_after_a_challenge_and_a_declined_award(skipping:
     assert over_ceiling.value.kind == "invalid" and "300,000.00元" in over_ceiling.value.message
     with pytest.raises(ServiceError) as twice:
         await fair.bid(lot, "YJ-REG-0001", 27_000_000)
-    assert twice.value.kind == "conflict" and "B01" in twice.value.message
+    assert twice.value.kind == "conflict" and ids["YJ-REG-0001"] in twice.value.message
     amended = BidInput(organization="YJ-REG-0002", price_fen=26_000_000, proposal="修改后的服务方案，增加夜间应急响应。", team=["社工4名"])
-    await fair.service.amend_bid(fair.actor("org-xiyanghong"), lot, "B02", amended)
+    await fair.service.amend_bid(fair.actor("org-xiyanghong"), lot, ids["YJ-REG-0002"], amended)
 
     mine = fair.service.lot(fair.actor("org-chunhui"), lot)
-    assert mine.audience == "bidder" and [b.bid_id for b in mine.bids] == ["B01"]
+    assert mine.audience == "bidder" and [b.bid_id for b in mine.bids] == [ids["YJ-REG-0001"]]
     public = fair.service.lot(None, lot)
     assert public.bids == [] and public.ranking is None
     assert mine.bid_count is None and public.bid_count is None, "while bids are open only the organizer knows how many"
@@ -136,6 +138,30 @@ async def test_a_lot_is_awarded_after_a_challenge_and_a_declined_award(skipping:
     await keep_golden(fair.client, fair.fair_no, "fair_closed")
 
 
+async def test_while_bids_are_open_nothing_but_the_organizers_view_tells_how_many_there_are(skipping: Skipping) -> None:
+    """Not a bid's number, its receipt, the numbering of the timeline a bidder or the buying department sees,
+    nor a count: the first and the last bidder see the same."""
+    fair = await published_fair(skipping)
+    lot = fair.lots[0]
+    receipts = {organization: await fair.bid(lot, organization, 25_000_000) for organization in ("YJ-REG-0001", "YJ-REG-0002", "YJ-REG-0003")}
+    state = await fair.state(lot)
+    numbers = [b.bid_id for b in state.bids]
+    assert len(set(numbers)) == 3 and all(re.fullmatch(r"B-[0-9A-F]{8}", n) for n in numbers), numbers
+    for organization in ("YJ-REG-0001", "YJ-REG-0003"):
+        number = state.bid_of(organization).bid_id
+        assert receipts[organization].message == f"投标已提交，编号 {number}；截止前可以修改或撤回"
+        seen = fair.service.lot(fair.actor(BIDDERS[organization]), lot)
+        assert seen.bid_count is None and [b.bid_id for b in seen.bids] == [number]
+        assert [(e.seq, e.action) for e in seen.timeline] == [(1, "lot_opened"), (2, "bid_submitted")], organization
+    department = fair.service.lot(fair.actor("dept-wj"), lot)
+    assert department.bid_count is None and not [e for e in department.timeline if e.action.startswith("bid_")]
+    assert [e.seq for e in department.timeline] == list(range(1, len(department.timeline) + 1))
+    public = fair.service.lot(None, lot)
+    assert public.bid_count is None and [(e.seq, e.action) for e in public.timeline] == [(1, "lot_opened")]
+    organizer = fair.service.lot(fair.actor(ORGANIZER), lot)
+    assert organizer.bid_count == 3 and sum(e.action == "bid_submitted" for e in organizer.timeline) == 3
+
+
 async def test_too_few_eligible_bids_fail_the_lot_which_can_be_retendered_or_closed(skipping: Skipping) -> None:
     fair = await published_fair(skipping)
     lot = fair.lots[0]
@@ -197,9 +223,10 @@ async def test_an_expert_who_declares_a_conflict_is_replaced_at_once(skipping: S
     await fair.close_bidding(lot)
     state = await until_lot(fair.client, lot, lambda s: s.phase is LotPhase.evaluation)
     recusing = state.seats[0].expert.user_id
+    first, second = (b.bid_id for b in state.eligible_bids[:2])
     with pytest.raises(ServiceError) as bad_sheet:
-        await fair.service.score(fair.actor(recusing), lot, ScoreInput(scores={"B01": {"plan": 41}}))
-    assert bad_sheet.value.kind == "invalid" and "0–40" in bad_sheet.value.message and "B02" in bad_sheet.value.message
+        await fair.service.score(fair.actor(recusing), lot, ScoreInput(scores={first: {"plan": 41}}))
+    assert bad_sheet.value.kind == "invalid" and "0–40" in bad_sheet.value.message and second in bad_sheet.value.message
     await fair.service.declare_conflict(fair.actor(recusing), lot, views.ConflictInput(reason="本人曾在投标单位兼职"))
     state = await until_lot(fair.client, lot, lambda s: len(s.seats) == 6)
     assert state.seats[0].status is SeatStatus.recused and state.seats[5].expert.user_id != recusing
@@ -270,10 +297,11 @@ async def test_withdrawn_bids_negotiations_and_a_disqualified_winner(skipping: S
     lot = fair.lots[0]
     for organization in ("YJ-REG-0001", "YJ-REG-0002", "YJ-REG-0003", "YJ-REG-0007"):
         await fair.bid(lot, organization, 25_000_000)
+    kangle = await fair.bid_id(lot, "YJ-REG-0007")
     with pytest.raises(ServiceError) as not_theirs:
-        await fair.service.withdraw_bid(fair.actor("org-chunhui"), lot, "B04")
+        await fair.service.withdraw_bid(fair.actor("org-chunhui"), lot, kangle)
     assert not_theirs.value.kind == "not_found", "another bidder's bid is answered like one that does not exist"
-    await fair.service.withdraw_bid(fair.actor("org-kangle"), lot, "B04")
+    await fair.service.withdraw_bid(fair.actor("org-kangle"), lot, kangle)
     talk = NegotiationInput(organization="YJ-REG-0001", summary="就服务频次和夜间应急响应进行了洽谈", participants=["金海燕", "朴春花"])
     with pytest.raises(ServiceError) as bidder_notes:
         await fair.service.record_negotiation(fair.actor("org-chunhui"), lot, talk)

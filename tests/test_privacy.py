@@ -110,7 +110,7 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
     fair = await published_fair(skipping)
     lot_no = fair.lots[0]
     for organization, price in (("YJ-REG-0001", 28_000_000), ("YJ-REG-0002", 26_500_000), ("YJ-REG-0003", 29_000_000)):
-        await fair.bid(lot_no, organization, price)  # B01 by org-chunhui, B02, B03 by org-yangguang
+        await fair.bid(lot_no, organization, price)
     await fair.close_bidding(lot_no)
     await until_lot(client, lot_no, lambda s: s.phase is LotPhase.evaluation)
     await fair.score_all(lot_no)
@@ -132,7 +132,7 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
                 "case_no": [open_case, closed_case],
                 "contract_no": [contract.contract_no],
                 "document_id": case_documents + [d.document_id for d in contract_view.documents] + lot_documents,
-                "bid_id": ["B01"],
+                "bid_id": [lot.bid_of("YJ-REG-0001").bid_id],  # org-chunhui's
                 "challenge_id": ["ZY01"],
             },
             lot_no=lot_no,
@@ -142,7 +142,7 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
                 # another organization, another department, and no identity at all
                 "contract_no": ["org-yangguang", "dept-jy", None],
                 "document_id": ["someone-else", "org-qiming", "hn-zheng", None],
-                # another bidder (org-yangguang represents YJ-REG-0003, which bid B03)
+                # another bidder (org-yangguang represents YJ-REG-0003, which also bid)
                 "bid_id": ["org-yangguang"],
                 # a bidder who did not file it, a member of the public, a department
                 "challenge_id": ["org-yangguang", "someone-else", "dept-jy"],

@@ -73,6 +73,9 @@ LOTS_CONTINUE = "lots-continue-as-new"
 AMENDMENTS_COUNTED = "bid-amendments-counted"
 """Patch: lots recorded before it kept no count of a bid's amendments in their state."""
 
+OPAQUE_BID_IDS = "opaque-bid-ids"
+"""Patch: lots recorded before it numbered bids B01, B02… in order, which told a bidder how many bids came before."""
+
 RESULT_NOTICE_CHANNEL = "社洽会公告栏及组织单位门户网站"
 
 
@@ -446,7 +449,7 @@ class LotWorkflow(ProcessWorkflow):
 
     @workflow.update
     async def submit_bid(self, submission: BidSubmission) -> ActionReceipt:
-        bid_id = f"B{len(self.case.bids) + 1:02d}"
+        bid_id = self._new_bid_id()
         bid = Bid(
             **submission.bid.model_dump(), bid_id=bid_id, organization_name=submission.organization_name,
             bidder=submission.actor, submitted_at=workflow.now(), round=self.case.round,
@@ -454,6 +457,16 @@ class LotWorkflow(ProcessWorkflow):
         self.case.bids.append(bid)
         self._record(submission.actor, "bid_submitted", f"「{bid.organization_name}」提交投标 {bid_id}")
         return await self._receipt(f"投标已提交，编号 {bid_id}；截止前可以修改或撤回")
+
+    def _new_bid_id(self) -> str:
+        """A bid's number says nothing about how many bids the lot has: drawn from the workflow's seeded
+        randomness (so a replay draws the same), unique within the lot."""
+        if not workflow.patched(OPAQUE_BID_IDS):
+            return f"B{len(self.case.bids) + 1:02d}"
+        taken = {b.bid_id for b in self.case.bids}
+        while (bid_id := f"B-{workflow.uuid4().hex[:8].upper()}") in taken:
+            pass
+        return bid_id
 
     @submit_bid.validator
     def _validate_submit_bid(self, submission: BidSubmission) -> None:
