@@ -40,6 +40,7 @@ REQUIRED_FACTS: dict[DocumentKind, tuple[str, ...]] = {
     DocumentKind.award_notice: ("lot", "addressee_bid", "deadline"),
     DocumentKind.result_notification: ("lot", "addressee_bid"),
     DocumentKind.failed_lot_notice: ("lot", "items"),
+    DocumentKind.retender_notice: ("lot", "items"),
     DocumentKind.contract: ("contract",),
     DocumentKind.payment_instruction: ("contract", "subject"),
     DocumentKind.performance_report: ("contract", "subject"),

@@ -46,6 +46,7 @@ PUBLISHED_DOCUMENTS: dict[DocumentKind, str] = {
     DocumentKind.demand_catalogue: "tenderNotice",
     DocumentKind.result_publication: "evaluationReports",
     DocumentKind.failed_lot_notice: "cancellationDetails",
+    DocumentKind.retender_notice: "tenderNotice",
 }
 """The documents anyone may read in the lot service (service/fairs.py), with their OCDS documentType. Award notices
 and result letters are addressed to one bidder, and contract documents only to the parties, so none is listed."""

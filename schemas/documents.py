@@ -22,6 +22,7 @@ class DocumentKind(StrEnum):
     award_notice = "award_notice"
     result_notification = "result_notification"
     failed_lot_notice = "failed_lot_notice"
+    retender_notice = "retender_notice"
     contract = "contract"
     payment_instruction = "payment_instruction"
     performance_report = "performance_report"
@@ -44,6 +45,7 @@ class DocumentKind(StrEnum):
             "award_notice": "成交通知书",
             "result_notification": "成交结果通知书",
             "failed_lot_notice": "流标公告",
+            "retender_notice": "重新组织投标公告",
             "contract": "政府购买服务合同",
             "payment_instruction": "资金拨付通知书",
             "performance_report": "绩效评价报告",

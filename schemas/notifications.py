@@ -33,6 +33,7 @@ class NotificationKind(StrEnum):
     award_offered = "award_offered"
     award_result = "award_result"
     lot_failed = "lot_failed"
+    lot_retendered = "lot_retendered"
     contract_in_force = "contract_in_force"
     report_due = "report_due"
     report_late = "report_late"

@@ -58,7 +58,9 @@ PUBLIC_LOT_EVENTS = frozenset(
     {"lot_opened", "bids_closed", "result_published", "result_notice_ended", "awarded", "failed", "retendered", "closed"}
 )
 BID_EVENTS = frozenset({"bid_submitted", "bid_amended", "bid_withdrawn"})
-PUBLIC_DOCUMENTS = frozenset({DocumentKind.demand_catalogue, DocumentKind.result_publication, DocumentKind.failed_lot_notice})
+PUBLIC_DOCUMENTS = frozenset(
+    {DocumentKind.demand_catalogue, DocumentKind.result_publication, DocumentKind.failed_lot_notice, DocumentKind.retender_notice}
+)
 
 
 class Audience:

@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from activities.rendering import cn_datetime
 from schemas.contracts import ContractPhase, PerformanceRecord
-from schemas.localtime import local_date
+from schemas.documents import DocumentRef
+from schemas.localtime import local_date, local_text
 from schemas.procurement import BidInput, ChallengeStatus, LotPhase, OfferResponse, ScoreInput, SeatStatus
 from service import views
 from service.common import ServiceError
 from service.contracts import ContractService
 from service.fairs import FairService
 from store import register
+from store.files import content_path
 from store.models import CaseNumberRecord, ContractRecord
 from tests.conftest import Skipping
 from tests.fair_helpers import BIDDERS, DEMAND, ORGANIZER, Fair, create_fair, published_fair
 from tests.helpers import accepted_updates, history_length, keep_golden, until_contract, until_fair, until_lot
+
+
+def squash(text: str) -> str:
+    """pdftotext wraps lines where the PDF does; compare without any whitespace."""
+    return re.sub(r"\s+", "", text)
+
+
+def document_text(fair: Fair, document: DocumentRef) -> str:
+    """A document as its reader gets it: the text of the rendered PDF."""
+    path = content_path(fair.skipping.settings.documents_dir, document.pdf_sha256, "pdf")
+    return squash(subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout)
 
 
 async def four_bids(fair: Fair, lot: str) -> None:
@@ -180,8 +195,19 @@ async def test_too_few_eligible_bids_fail_the_lot_which_can_be_retendered_or_clo
     assert past.value.kind == "invalid"
     now = await skipping.env.get_current_time()
     await fair.service.decide_failed_lot(fair.actor("mz-lin"), lot, views.FailedLotInput(retender=True, bids_close=now + timedelta(days=5)))
-    state = await until_lot(fair.client, lot, lambda s: s.phase is LotPhase.bidding)
+    state = await until_lot(fair.client, lot, lambda s: s.phase is LotPhase.bidding and len(s.documents) == 2)
     assert state.round == 2 and state.active_bids == [] and len(state.previous_rounds) == 1
+    announcement = state.documents[1]
+    assert announcement.kind.value == "retender_notice"
+    assert announcement.document_id in [d.document_id for d in fair.service.lot(None, lot).documents], "the announcement is public"
+    text = document_text(fair, announcement)
+    for needle in ("重新组织投标公告", "第1轮投标流标", f"第2轮投标截止时间为{cn_datetime(state.bids_close)}", "上一轮已提交的投标不再有效"):
+        assert squash(needle) in text, needle
+    assert "通过资格审查的投标1份，少于规定的3份" in text
+    for bidder in ("org-chunhui", "org-qiming"):
+        told = [n for n in fair.skipping.service.notifications(fair.actor(bidder)).items if n.kind == "lot_retendered"]
+        assert len(told) == 1 and f"第2轮投标，投标截止时间为 {local_text(state.bids_close)}" in told[0].body, bidder
+    assert not [n for n in fair.skipping.service.notifications(fair.actor("org-yangguang")).items if n.kind == "lot_retendered"]
     await fair.bid(lot, "YJ-REG-0001", 28_000_000)
     await fair.close_bidding(lot)
     state = await until_lot(fair.client, lot, lambda s: s.phase is LotPhase.failed and bool(s.open_tasks))
@@ -191,7 +217,7 @@ async def test_too_few_eligible_bids_fail_the_lot_which_can_be_retendered_or_clo
     await fair.service.decide_failed_lot(fair.actor(ORGANIZER), lot, views.FailedLotInput(retender=False, reasons=["需求调整，改为明年采购"]))
     state = await until_lot(fair.client, lot, lambda s: s.phase is LotPhase.closed)
     assert state.result.reasons[-1] == "需求调整，改为明年采购"
-    await keep_golden(fair.client, lot, "lot_failed_retendered_closed")
+    await keep_golden(fair.client, lot, "lot_retender_announced")
 
 
 async def test_screening_states_every_failed_condition(skipping: Skipping) -> None:

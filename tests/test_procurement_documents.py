@@ -284,6 +284,13 @@ EXPERT_IDS = {
     "孙立新": "exp-07",
 }
 DIMENSIONS = [d.id for d in POLICY.rubric]
+COMMENTS = {
+    1: "方案完整，服务标准明确。",
+    2: f"「{CHUNHUI}」应急响应机制具体；「{XIYANGHONG}」志愿者比例偏高，建议加强专职护理员配置。",
+    3: "两份方案均可行，预算测算依据充分。",
+    6: "同意。",
+}
+"""Each expert's written comment on their sheet; 刘春燕 (seat 5) wrote none."""
 
 
 def scored_seat(seat_no: int) -> Seat:
@@ -299,7 +306,7 @@ def scored_seat(seat_no: int) -> Seat:
         status=SeatStatus.scored,
         sheet=ScoreSheet(
             scores={bid_id: dict(zip(DIMENSIONS, given, strict=True)) for bid_id, given in points.items()},
-            comment="方案完整，服务标准明确。",
+            comment=COMMENTS.get(seat_no),
             expert=actor,
             submitted_at=submitted,
         ),
@@ -443,6 +450,12 @@ FAILED = PASSED_DOWN.model_copy(
 )
 
 
+RETENDERED = FAILED.model_copy(deep=True)
+RETENDERED.previous_rounds.append(RETENDERED.round_record())
+RETENDERED.start_round(at("2026-12-28", "17:00"))
+RETENDERED.phase = LotPhase.bidding
+
+
 def lot_request(
     name: str, lot: LotState, kind: DocumentKind, number: int, issued_at: datetime, **facts: object
 ) -> DocumentRequest:
@@ -492,6 +505,9 @@ REQUESTS: dict[str, DocumentRequest] = {
         NEXT_OFFERED_AT,
         addressee_bid="B02",
         deadline=NEXT_DEADLINE,
+    ),
+    "retender": lot_request(
+        "retender", RETENDERED, DocumentKind.retender_notice, 6, at("2026-12-16", "10:00"), items=[NOBODY_ACCEPTED]
     ),
     "declined": lot_request(
         "declined", AWARDED_TO_NEXT, DocumentKind.result_notification, 5, at("2026-12-11", "15:00"), addressee_bid="B01"
@@ -705,6 +721,25 @@ def test_evaluation_report_shows_each_experts_totals_and_the_ranking(
     assert_contains(texts["report"], f"排名第1的「{CHUNHUI}」（投标报价286,000.00元，最终得分85.67）为拟成交投标人")
 
 
+def test_evaluation_report_gives_each_experts_written_comments(texts: dict[str, str], rows: dict[str, str]) -> None:
+    assert_in_order(
+        rows["report"],
+        "评审专家书面意见",
+        f"第1席崔明哲{COMMENTS[1]}",
+        f"第2席韩雪梅{COMMENTS[2]}",
+        f"第3席金美兰{COMMENTS[3]}",
+        f"第6席孙立新{COMMENTS[6]}",
+        "评审结论",
+    )
+    assert_contains(texts["report"], "刘春燕未提交书面意见")
+
+
+def test_evaluation_report_without_comments_says_so() -> None:
+    silent = [s.model_copy(update={"sheet": s.sheet.model_copy(update={"comment": None})}) if s.sheet else s for s in SEATS]
+    html = render_html(REQUESTS["report"].model_copy(update={"lot": EVALUATED.model_copy(update={"seats": silent})}))
+    assert "评审专家均未提交书面意见" in html and COMMENTS[2] not in html
+
+
 def test_evaluation_report_has_places_to_sign(texts: dict[str, str], rows: dict[str, str]) -> None:
     assert_contains(texts["report"], "评审小组成员和组织单位对本报告所载资格审查、评分和排名结果确认无误")
     assert_in_order(
@@ -771,6 +806,7 @@ def test_award_notice_tells_the_winner_what_to_do_by_when(texts: dict[str, str])
         "与延吉市卫生健康局签订政府购买服务合同",
     )
     assert squash(XIYANGHONG) not in texts["award"]
+
 
 
 def test_award_passes_down_the_ranking(texts: dict[str, str]) -> None:
@@ -847,6 +883,25 @@ def test_failed_lot_notice_gives_reasons_and_what_happens_next(texts: dict[str, 
         "5个工作日内决定重新组织投标或者终止本项目",
         "另行公布新的投标截止时间",
         "通过 shezu 系统重新提交投标",
+        "特此公告",
+    )
+
+
+# --- 重新组织投标公告 ---------------------------------------------------------------------------
+
+
+def test_retender_notice_announces_the_new_deadline(texts: dict[str, str]) -> None:
+    assert_contains(
+        texts["retender"],
+        "社区居家养老上门服务项目重新组织投标公告",
+        f"「社区居家养老上门服务」项目（项目编号：{LOT_NO}）第1轮投标流标",
+        "现将第2轮投标有关事项公告如下",
+        "预算上限300,000.00元",
+        f"1.{NOBODY_ACCEPTED}",
+        "第2轮投标截止时间为2026年12月28日 17时00分",
+        f"凭项目编号{LOT_NO}提交投标",
+        "上一轮已提交的投标不再有效",
+        f"通过资格审查的投标少于{POLICY.minimum_eligible_bids}份的，本项目流标",
         "特此公告",
     )
 

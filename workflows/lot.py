@@ -76,6 +76,9 @@ AMENDMENTS_COUNTED = "bid-amendments-counted"
 OPAQUE_BID_IDS = "opaque-bid-ids"
 """Patch: lots recorded before it numbered bids B01, B02… in order, which told a bidder how many bids came before."""
 
+RETENDER_ANNOUNCED = "retender-announced"
+"""Patch: lots re-tendered before it announced the new bid window in their timeline only."""
+
 RESULT_NOTICE_CHANNEL = "社洽会公告栏及组织单位门户网站"
 
 
@@ -439,6 +442,18 @@ class LotWorkflow(ProcessWorkflow):
             "retendered",
             f"重新组织第{self.case.round}轮投标，投标截止{local_text(decision.bids_close)}",
             LotPhase.bidding,
+        )
+        if workflow.patched(RETENDER_ANNOUNCED):
+            await self._announce_retender(reason)
+
+    async def _announce_retender(self, reason: str) -> None:
+        """A new bid window is announced like the first (a public notice with the new deadline), and everyone who
+        bid before is told, since their earlier bids no longer count."""
+        await self._issue(DocumentKind.retender_notice, items=[reason])
+        earlier = {b.bidder.user_id: b.bidder for b in self.case.bids if b.round < self.case.round}
+        await self._notify(
+            NotificationKind.lot_retendered, list(earlier.values()), round=str(self.case.round),
+            bids_close=local_text(self.case.bids_close),
         )
 
     # --- human actions (validated updates) and the status query --------------------------
