@@ -3,6 +3,8 @@ history so an auditor can render the document again and compare hashes."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.calendar import Deadline
@@ -39,6 +41,7 @@ class DocumentRequest(BaseModel):
     fair: FairState | None = Field(default=None, description="the fair as it stood (procurement documents)")
     lot: LotState | None = Field(default=None, description="the lot as it stood (procurement documents)")
     addressee_bid: str | None = Field(default=None, description="the bid a notice is addressed to")
+    signing_due: date | None = Field(default=None, description="成交通知书: the last day to sign the contract")
     contract: ContractState | None = Field(default=None, description="the contract as it stood (contract documents)")
     subject: str | None = Field(default=None, description="what within the case the document is about: a tranche, an evaluation")
 

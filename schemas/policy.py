@@ -265,6 +265,9 @@ class ProcurementPolicy(BaseModel):
     challenge_answer_working_days: int = Field(ge=1, le=20)
     award_response_working_days: int = Field(ge=1, le=20)
     failed_lot_decision_working_days: int = Field(ge=1, le=30)
+    contract_signing_days: int = Field(
+        default=30, ge=1, le=30, description="days from the award notice within which the contract is signed (政府采购法第四十六条)"
+    )
     tie_break: str = Field(description="how equal final scores are ordered, stated in every report")
     challenge_limits: ActionLimit = Field(
         default=CHALLENGE_LIMITS, description="质疑 on one lot's result notice, per bidding organization"

@@ -9,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
+from temporalio.testing import ActivityEnvironment
 
-from activities.rendering import cn_datetime
+from activities.calendar import CalendarActivities
+from activities.rendering import cn_date, cn_datetime
+from rules.procurement_terms import contract_signing_period
 from schemas.contracts import ContractPhase, PerformanceRecord
 from schemas.documents import DocumentRef
 from schemas.localtime import local_date, local_text
@@ -144,12 +147,17 @@ async def test_a_lot_is_awarded_after_a_challenge_and_a_declined_award(skipping:
     assert contract.amount_fen == 26_000_000 and contract.policy is not None
     kinds = [d.kind.value for d in state.documents]
     assert kinds.count("award_notice") == 2 and kinds.count("result_notification") == 3
+    accepted = next(d for d in state.documents if d.document_id == state.offers[1].document_id)
+    period = contract_signing_period(accepted.issued_at, 30)
+    signing_due = (await ActivityEnvironment().run(CalendarActivities(fair.skipping.engine).compute_deadline, period)).due_date
+    assert signing_due >= local_date(accepted.issued_at) + timedelta(days=30)
+    assert squash(f"自本通知书发出之日起30日内签订，签订期限至{cn_date(signing_due)}（含当日）") in document_text(fair, accepted)
     contracts = ContractService(fair.skipping.settings, fair.skipping.engine, fair.client)
     mine = contracts.contracts(fair.actor("org-xiyanghong")).items
     assert state.contract.contract_no in [c.contract_no for c in mine] and {c.supplier for c in mine} == {"YJ-REG-0002"}
     assert contracts.contracts(fair.actor("org-yangguang")).items == []
     await until_fair(fair.client, fair.fair_no, lambda s: s.phase.value == "closed")
-    await keep_golden(fair.client, lot, "lot_awarded_contract_started")
+    await keep_golden(fair.client, lot, "lot_awarded_signing_deadline")
     await keep_golden(fair.client, fair.fair_no, "fair_closed")
 
 

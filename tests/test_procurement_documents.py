@@ -486,7 +486,8 @@ REQUESTS: dict[str, DocumentRequest] = {
         "publication", PUBLISHED, DocumentKind.result_publication, 2, NOTICE_START, notice=RESULT_NOTICE
     ),
     "award": lot_request(
-        "award", AWARDING, DocumentKind.award_notice, 3, OFFERED_AT, addressee_bid="B01", deadline=AWARD_DEADLINE
+        "award", AWARDING, DocumentKind.award_notice, 3, OFFERED_AT, addressee_bid="B01", deadline=AWARD_DEADLINE,
+        signing_due=date(2027, 1, 7),
     ),
     "ranked_loser": lot_request(
         "ranked_loser", AWARDED, DocumentKind.result_notification, 4, AWARDED_AT, addressee_bid="B02"
@@ -804,9 +805,15 @@ def test_award_notice_tells_the_winner_what_to_do_by_when(texts: dict[str, str])
         "逾期未确认的，视为放弃成交",
         "按排名顺序向下一位投标人发出成交通知书",
         "与延吉市卫生健康局签订政府购买服务合同",
+        "合同应当自本通知书发出之日起30日内签订，签订期限至2027年1月7日（含当日）",
     )
     assert squash(XIYANGHONG) not in texts["award"]
 
+
+def test_award_notice_issued_before_signing_deadlines_were_stated_renders_as_it_was() -> None:
+    """An award notice recorded without a signing deadline is rendered again, for an audit, exactly as issued."""
+    html = render_html(REQUESTS["award"].model_copy(update={"signing_due": None}))
+    assert "与延吉市卫生健康局签订政府购买服务合同。" in html and "签订期限" not in html
 
 
 def test_award_passes_down_the_ranking(texts: dict[str, str]) -> None:

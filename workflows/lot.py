@@ -22,6 +22,8 @@ from workflows.contract import ContractWorkflow
 with workflow.unsafe.imports_passed_through():
     from rules import procurement_permissions as permissions
     from rules.evaluation import rank
+    from rules.procurement_terms import contract_signing_period
+    from schemas.calendar import Deadline
     from schemas.case import ActionReceipt, Outcome
     from schemas.checklist import StepPlan
     from schemas.contracts import ContractBasis, ContractRequest, ContractStart
@@ -75,6 +77,9 @@ AMENDMENTS_COUNTED = "bid-amendments-counted"
 
 OPAQUE_BID_IDS = "opaque-bid-ids"
 """Patch: lots recorded before it numbered bids B01, B02… in order, which told a bidder how many bids came before."""
+
+SIGNING_DEADLINE_STATED = "award-notice-signing-deadline"
+"""Patch: award notices issued before it did not state the last day to sign the contract."""
 
 RETENDER_ANNOUNCED = "retender-announced"
 """Patch: lots re-tendered before it announced the new bid window in their timeline only."""
@@ -344,7 +349,11 @@ class LotWorkflow(ProcessWorkflow):
                 return False
             entry = standing[0]
             deadline = await self._deadline(self.case.policy.award_response_working_days)
-            notice = await self._issue(DocumentKind.award_notice, deadline=deadline, addressee_bid=entry.bid_id)
+            signing_due = None
+            if workflow.patched(SIGNING_DEADLINE_STATED):
+                period = contract_signing_period(workflow.now(), self.case.policy.contract_signing_days)
+                signing_due = (await self._call("compute_deadline", period, Deadline)).due_date
+            notice = await self._issue(DocumentKind.award_notice, deadline=deadline, addressee_bid=entry.bid_id, signing_due=signing_due)
             offer = Offer(
                 bid_id=entry.bid_id, organization=entry.organization, organization_name=entry.organization_name,
                 price_fen=entry.price_fen, offered_at=workflow.now(), deadline=deadline, document_id=notice.document_id,
