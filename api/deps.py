@@ -14,7 +14,6 @@ from service.common import ServiceError
 from service.contracts import ContractService
 from service.fairs import FairService
 from service.views import PAGE_LIMIT, PAGE_LIMIT_MAX
-from settings import Settings
 
 
 def case_service(request: Request) -> CaseService:
@@ -59,13 +58,13 @@ def session_key(request: Request) -> str | None:
     if not cookie:
         return None
     try:
-        return cookie_signer(request.app.state.accounts.settings).unsign(cookie).decode()
+        return cookie_signer(request.app.state.accounts).unsign(cookie).decode()
     except BadSignature:
         return None
 
 
-def cookie_signer(settings: Settings) -> Signer:
-    return Signer(settings.cookie_key, salt="shezu-session")
+def cookie_signer(accounts: AccountService) -> Signer:
+    return Signer(accounts.cookie_key, salt="shezu-session")
 
 
 def caller(

@@ -37,7 +37,7 @@ from schemas.localtime import local_text
 from schemas.people import Actor, Role
 from service import views
 from service.common import ServiceError
-from settings import Settings
+from settings import Mode, Settings
 from store import directory
 from store.db import session_scope
 from store.models import (
@@ -65,6 +65,12 @@ CLIENT_FAILURES_BEFORE_THROTTLE = 30
 
 STAFF_ASSIGNABLE = frozenset(Role) - {Role.applicant, Role.public, Role.bidder, Role.supplier, Role.expert}
 """Roles an administrator gives in the directory (experts are kept in the expert pool, organizations in the register)."""
+
+
+DEMO_APPLICANTS = {"wangfang": "王芳"}
+"""An applicant to follow the README's examples with."""
+DEMO_SEEDER = "development"
+"""Who created the demo accounts, as the record of changes names it."""
 
 
 def _now() -> datetime:
@@ -96,6 +102,8 @@ class AccountService:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
+        self.cookie_key = settings.cookie_key
+        """Read at start-up, so production without SHEZU_SECRET_KEY refuses to start rather than to sign in."""
 
     # --- who is calling --------------------------------------------------------------------------
 
@@ -327,12 +335,16 @@ class AccountService:
 
     def create_account(self, caller: str, request: AccountInput) -> AccountView:
         self._require_admin(caller)
+        return self.open_account(request, by=caller)
+
+    def open_account(self, request: AccountInput, by: str) -> AccountView:
+        """Open an account: the administrator's way, and the operator's at the command line."""
         with session_scope(self.engine) as db:
             if db.get(AccountRecord, request.user_id) is not None:
                 raise ServiceError("conflict", f"账号 {request.user_id} 已存在：如需重设密码请用“重置密码”")
-            account = AccountRecord(user_id=request.user_id, name=request.name, created_by=caller, created_at=_now())
-            self._set_password(db, account, request.password, caller, "create_account")
-            self._changed(db, caller, request.user_id, "create_account", {"name": request.name})
+            account = AccountRecord(user_id=request.user_id, name=request.name, created_by=by, created_at=_now())
+            self._set_password(db, account, request.password, by, "set_password")
+            self._changed(db, by, request.user_id, "create_account", {"name": request.name})
             return self._view(db, account)
 
     def reset_password(self, caller: str, user_id: str, reset: PasswordReset) -> None:
@@ -460,10 +472,18 @@ class AccountService:
 
     # --- a development system's demo accounts ----------------------------------------------------
 
+    def demo_accounts(self) -> list[AccountView]:
+        """The demo accounts a development system seeded (none in production)."""
+        if self.settings.mode is not Mode.development:
+            return []
+        with Session(self.engine) as db:
+            query = select(AccountRecord).where(AccountRecord.created_by == DEMO_SEEDER).order_by(AccountRecord.user_id)
+            return [self._view(db, r) for r in db.exec(query)]
+
     def seed_demo_accounts(self) -> list[AccountView]:
         """One account per directory person and register representative, all with the demo password,
         on a development system whose account table is empty. Never in production."""
-        if self.settings.mode != "development":
+        if self.settings.mode is not Mode.development:
             return []
         with session_scope(self.engine) as db:
             if db.exec(select(AccountRecord).limit(1)).first() is not None:
@@ -471,12 +491,13 @@ class AccountService:
             people = {r.user_id: r.name for r in db.exec(select(StaffRecord))}
             people |= {r.user_id: r.name for r in db.exec(select(ExpertRecord))}
             people |= {user_id: name for user_id, name in representatives(self.engine).items() if user_id not in people}
+            people |= DEMO_APPLICANTS
             shared = PASSWORDS.hash(self.settings.demo_password)  # one hash: every demo account has the same password
             now = _now()
             for user_id, name in sorted(people.items()):
-                db.add(AccountRecord(user_id=user_id, name=name, password_hash=shared, created_by="development",
+                db.add(AccountRecord(user_id=user_id, name=name, password_hash=shared, created_by=DEMO_SEEDER,
                                      created_at=now))
-                self._changed(db, "development", user_id, "create_account", {"demo": True})
+                self._changed(db, DEMO_SEEDER, user_id, "create_account", {"demo": True})
             db.flush()
             return [self._view(db, r) for r in db.exec(select(AccountRecord).order_by(AccountRecord.user_id))]
 

@@ -4,6 +4,13 @@ trusted-gateway mode as the only way X-User-Id is believed."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -13,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.deps import SESSION_COOKIE
@@ -20,11 +28,12 @@ from schemas.accounts import AccountInput
 from schemas.people import Role
 from service.accounts import FAILURES_BEFORE_LOCK, AccountService
 from service.cases import CaseService
-from settings import Mode, Settings
+from settings import PROJECT_ROOT, Mode, Settings
 from store import directory
 from store.db import session_scope
 from store.models import SessionRecord
-from tests.conftest import GATEWAY, TEST_GATEWAY_SECRET, make_settings, prepared_engine
+from tests.conftest import GATEWAY, TEST_GATEWAY_SECRET, free_port, make_settings, prepared_engine
+from tests.helpers import shezu
 
 PASSWORD = "correct-horse-42"
 BASE = "http://shezu.test"
@@ -271,7 +280,7 @@ def test_a_development_system_seeds_demo_accounts_and_production_never_does(tmp_
     assert production.accounts.seed_demo_accounts() == []
     development = system_at(tmp_path / "dev")
     seeded = {a.user_id: a for a in development.accounts.seed_demo_accounts()}
-    assert {"admin", "cg-zhao", "dept-wj", "exp-01", "org-chunhui"} <= set(seeded)
+    assert {"admin", "cg-zhao", "dept-wj", "exp-01", "org-chunhui", "wangfang"} <= set(seeded)
     assert seeded["cg-zhao"].role == "community_committee" and seeded["admin"].role == "administrator"
     assert development.accounts.seed_demo_accounts() == [], "only on the first start"
     assert development.accounts.sign_in("cg-zhao", development.settings.demo_password, None).user.user_id == "cg-zhao"
@@ -280,3 +289,47 @@ def test_a_development_system_seeds_demo_accounts_and_production_never_does(tmp_
 def test_production_refuses_to_start_without_a_cookie_key(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="SHEZU_SECRET_KEY"):
         _ = Settings(data_dir=tmp_path, mode=Mode.production).cookie_key
+
+
+async def test_shezu_login_keeps_a_token_for_this_user_alone_and_logout_revokes_it(
+    temporal: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Against ``shezu api`` as operators run it; the account opened by ``shezu account create``."""
+    settings = make_settings(tmp_path / "data")
+    prepared_engine(settings).dispose()
+    env = {
+        **os.environ, "SHEZU_TEMPORAL_ADDRESS": temporal.client.service_client.config.target_host,
+        "SHEZU_DATABASE_URL": settings.effective_database_url, "SHEZU_DATA_DIR": str(settings.data_dir),
+        "SHEZU_HTTP_PORT": str(free_port()), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    code, out, err = await shezu(env, "account", "create", "wangfang", "--name", "王芳", "--password", PASSWORD)
+    assert code == 0 and "已开设账号 wangfang" in out, out + err
+    with (tmp_path / "api.log").open("wb") as log:
+        api = subprocess.Popen([sys.executable, "-m", "cli.main", "api"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
+    try:
+        base = f"http://127.0.0.1:{env['SHEZU_HTTP_PORT']}"
+        give_up = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/api/communities", timeout=2).status_code == 200:
+                    break
+            assert api.poll() is None and time.monotonic() < give_up, (tmp_path / "api.log").read_text()
+            await asyncio.sleep(0.2)
+
+        code, out, err = await shezu(env, "login", "wangfang", "--password", "wrong-password")
+        assert code == 1 and "用户名或密码不正确" in err
+        code, out, err = await shezu(env, "login", "wangfang", "--password", PASSWORD)
+        assert code == 0 and "已登录为 王芳" in out, out + err
+        saved = tmp_path / "config" / "shezu" / "credentials.json"
+        assert saved.stat().st_mode & 0o777 == 0o600
+        token = json.loads(saved.read_text())[base]["token"]
+        assert httpx.get(f"{base}/api/session", headers={"Authorization": f"Bearer {token}"}).json()["user_id"] == "wangfang"
+        code, out, _ = await shezu(env, "whoami")
+        assert code == 0 and "王芳（wangfang" in out
+        code, out, _ = await shezu(env, "logout")
+        assert code == 0 and httpx.get(f"{base}/api/session", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        code, _, err = await shezu(env, "whoami")
+        assert code == 1 and "shezu login" in err
+    finally:
+        api.terminate()
+        api.wait(timeout=20)

@@ -65,7 +65,7 @@ async def sign_in(credentials: SignInInput, request: Request, response: Response
     client = request.client.host if request.client else None
     new = accounts.sign_in(credentials.user_id, credentials.password, client, replacing=session_key(request))
     secure, max_age = accounts.settings.cookie_secure, accounts.settings.session_minutes * 60
-    response.set_cookie(SESSION_COOKIE, cookie_signer(accounts.settings).sign(new.key).decode(), max_age=max_age,
+    response.set_cookie(SESSION_COOKIE, cookie_signer(accounts).sign(new.key).decode(), max_age=max_age,
                         httponly=True, samesite="lax", secure=secure, path="/")
     response.set_cookie(CSRF_COOKIE, new.csrf_token, max_age=max_age, httponly=False, samesite="lax", secure=secure, path="/")
     return SessionView(user=new.user, csrf_token=new.csrf_token, expires_at=new.expires_at)
