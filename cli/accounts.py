@@ -67,17 +67,25 @@ def _api(settings: Settings) -> httpx.Client:
     return httpx.Client(base_url=settings.api_url, timeout=30)
 
 
-def login(user: Annotated[str, typer.Argument(help="用户名")], password: Password) -> None:
+def login(
+    user: Annotated[str, typer.Argument(help="用户名")],
+    password: Password,
+    show: Annotated[bool, typer.Option("--print", help="只把令牌打印到标准输出（供脚本使用），不保存")] = False,
+) -> None:
     """登录 HTTP 服务，为命令行创建一个接口令牌并保存（只有本用户可读），随后退出网页会话。"""
     settings = get_settings()
     try:
         with _api(settings) as api:
             session = _answer(api.post("/api/session", json={"user_id": user, "password": password}), 200)
             form = {"X-CSRF-Token": session["csrf_token"]}
-            token = _answer(api.post("/api/tokens", json={"name": "shezu 命令行", "days": 90}, headers=form), 201)
+            purpose = "脚本（shezu login --print）" if show else "shezu 命令行"
+            token = _answer(api.post("/api/tokens", json={"name": purpose, "days": 90}, headers=form), 201)
             api.delete("/api/session", headers=form)
     except httpx.TransportError:
         fail(f"连接不到 HTTP 服务 {settings.api_url}：请先运行 ./scripts/up（或 shezu api）")
+    if show:
+        typer.echo(token["token"])
+        return
     _save({**_saved(), settings.api_url: {"user_id": user, "token": token["token"], "token_id": token["token_id"]}})
     typer.echo(f"已登录为 {session['user']['name']}（{user}）；令牌 {token['token_id']} 已保存到 {credentials_file()}，"
                f"{token['expires_at'][:10]} 到期")

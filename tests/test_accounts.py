@@ -330,6 +330,10 @@ async def test_shezu_login_keeps_a_token_for_this_user_alone_and_logout_revokes_
         assert code == 0 and httpx.get(f"{base}/api/session", headers={"Authorization": f"Bearer {token}"}).status_code == 401
         code, _, err = await shezu(env, "whoami")
         assert code == 1 and "shezu login" in err
+        code, out, _ = await shezu(env, "login", "wangfang", "--password", PASSWORD, "--print")
+        for_script = out.strip()
+        assert httpx.get(f"{base}/api/session", headers={"Authorization": f"Bearer {for_script}"}).status_code == 200
+        assert base not in json.loads(saved.read_text()), "printed for a script, not kept"
     finally:
         api.terminate()
         api.wait(timeout=20)
