@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     """Trusted-gateway mode: a request carrying this secret in ``X-Shezu-Gateway`` may name its user
     with ``X-User-Id`` (the government's identity gateway in front of this service). Unset: the header
     is ignored."""
+    oidc_issuer: str | None = None
+    """Single sign-on: the identity platform's OpenID Connect issuer URL (unset: no single sign-on)."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scope: str = "openid profile"
+    oidc_user_claim: str = "preferred_username"
+    """The ID-token claim that holds the user id of this system's account (accounts are opened here, not by the platform)."""
+    public_url: str | None = None
+    """This service's address as browsers reach it (the OIDC redirect goes to ``{public_url}/api/oidc/callback``);
+    default ``http://{http_host}:{http_port}``."""
     demo_password: str = "shezu-demo-2026"
     """The password of every demo account a development system seeds."""
 
@@ -114,6 +124,10 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def single_sign_on(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
 
 
 @lru_cache

@@ -24,6 +24,7 @@ from service.cases import CaseService
 from service.connection import connect_temporal, read_model
 from service.contracts import ContractService
 from service.fairs import FairService
+from service.oidc import SingleSignOn
 from settings import Settings, get_settings
 
 __all__ = ["AREAS", "ErrorBody", "app", "create_app"]
@@ -49,6 +50,7 @@ def create_app(
             app.state.fairs = FairService(config, engine, client)
             app.state.contracts = ContractService(config, engine, client)
             app.state.accounts = AccountService(config, engine)
+            app.state.sso = SingleSignOn(config) if config.single_sign_on else None
         yield
 
     app = FastAPI(
@@ -74,6 +76,7 @@ def create_app(
     app.state.fairs = fairs
     app.state.contracts = contracts
     app.state.accounts = AccountService(service.settings, service.engine) if service else None
+    app.state.sso = SingleSignOn(service.settings) if service and service.settings.single_sign_on else None
     errors.install(app)
     for area in AREAS:
         for route in area.router.routes:

@@ -182,13 +182,32 @@ class AccountService:
                 self._record(db, user_id, now, "disabled", client)
                 db.commit()
                 raise ServiceError("forbidden", "该账号已停用，请联系系统管理员")
-            self._record(db, user_id, now, "signed_in", client, succeeded=True)
-            key, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            expires = now + timedelta(minutes=self.settings.session_minutes)
-            db.exec(delete(SessionRecord).where(col(SessionRecord.expires_at) < now))  # type: ignore[call-overload]
-            db.add(SessionRecord(key_hash=_digest(key), user_id=user_id, csrf_token=csrf, created_at=now,
-                                 expires_at=expires, last_seen_at=now))
-            return SignedIn(key, csrf, expires, self._view(db, account))
+            return self._new_session(db, account, now, client, "signed_in")
+
+    def sign_in_by_platform(self, user_id: str, client: str | None, replacing: str | None = None) -> SignedIn:
+        """A new session for the account the identity platform vouched for (single sign-on)."""
+        now = _now()
+        if replacing:
+            self.sign_out(replacing)
+        with session_scope(self.engine) as db:
+            account = db.get(AccountRecord, user_id)
+            if account is None or account.disabled:
+                self._record(db, user_id, now, "platform_refused", client)
+                db.commit()
+                raise ServiceError(
+                    "forbidden",
+                    f"统一身份认证平台的用户 {user_id} 在本系统没有可用的账号：请联系系统管理员开设或启用（用户名须为 {user_id}）",
+                )
+            return self._new_session(db, account, now, client, "signed_in_by_platform")
+
+    def _new_session(self, db: Session, account: AccountRecord, now: datetime, client: str | None, outcome: str) -> SignedIn:
+        self._record(db, account.user_id, now, outcome, client, succeeded=True)
+        key, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        expires = now + timedelta(minutes=self.settings.session_minutes)
+        db.exec(delete(SessionRecord).where(col(SessionRecord.expires_at) < now))  # type: ignore[call-overload]
+        db.add(SessionRecord(key_hash=_digest(key), user_id=account.user_id, csrf_token=csrf, created_at=now,
+                             expires_at=expires, last_seen_at=now))
+        return SignedIn(key, csrf, expires, self._view(db, account))
 
     @staticmethod
     def _failures(db: Session, where: Any, since: datetime) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from api.deps import (
     CSRF_COOKIE,
@@ -38,7 +40,9 @@ from schemas.accounts import (
     TokenView,
 )
 from service import views
+from service.accounts import AccountService, SignedIn
 from service.common import SIGN_IN_FIRST, ServiceError
+from service.oidc import Attempt, SingleSignOn
 from service.views import PAGE_LIMIT
 
 router = APIRouter()
@@ -55,6 +59,70 @@ def signed_in(who: Who) -> str:
     return who.user_id
 
 
+OIDC_COOKIE = "shezu_oidc"
+OIDC_SECONDS = 600
+"""How long a single sign-on attempt may take at the platform."""
+NOT_CONFIGURED = "本系统没有配置统一身份认证（单点登录），请用账号密码登录"
+
+
+def _single_sign_on(request: Request) -> SingleSignOn:
+    sso: SingleSignOn | None = request.app.state.sso
+    if sso is None:
+        raise ServiceError("not_found", NOT_CONFIGURED)
+    return sso
+
+
+def _attempts(accounts: AccountService) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(accounts.cookie_key, salt="shezu-oidc")
+
+
+def _start_session(response: Response, accounts: AccountService, new: SignedIn) -> SessionView:
+    """Set the session's cookies: the signed key (HttpOnly) and the CSRF token the page's script reads."""
+    secure, max_age = accounts.settings.cookie_secure, accounts.settings.session_minutes * 60
+    response.set_cookie(SESSION_COOKIE, cookie_signer(accounts).sign(new.key).decode(), max_age=max_age,
+                        httponly=True, samesite="lax", secure=secure, path="/")
+    response.set_cookie(CSRF_COOKIE, new.csrf_token, max_age=max_age, httponly=False, samesite="lax", secure=secure, path="/")
+    return SessionView(user=new.user, csrf_token=new.csrf_token, expires_at=new.expires_at)
+
+
+@router.get(
+    "/api/oidc/login", tags=ACCOUNT, summary="统一身份认证（单点登录）：转到政府统一身份认证平台登录",
+    status_code=307, response_class=RedirectResponse, responses={**errors(404, 503), 307: {"description": "转到认证平台"}},
+)
+async def oidc_login(request: Request, accounts: Accounts) -> RedirectResponse:
+    address, attempt = await _single_sign_on(request).start()
+    answer = RedirectResponse(address, status_code=307)
+    answer.set_cookie(OIDC_COOKIE, _attempts(accounts).dumps([attempt.state, attempt.nonce, attempt.verifier]),
+                      max_age=OIDC_SECONDS, httponly=True, samesite="lax", secure=accounts.settings.cookie_secure,
+                      path="/api/oidc")
+    return answer
+
+
+@router.get(
+    "/api/oidc/callback", tags=ACCOUNT, summary="统一身份认证平台登录后返回本系统：建立会话",
+    description="平台用户按配置的声明（默认 preferred_username）对应本系统同名账号；没有账号的不能登录，须由管理员先开设。",
+    responses=errors(403, 404, 422, 503),
+)
+async def oidc_callback(
+    request: Request, response: Response, accounts: Accounts,
+    state: Annotated[str, Query(min_length=1, max_length=512, description="本次登录的 state")],
+    code: Annotated[str | None, Query(min_length=1, max_length=2048, description="授权码")] = None,
+    error: Annotated[str | None, Query(min_length=1, max_length=200, description="平台返回的错误")] = None,
+) -> SessionView:
+    sso = _single_sign_on(request)
+    try:
+        kept = _attempts(accounts).loads(request.cookies.get(OIDC_COOKIE, ""), max_age=OIDC_SECONDS)
+    except BadSignature as problem:
+        raise ServiceError("forbidden", "单点登录已超时或不是从本系统发起的，请重新登录") from problem
+    if error or not code:
+        raise ServiceError("forbidden", "统一身份认证平台没有完成登录（可能已取消），请重新登录")
+    user_id = await sso.finish(Attempt(*kept), state, code)
+    client = request.client.host if request.client else None
+    new = accounts.sign_in_by_platform(user_id, client, replacing=session_key(request))
+    response.delete_cookie(OIDC_COOKIE, path="/api/oidc")
+    return _start_session(response, accounts, new)
+
+
 @router.post(
     "/api/session", tags=ACCOUNT, summary="登录（用户名和密码）：设置会话 Cookie，返回防伪令牌 csrf_token",
     description="会话 Cookie 为 HttpOnly、SameSite=Lax，到期或闲置过久即失效。此后凡是修改数据的请求，"
@@ -64,11 +132,7 @@ def signed_in(who: Who) -> str:
 async def sign_in(credentials: SignInInput, request: Request, response: Response, accounts: Accounts) -> SessionView:
     client = request.client.host if request.client else None
     new = accounts.sign_in(credentials.user_id, credentials.password, client, replacing=session_key(request))
-    secure, max_age = accounts.settings.cookie_secure, accounts.settings.session_minutes * 60
-    response.set_cookie(SESSION_COOKIE, cookie_signer(accounts).sign(new.key).decode(), max_age=max_age,
-                        httponly=True, samesite="lax", secure=secure, path="/")
-    response.set_cookie(CSRF_COOKIE, new.csrf_token, max_age=max_age, httponly=False, samesite="lax", secure=secure, path="/")
-    return SessionView(user=new.user, csrf_token=new.csrf_token, expires_at=new.expires_at)
+    return _start_session(response, accounts, new)
 
 
 @router.get("/api/session", tags=ACCOUNT, summary="我是谁：当前登录的用户", responses=errors(401))
