@@ -7,7 +7,6 @@ const issuer = `http://127.0.0.1:${port}`;
 const provider = new Provider(issuer, {
   clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri],
               grant_types: ["authorization_code"], response_types: ["code"] }],
-  pkce: { required: () => false },
   claims: { openid: ["sub"], profile: ["name", "preferred_username"] },
   async findAccount(ctx, id) {
     return { accountId: id, async claims() { return { sub: id, preferred_username: id, name: id }; } };
