@@ -127,7 +127,7 @@ async def oidc_callback(
     "/api/session", tags=ACCOUNT, summary="登录（用户名和密码）：设置会话 Cookie，返回防伪令牌 csrf_token",
     description="会话 Cookie 为 HttpOnly、SameSite=Lax，到期或闲置过久即失效。此后凡是修改数据的请求，"
     "须在请求头 X-CSRF-Token 中带上 csrf_token。连续多次密码错误，账号将暂时锁定。",
-    responses=errors(401, 403, 422, 429),
+    responses=errors(400, 401, 403, 413, 422, 429),
 )
 async def sign_in(credentials: SignInInput, request: Request, response: Response, accounts: Accounts) -> SessionView:
     client = request.client.host if request.client else None
@@ -135,12 +135,12 @@ async def sign_in(credentials: SignInInput, request: Request, response: Response
     return _start_session(response, accounts, new)
 
 
-@router.get("/api/session", tags=ACCOUNT, summary="我是谁：当前登录的用户", responses=errors(401))
+@router.get("/api/session", tags=ACCOUNT, summary="我是谁：当前登录的用户", responses=errors(401, 422))
 async def whoami(who: Who, accounts: Accounts) -> AccountView:
     return accounts.me(signed_in(who))
 
 
-@router.delete("/api/session", tags=ACCOUNT, summary="退出登录：结束本会话", status_code=204, responses=errors(403))
+@router.delete("/api/session", tags=ACCOUNT, summary="退出登录：结束本会话", status_code=204, responses=errors(403, 422))
 async def sign_out(who: Who, accounts: Accounts, response: Response) -> None:
     if who.session_key:
         accounts.sign_out(who.session_key)
@@ -150,7 +150,7 @@ async def sign_out(who: Who, accounts: Accounts, response: Response) -> None:
 
 @router.post(
     "/api/account/password", tags=ACCOUNT, summary="修改自己的密码（本会话以外的会话全部退出）", status_code=204,
-    responses=errors(401, 403, 422),
+    responses=errors(400, 401, 403, 413, 422),
 )
 async def change_password(change: PasswordChange, who: Who, accounts: Accounts) -> None:
     accounts.change_password(signed_in(who), change, who.session_key)
@@ -171,7 +171,7 @@ async def tokens(
 
 @router.post(
     "/api/tokens", tags=ACCOUNT, summary="创建接口令牌（命令行、系统对接用；只显示一次）", status_code=201,
-    responses=errors(401, 403, 422),
+    responses=errors(400, 401, 403, 413, 422),
 )
 async def create_token(request: TokenInput, who: Who, accounts: Accounts) -> TokenCreated:
     return accounts.create_token(signed_in(who), request)
@@ -188,27 +188,27 @@ async def accounts_list(who: Who, accounts: Accounts, limit: Limit = PAGE_LIMIT,
 
 
 @router.post("/api/admin/accounts", tags=ADMIN, summary="开设账号（工作人员用名录中的用户名）", status_code=201,
-             responses=errors(401, 403, 409, 422))
+             responses=errors(400, 401, 403, 409, 413, 422))
 async def create_account(request: AccountInput, who: Who, accounts: Accounts) -> AccountView:
     return accounts.create_account(signed_in(who), request)
 
 
 @router.post(
     "/api/admin/accounts/{user_id}/password", tags=ADMIN, summary="重置密码（解除锁定，该用户的会话全部退出）",
-    status_code=204, responses=errors(401, 403, 404, 422),
+    status_code=204, responses=errors(400, 401, 403, 404, 413, 422),
 )
 async def reset_password(user_id: TargetUser, reset: PasswordReset, who: Who, accounts: Accounts) -> None:
     accounts.reset_password(signed_in(who), user_id, reset)
 
 
-@router.put("/api/admin/accounts/{user_id}/status", tags=ADMIN, summary="停用或启用账号", responses=errors(401, 403, 404, 422))
+@router.put("/api/admin/accounts/{user_id}/status", tags=ADMIN, summary="停用或启用账号", responses=errors(400, 401, 403, 404, 413, 422))
 async def account_status(user_id: TargetUser, status: AccountStatus, who: Who, accounts: Accounts) -> AccountView:
     return accounts.set_status(signed_in(who), user_id, status)
 
 
 @router.put(
     "/api/admin/staff/{user_id}", tags=ADMIN, summary="在人员名录中设置某人的角色、辖区和单位",
-    responses=errors(401, 403, 409, 422),
+    responses=errors(400, 401, 403, 409, 413, 422),
 )
 async def assign_staff(user_id: TargetUser, entry: StaffInput, who: Who, accounts: Accounts) -> StaffView:
     return accounts.assign_staff(signed_in(who), user_id, entry)
@@ -220,7 +220,7 @@ async def remove_staff(user_id: TargetUser, who: Who, accounts: Accounts) -> Non
     accounts.remove_staff(signed_in(who), user_id)
 
 
-@router.put("/api/admin/posts", tags=ADMIN, summary="设置 AB岗：A岗和B岗人选", responses=errors(401, 403, 422))
+@router.put("/api/admin/posts", tags=ADMIN, summary="设置 AB岗：A岗和B岗人选", responses=errors(400, 401, 403, 413, 422))
 async def assign_post(post: PostInput, who: Who, accounts: Accounts) -> PostView:
     return accounts.assign_post(signed_in(who), post)
 
