@@ -400,6 +400,8 @@ class AccountService:
         """Give a person a role in a jurisdiction (and office), or change it. Someone holding an AB岗 post
         keeps role and jurisdiction until the post is given to another."""
         self._require_admin(caller)
+        if user_id == caller and entry.role is not Role.administrator:
+            raise ServiceError("invalid", "不能取消自己的管理员角色，请由另一位管理员操作")
         if entry.role not in STAFF_ASSIGNABLE:
             allowed = "、".join(f"{r.value}（{r.label}）" for r in sorted(STAFF_ASSIGNABLE))
             raise ServiceError("invalid", f"人员名录中的角色只能是：{allowed}")
