@@ -6,12 +6,21 @@ Temporal cluster (address, namespace, TLS) and a PostgreSQL server (database URL
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+class Mode(StrEnum):
+    development = "development"
+    production = "production"
 
 
 class Settings(BaseSettings):
@@ -53,6 +62,53 @@ class Settings(BaseSettings):
     ocds_publisher: str | None = None
     """Who publishes the OCDS package (default: the office that organizes the fairs)."""
 
+    mode: Mode = Mode.development
+    """``development`` seeds demo accounts (one per directory person and representative) on first start
+    and generates a cookie-signing key in the data folder; ``production`` does neither."""
+    secret_key: str | None = None
+    """Signs session cookies. Required in production (at least 32 characters); in development one is
+    generated once into ``data_dir/secret_key``."""
+    session_minutes: int = 480
+    """A session ends this long after sign-in, whatever happens in between."""
+    session_idle_minutes: int = 30
+    """... or this long after its last use."""
+    cookie_secure: bool = False
+    """Send the session cookie only over HTTPS (set behind TLS)."""
+    gateway_secret: str | None = None
+    """Trusted-gateway mode: a request carrying this secret in ``X-Shezu-Gateway`` may name its user
+    with ``X-User-Id`` (the government's identity gateway in front of this service). Unset: the header
+    is ignored."""
+    oidc_issuer: str | None = None
+    """Single sign-on: the identity platform's OpenID Connect issuer URL (unset: no single sign-on)."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scope: str = "openid profile"
+    oidc_user_claim: str = "preferred_username"
+    """The ID-token claim that holds the user id of this system's account (accounts are opened here, not by the platform)."""
+    public_url: str | None = None
+    """This service's address as browsers reach it (the OIDC redirect goes to ``{public_url}/api/oidc/callback``);
+    default ``http://{http_host}:{http_port}``."""
+    demo_password: str = "shezu-demo-2026"
+    """The password of every demo account a development system seeds."""
+
+    @property
+    def cookie_key(self) -> str:
+        """The key that signs cookies: configured, or in development generated once and kept."""
+        if self.secret_key:
+            return self.secret_key
+        if self.mode is Mode.production:
+            raise RuntimeError("生产模式须设置 SHEZU_SECRET_KEY（至少32个字符的随机字符串）")
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f"secret_key.{os.getpid()}")
+            draft.touch(mode=0o600)
+            draft.write_text(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):  # processes started together keep the first key
+                os.link(draft, path)
+            draft.unlink()
+        return path.read_text().strip()
+
     @property
     def documents_dir(self) -> Path:
         return self.data_dir / "documents"
@@ -68,6 +124,10 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def single_sign_on(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
 
 
 @lru_cache

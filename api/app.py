@@ -1,7 +1,7 @@
 """The HTTP JSON API (OpenAPI at /docs): one router per area (``api/routes``), the services and the
 caller's identity as dependencies (``api/deps.py``), every refusal as a Chinese ``ErrorBody``
-(``api/errors.py``). Identity comes from the ``X-User-Id`` header, which in a deployment is set by
-the government's unified identity gateway in front of this service."""
+(``api/errors.py``). Who calls is decided in one place (``api/deps.py``): a session cookie, a bearer
+token, or — only in trusted-gateway mode — the gateway's ``X-User-Id``; otherwise the public."""
 
 from __future__ import annotations
 
@@ -9,21 +9,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from api import errors
+from api.deps import caller
 from api.errors import ErrorBody
+from api.routes import accounts as account_routes
 from api.routes import contracts as contract_routes
 from api.routes import documents, filings, lots, system
 from api.routes import fairs as fair_routes
+from service.accounts import AccountService
 from service.cases import CaseService
 from service.connection import connect_temporal, read_model
 from service.contracts import ContractService
 from service.fairs import FairService
+from service.oidc import SingleSignOn
 from settings import Settings, get_settings
 
 __all__ = ["AREAS", "ErrorBody", "app", "create_app"]
 
-AREAS = (system, filings, documents, fair_routes, lots, contract_routes)
+AREAS = (system, account_routes, filings, documents, fair_routes, lots, contract_routes)
 """The router modules, one per area, in the order their routes are matched."""
 
 
@@ -43,13 +49,20 @@ def create_app(
             app.state.service = CaseService(config, engine, client)
             app.state.fairs = FairService(config, engine, client)
             app.state.contracts = ContractService(config, engine, client)
+            app.state.accounts = AccountService(config, engine)
+            app.state.sso = SingleSignOn(config) if config.single_sign_on else None
         yield
 
     app = FastAPI(
         title="shezu 社会组织备案登记 API",
         description=(
             "社区社会组织备案、社会团体和社会服务机构登记（\"一口审批\"绿色通道）。"
-            "请求须带 `X-User-Id` 头标识用户：工作人员按人员名录确定角色与辖区，其他用户为申请人或公众。"
+            "**登录**：网页和脚本用 `POST /api/session`（用户名、密码）登录，得到 HttpOnly 会话 Cookie 和 `csrf_token`，"
+            "此后修改数据的请求须在 `X-CSRF-Token` 头中带上它；命令行和系统对接用接口令牌："
+            "`Authorization: Bearer <令牌>`（`POST /api/tokens` 创建，`shezu login` 为命令行保存一个）。"
+            "只有在可信网关模式下（配置了网关密钥），带有正确 `X-Shezu-Gateway` 头的请求才可用 `X-User-Id` 指明用户；"
+            "其他情况下 `X-User-Id` 被忽略。不带凭据的请求即为公众。"
+            "工作人员按人员名录确定角色与辖区，其他用户为申请人。"
             "\n\n列表一律分页：`limit`（每页条数，默认 50，最多 200）与 `offset`（从第几条开始，从 0 起），"
             "返回 `{items, total, limit, offset}`，顺序固定，下一页为 `offset + limit`。"
             "\n\n所有错误都以 `ErrorBody`（`error`、`message`、`details`）的中文说明返回。"
@@ -62,10 +75,20 @@ def create_app(
     app.state.service = service
     app.state.fairs = fairs
     app.state.contracts = contracts
+    app.state.accounts = AccountService(service.settings, service.engine) if service else None
+    app.state.sso = SingleSignOn(service.settings) if service and service.settings.single_sign_on else None
     errors.install(app)
     for area in AREAS:
+        for route in area.router.routes:
+            if isinstance(route, APIRoute) and _asks_who(route.dependant):
+                route.responses.setdefault(401, errors.errors(401)[401])
         app.include_router(area.router)
     return app
+
+
+def _asks_who(dependant: Dependant) -> bool:
+    """Whether a route depends on the caller's identity, so it can answer 401 for bad credentials."""
+    return any(d.call is caller or _asks_who(d) for d in dependant.dependencies)
 
 
 app = create_app()

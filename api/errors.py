@@ -43,7 +43,7 @@ class ErrorBody(BaseModel):
 
     error: str = Field(
         description="invalid_request：请求不符合本接口文档（字段、类型、长度、格式）；invalid：内容不符合办理规则；"
-        "forbidden、not_found、conflict、method_not_allowed、too_large、unavailable、internal"
+        "unauthenticated、forbidden、not_found、conflict、too_many、method_not_allowed、too_large、unavailable、internal"
     )
     message: str = Field(description="原因及如何修改")
     details: list[str] = Field(default_factory=list, description="逐项说明")
@@ -51,11 +51,13 @@ class ErrorBody(BaseModel):
 
 _DESCRIPTIONS = {
     400: "请求内容无法解析",
-    403: "无权办理（须带 X-User-Id，或身份不符）",
+    401: "未登录或登录已过期（会话 Cookie 或 Bearer 令牌无效）",
+    403: "无权办理（身份不符，或缺少防伪令牌 X-CSRF-Token）",
     404: "不存在",
     409: "与案件当前状态冲突",
     413: "请求内容过大",
     422: "提交的内容有误",
+    429: "登录失败次数过多，暂时锁定",
     503: "流程服务暂时不可用",
 }
 
@@ -112,6 +114,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, error: ServiceError) -> JSONResponse:
+        if error.status_code == 401:
+            return _answer(401, error.kind, error.message, error.details, **{"WWW-Authenticate": 'Bearer realm="shezu"'})
         return _answer(error.status_code, error.kind, error.message, error.details)
 
     @app.exception_handler(RPCError)

@@ -1,6 +1,7 @@
 """``shezu demo``: one green-channel filing from submission to certificate, one refused
 registration, and a 社洽会 with two lots (one awarded after a 质疑, one 流标), driven through the
-HTTP API as applicants, reviewers, departments, bidders and experts would, checking each step;
+HTTP API as applicants, reviewers, departments, bidders and experts would, each signed in with the
+development system's demo account (new applicants get one from the administrator), checking each step;
 then, as an auditor, an audit bundle of the fair verified offline and its OCDS package.
 
 Deadlines run in working days; the demo fast-forwards the clock of one workflow at a time past
@@ -43,6 +44,7 @@ def example(name: str) -> dict[str, Any]:
     return json.loads((PROJECT_ROOT / "examples" / f"{name}.json").read_text(encoding="utf-8"))
 
 
+ADMINISTRATOR = "admin"
 ORGANIZER = "mz-chen"
 BUYER = "dept-wj"
 FINANCE = "fin-01"
@@ -61,13 +63,41 @@ class Demo:
         self.step = 0
         self.stamp = time.strftime("%m%d%H%M%S")
         self.fair_no = ""
+        self.tokens: dict[str, str] = {}
 
     def say(self, text: str) -> None:
         self.step += 1
         print(f"[{self.step:02d}] {text}", flush=True)
 
+    async def signed_in(self, user: str) -> dict[str, str]:
+        """Credentials for ``user``: signed in once with the development system's demo password, kept as a token."""
+        if user not in self.tokens:
+            if user != ADMINISTRATOR:  # a new applicant or representative gets an account first
+                opened = await self.http.post(
+                    "/api/admin/accounts", headers=await self.signed_in(ADMINISTRATOR),
+                    json={"user_id": user, "name": user, "password": self.settings.demo_password},
+                )
+                self.check(opened.status_code in (201, 409), f"管理员未能为 {user} 开设账号：{opened.text}")
+            self.tokens[user] = await self.sign_in(user)
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    async def sign_in(self, user: str) -> str:
+        """Sign in as a person would (session cookie, CSRF token), take a token for the rest of the demo, sign out."""
+        async with httpx.AsyncClient(base_url=self.settings.api_url, timeout=60) as browser:
+            answer = await browser.post("/api/session", json={"user_id": user, "password": self.settings.demo_password})
+            if answer.status_code != 200:
+                raise Unexpected(
+                    f"不能以演示账号 {user} 登录（{answer.json().get('message')}）：演示使用开发模式"
+                    "（SHEZU_MODE=development）首次启动时建立的演示账号及其密码（SHEZU_DEMO_PASSWORD）"
+                )
+            form = {"X-CSRF-Token": answer.json()["csrf_token"]}
+            token = await browser.post("/api/tokens", json={"name": "shezu demo", "days": 1}, headers=form)
+            self.check(token.status_code == 201, f"{user} 未能取得令牌：{token.text}")
+            await browser.delete("/api/session", headers=form)
+            return token.json()["token"]
+
     async def call(self, method: str, path: str, user: str | None, expect: int, body: Any = None) -> Any:
-        headers = {"X-User-Id": user} if user else {}
+        headers = await self.signed_in(user) if user else {}
         response = await self.http.request(method, path, json=body, headers=headers)
         if response.status_code != expect:
             raise Unexpected(f"{method} {path} 返回 {response.status_code}（预期 {expect}）：{response.text}")

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from cli import accounts as account_commands
 from cli.audit import audit_app
 from cli.common import (
     As,
@@ -55,6 +56,7 @@ app.add_typer(fair_app, name="fair")
 app.add_typer(lot_app, name="lot")
 app.add_typer(contract_app, name="contract")
 app.add_typer(audit_app, name="audit")
+app.add_typer(account_commands.account_app, name="account")
 
 def print_case(view: views.CaseView) -> None:
     typer.echo(f"案号 {view.case_no}  {view.organization_name}（{view.track_name}）")
@@ -517,6 +519,10 @@ def api() -> None:
     settings = get_settings()
     read_model(settings)
     uvicorn.run("api.app:app", host=settings.http_host, port=settings.http_port)
+
+
+for command in (account_commands.login, account_commands.logout, account_commands.whoami):
+    app.command()(command)
 
 
 def run() -> None:

@@ -169,6 +169,20 @@ def running_system(settings: Settings, with_api: bool = True, quiet: bool = Fals
                     print(f"{name} 未能正常退出，已强制结束", file=sys.stderr)
 
 
+def print_demo_accounts(settings: Settings) -> None:
+    """A development system's demo accounts, to sign in with (production has none)."""
+    from service.accounts import AccountService
+    from service.connection import read_model
+
+    seeded = AccountService(settings, read_model(settings)).demo_accounts()
+    if not seeded:
+        return
+    print(f"演示账号（开发模式，密码均为 {settings.demo_password}；登录：POST {settings.api_url}/api/session）：")
+    for account in seeded:
+        where = f" {account.jurisdiction}" if account.jurisdiction else ""
+        print(f"  {account.user_id:<16} {account.name}（{account.role.label}{where}）")
+
+
 def serve_forever(settings: Settings) -> int:
     """``shezu up``: run until Ctrl-C (or SIGTERM), restarting any part that dies."""
     stop = {"now": False}
@@ -182,6 +196,7 @@ def serve_forever(settings: Settings) -> int:
         print("shezu 已启动：")
         for url in system.urls:
             print(f"  {url}")
+        print_demo_accounts(settings)
         print("演示：另开一个终端运行  .venv/bin/shezu demo    停止：Ctrl-C", flush=True)
         while not stop["now"]:
             system.supervise()

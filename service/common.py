@@ -29,8 +29,14 @@ from store.case_numbers import allocate, release
 from store.models import AttachmentRecord
 
 STATUS_CODES = {
-    "invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404, "too_large": 413, "unavailable": 503,
+    "invalid": 422, "unauthenticated": 401, "forbidden": 403, "too_many": 429, "conflict": 409, "not_found": 404, "too_large": 413, "unavailable": 503,
 }
+
+
+SIGN_IN_FIRST = (
+    "请先登录（未登录或登录已过期）：网页请重新登录；接口请先 POST /api/session 登录，"
+    "或带上 Authorization: Bearer 令牌（命令行用 shezu login 获取）"
+)
 
 
 class ServiceError(Exception):
@@ -105,7 +111,7 @@ class Service:
         """Staff and experts are who the directory says they are; anyone else acts as an applicant
         or member of the public."""
         if not user_id or not user_id.strip():
-            raise ServiceError("forbidden", "请先登录：请求须带有用户标识（HTTP 头 X-User-Id 或 --as）")
+            raise ServiceError("unauthenticated", SIGN_IN_FIRST)
         user_id = user_id.strip()
         if len(user_id) > 64:
             raise ServiceError("invalid", "用户标识不能超过64个字符")

@@ -7,6 +7,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 
+from service.accounts import AccountService
 from settings import Settings
 from store.db import engine_for, require_current_schema, schema_lock, upgrade
 from store.directory import directory_is_empty, load_directory, read_directory_file
@@ -38,8 +39,9 @@ def read_model(settings: Settings) -> Engine:
 
 def prepare_read_model(settings: Settings) -> Engine:
     """``shezu migrate`` and ``shezu up``: upgrade the schema, then load the configured directory (and
-    the register of organizations that predate the system, if configured) into an empty read model.
-    Both happen under the schema lock, so processes that start together do each once."""
+    the register of organizations that predate the system, if configured) into an empty read model,
+    and on a development system give each of their people a demo account. All happen under the
+    schema lock, so processes that start together do each once."""
     engine = engine_for(settings.effective_database_url)
     with schema_lock(engine):
         upgrade(engine)
@@ -47,4 +49,5 @@ def prepare_read_model(settings: Settings) -> Engine:
             load_directory(engine, read_directory_file(settings.directory_file))
         if settings.register_file and register_is_empty(engine):
             load_register(engine, read_register_file(settings.register_file))
+        AccountService(settings, engine).seed_demo_accounts()
     return engine

@@ -31,7 +31,7 @@ def document_file(
         else cases.may_read_document(actor, record)
     ):
         # One answer for a document that does not exist and for one the caller may not read.
-        raise ServiceError("not_found", f"文书 {document_id} 不存在或您无权查看（非公开文书须带用户标识 X-User-Id 查看）")
+        raise ServiceError("not_found", f"文书 {document_id} 不存在或您无权查看（非公开文书须登录后查看）")
     digest = record.pdf_sha256 if extension == "pdf" else record.html_sha256
     path = content_path(cases.settings.documents_dir, digest, extension)
     if not path.exists():

@@ -332,3 +332,73 @@ class LedgerRecord(SQLModel, table=True):
     paid_at: datetime | None = utc_column()
     voucher: str | None = None
     note: str | None = None
+
+
+# --- accounts, sign-in and who changed what (not projections: kept by the account service) -----
+
+
+class AccountRecord(SQLModel, table=True):
+    """A person who signs in; ``user_id`` is the directory's id for staff, experts and representatives,
+    so every permission rule keyed on it holds for a signed-in user."""
+
+    __tablename__ = "accounts"
+    user_id: str = Field(primary_key=True)
+    name: str
+    password_hash: str | None = None
+    disabled: bool = False
+    created_by: str
+    created_at: datetime = utc_column(nullable=False)
+    password_changed_at: datetime | None = utc_column()
+    """Failed sign-ins before this time no longer count towards a lock-out (a reset lifts it)."""
+
+
+class SessionRecord(SQLModel, table=True):
+    """A signed-in browser: only the hash of the cookie's key is kept, with its own CSRF token."""
+
+    __tablename__ = "sessions"
+    key_hash: str = Field(primary_key=True)
+    user_id: str = Field(index=True)
+    csrf_token: str
+    created_at: datetime = utc_column(nullable=False)
+    expires_at: datetime = utc_column(nullable=False)
+    last_seen_at: datetime = utc_column(nullable=False)
+
+
+class ApiTokenRecord(SQLModel, table=True):
+    """A bearer token for the CLI or an integration: shown once, kept as its hash, revocable."""
+
+    __tablename__ = "api_tokens"
+    token_id: str = Field(primary_key=True)
+    key_hash: str = Field(unique=True)
+    user_id: str = Field(index=True)
+    name: str
+    created_by: str
+    created_at: datetime = utc_column(nullable=False)
+    expires_at: datetime | None = utc_column()
+    last_used_at: datetime | None = utc_column()
+    revoked_at: datetime | None = utc_column()
+
+
+class SignInRecord(SQLModel, table=True):
+    """Every attempt to sign in, kept for the user's record and to throttle guessing."""
+
+    __tablename__ = "sign_ins"
+    __table_args__ = (Index("ix_sign_ins_user_at", "user_id", "at"), Index("ix_sign_ins_client_at", "client", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str
+    at: datetime = utc_column(nullable=False)
+    succeeded: bool
+    outcome: str
+    client: str | None = None
+
+
+class AccountChangeRecord(SQLModel, table=True):
+    """Who changed an account or the directory (roles, posts, jurisdictions), when, and to what."""
+
+    __tablename__ = "account_changes"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_column(nullable=False, index=True)
+    by_user_id: str
+    user_id: str | None = Field(default=None, index=True)
+    action: str
+    detail: dict[str, Any] | None = json_column()

@@ -141,3 +141,10 @@ def record_performance(engine: Engine, performance: PerformanceRecord) -> None:
         if performance.barred_until_year:
             record.barred_until_year = max(performance.barred_until_year, record.barred_until_year or 0)
         session.add(record)
+
+
+def representatives(engine: Engine) -> dict[str, str]:
+    """Every registered representative's user id and name."""
+    with Session(engine) as session:
+        query = select(OrganizationRecord).where(OrganizationRecord.representative_id != "")
+        return {r.representative_id: r.representative_name for r in session.exec(query)}

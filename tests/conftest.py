@@ -35,6 +35,9 @@ from worker import build_worker
 
 SAMPLE_DIRECTORY = PROJECT_ROOT / "directory" / "sample.yaml"
 SAMPLE_REGISTER = PROJECT_ROOT / "directory" / "sample-register.yaml"
+TEST_GATEWAY_SECRET = "shezu-test-gateway-secret"
+GATEWAY = {"X-Shezu-Gateway": TEST_GATEWAY_SECRET}
+"""Tests run the API in trusted-gateway mode and send this, so a test names its user with X-User-Id."""
 
 
 def binary(name: str) -> str:
@@ -51,6 +54,7 @@ def make_settings(root: Path, database_url: str | None = None) -> Settings:
         data_dir=root,
         database_url=database_url or f"sqlite:///{root / 'readmodel.db'}",
         task_queue=f"shezu-test-{uuid.uuid4().hex[:8]}",
+        gateway_secret=TEST_GATEWAY_SECRET,
     )
 
 

@@ -11,12 +11,13 @@ import pytest_asyncio
 from api.app import create_app
 from service.cases import CaseService
 from tests import factories
+from tests.conftest import GATEWAY
 
 
 @pytest_asyncio.fixture
 async def api(service: CaseService) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(service=service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://shezu.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://shezu.test", headers=GATEWAY) as client:
         yield client
 
 
@@ -63,7 +64,7 @@ async def test_strangers_and_other_jurisdictions_cannot_tell_the_case_exists(api
         assert hidden.status_code == 404
         assert hidden.json() == {**missing.json(), "message": missing.json()["message"].replace("YJ-JG-BA-2026-99999", case_no)}
     anonymous = await api.get(f"/api/cases/{case_no}")
-    assert anonymous.status_code == 403 and "X-User-Id" in anonymous.json()["message"]
+    assert anonymous.status_code == 401 and "请先登录" in anonymous.json()["message"]
 
 
 async def test_bad_input_is_explained_field_by_field_in_chinese(api: httpx.AsyncClient) -> None:
@@ -253,7 +254,7 @@ async def test_fair_api_shows_each_audience_only_what_it_may_see(skipping) -> No
     fair = await published_fair(skipping)
     lot = fair.lots[0]
     app = create_app(service=skipping.service, fairs=FairService(skipping.settings, skipping.engine, skipping.env.client))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test") as api:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test", headers=GATEWAY) as api:
         catalogue = (await api.get(f"/api/fairs/{fair.fair_no}")).json()["catalogue"]
         assert [c["lot_no"] for c in catalogue] == [lot] and catalogue[0]["budget_ceiling_fen"] == 30_000_000
 

@@ -13,7 +13,7 @@ from schemas.contracts import ContractPhase, TrancheStatus
 from schemas.localtime import local_date
 from service.contracts import ContractService
 from service.fairs import FairService
-from tests.conftest import Skipping
+from tests.conftest import GATEWAY, Skipping
 from tests.contract_helpers import (
     AMOUNT,
     BUYER,
@@ -49,7 +49,7 @@ async def api(skipping: Skipping) -> AsyncIterator[httpx.AsyncClient]:
         fairs=FairService(skipping.settings, skipping.engine, client),
         contracts=ContractService(skipping.settings, skipping.engine, client),
     )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test", headers=GATEWAY) as http:
         yield http
 
 

@@ -18,7 +18,7 @@ from service.contracts import ContractService
 from service.fairs import FairService
 from service.validation import _MESSAGES
 from tests import factories
-from tests.conftest import binary
+from tests.conftest import GATEWAY, binary
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ENGLISH = re.compile(
@@ -35,7 +35,7 @@ async def api(service: CaseService) -> AsyncIterator[httpx.AsyncClient]:
         contracts=ContractService(service.settings, service.engine, service.client),
     )
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://shezu.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://shezu.test", headers=GATEWAY) as client:
         yield client
 
 
@@ -79,7 +79,7 @@ HOSTILE: list[tuple[str, str, dict[str, str], bytes | None, int]] = [
     ("GET", "/api/requirements", {}, None, 422),
     ("GET", "/api/cases/%00%01", {"X-User-Id": "hostile-1"}, None, 422),
     ("GET", "/api/cases/YJ-JG-BA-2026-99999", {"X-User-Id": "hostile-1"}, None, 404),
-    ("GET", "/api/cases", {}, None, 403),
+    ("GET", "/api/cases", {}, None, 401),
     ("GET", "/api/documents/x.exe", {}, None, 404),
     ("GET", "/api/contracts/X/amendments/abc/answer", {}, None, 405),
     ("POST", "/api/contracts/X/amendments/abc/answer", JSON, b'{"agree": true}', 422),
@@ -128,7 +128,7 @@ async def test_an_unexpected_failure_answers_a_generic_500_that_leaks_nothing(
 async def test_temporal_unavailable_answers_503_in_chinese(service: CaseService) -> None:
     offline = CaseService(service.settings, service.engine, None)
     app = create_app(service=offline, fairs=FairService(service.settings, service.engine), contracts=ContractService(service.settings, service.engine))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test") as api:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test", headers=GATEWAY) as api:
         response = await api.post("/api/cases", headers=JSON, json=factories.filing().model_dump(mode="json"))
     assert_chinese_error(response, 503)
 
@@ -138,7 +138,7 @@ async def test_a_temporal_server_that_does_not_answer_is_503_in_chinese(api: htt
     gone = await WorkflowEnvironment.start_local(dev_server_existing_path=binary("temporal"))
     await gone.shutdown()  # connected, then the server stops: every call fails as in an outage
     app = create_app(service=CaseService(service.settings, service.engine, gone.client))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test") as offline:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test", headers=GATEWAY) as offline:
         response = await offline.get(f"/api/cases/{case_no}", params={"live": True}, headers=JSON)
     assert_chinese_error(response, 503)
 

@@ -28,13 +28,14 @@ from service.common import PAYLOAD_BUDGET, ServiceError
 from service.validation import describe_validation_error
 from store.register import RegisterEntry, RegisterFile, load_register
 from tests import factories
+from tests.conftest import GATEWAY
 from tests.helpers import history_length
 
 
 @pytest_asyncio.fixture
 async def api(service: CaseService) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(service=service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://shezu.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://shezu.test", headers=GATEWAY) as client:
         yield client
 
 

@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from settings import PROJECT_ROOT
-from tests.conftest import binary, free_port, make_settings, prepared_engine
+from tests.conftest import TEST_GATEWAY_SECRET, binary, free_port, make_settings, prepared_engine
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("SHEZU_SCHEMATHESIS_EXAMPLES", "15"))
 SEED = os.environ.get("SHEZU_SCHEMATHESIS_SEED", "20261201")
@@ -43,6 +43,7 @@ def served(temporal: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFacto
         "SHEZU_TASK_QUEUE": config.task_queue,
         "SHEZU_HTTP_PORT": str(port),
         "SHEZU_REGISTER_FILE": "",
+        "SHEZU_GATEWAY_SECRET": TEST_GATEWAY_SECRET,
     }
     logs = Path(config.data_dir)
     parts = [
@@ -84,6 +85,8 @@ def test_the_api_keeps_its_openapi_contract(served: str, tmp_path: Path) -> None
             "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
             "--max-examples", str(EXAMPLES_PER_OPERATION), "--seed", SEED,
             "--request-timeout", "30",
+            # in trusted-gateway mode, so the X-User-Id values it generates name the caller
+            "--header", f"X-Shezu-Gateway: {TEST_GATEWAY_SECRET}",
         ],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
     )

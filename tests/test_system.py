@@ -20,7 +20,7 @@ from audit.ocds import validate_release_package
 from cli import system
 from cli.system import System
 from settings import PROJECT_ROOT
-from tests.conftest import free_port
+from tests.conftest import GATEWAY, TEST_GATEWAY_SECRET, free_port
 
 
 async def test_demo_runs_the_whole_system_on_a_fresh_data_folder(tmp_path: Path) -> None:
@@ -77,6 +77,7 @@ async def test_up_restarts_a_killed_worker_and_cases_go_on(tmp_path: Path) -> No
         "SHEZU_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "SHEZU_TEMPORAL_UI_PORT": str(free_port()),
         "SHEZU_HTTP_PORT": str(http_port),
+        "SHEZU_GATEWAY_SECRET": TEST_GATEWAY_SECRET,
     }
     env.pop("SHEZU_DATABASE_URL", None)
     with (tmp_path / "up.err").open("wb") as errors:
@@ -84,7 +85,7 @@ async def test_up_restarts_a_killed_worker_and_cases_go_on(tmp_path: Path) -> No
                               stdout=subprocess.DEVNULL, stderr=errors)
     api = f"http://127.0.0.1:{http_port}"
     try:
-        async with httpx.AsyncClient(base_url=api, timeout=60) as http:
+        async with httpx.AsyncClient(base_url=api, timeout=60, headers=GATEWAY) as http:
             give_up = time.monotonic() + 120
             while True:
                 try:
