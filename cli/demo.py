@@ -28,6 +28,7 @@ from audit.bundle import build_bundle, verify_bundle, write_bundle
 from audit.ocds import release_package, validate_release_package
 from audit.source import fetch_case_tree, server_cases
 from cli.system import running_system
+from rules.contracts import term_end
 from schemas.application import Track
 from schemas.contracts import EvaluationKind
 from schemas.localtime import SHANGHAI, local_date
@@ -301,7 +302,7 @@ class Demo:
         demo's fast-forwarded clocks may have put ahead of the wall clock, and scaled to the amount); both sign."""
         view = await self.until_contract(contract_no, lambda v: v["phase"] == "drafting", "进入起草")
         today = max([datetime.now(UTC), *(datetime.fromisoformat(e["at"]) for e in view["timeline"])])
-        plan = contract_plan(view["amount_fen"], local_date(today))
+        plan = contract_plan(view["amount_fen"], view["duration_months"], local_date(today))
         await self.call("POST", f"/api/contracts/{contract_no}/plan", BUYER, 200, plan)
         await self.call("POST", f"/api/contracts/{contract_no}/signatures", BUYER, 200, {"party": "buyer"})
         await self.call("POST", f"/api/contracts/{contract_no}/signatures", supplier, 200, {"party": "supplier"})
@@ -480,15 +481,16 @@ def tranche(view: dict[str, Any], tranche_id: str) -> dict[str, Any]:
     return next(t for t in [*view["tranches"], *reward] if t["tranche_id"] == tranche_id)
 
 
-def contract_plan(amount_fen: int, start: date) -> dict[str, Any]:
-    """The README's example plan, moved to start on ``start``, its payments 30% / 40% / 30% of the amount."""
+def contract_plan(amount_fen: int, months: int, start: date) -> dict[str, Any]:
+    """The README's example plan, moved to start on ``start`` for the awarded ``months``, its payments
+    30% / 40% / 30% of the amount."""
     plan = example("contract-plan")
     shift = start - date.fromisoformat(plan["start_date"])
 
     def moved(day: str) -> str:
         return (date.fromisoformat(day) + shift).isoformat()
 
-    plan["start_date"], plan["end_date"] = moved(plan["start_date"]), moved(plan["end_date"])
+    plan["start_date"], plan["end_date"] = start.isoformat(), term_end(start, months).isoformat()
     for milestone in plan["milestones"]:
         milestone["due_date"] = moved(milestone["due_date"])
     signing, milestone = amount_fen * 3 // 10, amount_fen * 4 // 10

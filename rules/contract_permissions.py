@@ -89,7 +89,7 @@ def refuse_plan(contract: ContractState, proposal: PlanProposal, today: date) ->
     if contract.phase not in (ContractPhase.drafting, ContractPhase.signing):
         return conflict("合同已生效，履约计划只能通过双方同意的合同变更调整")
     assert contract.policy is not None
-    problems = plan_problems(proposal.plan, contract.amount_fen, contract.basis.duration_months, contract.policy)
+    problems = plan_problems(proposal.plan, contract.amount_fen, contract.basis, contract.policy)
     if proposal.plan.start_date < today:
         problems.insert(0, f"合同开始日期{proposal.plan.start_date:%Y年%-m月%-d日}已过，请从今天（{today:%Y年%-m月%-d日}）或以后开始")
     return invalid("；".join(problems)) if problems else None

@@ -3,10 +3,11 @@ amendment that leaves the past alone, and an evaluation turned into a grade."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from schemas.contracts import (
     AmendmentInput,
+    ContractBasis,
     ContractPlan,
     ContractState,
     EvaluationInput,
@@ -25,14 +26,49 @@ def _months_between(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month + (1 if end.day >= start.day else 0)
 
 
-def plan_problems(plan: ContractPlan, amount_fen: int, duration_months: int, policy: ContractPolicy) -> list[str]:
-    """Everything wrong with a plan, at once: term, milestone dates, and a payment schedule that adds up."""
+def term_end(start: date, months: int) -> date:
+    """The last day of a term of ``months`` beginning on ``start``: the day before the same day ``months``
+    later (自2026年12月5日起12个月至2027年12月4日); where that month has no such day, its last day."""
+    year, month = divmod(start.month - 1 + months, 12)
+    try:
+        anniversary = date(start.year + year, month + 1, start.day)
+    except ValueError:  # 31 January + 1 month: the term runs to the end of February
+        anniversary = date(start.year + year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    return anniversary - timedelta(days=1)
+
+
+def _day(value: date) -> str:
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def agreed_term_problems(plan: ContractPlan, basis: ContractBasis) -> list[str]:
+    """The plan's term is the one awarded (the demand's service period) or approved (the single-source
+    request): a contract signed for a shorter or longer term than the award would buy another service."""
+    end = term_end(plan.start_date, basis.duration_months)
+    if plan.end_date == end:
+        return []
+    source = "成交项目" if basis.origin == "lot" else "经批准的单一来源采购"
+    return [
+        f"合同期限须与{source}的服务期限{basis.duration_months}个月一致：自{_day(plan.start_date)}开始的，"
+        f"应至{_day(end)}结束（现为{_day(plan.end_date)}），请修改结束日期或开始日期"
+    ]
+
+
+def plan_problems(
+    plan: ContractPlan, amount_fen: int, basis: ContractBasis, policy: ContractPolicy, amending: bool = False
+) -> list[str]:
+    """Everything wrong with a plan, at once: term, milestone dates, and a payment schedule that adds up.
+    A plan to sign has the agreed term; an amendment may lengthen it by up to a year, within the policy."""
     problems = []
     if plan.end_date <= plan.start_date:
         problems.append("合同结束日期须晚于开始日期")
+    elif not amending:
+        problems.extend(agreed_term_problems(plan, basis))
     months = _months_between(plan.start_date, plan.end_date)
-    if months > min(policy.max_term_months, duration_months + 1):
-        problems.append(f"合同期限{months}个月，超过约定的服务期限{duration_months}个月（最长{policy.max_term_months}个月）")
+    longest = min(policy.max_term_months, basis.duration_months + 12) if amending else policy.max_term_months
+    if months > longest:
+        agreed = f"约定的服务期限{basis.duration_months}个月，" if amending else ""
+        problems.append(f"合同期限{months}个月，超过{agreed}最长{longest}个月")
     dates = [m.due_date for m in plan.milestones]
     for number, milestone in enumerate(plan.milestones, start=1):
         if not plan.start_date <= milestone.due_date <= plan.end_date:
@@ -48,7 +84,9 @@ def plan_problems(plan: ContractPlan, amount_fen: int, duration_months: int, pol
         problems.append("有两个以上节点的合同须指定一个节点在完成后进行中期绩效评价")
     total = sum(t.amount_fen for t in plan.tranches)
     if total != amount_fen:
-        problems.append(f"拨付计划合计{yuan(total)}，与合同金额{yuan(amount_fen)}不一致")
+        agreed = "成交金额" if basis.origin == "lot" else "经批准的单一来源采购金额"
+        named = "合同金额" if amending else f"合同金额（{agreed}）"
+        problems.append(f"拨付计划合计{yuan(total)}，与{named}{yuan(amount_fen)}不一致，请调整各笔拨付金额")
     seen: set[int] = set()
     for number, tranche in enumerate(plan.tranches, start=1):
         if tranche.on == "milestone":
@@ -86,7 +124,7 @@ def amendment_problems(state: ContractState, amendment: AmendmentInput) -> list[
     if any(e.stage is EvaluationKind.final and e.passed for e in state.evaluations):
         return ["终期绩效评价已完成，合同不能再变更"]
     amount = amendment.amount_fen or state.amount_fen
-    problems = plan_problems(amendment.plan, amount, state.basis.duration_months + 12, state.policy)
+    problems = plan_problems(amendment.plan, amount, state.basis, state.policy, amending=True)
     if amount < state.committed_fen:
         problems.append(f"变更后的合同金额{yuan(amount)}少于已下达支付指令的{yuan(state.committed_fen)}")
     new_milestones, new_tranches = milestones_of(amendment.plan), tranches_of(amendment.plan)

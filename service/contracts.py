@@ -265,7 +265,7 @@ class ContractService(Service):
             audience=audience, contract_no=state.contract_no, title=basis.title, service_content=basis.service_content,
             origin="社洽会成交" if basis.origin == "lot" else "单一来源采购", lot_no=basis.lot_no,
             buyer_office=basis.buyer_office, supplier=basis.supplier, supplier_name=basis.supplier_name,
-            amount_fen=state.amount_fen, phase=state.phase.value,
+            amount_fen=state.amount_fen, duration_months=basis.duration_months, phase=state.phase.value,
             phase_name=state.phase_names[1] if staff else state.phase_names[0], version=state.version, plan=state.plan,
             milestones=state.milestones, tranches=state.tranches, reward=state.reward, signatures=state.signatures,
             evaluations=state.evaluations, rectification=state.rectification, amendments=state.amendments,

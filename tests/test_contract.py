@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +24,23 @@ from temporalio.worker import Worker
 from activities.contracts import ContractActivities
 from audit.bundle import build_bundle, verify_bundle, write_bundle
 from audit.source import fetch_case_tree
+from rules.contracts import plan_problems, term_end
 from rules.eligibility import screen
+from rules.policy_files import policy_in_force
 from schemas.contracts import (
     AmendmentInput,
+    ContractBasis,
     ContractPhase,
     EvaluationKind,
     LedgerInstruction,
     MilestoneStatus,
     TrancheStatus,
 )
+from schemas.money import yuan
 from schemas.procurement import Bid, Eligibility
 from service import views
 from service.common import ServiceError
-from settings import Settings
+from settings import PROJECT_ROOT, Settings
 from store import register
 from store.models import ContractRecord, LedgerRecord, NotificationRecord, OrganizationRecord
 from tests.conftest import Skipping
@@ -262,7 +266,11 @@ async def test_who_may_act_on_a_contract(skipping: Skipping) -> None:
     assert "与合同金额" in message
     late = plan(today).model_copy(update={"end_date": today + timedelta(days=20)})
     message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, late), "invalid")
-    assert "不在合同期限内" in message
+    assert "不在合同期限内" in message and f"应至{today.year + 1}年" in message
+    for months in (3, 13):  # shorter or longer than the 12 months approved
+        message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, plan(today, months=months)), "invalid")
+        end = term_end(today, 12)
+        assert f"经批准的单一来源采购的服务期限12个月一致：自{today.year}年{today.month}月{today.day}日开始的，应至{end.year}年{end.month}月{end.day}日结束" in message
     yesterday = today - timedelta(days=1)
     message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, plan(yesterday)), "invalid")
     assert f"合同开始日期{yesterday.year}年{yesterday.month}月{yesterday.day}日已过" in message
@@ -273,7 +281,7 @@ async def test_who_may_act_on_a_contract(skipping: Skipping) -> None:
     await service.sign(contract.actor(SUPPLIER), no, views.SigningInput(party="supplier"))
     await refused(contract, service.sign(contract.actor(SUPPLIER), no, views.SigningInput(party="supplier")), "conflict")
 
-    await contract.plan(plan(today, days=120))  # a redraft needs new signatures
+    await contract.plan(plan(today + timedelta(days=1)))  # a redraft needs new signatures
     state = await contract.until(lambda s: s.version == 2)
     assert not state.signed_by("supplier") and state.phase is ContractPhase.signing
     await contract.sign()
@@ -574,3 +582,28 @@ async def test_a_long_contract_continues_as_new_and_still_completes(skipping: Sk
     report = await verify_bundle(tmp_path / "bundle")
     assert report.passed, report.text()
     assert sum(c.section == "重放" for c in report.checks) == state.runs
+
+
+def test_a_term_of_n_months_ends_the_day_before_the_same_day_n_months_later() -> None:
+    assert term_end(date(2026, 12, 5), 12) == date(2027, 12, 4)
+    assert term_end(date(2026, 12, 1), 1) == date(2026, 12, 31)
+    assert term_end(date(2027, 1, 31), 1) == date(2027, 2, 28)  # no 31 February: to the end of the month
+    assert term_end(date(2028, 2, 29), 12) == date(2029, 2, 28)
+    assert term_end(date(2026, 11, 30), 3) == date(2027, 2, 28)
+
+
+def test_a_plan_for_a_lot_names_the_awarded_term_and_price() -> None:
+    """A 90-day plan for a 12-month award is refused, and the refusal says to what the dates must change."""
+    policy = policy_in_force(PROJECT_ROOT / "policies", ["YJ"], date(2026, 12, 15))[0].contracts
+    assert policy is not None
+    basis = ContractBasis.model_validate(
+        {"contract_no": "C1", "origin": "lot", "lot_no": "L1", "title": "x", "service_content": "x", "buyer_office": "卫生健康局",
+         "buyer": {"user_id": "dept-wj", "name": "王", "role": "department"}, "buyer_jurisdiction": "YJ",
+         "supplier": SUPPLIER_ORG, "supplier_name": "夕阳红", "amount_fen": AMOUNT, "duration_months": 12,
+         "awarded_at": "2026-12-01T00:00:00Z"}
+    )
+    short = plan(date(2026, 12, 15), months=3)
+    problems = plan_problems(short, AMOUNT + 100, basis, policy)
+    assert "合同期限须与成交项目的服务期限12个月一致：自2026年12月15日开始的，应至2027年12月14日结束（现为2027年3月14日）" in problems[0]
+    assert any(f"与合同金额（成交金额）{yuan(AMOUNT + 100)}不一致" in p for p in problems)
+    assert plan_problems(plan(date(2026, 12, 15)), AMOUNT, basis, policy) == []
