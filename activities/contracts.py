@@ -87,6 +87,7 @@ class ContractActivities:
             if record.status == "paid":
                 return
             record.status, record.paid_at, record.voucher = "paid", disbursement.paid_at, disbursement.voucher
+            record.voucher_recorded_at = record.voucher_recorded_at or disbursement.paid_at
             session.add(record)
 
     @activity.defn(name="withhold_payments")

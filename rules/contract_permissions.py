@@ -150,13 +150,16 @@ def refuse_disbursement(contract: ContractState, record: DisbursementRecord) -> 
     return voucher_taken(record.voucher, holder.tranche_id, holder.paid_at) if holder else None
 
 
-def voucher_taken(voucher: str, entry: str | None, paid_at: datetime | None = None, contract_no: str | None = None) -> Refusal:
-    """A voucher number identifies one payment in the ledger; the refusal names the entry that has it,
-    or, when the caller may not see that entry's contract (``entry`` None), only that one does."""
+def voucher_taken(
+    voucher: str, entry: str | None, at: datetime | None = None, contract_no: str | None = None, paid: bool = True
+) -> Refusal:
+    """A voucher number identifies one payment in the ledger; the refusal names the entry that has it and
+    when (paid, or recorded and being paid), or, when the caller may not see that entry's contract
+    (``entry`` None), only that one does and when."""
+    when = f"（{local_text(at)}{'拨付' if paid else '登记'}）" if at else ""
     if entry is None:
-        return conflict(f"凭证号 {voucher} 已用于专帐中的另一笔拨付（所属合同您无权查看），请核对凭证号")
+        return conflict(f"凭证号 {voucher} 已用于专帐中的另一笔拨付{when}（所属合同您无权查看），请核对凭证号")
     where = f"合同 {contract_no} 的{entry}" if contract_no else entry
-    when = f"（{local_text(paid_at)}拨付）" if paid_at else ""
     return conflict(f"凭证号 {voucher} 已用于{where}{when}，一个凭证号只能登记一笔拨付，请核对凭证号")
 
 

@@ -318,9 +318,11 @@ class ContractRecord(SQLModel, table=True):
 
 
 class LedgerRecord(SQLModel, table=True):
-    """专帐: one row per payment of a contract (a tranche or the reward); never two for the same entry."""
+    """专帐: one row per payment of a contract (a tranche or the reward); never two for the same entry,
+    and a voucher number on one row only (the database holds that even when two recordings race)."""
 
     __tablename__ = "ledger"
+    __table_args__ = (UniqueConstraint("voucher", name="uq_ledger_voucher"),)
     contract_no: str = Field(primary_key=True)
     entry: str = Field(primary_key=True)
     kind: str
@@ -331,4 +333,5 @@ class LedgerRecord(SQLModel, table=True):
     withheld_at: datetime | None = utc_column()
     paid_at: datetime | None = utc_column()
     voucher: str | None = None
+    voucher_recorded_at: datetime | None = utc_column()
     note: str | None = None

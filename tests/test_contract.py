@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -36,12 +37,14 @@ from schemas.contracts import (
     MilestoneStatus,
     TrancheStatus,
 )
+from schemas.localtime import local_text
 from schemas.money import yuan
 from schemas.procurement import Bid, Eligibility
 from service import views
 from service.common import ServiceError
 from settings import PROJECT_ROOT, Settings
 from store import register
+from store.db import make_engine, migrate
 from store.models import ContractRecord, LedgerRecord, NotificationRecord, OrganizationRecord
 from tests.conftest import Skipping
 from tests.contract_helpers import (
@@ -312,6 +315,59 @@ async def test_a_voucher_number_already_in_the_ledger_is_refused_naming_its_paym
     assert f"已用于合同 {first.contract_no} 的T1" in message
     assert ledger(second)["T1"].status == "instructed" and ledger(second)["T1"].voucher is None
     await second.disburse("T1", voucher="GK-2026-0101")
+
+
+async def test_two_recordings_of_one_voucher_racing_on_two_contracts_pay_only_one(skipping: Skipping) -> None:
+    """Finance records the same voucher on two contracts at once: one payment is made, the other is refused
+    naming the first and when it was recorded, and its contract waits healthy for the right voucher."""
+    first, second = await in_force(skipping), await in_force(skipping)
+    voucher = views.DisbursementInput(tranche_id="T1", voucher=f"GK-RACE-{uuid.uuid4().hex[:6]}")
+    before = await accepted_updates(second.client, second.contract_no)
+    results = await asyncio.gather(
+        first.service.record_disbursement(first.actor(FINANCE), first.contract_no, voucher),
+        second.service.record_disbursement(second.actor(FINANCE), second.contract_no, voucher),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], ServiceError) and results[1].kind == "conflict", results
+    assert f"凭证号 {voucher.voucher} 已用于合同 {first.contract_no} 的T1（" in results[1].message
+    recorded = ledger(first)["T1"].voucher_recorded_at
+    assert recorded is not None and local_text(recorded) in results[1].message
+    await first.until(lambda s: s.tranche("T1").status is TrancheStatus.paid)
+    assert await accepted_updates(second.client, second.contract_no) == before
+    assert ledger(second)["T1"].status == "instructed" and ledger(second)["T1"].voucher is None
+    state = await second.disburse("T1", voucher=f"{voucher.voucher}-2")
+    assert state.tranche("T1").voucher == f"{voucher.voucher}-2" and ledger(second)["T1"].status == "paid"
+
+
+async def test_a_refused_recording_gives_its_voucher_back(skipping: Skipping) -> None:
+    """A recording the workflow refuses (the wrong office) leaves the voucher free for the right one."""
+    contract = await in_force(skipping)
+    entry = views.DisbursementInput(tranche_id="T1", voucher="GK-BACK-0001")
+    await refused(contract, contract.service.record_disbursement(contract.actor(BUYER), contract.contract_no, entry), "forbidden")
+    assert ledger(contract)["T1"].voucher is None
+    state = await contract.disburse("T1", voucher="GK-BACK-0001")
+    assert state.tranche("T1").voucher == "GK-BACK-0001"
+
+
+def test_the_ledger_holds_a_voucher_number_once(database_url: str) -> None:
+    """The database itself refuses a second entry with the same voucher, whatever wrote it; unpaid entries have none."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def entry(contract_no: str, voucher: str | None) -> LedgerRecord:
+        return LedgerRecord(
+            contract_no=contract_no, entry="T1", kind="tranche", amount_fen=100, status="paid" if voucher else "instructed",
+            document_id="D1", instructed_at=at, paid_at=at if voucher else None, voucher=voucher,
+        )
+
+    with Session(engine) as session:
+        session.add_all([entry("C1", "GK-1"), entry("C2", None), entry("C3", None)])
+        session.commit()
+    with pytest.raises(IntegrityError), Session(engine) as session:
+        session.add(entry("C4", "GK-1"))
+        session.commit()
+    engine.dispose()
 
 
 async def test_amendments_need_both_parties_and_keep_the_past(skipping: Skipping) -> None:
