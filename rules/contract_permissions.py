@@ -11,7 +11,9 @@ from rules.procurement_permissions import refuse_non_organizer
 from schemas.case import TaskStatus
 from schemas.contracts import (
     AmendmentAnswer,
+    AmendmentApproval,
     AmendmentProposal,
+    AmendmentStatus,
     ContractPhase,
     ContractState,
     DeliveryReview,
@@ -188,8 +190,8 @@ def refuse_amendment(contract: ContractState, proposal: AmendmentProposal) -> Re
         return forbidden("合同变更须由购买方或承接方提出")
     if contract.phase not in (*RUNNING, ContractPhase.suspended):
         return conflict("合同生效后才能变更；生效前请直接修改履约计划")
-    if contract.open_amendment:
-        return conflict(f"变更 {contract.open_amendment.amendment_no} 尚待对方确认")
+    if undecided := contract.undecided_amendment:
+        return conflict(f"变更 {undecided.amendment_no} {undecided.status.label}，办结后才能提出新的变更")
     problems = amendment_problems(contract, proposal.amendment)
     return invalid("；".join(problems)) if problems else None
 
@@ -207,6 +209,26 @@ def refuse_amendment_answer(contract: ContractState, answer: AmendmentAnswer) ->
         return invalid("不同意变更必须写明理由")
     problems = amendment_problems(contract, amendment)
     return conflict("合同情况已变化，该变更不再可行：" + "；".join(problems)) if problems else None
+
+
+def refuse_amendment_approval(contract: ContractState, approval: AmendmentApproval) -> Refusal | None:
+    """Only the organizer's post holding the task decides; a decision states its reasons; an amendment
+    overtaken by events (a payment instructed, a milestone accepted meanwhile) can no longer be approved."""
+    if refusal := _closed(contract):
+        return refusal
+    amendment = next((a for a in contract.amendments if a.amendment_no == approval.amendment_no), None)
+    if amendment is None or amendment.status is not AmendmentStatus.awaiting_approval or amendment.approval_task_id is None:
+        return conflict(f"没有待审批的合同变更 {approval.amendment_no}")
+    task = contract.task(amendment.approval_task_id)
+    if task is None or task.status is not TaskStatus.open:
+        return conflict(f"合同变更 {approval.amendment_no} 的审批任务尚未开始或已办结")
+    if refusal := refuse_task_actor(task, approval.actor):
+        return refusal
+    if not approval.reasons:
+        return invalid("审批追加合同金额须写明理由（同意或不同意的依据）")
+    if approval.approve and (problems := amendment_problems(contract, amendment)):
+        return conflict("合同情况已变化，该变更不再可行，请不同意并说明：" + "；".join(problems))
+    return None
 
 
 def refuse_suspension(contract: ContractState, act: SuspensionAct) -> Refusal | None:

@@ -127,6 +127,13 @@ def amendment_problems(state: ContractState, amendment: AmendmentInput) -> list[
     problems = plan_problems(amendment.plan, amount, state.basis, state.policy, amending=True)
     if amount < state.committed_fen:
         problems.append(f"变更后的合同金额{yuan(amount)}少于已下达支付指令的{yuan(state.committed_fen)}")
+    if amount > (cap := increase_cap(state)):
+        awarded = state.basis.amount_fen
+        problems.append(
+            f"变更后的合同金额{yuan(amount)}超过{'成交' if state.basis.origin == 'lot' else '经批准的'}金额{yuan(awarded)}"
+            f"的{state.policy.amendment_increase_cap_percent}%上限（最多{yuan(cap)}），不能通过合同变更追加，"
+            "请将金额调至上限以内，超出部分另行组织采购"
+        )
     new_milestones, new_tranches = milestones_of(amendment.plan), tranches_of(amendment.plan)
     for old in state.milestones:
         if old.status is MilestoneStatus.accepted:
@@ -148,6 +155,12 @@ def amendment_problems(state: ContractState, amendment: AmendmentInput) -> list[
         elif new.milestone_id in accepted:
             problems.append(f"节点{new.milestone_id}已验收，拨付{new.tranche_id}不能再以其验收为条件")
     return problems
+
+
+def increase_cap(state: ContractState) -> int:
+    """The most an amendment may raise the contract to: the awarded amount plus the policy's share of it."""
+    assert state.policy is not None
+    return state.basis.amount_fen * (100 + state.policy.amendment_increase_cap_percent) // 100
 
 
 def evaluation_problems(evaluation: EvaluationInput, policy: ContractPolicy) -> list[str]:

@@ -191,12 +191,18 @@ class AmendmentInput(RequestModel):
 
 class AmendmentStatus(StrEnum):
     proposed = "proposed"
+    awaiting_approval = "awaiting_approval"
     agreed = "agreed"
     refused = "refused"
+    disapproved = "disapproved"
+    lapsed = "lapsed"
 
     @property
     def label(self) -> str:
-        return {"proposed": "待对方确认", "agreed": "双方同意", "refused": "对方不同意"}[self.value]
+        return {
+            "proposed": "待对方确认", "awaiting_approval": "双方同意，追加金额待组织单位审批", "agreed": "已生效",
+            "refused": "对方不同意", "disapproved": "组织单位不同意追加金额", "lapsed": "合同已终止，变更未生效",
+        }[self.value]
 
 
 class Amendment(AmendmentInput):
@@ -208,6 +214,8 @@ class Amendment(AmendmentInput):
     answered_by: Actor | None = None
     answered_at: AwareDatetime | None = None
     answer_reasons: list[str] = Field(default_factory=list)
+    approval_task_id: str | None = Field(default=None, description="the organizer's task when the amount rises beyond the award")
+    approval: TaskDecision | None = None
     version: int | None = None
 
 
@@ -319,7 +327,16 @@ class ContractState(BaseModel):
 
     @property
     def open_amendment(self) -> Amendment | None:
+        """The amendment waiting for the other party."""
         return next((a for a in self.amendments if a.status is AmendmentStatus.proposed), None)
+
+    @property
+    def undecided_amendment(self) -> Amendment | None:
+        """The amendment not yet in force or refused: waiting for the other party or the organizer."""
+        return next((a for a in self.amendments if a.status in (AmendmentStatus.proposed, AmendmentStatus.awaiting_approval)), None)
+
+    def raises_beyond_award(self, amount_fen: int | None) -> bool:
+        return amount_fen is not None and amount_fen > self.basis.amount_fen
 
 
 class ContractStart(BaseModel):
@@ -431,6 +448,17 @@ class RectificationReport(BaseModel):
 class AmendmentProposal(BaseModel):
     actor: Actor
     amendment: AmendmentInput
+
+
+class AmendmentApproval(BaseModel):
+    """The organizer's decision on an amendment that raises the amount beyond the award."""
+
+    actor: Actor
+    amendment_no: int
+    approve: bool
+    reasons: list[str] = Field(default_factory=list)
+
+    _clean = field_validator("reasons")(_clean)
 
 
 class AmendmentAnswer(BaseModel):

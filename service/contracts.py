@@ -17,6 +17,7 @@ from schemas.case import ActionReceipt
 from schemas.contracts import (
     CONTRACT_PHASE_NAMES,
     AmendmentAnswer,
+    AmendmentApproval,
     AmendmentInput,
     AmendmentProposal,
     ContractBasis,
@@ -287,6 +288,13 @@ class ContractService(Service):
     ) -> ActionReceipt:
         payload = AmendmentAnswer(actor=self._acting(actor, contract_no), amendment_no=amendment_no, **answer.model_dump())
         return await self._act(actor, contract_no, ContractWorkflow.answer_amendment, payload)
+
+    async def approve_amendment(
+        self, actor: Actor, contract_no: str, amendment_no: int, approval: views.ApprovalInput
+    ) -> ActionReceipt:
+        """The organizer's post decides on an amendment that raises the amount beyond the award."""
+        payload = AmendmentApproval(actor=actor, amendment_no=amendment_no, **approval.model_dump())
+        return await self._act(actor, contract_no, ContractWorkflow.approve_amendment, payload)
 
     async def suspend(self, actor: Actor, contract_no: str, suspension: views.SuspensionInput) -> ActionReceipt:
         return await self._act(actor, contract_no, ContractWorkflow.suspend, SuspensionAct(actor=actor, **suspension.model_dump()))

@@ -30,8 +30,10 @@ from rules.eligibility import screen
 from rules.policy_files import policy_in_force
 from schemas.contracts import (
     AmendmentInput,
+    AmendmentStatus,
     ContractBasis,
     ContractPhase,
+    ContractState,
     EvaluationKind,
     LedgerInstruction,
     MilestoneStatus,
@@ -370,44 +372,49 @@ def test_the_ledger_holds_a_voucher_number_once(database_url: str) -> None:
     engine.dispose()
 
 
+def amended_plan(state: ContractState, extra: int, reasons: list[str]) -> AmendmentInput:
+    """The signed plan a month longer, its last milestone with more to deliver and its last tranche raised by ``extra``."""
+    old = state.plan
+    assert old is not None
+    milestones = [m.model_dump(mode="json") for m in old.milestones]
+    milestones[1]["due_date"] = (old.end_date + timedelta(days=25)).isoformat()
+    milestones[1]["deliverables"] = [*milestones[1]["deliverables"], "新增10名老人的服务记录"]
+    tranches = [t.model_dump(mode="json") for t in old.tranches]
+    tranches[2]["amount_fen"] += extra
+    return AmendmentInput.model_validate({
+        "amount_fen": state.amount_fen + extra,
+        "plan": {"start_date": old.start_date.isoformat(), "end_date": (old.end_date + timedelta(days=30)).isoformat(),
+                 "milestones": milestones, "tranches": tranches},
+        "reasons": reasons,
+    })
+
+
 async def test_amendments_need_both_parties_and_keep_the_past(skipping: Skipping) -> None:
     contract = await in_force(skipping)
     await contract.disburse("T1")
     await contract.deliver("M1")
     await contract.evaluate(PASSING)
     state = await contract.state()
-    today = await contract.today()
-    old = plan(state.plan.start_date)  # type: ignore[union-attr]
-    extra = 3_000_000
-    milestones = [m.model_dump(mode="json") for m in old.milestones]
-    milestones[1]["due_date"] = (state.plan.end_date + timedelta(days=25)).isoformat()  # type: ignore[union-attr]
-    milestones[1]["deliverables"] = [*milestones[1]["deliverables"], "新增50名老人的服务记录"]
-    tranches = [t.model_dump(mode="json") for t in old.tranches]
-    tranches[2]["amount_fen"] += extra
-    amended = {
-        "amount_fen": AMOUNT + extra,
-        "plan": {"start_date": old.start_date.isoformat(), "end_date": (state.plan.end_date + timedelta(days=30)).isoformat(),  # type: ignore[union-attr]
-                 "milestones": milestones, "tranches": tranches},
-        "reasons": ["服务对象增加50名", "服务期延长一个月"],
-    }
-    touching_the_past = {**amended, "plan": {**amended["plan"], "milestones": [{**milestones[0], "title": "改写已验收的节点"}, milestones[1]]}}
-    message = await refused(
-        contract, contract.service.propose_amendment(contract.actor(BUYER), contract.contract_no, AmendmentInput.model_validate(touching_the_past)), "invalid"
-    )
+    amended = amended_plan(state, 0, ["服务期延长一个月"])
+    touching_the_past = amended.model_copy(update={"plan": amended.plan.model_copy(update={
+        "milestones": [amended.plan.milestones[0].model_copy(update={"title": "改写已验收的节点"}), amended.plan.milestones[1]]
+    })})
+    message = await refused(contract, contract.service.propose_amendment(contract.actor(BUYER), contract.contract_no, touching_the_past), "invalid")
     assert "已验收的节点M1" in message
-    await contract.service.propose_amendment(contract.actor(BUYER), contract.contract_no, AmendmentInput.model_validate(amended))
+    await contract.service.propose_amendment(contract.actor(BUYER), contract.contract_no, amended)
     await refused(
         contract, contract.service.answer_amendment(contract.actor(BUYER_B), contract.contract_no, 1, views.AmendmentAnswerInput(agree=True)), "forbidden"
     )
     await contract.service.answer_amendment(contract.actor(SUPPLIER), contract.contract_no, 1, views.AmendmentAnswerInput(agree=True))
     state = await contract.until(lambda s: s.version == 2)
-    assert state.amount_fen == AMOUNT + extra and state.milestone("M1").status is MilestoneStatus.accepted  # type: ignore[union-attr]
-    assert state.tranche("T1").status is TrancheStatus.paid and state.tranche("T3").amount_fen == AMOUNT * 3 // 10 + extra
+    assert state.amount_fen == AMOUNT and state.milestone("M1").status is MilestoneStatus.accepted  # type: ignore[union-attr]
+    assert state.tranche("T1").status is TrancheStatus.paid and state.plan.end_date == amended.plan.end_date  # type: ignore[union-attr]
     assert [d.kind.value for d in state.documents].count("contract") == 2
-    assert any(e.action == "amended" for e in state.timeline) and today
+    assert any(e.action == "amended" for e in state.timeline)
+    assert not any(t.step == "amendment_approval" for t in state.tasks), "an amendment within the award needs no approval"
 
     await contract.service.propose_amendment(
-        contract.actor(SUPPLIER), contract.contract_no, AmendmentInput.model_validate({**amended, "reasons": ["再次延期"]})
+        contract.actor(SUPPLIER), contract.contract_no, amended.model_copy(update={"reasons": ["再次延期"]})
     )
     await contract.service.answer_amendment(
         contract.actor(BUYER), contract.contract_no, 2, views.AmendmentAnswerInput(agree=False, reasons=["无正当理由"])
@@ -415,11 +422,69 @@ async def test_amendments_need_both_parties_and_keep_the_past(skipping: Skipping
     state = await contract.until(lambda s: s.amendments[-1].status.value == "refused")
     assert state.version == 2
 
+
+async def test_an_increase_beyond_the_award_needs_the_organizers_approval_up_to_the_cap(skipping: Skipping) -> None:
+    """Both parties agreeing is not enough to pay more than was awarded: the organizer's A post approves with
+    reasons (its B post once A's deadline passed), and no approval reaches past the policy's 10%."""
+    contract = await in_force(skipping)
+    await contract.disburse("T1")
+    await contract.deliver("M1")
+    await contract.evaluate(PASSING)
+    state = await contract.state()
+    no, service = contract.contract_no, contract.service
+    cap = AMOUNT // 10
+    beyond = amended_plan(state, cap + 1, ["服务对象增加"])
+    message = await refused(contract, service.propose_amendment(contract.actor(BUYER), no, beyond), "invalid")
+    assert f"超过经批准的金额{yuan(AMOUNT)}的10%上限（最多{yuan(AMOUNT + cap)}）" in message
+
+    increase = amended_plan(state, cap, ["经街道复核新增10名失能老人纳入服务范围", "服务量相应增加，追加金额不超过原合同金额的10%"])
+    await service.propose_amendment(contract.actor(BUYER), no, increase)
+    await service.answer_amendment(contract.actor(SUPPLIER), no, 1, views.AmendmentAnswerInput(agree=True))
+    state = await contract.until(lambda s: any(t.step == "amendment_approval" for t in s.open_tasks))
+    task = next(t for t in state.open_tasks if t.step == "amendment_approval")
+    assert state.amendments[0].status is AmendmentStatus.awaiting_approval and state.version == 1 and state.amount_fen == AMOUNT
+    assert task.holder.user_id == ORGANIZER and task.b.user_id == "mz-lin"
+    assert any(e.action == "amendment_awaiting_approval" and "报组织单位审批" in e.summary for e in state.timeline)
+
+    approve = views.ApprovalInput(approve=True, reasons=["新增服务对象经街道复核属实，追加金额在10%以内"])
+    for party in (BUYER, SUPPLIER):  # the two parties alone cannot put it in force
+        await refused(contract, service.approve_amendment(contract.actor(party), no, 1, approve), "forbidden")
+    await refused(contract, service.approve_amendment(contract.actor(ORGANIZER), no, 1, views.ApprovalInput(approve=True)), "invalid")
+    message = await refused(contract, service.propose_amendment(contract.actor(SUPPLIER), no, increase), "conflict")
+    assert "待组织单位审批" in message
+
+    now = await skipping.env.get_current_time()
+    await contract.sleep(task.deadline.due_at - now + timedelta(minutes=1))
+    state = await contract.until(lambda s: next(t for t in s.open_tasks if t.step == "amendment_approval").escalated)
+    await service.approve_amendment(contract.actor("mz-lin"), no, 1, approve)
+    state = await contract.until(lambda s: any(e.action == "amended" for e in s.timeline))
+    assert state.amount_fen == AMOUNT + cap and state.version == 2 and state.amendments[0].status is AmendmentStatus.agreed
+    assert state.amendments[0].approval is not None and state.amendments[0].approval.by.user_id == "mz-lin"
+    assert "经组织单位审批" in next(e.summary for e in state.timeline if e.action == "amended")
+    assert [d.kind.value for d in state.documents].count("contract") == 2
+
     await contract.disburse("T2")
     await contract.deliver("M2")
     await contract.evaluate(PASSING)
     await contract.until(lambda s: s.tranche("T3").status is TrancheStatus.instructed)
-    assert sum(e.amount_fen for e in ledger(contract).values() if e.kind == "tranche") == AMOUNT + extra
+    assert sum(e.amount_fen for e in ledger(contract).values() if e.kind == "tranche") == AMOUNT + cap
+    await keep_golden(contract.client, no, "contract_increase_approved")
+
+
+async def test_the_organizer_may_refuse_an_increase_and_the_contract_goes_on_as_signed(skipping: Skipping) -> None:
+    contract = await in_force(skipping)
+    state = await contract.state()
+    no, service = contract.contract_no, contract.service
+    increase = amended_plan(state, AMOUNT // 20, ["服务对象增加"])
+    await service.propose_amendment(contract.actor(SUPPLIER), no, increase)
+    await service.answer_amendment(contract.actor(BUYER), no, 1, views.AmendmentAnswerInput(agree=True))
+    await contract.until(lambda s: any(t.step == "amendment_approval" for t in s.open_tasks))
+    await service.approve_amendment(contract.actor(ORGANIZER), no, 1, views.ApprovalInput(approve=False, reasons=["新增服务对象未经街道复核"]))
+    state = await contract.until(lambda s: s.amendments[0].status is AmendmentStatus.disapproved)
+    assert state.version == 1 and state.amount_fen == AMOUNT and state.plan.end_date == plan(state.plan.start_date).end_date  # type: ignore[union-attr]
+    assert any(e.action == "amendment_disapproved" and "新增服务对象未经街道复核" in e.summary for e in state.timeline)
+    await contract.deliver("M1")  # the contract goes on under the version both signed
+    assert (await contract.state()).tranche("T2").status is TrancheStatus.instructed
 
 
 async def test_suspension_and_early_termination_withhold_what_was_not_earned(skipping: Skipping) -> None:

@@ -279,6 +279,7 @@ AMENDMENT = Amendment(
     status=AmendmentStatus.agreed,
     answered_by=SUPPLIER,
     answered_at=at("2027-03-03", "15:00"),
+    approval=TaskDecision(outcome=Outcome.approve, reasons=["新增服务对象经街道复核属实"], by=STAFF, at=at("2027-03-05", "10:00")),
     version=2,
 )
 AMENDED = AT_SIGNING.model_copy(
@@ -554,7 +555,7 @@ def test_amended_contract_states_its_version_and_the_amendment(texts: dict[str, 
         text,
         "（第2版）",
         "合同版本第2版（经1次合同变更形成）",
-        "合同变更1（金海燕于2027年3月1日提出，2027年3月3日双方同意，形成第2版）：服务对象由300人增加至360人；增加的服务费用26,000.00元计入终期拨付；合同金额变更为286,000.00元",
+        "合同变更1（金海燕于2027年3月1日提出，2027年3月3日双方同意，形成第2版）：服务对象由300人增加至360人；增加的服务费用26,000.00元计入终期拨付；合同金额变更为286,000.00元；追加金额经延吉市民政局于2027年3月5日审批同意（新增服务对象经街道复核属实）",
         "合同金额286,000.00元（人民币贰拾捌万陆仟元整），原合同金额260,000.00元",
         "本合同第2版自甲乙双方签署之日起生效，此前版本同时失效",
     )

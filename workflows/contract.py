@@ -7,7 +7,8 @@ accepted milestone releases its tranche (支付指令 into the 专帐 ledger; th
 the disbursement); a mid-term and a final performance evaluation (third party where the policy
 says so): a failing grade opens 整改 and a re-evaluation, failing again ends the contract (unpaid
 tranches withheld, the organization barred from next year's fairs); a passing final evaluation
-releases the last tranche and earns the 以奖代补 reward tier. Amendments need both parties;
+releases the last tranche and earns the 以奖代补 reward tier. Amendments need both parties, and
+an increase beyond the awarded amount the organizer's approval (AB岗) as well, up to the policy's cap;
 the buyer may suspend or end the contract early. Every step can resume after continue-as-new.
 """
 
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.contracts import (
         Amendment,
         AmendmentAnswer,
+        AmendmentApproval,
         AmendmentProposal,
         AmendmentStatus,
         ContractLookup,
@@ -70,6 +72,9 @@ with workflow.unsafe.imports_passed_through():
     from schemas.notifications import NotificationKind
     from schemas.people import Actor, Office, Role
 
+AMENDMENT_APPROVAL = "amendment-beyond-award-needs-organizer-approval"
+"""Patch: histories recorded before it put any amendment both parties agreed into force at once."""
+
 SUSPENSION_HOLDS = "suspension-holds-main-line-moves"
 """Patch: histories recorded before it let a main-line move lift a suspension that came during an activity."""
 
@@ -98,6 +103,7 @@ class ContractWorkflow(ProcessWorkflow):
         self._proposed_plan: PlanProposal | None = None
         self._pending_evaluation: tuple[EvaluationKind, EvaluationKind] | None = None
         self._disbursements: list[asyncio.Task[None]] = []
+        self._approvals: list[asyncio.Task[None]] = []
 
     # --- the procedure (every step skips what is already done, so a carried-over run resumes) ----
 
@@ -120,6 +126,8 @@ class ContractWorkflow(ProcessWorkflow):
                 await self._load_policy()
             for tranche in self._instructed_unpaid():
                 self._follow_disbursement(tranche)
+            if (amendment := self.case.undecided_amendment) and amendment.status is AmendmentStatus.awaiting_approval:
+                self._follow_approval(amendment)
             if self.case.phase is ContractPhase.approval:
                 await self._single_source_approval()
             if self.case.phase in (ContractPhase.drafting, ContractPhase.signing):
@@ -139,7 +147,7 @@ class ContractWorkflow(ProcessWorkflow):
             self._finish()
         except CaseClosed:
             pass
-        await self._serving_wait(lambda: all(d.done() for d in self._disbursements), None, interruptible=False)
+        await self._serving_wait(lambda: all(d.done() for d in [*self._disbursements, *self._approvals]), None, interruptible=False)
         await self._settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.case.result
@@ -597,12 +605,77 @@ class ContractWorkflow(ProcessWorkflow):
             amendment.status = AmendmentStatus.refused
             self._record(answer.actor, "amendment_refused", f"不同意合同变更{amendment.amendment_no}：{'；'.join(answer.reasons)}")
             return await self._receipt(f"已不同意合同变更{amendment.amendment_no}")
+        if self.case.raises_beyond_award(amendment.amount_fen) and workflow.patched(AMENDMENT_APPROVAL):
+            amendment.status = AmendmentStatus.awaiting_approval
+            self._record(
+                answer.actor, "amendment_awaiting_approval",
+                f"双方同意合同变更{amendment.amendment_no}；变更后合同金额{yuan(amendment.amount_fen or 0)}超过"
+                f"{'成交' if self.case.basis.origin == 'lot' else '经批准的'}金额{yuan(self.case.basis.amount_fen)}，报组织单位审批后生效",
+            )
+            step = self._amendment_approval_step()
+            task = await self._open_task(
+                step, step.time_limit_working_days, self.case.organizer, f"审批合同变更{amendment.amendment_no}（追加金额）", None,
+                subject=str(amendment.amendment_no),
+            )
+            amendment.approval_task_id = task.task_id
+            self._follow_approval(amendment)
+            return await self._receipt(f"双方已同意合同变更{amendment.amendment_no}，追加金额须经组织单位审批后生效")
+        await self._put_in_force(amendment, answer.actor)
+        return await self._receipt(f"合同变更{amendment.amendment_no}已生效（第{self.case.version}版）")
+
+    async def _put_in_force(self, amendment: Amendment, by: Actor) -> None:
         amendment.status = AmendmentStatus.agreed
         self._apply(amendment)
         amendment.version = self.case.version
         await self._issue(DocumentKind.contract)
-        self._record(answer.actor, "amended", f"双方同意合同变更{amendment.amendment_no}，形成第{self.case.version}版合同")
-        return await self._receipt(f"合同变更{amendment.amendment_no}已生效（第{self.case.version}版）")
+        approved = "经组织单位审批，" if amendment.approval is not None else ""
+        self._record(by, "amended", f"{approved}双方同意合同变更{amendment.amendment_no}，形成第{self.case.version}版合同")
+
+    def _amendment_approval_step(self) -> StepPlan:
+        return self._step("amendment_approval", "审批合同变更（追加金额）", self._policy.amendment_approval_working_days, Role.civil_affairs)
+
+    def _follow_approval(self, amendment: Amendment) -> None:
+        self._approvals.append(asyncio.create_task(self._approval(amendment)))
+
+    async def _approval(self, amendment: Amendment) -> None:
+        """An increase beyond the award: the organizer's A post decides (B岗 at the deadline); the contract
+        goes on meanwhile, and an approval that comes after the contract ended changes nothing."""
+        assert amendment.approval_task_id is not None
+        task = self.case.task(amendment.approval_task_id)
+        assert task is not None
+        await self._await_task(task, self._amendment_approval_step(), main=False, interruptible=False)
+        decision = task.decision
+        if decision is None:  # the contract ended first and its tasks were closed
+            amendment.status = AmendmentStatus.lapsed
+            return
+        amendment.approval = decision
+        if decision.outcome is Outcome.approve:
+            await self._put_in_force(amendment, decision.by)
+        else:
+            amendment.status = AmendmentStatus.disapproved
+            self._record(
+                decision.by, "amendment_disapproved",
+                f"组织单位不同意合同变更{amendment.amendment_no}追加金额：{'；'.join(decision.reasons)}；合同按第{self.case.version}版履行",
+            )
+        await self._settle()
+
+    @workflow.update
+    async def approve_amendment(self, approval: AmendmentApproval) -> ActionReceipt:
+        amendment = next(a for a in self.case.amendments if a.amendment_no == approval.amendment_no)
+        task = self.case.task(amendment.approval_task_id or "")
+        assert task is not None
+        self._complete_task(
+            task, Outcome.approve if approval.approve else Outcome.refuse, approval.reasons, None, approval.actor,
+            label="同意追加金额" if approval.approve else "不同意追加金额",
+        )
+        await workflow.wait_condition(lambda: amendment.status is not AmendmentStatus.awaiting_approval)
+        if amendment.status is AmendmentStatus.agreed:
+            return await self._receipt(f"合同变更{amendment.amendment_no}已生效（第{amendment.version}版）")
+        return await self._receipt(f"已不同意合同变更{amendment.amendment_no}，合同按原约定履行")
+
+    @approve_amendment.validator
+    def _validate_approve_amendment(self, approval: AmendmentApproval) -> None:
+        refuse_if(permissions.refuse_amendment_approval(self.case, approval))
 
     @answer_amendment.validator
     def _validate_answer_amendment(self, answer: AmendmentAnswer) -> None:
