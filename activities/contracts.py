@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 from rules.policy_files import PolicyNotFound, policy_in_force
 from schemas.contracts import (
+    BankAccount,
     ContractLookup,
     ContractRules,
     LedgerDisbursement,
@@ -102,6 +103,12 @@ class ContractActivities:
                             status="withheld", document_id="", withheld_at=withholding.at, note=withholding.reason,
                         )
                     )
+
+    @activity.defn(name="payee_account")
+    def payee_account(self, organization: str) -> BankAccount | None:
+        """The supplier's receiving account as the register holds it now (recorded in history, so a later
+        change of the register does not change a signed contract)."""
+        return register.account(self.engine, organization)
 
     @activity.defn(name="record_performance")
     def record_performance(self, record: PerformanceRecord) -> None:

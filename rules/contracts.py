@@ -3,7 +3,7 @@ amendment that leaves the past alone, and an evaluation turned into a grade."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from schemas.contracts import (
     AmendmentInput,
@@ -16,25 +16,17 @@ from schemas.contracts import (
     MilestoneStatus,
     Tranche,
     TrancheStatus,
+    term_end,
 )
+from schemas.documents import DocumentKind
 from schemas.money import yuan
+from schemas.people import Office, Role
 from schemas.policy import ContractPolicy, GradeBand
 
 
 def _months_between(start: date, end: date) -> int:
     """Whole months a term covers, counting a started month (2027-01-01..2027-12-31 is 12)."""
     return (end.year - start.year) * 12 + end.month - start.month + (1 if end.day >= start.day else 0)
-
-
-def term_end(start: date, months: int) -> date:
-    """The last day of a term of ``months`` beginning on ``start``: the day before the same day ``months``
-    later (自2026年12月5日起12个月至2027年12月4日); where that month has no such day, its last day."""
-    year, month = divmod(start.month - 1 + months, 12)
-    try:
-        anniversary = date(start.year + year, month + 1, start.day)
-    except ValueError:  # 31 January + 1 month: the term runs to the end of February
-        anniversary = date(start.year + year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
-    return anniversary - timedelta(days=1)
 
 
 def _day(value: date) -> str:
@@ -161,6 +153,32 @@ def increase_cap(state: ContractState) -> int:
     """The most an amendment may raise the contract to: the awarded amount plus the policy's share of it."""
     assert state.policy is not None
     return state.basis.amount_fen * (100 + state.policy.amendment_increase_cap_percent) // 100
+
+
+def buyer_office(state: ContractState) -> Office:
+    basis = state.basis
+    place = next((j for j in state.locality.chain if j.code == basis.buyer_jurisdiction), state.locality.chain[0])
+    return Office(jurisdiction=basis.buyer_jurisdiction, jurisdiction_name=place.full_name, role=Role.department, name=basis.buyer_office)
+
+
+def evaluator_office(state: ContractState) -> Office:
+    """Who evaluates performance: the third party where the policy says so, otherwise the buyer itself."""
+    assert state.policy is not None
+    if state.policy.evaluation_by_third_party:
+        return state.locality.office(Role.evaluator, state.locality.chain[0].level)
+    return buyer_office(state)
+
+
+def issuing_office(state: ContractState, kind: DocumentKind) -> Office:
+    """Whose name and seal a contract document carries: a payment instruction, the paying side the policy
+    names (the buying department, whose budget pays, by default); a performance report, its evaluator;
+    the contract and the notices, the organizer."""
+    assert state.policy is not None
+    if kind is DocumentKind.payment_instruction and state.policy.payment_instructed_by == "buyer":
+        return buyer_office(state)
+    if kind is DocumentKind.performance_report:
+        return evaluator_office(state)
+    return state.organizer
 
 
 def evaluation_problems(evaluation: EvaluationInput, policy: ContractPolicy) -> list[str]:

@@ -322,6 +322,9 @@ class ContractPolicy(BaseModel):
         description="an amendment may raise the amount by at most this share of the awarded amount, with the organizer's approval",
     )
     amendment_approval_working_days: int = Field(default=5, ge=1, le=30, description="the organizer's A post to approve an increase")
+    payment_instructed_by: Literal["buyer", "organizer"] = Field(
+        default="buyer", description="whose 资金拨付通知书 the finance office pays on: the buying department's (it holds the budget) or the organizer's"
+    )
     history_events_limit: int = Field(default=HISTORY_EVENTS_LIMIT, ge=50, description="continue-as-new beyond this many events")
     citations: list[Citation] = Field(default_factory=list)
 

@@ -232,6 +232,9 @@ class OrganizationRecord(SQLModel, table=True):
     barred_until_year: int | None = None
     representative_id: str = Field(default="", index=True)
     representative_name: str = ""
+    bank: str | None = None
+    account_name: str | None = None
+    account_number: str | None = None
     performance_grade: str | None = None
     performance_year: int | None = None
 

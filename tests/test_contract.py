@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import subprocess
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -39,6 +41,7 @@ from schemas.contracts import (
     MilestoneStatus,
     TrancheStatus,
 )
+from schemas.documents import DocumentRef
 from schemas.localtime import local_text
 from schemas.money import yuan
 from schemas.procurement import Bid, Eligibility
@@ -47,6 +50,7 @@ from service.common import ServiceError
 from settings import PROJECT_ROOT, Settings
 from store import register
 from store.db import make_engine, migrate
+from store.files import content_path
 from store.models import ContractRecord, LedgerRecord, NotificationRecord, OrganizationRecord
 from tests.conftest import Skipping
 from tests.contract_helpers import (
@@ -70,6 +74,13 @@ from tests.contract_helpers import (
 )
 from tests.helpers import accepted_updates, keep_golden
 from worker import WORKFLOWS, activities
+
+
+def document_text(skipping: Skipping, document: DocumentRef) -> str:
+    """The issued PDF's text in drawing order, without whitespace."""
+    path = content_path(skipping.settings.documents_dir, document.pdf_sha256, "pdf")
+    output = subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    return re.sub(r"\s+", "", output)
 
 
 def ledger(contract: Contract) -> dict[str, LedgerRecord]:
@@ -98,7 +109,14 @@ async def refused(contract: Contract, action, kind: str) -> str:  # type: ignore
 async def test_a_contract_is_delivered_paid_by_progress_evaluated_and_rewarded(skipping: Skipping) -> None:
     contract = await in_force(skipping)
     state = await contract.state()
-    assert [d.kind.value for d in state.documents] == ["contract", "payment_instruction"]
+    assert [d.kind.value for d in state.documents] == ["contract", "contract", "payment_instruction"]
+    assert state.payee is not None and state.payee.bank == "延边农村商业银行延吉市建工支行"
+    drafted, signed, instruction = (document_text(skipping, d) for d in state.documents)
+    assert "双方已签署" not in drafted and "法定代表人或授权代表（签字）" in drafted
+    assert "（双方已签署）" in signed and "签署人：王德福" in signed and "收款账号：2300031000000002418" in signed
+    assert "开户银行延边农村商业银行延吉市建工支行" in instruction
+    assert "延吉市卫生健康局（盖章）" in instruction[instruction.index("特此通知。"):], "the buyer, whose budget pays, instructs"
+    assert any(e.action == "in_force" and "已出具双方签署的合同文本" in e.summary for e in state.timeline)
     assert ledger(contract)["T1"].amount_fen == AMOUNT * 3 // 10 and ledger(contract)["T1"].status == "instructed"
 
     await contract.disburse("T1")
@@ -106,6 +124,8 @@ async def test_a_contract_is_delivered_paid_by_progress_evaluated_and_rewarded(s
     assert state.tranche("T2").status is TrancheStatus.instructed
     state = await contract.evaluate(PASSING)
     assert state.evaluations[0].kind is EvaluationKind.mid_term and state.evaluations[0].grade == "优"
+    report = document_text(skipping, state.documents[-1])
+    assert "延吉市社会组织评估中心（第三方评估机构）（盖章）" in report and "延吉市民政局" not in report
     assert state.phase is ContractPhase.in_force and state.reward is None
 
     again = views.DisbursementInput(tranche_id="T2", voucher=state.tranche("T1").voucher)
@@ -130,7 +150,7 @@ async def test_a_contract_is_delivered_paid_by_progress_evaluated_and_rewarded(s
     assert organization(contract).performance_grade == "优"
     kinds = [d.kind.value for d in state.documents]
     assert kinds == [
-        "contract", "payment_instruction", "payment_instruction", "performance_report",
+        "contract", "contract", "payment_instruction", "payment_instruction", "performance_report",
         "performance_report", "payment_instruction", "reward_decision",
     ]
     with Session(skipping.engine) as session:
@@ -409,7 +429,7 @@ async def test_amendments_need_both_parties_and_keep_the_past(skipping: Skipping
     state = await contract.until(lambda s: s.version == 2)
     assert state.amount_fen == AMOUNT and state.milestone("M1").status is MilestoneStatus.accepted  # type: ignore[union-attr]
     assert state.tranche("T1").status is TrancheStatus.paid and state.plan.end_date == amended.plan.end_date  # type: ignore[union-attr]
-    assert [d.kind.value for d in state.documents].count("contract") == 2
+    assert [d.kind.value for d in state.documents].count("contract") == 3
     assert any(e.action == "amended" for e in state.timeline)
     assert not any(t.step == "amendment_approval" for t in state.tasks), "an amendment within the award needs no approval"
 
@@ -461,7 +481,7 @@ async def test_an_increase_beyond_the_award_needs_the_organizers_approval_up_to_
     assert state.amount_fen == AMOUNT + cap and state.version == 2 and state.amendments[0].status is AmendmentStatus.agreed
     assert state.amendments[0].approval is not None and state.amendments[0].approval.by.user_id == "mz-lin"
     assert "经组织单位审批" in next(e.summary for e in state.timeline if e.action == "amended")
-    assert [d.kind.value for d in state.documents].count("contract") == 2
+    assert [d.kind.value for d in state.documents].count("contract") == 3
 
     await contract.disburse("T2")
     await contract.deliver("M2")

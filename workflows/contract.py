@@ -25,7 +25,7 @@ from workflows.base import CaseClosed, ProcessWorkflow, refuse_if
 
 with workflow.unsafe.imports_passed_through():
     from rules import contract_permissions as permissions
-    from rules.contracts import grade, milestones_of, tranches_of
+    from rules.contracts import buyer_office, evaluator_office, grade, issuing_office, milestones_of, tranches_of
     from schemas.case import ActionReceipt, Outcome, TaskStatus
     from schemas.checklist import StepPlan
     from schemas.contracts import (
@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         AmendmentApproval,
         AmendmentProposal,
         AmendmentStatus,
+        BankAccount,
         ContractLookup,
         ContractPhase,
         ContractPlan,
@@ -70,10 +71,19 @@ with workflow.unsafe.imports_passed_through():
     from schemas.localtime import SHANGHAI, local_date
     from schemas.money import yuan
     from schemas.notifications import NotificationKind
-    from schemas.people import Actor, Office, Role
+    from schemas.people import Actor, Role
 
 AMENDMENT_APPROVAL = "amendment-beyond-award-needs-organizer-approval"
 """Patch: histories recorded before it put any amendment both parties agreed into force at once."""
+
+SIGNED_CONTRACT = "contract-reissued-once-signed-with-the-payee-account"
+"""Patch: histories recorded before it issued the contract only unsigned and looked up no receiving account."""
+
+PAYEE_AT_INSTRUCTION = "payee-account-looked-up-when-instructing"
+"""Patch: histories recorded before it instructed payments without the supplier's receiving account."""
+
+ISSUED_BY_ACTING_OFFICE = "contract-documents-issued-by-the-acting-office"
+"""Patch: histories recorded before it issued every contract document in the organizer's name."""
 
 SUSPENSION_HOLDS = "suspension-holds-main-line-moves"
 """Patch: histories recorded before it let a main-line move lift a suspension that came during an activity."""
@@ -179,7 +189,12 @@ class ContractWorkflow(ProcessWorkflow):
             if self._proposed_plan is not None:
                 proposal, self._proposed_plan = self._proposed_plan, None
                 await self._adopt_plan(proposal.plan, proposal.actor)
-        self._record(None, "in_force", f"双方已签署第{self.case.version}版合同，合同生效", ContractPhase.in_force)
+        reissued = ""
+        if workflow.patched(SIGNED_CONTRACT):
+            await self._learn_payee()
+            await self._issue(DocumentKind.contract)
+            reissued = "，已出具双方签署的合同文本"
+        self._record(None, "in_force", f"双方已签署第{self.case.version}版合同，合同生效{reissued}", ContractPhase.in_force)
         await self._notify(NotificationKind.contract_in_force, [self.case.basis.buyer, *self._supplier_contacts()])
 
     async def _adopt_plan(self, plan: ContractPlan, by: Actor) -> None:
@@ -232,7 +247,7 @@ class ContractWorkflow(ProcessWorkflow):
     async def _acceptance(self, milestone: Milestone) -> None:
         step = self._step("acceptance", "验收履约报告", self._policy.acceptance_working_days, Role.department)
         task = await self._open_task(
-            step, step.time_limit_working_days, self._buyer_office(), f"验收节点{milestone.milestone_id}「{milestone.title}」", None,
+            step, step.time_limit_working_days, buyer_office(self.case), f"验收节点{milestone.milestone_id}「{milestone.title}」", None,
             subject=milestone.milestone_id,
         )
         await self._await_task(task, step, main=True)
@@ -256,7 +271,13 @@ class ContractWorkflow(ProcessWorkflow):
             if tranche.status is TrancheStatus.pending and tranche.on == trigger and tranche.milestone_id == milestone_id:
                 await self._instruct(tranche, "tranche", cap=self.case.amount_fen)
 
+    async def _learn_payee(self) -> None:
+        """The supplier's receiving account from the register, for the signed contract and the payment instructions."""
+        self.case.payee = await self._call("payee_account", self.case.basis.supplier, BankAccount | None)  # type: ignore[arg-type]
+
     async def _instruct(self, tranche: Tranche, kind: str, cap: int | None) -> None:
+        if self.case.payee is None and workflow.patched(PAYEE_AT_INSTRUCTION):
+            await self._learn_payee()  # signed before accounts were kept, or registered since
         document = await self._issue(
             DocumentKind.payment_instruction if kind == "tranche" else DocumentKind.reward_decision, subject=tranche.tranche_id
         )
@@ -311,9 +332,8 @@ class ContractWorkflow(ProcessWorkflow):
         if self._interrupted() and workflow.patched(SUSPENSION_HOLDS):
             await self._on_interrupt()  # suspended (or ended) since the last wait: no evaluation opens meanwhile
         stage = stage or kind
-        third_party = self._policy.evaluation_by_third_party
-        role = Role.evaluator if third_party else Role.department
-        office = self.case.locality.office(Role.evaluator, self.case.locality.chain[0].level) if third_party else self._buyer_office()
+        role = Role.evaluator if self._policy.evaluation_by_third_party else Role.department
+        office = evaluator_office(self.case)
         step = self._step("evaluation", kind.label, self._policy.evaluation_working_days, role)
         previous = self.case.phase if self.case.phase is not ContractPhase.rectification else ContractPhase.in_force
         self._pending_evaluation = (kind, stage)  # before the task opens: the evaluator may answer at once
@@ -763,11 +783,6 @@ class ContractWorkflow(ProcessWorkflow):
     def _next_milestone(self) -> Milestone | None:
         return next((m for m in self.case.milestones if m.status is not MilestoneStatus.accepted or (m.mid_term_evaluation and not m.evaluated)), None)
 
-    def _buyer_office(self) -> Office:
-        basis = self.case.basis
-        place = next((j for j in self.case.locality.chain if j.code == basis.buyer_jurisdiction), self.case.locality.chain[0])
-        return Office(jurisdiction=basis.buyer_jurisdiction, jurisdiction_name=place.full_name, role=Role.department, name=basis.buyer_office)
-
     def _supplier_contacts(self) -> list[Actor]:
         """Who signed or reported for the supplier, to be told about the contract."""
         people = {s.by.user_id: s.by for s in self.case.signatures if s.party == "supplier"}
@@ -791,7 +806,7 @@ class ContractWorkflow(ProcessWorkflow):
             title=kind.default_title,
             number=f"{self.case.contract_no}-{number:02d}",
             issued_at=workflow.now(),
-            issuer=self.case.organizer,
+            issuer=issuing_office(self.case, kind) if workflow.patched(ISSUED_BY_ACTING_OFFICE) else self.case.organizer,
             contract=self.case,
             **facts,
         )
