@@ -215,14 +215,14 @@ class ContractService(Service):
             raise
 
     def _claim_voucher(self, actor: Actor, contract_no: str, record: DisbursementRecord) -> bool:
-        """Write the voucher on the instructed, unpaid entry (again, for a retried recording of the same
-        voucher). False when there is no such entry: the workflow then says why it cannot be paid."""
+        """Write the voucher on the instructed, unpaid entry; True when this recording did, so only it gives
+        the claim back. False when the entry already has this voucher (a recording repeated while the first
+        is being paid) or there is no such entry: the workflow then answers."""
         claim = (
             update(LedgerRecord)
             .where(
                 col(LedgerRecord.contract_no) == contract_no, col(LedgerRecord.entry) == record.tranche_id,
-                col(LedgerRecord.status) == "instructed",
-                or_(col(LedgerRecord.voucher).is_(None), col(LedgerRecord.voucher) == record.voucher),
+                col(LedgerRecord.status) == "instructed", col(LedgerRecord.voucher).is_(None),
             )
             .values(voucher=record.voucher, voucher_recorded_at=datetime.now(UTC))
         )
@@ -236,7 +236,7 @@ class ContractService(Service):
             return True
         with Session(self.engine) as session:
             entry = session.get(LedgerRecord, (contract_no, record.tranche_id))
-        if entry is not None and entry.status == "instructed" and entry.voucher is not None:
+        if entry is not None and entry.status == "instructed" and entry.voucher not in (None, record.voucher):
             raise ServiceError(
                 "conflict",
                 f"{record.tranche_id} 的拨付已于{local_text(entry.voucher_recorded_at)}按凭证号 {entry.voucher} 登记，"

@@ -361,6 +361,21 @@ async def test_two_recordings_of_one_voucher_racing_on_two_contracts_pay_only_on
     assert state.tranche("T1").voucher == f"{voucher.voucher}-2" and ledger(second)["T1"].status == "paid"
 
 
+async def test_a_payment_recorded_twice_at_once_is_paid_once_under_its_voucher(skipping: Skipping) -> None:
+    """A double submission: one recording pays, the other is refused, and the ledger keeps the voucher."""
+    contract = await in_force(skipping)
+    entry = views.DisbursementInput(tranche_id="T1", voucher="GK-TWICE-0001")
+    results = await asyncio.gather(
+        *(contract.service.record_disbursement(contract.actor(FINANCE), contract.contract_no, entry) for _ in range(2)),
+        return_exceptions=True,
+    )
+    refusals = [r for r in results if isinstance(r, ServiceError)]
+    assert len(refusals) == 1 and refusals[0].kind == "conflict", results
+    state = await contract.until(lambda s: s.tranche("T1").status is TrancheStatus.paid)
+    assert state.tranche("T1").voucher == "GK-TWICE-0001"
+    assert ledger(contract)["T1"].status == "paid" and ledger(contract)["T1"].voucher == "GK-TWICE-0001"
+
+
 async def test_a_refused_recording_gives_its_voucher_back(skipping: Skipping) -> None:
     """A recording the workflow refuses (the wrong office) leaves the voucher free for the right one."""
     contract = await in_force(skipping)
