@@ -83,6 +83,17 @@ def document_text(skipping: Skipping, document: DocumentRef) -> str:
     return re.sub(r"\s+", "", output)
 
 
+async def notified(skipping: Skipping, case_no: str, kind: str, count: int, seconds: float = 10) -> list[NotificationRecord]:
+    """The queued messages of ``kind``, once ``count`` are there (the outbox is written just after the state changes)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        with Session(skipping.engine) as session:
+            rows = list(session.exec(select(NotificationRecord).where(NotificationRecord.case_no == case_no, NotificationRecord.kind == kind)))
+        if len(rows) >= count or asyncio.get_running_loop().time() > deadline:
+            return rows
+        await asyncio.sleep(0.05)
+
+
 def ledger(contract: Contract) -> dict[str, LedgerRecord]:
     with Session(contract.skipping.engine) as session:
         rows = session.exec(select(LedgerRecord).where(LedgerRecord.contract_no == contract.contract_no)).all()
@@ -518,6 +529,9 @@ async def test_the_organizer_may_refuse_an_increase_and_the_contract_goes_on_as_
     state = await contract.until(lambda s: s.amendments[0].status is AmendmentStatus.disapproved)
     assert state.version == 1 and state.amount_fen == AMOUNT and state.plan.end_date == plan(state.plan.start_date).end_date  # type: ignore[union-attr]
     assert any(e.action == "amendment_disapproved" and "新增服务对象未经街道复核" in e.summary for e in state.timeline)
+    told = await notified(skipping, no, "amendment_decided", 2)
+    assert {n.recipient_id for n in told} == {BUYER, SUPPLIER}
+    assert all("延吉市民政局不同意合同变更（第1号）追加合同金额，理由：新增服务对象未经街道复核" in n.body for n in told)
     await contract.deliver("M1")  # the contract goes on under the version both signed
     assert (await contract.state()).tranche("T2").status is TrancheStatus.instructed
 

@@ -669,7 +669,8 @@ class ContractWorkflow(ProcessWorkflow):
             amendment.status = AmendmentStatus.lapsed
             return
         amendment.approval = decision
-        if decision.outcome is Outcome.approve:
+        approved = decision.outcome is Outcome.approve
+        if approved:
             await self._put_in_force(amendment, decision.by)
         else:
             amendment.status = AmendmentStatus.disapproved
@@ -677,6 +678,11 @@ class ContractWorkflow(ProcessWorkflow):
                 decision.by, "amendment_disapproved",
                 f"组织单位不同意合同变更{amendment.amendment_no}追加金额：{'；'.join(decision.reasons)}；合同按第{self.case.version}版履行",
             )
+        await self._notify(
+            NotificationKind.amendment_decided, [self.case.basis.buyer, *self._supplier_contacts()],
+            amendment=str(amendment.amendment_no), approved="yes" if approved else "no", organizer=self.case.organizer.name,
+            reasons="；".join(decision.reasons),
+        )
         await self._settle()
 
     @workflow.update
