@@ -100,15 +100,17 @@ class Demo:
         answer = await self.call("POST", f"/api/cases/{case_no}/decisions", user, status, body)
         return answer["message"]
 
-    async def document(self, view: dict[str, Any], kind: str, user: str) -> str:
+    async def document(self, view: dict[str, Any], kind: str, user: str, count: int = 1) -> str:
+        """The latest of the ``count`` documents of ``kind`` the case should have issued, saved for reading."""
         found = [d for d in view["documents"] if d["kind"] == kind]
-        self.check(len(found) == 1, f"应有一份 {kind} 文书，实际 {[d['title'] for d in view['documents']]}")
-        response = await self.call("GET", found[0]["pdf_url"], user, 200)
-        self.check(response.content.startswith(b"%PDF"), f"{found[0]['title']} 不是 PDF")
-        target = self.settings.data_dir / "demo" / f"{found[0]['document_id']}.pdf"
+        self.check(len(found) == count, f"应有{count}份 {kind} 文书，实际 {[d['title'] for d in view['documents']]}")
+        latest = found[-1]
+        response = await self.call("GET", latest["pdf_url"], user, 200)
+        self.check(response.content.startswith(b"%PDF"), f"{latest['title']} 不是 PDF")
+        target = self.settings.data_dir / "demo" / f"{latest['document_id']}.pdf"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(response.content)
-        return f"{found[0]['title']}（{found[0]['number']}）已生成：{target}"
+        return f"{latest['title']}（{latest['number']}）已生成：{target}"
 
     async def until_phase(self, case_no: str, user: str, phase: str, seconds: float = 60) -> dict[str, Any]:
         give_up = time.monotonic() + seconds
@@ -310,7 +312,7 @@ class Demo:
         term = f"{plan['start_date']} 至 {plan['end_date']}"
         self.say(
             f"卫生健康局提交履约计划（{term}，{len(plan['milestones'])}个节点，{len(plan['tranches'])}笔拨付），双方签署，合同生效；"
-            f"{await self.document(view, 'contract', supplier)}"
+            f"双方签署后的{await self.document(view, 'contract', supplier, count=2)}"
         )
         return view
 

@@ -113,7 +113,7 @@ class ContractWorkflow(ProcessWorkflow):
         self._proposed_plan: PlanProposal | None = None
         self._pending_evaluation: tuple[EvaluationKind, EvaluationKind] | None = None
         self._disbursements: list[asyncio.Task[None]] = []
-        self._approvals: list[asyncio.Task[None]] = []
+        self._approvals: dict[int, asyncio.Task[None]] = {}
 
     # --- the procedure (every step skips what is already done, so a carried-over run resumes) ----
 
@@ -157,7 +157,7 @@ class ContractWorkflow(ProcessWorkflow):
             self._finish()
         except CaseClosed:
             pass
-        await self._serving_wait(lambda: all(d.done() for d in [*self._disbursements, *self._approvals]), None, interruptible=False)
+        await self._serving_wait(lambda: all(d.done() for d in [*self._disbursements, *self._approvals.values()]), None, interruptible=False)
         await self._settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.case.result
@@ -655,7 +655,7 @@ class ContractWorkflow(ProcessWorkflow):
         return self._step("amendment_approval", "审批合同变更（追加金额）", self._policy.amendment_approval_working_days, Role.civil_affairs)
 
     def _follow_approval(self, amendment: Amendment) -> None:
-        self._approvals.append(asyncio.create_task(self._approval(amendment)))
+        self._approvals[amendment.amendment_no] = asyncio.create_task(self._approval(amendment))
 
     async def _approval(self, amendment: Amendment) -> None:
         """An increase beyond the award: the organizer's A post decides (B岗 at the deadline); the contract
@@ -694,7 +694,8 @@ class ContractWorkflow(ProcessWorkflow):
             task, Outcome.approve if approval.approve else Outcome.refuse, approval.reasons, None, approval.actor,
             label="同意追加金额" if approval.approve else "不同意追加金额",
         )
-        await workflow.wait_condition(lambda: amendment.status is not AmendmentStatus.awaiting_approval)
+        # until the decision is carried out, so no continue-as-new cuts it short
+        await workflow.wait_condition(lambda: self._approvals[amendment.amendment_no].done())
         if amendment.status is AmendmentStatus.agreed:
             return await self._receipt(f"合同变更{amendment.amendment_no}已生效（第{amendment.version}版）")
         return await self._receipt(f"已不同意合同变更{amendment.amendment_no}，合同按原约定履行")
