@@ -54,6 +54,7 @@ def activities(settings: Settings, engine: Engine) -> list[object]:
         contracts.record_disbursement,
         contracts.withhold_payments,
         contracts.record_performance,
+        contracts.payee_account,
         directory.locate_community,
         directory.assign_post,
         documents.render_document,

@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 from rules.policy_files import PolicyNotFound, policy_in_force
 from schemas.contracts import (
+    BankAccount,
     ContractLookup,
     ContractRules,
     LedgerDisbursement,
@@ -87,6 +88,7 @@ class ContractActivities:
             if record.status == "paid":
                 return
             record.status, record.paid_at, record.voucher = "paid", disbursement.paid_at, disbursement.voucher
+            record.voucher_recorded_at = record.voucher_recorded_at or disbursement.paid_at
             session.add(record)
 
     @activity.defn(name="withhold_payments")
@@ -101,6 +103,12 @@ class ContractActivities:
                             status="withheld", document_id="", withheld_at=withholding.at, note=withholding.reason,
                         )
                     )
+
+    @activity.defn(name="payee_account")
+    def payee_account(self, organization: str) -> BankAccount | None:
+        """The supplier's receiving account as the register holds it now (recorded in history, so a later
+        change of the register does not change a signed contract)."""
+        return register.account(self.engine, organization)
 
     @activity.defn(name="record_performance")
     def record_performance(self, record: PerformanceRecord) -> None:

@@ -349,6 +349,19 @@ def answer(
     act(user, ContractService.answer_amendment, contract_no, amendment_no, payload)
 
 
+@contract_app.command("approve-amendment")
+def approve_amendment(
+    contract_no: ContractNo,
+    amendment_no: Annotated[int, typer.Argument(help="变更序号，如 1")],
+    outcome: Annotated[str, typer.Argument(metavar=metavar(APPROVAL), help="approve（同意）/ refuse（不同意）")],
+    user: As,
+    reason: Reasons = None,
+) -> None:
+    """组织单位审批追加合同金额的变更（须写明理由）。"""
+    approval = validated(views.ApprovalInput, approve=choose(outcome, "审批结果", APPROVAL), reasons=reason or [])
+    act(user, ContractService.approve_amendment, contract_no, amendment_no, approval)
+
+
 @contract_app.command("suspend")
 def suspend(contract_no: ContractNo, user: As, reason: Annotated[list[str] | None, typer.Option("--reason", help="中止理由，必填，可重复")] = None) -> None:
     """购买方中止合同。"""

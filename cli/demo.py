@@ -29,6 +29,7 @@ from audit.bundle import build_bundle, verify_bundle, write_bundle
 from audit.ocds import release_package, validate_release_package
 from audit.source import fetch_case_tree, server_cases
 from cli.system import running_system
+from rules.contracts import term_end
 from schemas.application import Track
 from schemas.contracts import EvaluationKind
 from schemas.localtime import SHANGHAI, local_date
@@ -129,15 +130,17 @@ class Demo:
         answer = await self.call("POST", f"/api/cases/{case_no}/decisions", user, status, body)
         return answer["message"]
 
-    async def document(self, view: dict[str, Any], kind: str, user: str) -> str:
+    async def document(self, view: dict[str, Any], kind: str, user: str, count: int = 1) -> str:
+        """The latest of the ``count`` documents of ``kind`` the case should have issued, saved for reading."""
         found = [d for d in view["documents"] if d["kind"] == kind]
-        self.check(len(found) == 1, f"应有一份 {kind} 文书，实际 {[d['title'] for d in view['documents']]}")
-        response = await self.call("GET", found[0]["pdf_url"], user, 200)
-        self.check(response.content.startswith(b"%PDF"), f"{found[0]['title']} 不是 PDF")
-        target = self.settings.data_dir / "demo" / f"{found[0]['document_id']}.pdf"
+        self.check(len(found) == count, f"应有{count}份 {kind} 文书，实际 {[d['title'] for d in view['documents']]}")
+        latest = found[-1]
+        response = await self.call("GET", latest["pdf_url"], user, 200)
+        self.check(response.content.startswith(b"%PDF"), f"{latest['title']} 不是 PDF")
+        target = self.settings.data_dir / "demo" / f"{latest['document_id']}.pdf"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(response.content)
-        return f"{found[0]['title']}（{found[0]['number']}）已生成：{target}"
+        return f"{latest['title']}（{latest['number']}）已生成：{target}"
 
     async def until_phase(self, case_no: str, user: str, phase: str, seconds: float = 60) -> dict[str, Any]:
         give_up = time.monotonic() + seconds
@@ -331,7 +334,7 @@ class Demo:
         demo's fast-forwarded clocks may have put ahead of the wall clock, and scaled to the amount); both sign."""
         view = await self.until_contract(contract_no, lambda v: v["phase"] == "drafting", "进入起草")
         today = max([datetime.now(UTC), *(datetime.fromisoformat(e["at"]) for e in view["timeline"])])
-        plan = contract_plan(view["amount_fen"], local_date(today))
+        plan = contract_plan(view["amount_fen"], view["duration_months"], local_date(today))
         await self.call("POST", f"/api/contracts/{contract_no}/plan", BUYER, 200, plan)
         await self.call("POST", f"/api/contracts/{contract_no}/signatures", BUYER, 200, {"party": "buyer"})
         await self.call("POST", f"/api/contracts/{contract_no}/signatures", supplier, 200, {"party": "supplier"})
@@ -339,7 +342,7 @@ class Demo:
         term = f"{plan['start_date']} 至 {plan['end_date']}"
         self.say(
             f"卫生健康局提交履约计划（{term}，{len(plan['milestones'])}个节点，{len(plan['tranches'])}笔拨付），双方签署，合同生效；"
-            f"{await self.document(view, 'contract', supplier)}"
+            f"双方签署后的{await self.document(view, 'contract', supplier, count=2)}"
         )
         return view
 
@@ -510,15 +513,16 @@ def tranche(view: dict[str, Any], tranche_id: str) -> dict[str, Any]:
     return next(t for t in [*view["tranches"], *reward] if t["tranche_id"] == tranche_id)
 
 
-def contract_plan(amount_fen: int, start: date) -> dict[str, Any]:
-    """The README's example plan, moved to start on ``start``, its payments 30% / 40% / 30% of the amount."""
+def contract_plan(amount_fen: int, months: int, start: date) -> dict[str, Any]:
+    """The README's example plan, moved to start on ``start`` for the awarded ``months``, its payments
+    30% / 40% / 30% of the amount."""
     plan = example("contract-plan")
     shift = start - date.fromisoformat(plan["start_date"])
 
     def moved(day: str) -> str:
         return (date.fromisoformat(day) + shift).isoformat()
 
-    plan["start_date"], plan["end_date"] = moved(plan["start_date"]), moved(plan["end_date"])
+    plan["start_date"], plan["end_date"] = start.isoformat(), term_end(start, months).isoformat()
     for milestone in plan["milestones"]:
         milestone["due_date"] = moved(milestone["due_date"])
     signing, milestone = amount_fen * 3 // 10, amount_fen * 4 // 10

@@ -11,7 +11,9 @@ from rules.procurement_permissions import refuse_non_organizer
 from schemas.case import TaskStatus
 from schemas.contracts import (
     AmendmentAnswer,
+    AmendmentApproval,
     AmendmentProposal,
+    AmendmentStatus,
     ContractPhase,
     ContractState,
     DeliveryReview,
@@ -89,7 +91,7 @@ def refuse_plan(contract: ContractState, proposal: PlanProposal, today: date) ->
     if contract.phase not in (ContractPhase.drafting, ContractPhase.signing):
         return conflict("合同已生效，履约计划只能通过双方同意的合同变更调整")
     assert contract.policy is not None
-    problems = plan_problems(proposal.plan, contract.amount_fen, contract.basis.duration_months, contract.policy)
+    problems = plan_problems(proposal.plan, contract.amount_fen, contract.basis, contract.policy)
     if proposal.plan.start_date < today:
         problems.insert(0, f"合同开始日期{proposal.plan.start_date:%Y年%-m月%-d日}已过，请从今天（{today:%Y年%-m月%-d日}）或以后开始")
     return invalid("；".join(problems)) if problems else None
@@ -150,13 +152,16 @@ def refuse_disbursement(contract: ContractState, record: DisbursementRecord) -> 
     return voucher_taken(record.voucher, holder.tranche_id, holder.paid_at) if holder else None
 
 
-def voucher_taken(voucher: str, entry: str | None, paid_at: datetime | None = None, contract_no: str | None = None) -> Refusal:
-    """A voucher number identifies one payment in the ledger; the refusal names the entry that has it,
-    or, when the caller may not see that entry's contract (``entry`` None), only that one does."""
+def voucher_taken(
+    voucher: str, entry: str | None, at: datetime | None = None, contract_no: str | None = None, paid: bool = True
+) -> Refusal:
+    """A voucher number identifies one payment in the ledger; the refusal names the entry that has it and
+    when (paid, or recorded and being paid), or, when the caller may not see that entry's contract
+    (``entry`` None), only that one does and when."""
+    when = f"（{local_text(at)}{'拨付' if paid else '登记'}）" if at else ""
     if entry is None:
-        return conflict(f"凭证号 {voucher} 已用于专帐中的另一笔拨付（所属合同您无权查看），请核对凭证号")
+        return conflict(f"凭证号 {voucher} 已用于专帐中的另一笔拨付{when}（所属合同您无权查看），请核对凭证号")
     where = f"合同 {contract_no} 的{entry}" if contract_no else entry
-    when = f"（{local_text(paid_at)}拨付）" if paid_at else ""
     return conflict(f"凭证号 {voucher} 已用于{where}{when}，一个凭证号只能登记一笔拨付，请核对凭证号")
 
 
@@ -185,8 +190,8 @@ def refuse_amendment(contract: ContractState, proposal: AmendmentProposal) -> Re
         return forbidden("合同变更须由购买方或承接方提出")
     if contract.phase not in (*RUNNING, ContractPhase.suspended):
         return conflict("合同生效后才能变更；生效前请直接修改履约计划")
-    if contract.open_amendment:
-        return conflict(f"变更 {contract.open_amendment.amendment_no} 尚待对方确认")
+    if undecided := contract.undecided_amendment:
+        return conflict(f"变更 {undecided.amendment_no} {undecided.status.label}，办结后才能提出新的变更")
     problems = amendment_problems(contract, proposal.amendment)
     return invalid("；".join(problems)) if problems else None
 
@@ -204,6 +209,26 @@ def refuse_amendment_answer(contract: ContractState, answer: AmendmentAnswer) ->
         return invalid("不同意变更必须写明理由")
     problems = amendment_problems(contract, amendment)
     return conflict("合同情况已变化，该变更不再可行：" + "；".join(problems)) if problems else None
+
+
+def refuse_amendment_approval(contract: ContractState, approval: AmendmentApproval) -> Refusal | None:
+    """Only the organizer's post holding the task decides; a decision states its reasons; an amendment
+    overtaken by events (a payment instructed, a milestone accepted meanwhile) can no longer be approved."""
+    if refusal := _closed(contract):
+        return refusal
+    amendment = next((a for a in contract.amendments if a.amendment_no == approval.amendment_no), None)
+    if amendment is None or amendment.status is not AmendmentStatus.awaiting_approval or amendment.approval_task_id is None:
+        return conflict(f"没有待审批的合同变更 {approval.amendment_no}")
+    task = contract.task(amendment.approval_task_id)
+    if task is None or task.status is not TaskStatus.open:
+        return conflict(f"合同变更 {approval.amendment_no} 的审批任务尚未开始或已办结")
+    if refusal := refuse_task_actor(task, approval.actor):
+        return refusal
+    if not approval.reasons:
+        return invalid("审批追加合同金额须写明理由（同意或不同意的依据）")
+    if approval.approve and (problems := amendment_problems(contract, amendment)):
+        return conflict("合同情况已变化，该变更不再可行，请不同意并说明：" + "；".join(problems))
+    return None
 
 
 def refuse_suspension(contract: ContractState, act: SuspensionAct) -> Refusal | None:

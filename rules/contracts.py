@@ -7,6 +7,7 @@ from datetime import date
 
 from schemas.contracts import (
     AmendmentInput,
+    ContractBasis,
     ContractPlan,
     ContractState,
     EvaluationInput,
@@ -15,8 +16,11 @@ from schemas.contracts import (
     MilestoneStatus,
     Tranche,
     TrancheStatus,
+    term_end,
 )
+from schemas.documents import DocumentKind
 from schemas.money import yuan
+from schemas.people import Office, Role
 from schemas.policy import ContractPolicy, GradeBand
 
 
@@ -25,14 +29,38 @@ def _months_between(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month + (1 if end.day >= start.day else 0)
 
 
-def plan_problems(plan: ContractPlan, amount_fen: int, duration_months: int, policy: ContractPolicy) -> list[str]:
-    """Everything wrong with a plan, at once: term, milestone dates, and a payment schedule that adds up."""
+def _day(value: date) -> str:
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def agreed_term_problems(plan: ContractPlan, basis: ContractBasis) -> list[str]:
+    """The plan's term is the one awarded (the demand's service period) or approved (the single-source
+    request): a contract signed for a shorter or longer term than the award would buy another service."""
+    end = term_end(plan.start_date, basis.duration_months)
+    if plan.end_date == end:
+        return []
+    source = "成交项目" if basis.origin == "lot" else "经批准的单一来源采购"
+    return [
+        f"合同期限须与{source}的服务期限{basis.duration_months}个月一致：自{_day(plan.start_date)}开始的，"
+        f"应至{_day(end)}结束（现为{_day(plan.end_date)}），请修改结束日期或开始日期"
+    ]
+
+
+def plan_problems(
+    plan: ContractPlan, amount_fen: int, basis: ContractBasis, policy: ContractPolicy, amending: bool = False
+) -> list[str]:
+    """Everything wrong with a plan, at once: term, milestone dates, and a payment schedule that adds up.
+    A plan to sign has the agreed term; an amendment may lengthen it by up to a year, within the policy."""
     problems = []
     if plan.end_date <= plan.start_date:
         problems.append("合同结束日期须晚于开始日期")
+    elif not amending:
+        problems.extend(agreed_term_problems(plan, basis))
     months = _months_between(plan.start_date, plan.end_date)
-    if months > min(policy.max_term_months, duration_months + 1):
-        problems.append(f"合同期限{months}个月，超过约定的服务期限{duration_months}个月（最长{policy.max_term_months}个月）")
+    longest = min(policy.max_term_months, basis.duration_months + 12) if amending else policy.max_term_months
+    if months > longest:
+        agreed = f"约定的服务期限{basis.duration_months}个月，" if amending else ""
+        problems.append(f"合同期限{months}个月，超过{agreed}最长{longest}个月")
     dates = [m.due_date for m in plan.milestones]
     for number, milestone in enumerate(plan.milestones, start=1):
         if not plan.start_date <= milestone.due_date <= plan.end_date:
@@ -48,7 +76,9 @@ def plan_problems(plan: ContractPlan, amount_fen: int, duration_months: int, pol
         problems.append("有两个以上节点的合同须指定一个节点在完成后进行中期绩效评价")
     total = sum(t.amount_fen for t in plan.tranches)
     if total != amount_fen:
-        problems.append(f"拨付计划合计{yuan(total)}，与合同金额{yuan(amount_fen)}不一致")
+        agreed = "成交金额" if basis.origin == "lot" else "经批准的单一来源采购金额"
+        named = "合同金额" if amending else f"合同金额（{agreed}）"
+        problems.append(f"拨付计划合计{yuan(total)}，与{named}{yuan(amount_fen)}不一致，请调整各笔拨付金额")
     seen: set[int] = set()
     for number, tranche in enumerate(plan.tranches, start=1):
         if tranche.on == "milestone":
@@ -86,9 +116,16 @@ def amendment_problems(state: ContractState, amendment: AmendmentInput) -> list[
     if any(e.stage is EvaluationKind.final and e.passed for e in state.evaluations):
         return ["终期绩效评价已完成，合同不能再变更"]
     amount = amendment.amount_fen or state.amount_fen
-    problems = plan_problems(amendment.plan, amount, state.basis.duration_months + 12, state.policy)
+    problems = plan_problems(amendment.plan, amount, state.basis, state.policy, amending=True)
     if amount < state.committed_fen:
         problems.append(f"变更后的合同金额{yuan(amount)}少于已下达支付指令的{yuan(state.committed_fen)}")
+    if amount > (cap := increase_cap(state)):
+        awarded = state.basis.amount_fen
+        problems.append(
+            f"变更后的合同金额{yuan(amount)}超过{'成交' if state.basis.origin == 'lot' else '经批准的'}金额{yuan(awarded)}"
+            f"的{state.policy.amendment_increase_cap_percent}%上限（最多{yuan(cap)}），不能通过合同变更追加，"
+            "请将金额调至上限以内，超出部分另行组织采购"
+        )
     new_milestones, new_tranches = milestones_of(amendment.plan), tranches_of(amendment.plan)
     for old in state.milestones:
         if old.status is MilestoneStatus.accepted:
@@ -110,6 +147,38 @@ def amendment_problems(state: ContractState, amendment: AmendmentInput) -> list[
         elif new.milestone_id in accepted:
             problems.append(f"节点{new.milestone_id}已验收，拨付{new.tranche_id}不能再以其验收为条件")
     return problems
+
+
+def increase_cap(state: ContractState) -> int:
+    """The most an amendment may raise the contract to: the awarded amount plus the policy's share of it."""
+    assert state.policy is not None
+    return state.basis.amount_fen * (100 + state.policy.amendment_increase_cap_percent) // 100
+
+
+def buyer_office(state: ContractState) -> Office:
+    basis = state.basis
+    place = next((j for j in state.locality.chain if j.code == basis.buyer_jurisdiction), state.locality.chain[0])
+    return Office(jurisdiction=basis.buyer_jurisdiction, jurisdiction_name=place.full_name, role=Role.department, name=basis.buyer_office)
+
+
+def evaluator_office(state: ContractState) -> Office:
+    """Who evaluates performance: the third party where the policy says so, otherwise the buyer itself."""
+    assert state.policy is not None
+    if state.policy.evaluation_by_third_party:
+        return state.locality.office(Role.evaluator, state.locality.chain[0].level)
+    return buyer_office(state)
+
+
+def issuing_office(state: ContractState, kind: DocumentKind) -> Office:
+    """Whose name and seal a contract document carries: a payment instruction, the paying side the policy
+    names (the buying department, whose budget pays, by default); a performance report, its evaluator;
+    the contract and the notices, the organizer."""
+    assert state.policy is not None
+    if kind is DocumentKind.payment_instruction and state.policy.payment_instructed_by == "buyer":
+        return buyer_office(state)
+    if kind is DocumentKind.performance_report:
+        return evaluator_office(state)
+    return state.organizer
 
 
 def evaluation_problems(evaluation: EvaluationInput, policy: ContractPolicy) -> list[str]:

@@ -3,7 +3,7 @@ performance evaluations, rectification, amendments and the human actions on them
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import ClassVar, Literal
 
@@ -43,11 +43,32 @@ class TrancheInput(RequestModel):
     milestone: int | None = Field(default=None, ge=1, le=24, title="对应节点序号（从1开始，on 为 milestone 时必填）")
 
 
+def term_end(start: date, months: int) -> date:
+    """The last day of a term of ``months`` beginning on ``start``: the day before the same day ``months``
+    later (自2026年12月5日起12个月至2027年12月4日); where that month has no such day, its last day."""
+    year, month = divmod(start.month - 1 + months, 12)
+    try:
+        anniversary = date(start.year + year, month + 1, start.day)
+    except ValueError:  # 31 January + 1 month: the term runs to the end of February
+        anniversary = date(start.year + year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    return anniversary - timedelta(days=1)
+
+
 class ContractPlan(RequestModel):
     start_date: PlausibleDate = Field(title="合同开始日期")
     end_date: PlausibleDate = Field(title="合同结束日期")
     milestones: list[MilestoneInput] = Field(min_length=1, max_length=24, title="服务节点")
     tranches: list[TrancheInput] = Field(min_length=1, max_length=24, title="拨付计划")
+
+    @property
+    def term_length(self) -> tuple[int, int]:
+        """(whole months, days beyond them) from the start to the end date, both days included: what the
+        contract states as its service period, so the words always match the dates."""
+        months = 0
+        while term_end(self.start_date, months + 1) <= self.end_date:
+            months += 1
+        last = term_end(self.start_date, months) if months else self.start_date - timedelta(days=1)
+        return months, (self.end_date - last).days
 
 
 class ContractBasis(BaseModel):
@@ -68,6 +89,14 @@ class ContractBasis(BaseModel):
     duration_months: int
     awarded_at: AwareDatetime
     single_source_reasons: list[str] = Field(default_factory=list)
+
+
+class BankAccount(BaseModel):
+    """The account the register holds for an organization's receipts (收款账户)."""
+
+    bank: str = Field(min_length=2, max_length=80, description="开户银行")
+    account_name: str = Field(min_length=2, max_length=80, description="户名")
+    number: str = Field(pattern=r"^[0-9 ]{8,40}$", description="账号")
 
 
 class ContractRequest(BaseModel):
@@ -191,12 +220,18 @@ class AmendmentInput(RequestModel):
 
 class AmendmentStatus(StrEnum):
     proposed = "proposed"
+    awaiting_approval = "awaiting_approval"
     agreed = "agreed"
     refused = "refused"
+    disapproved = "disapproved"
+    lapsed = "lapsed"
 
     @property
     def label(self) -> str:
-        return {"proposed": "待对方确认", "agreed": "双方同意", "refused": "对方不同意"}[self.value]
+        return {
+            "proposed": "待对方确认", "awaiting_approval": "双方同意，追加金额待组织单位审批", "agreed": "已生效",
+            "refused": "对方不同意", "disapproved": "组织单位不同意追加金额", "lapsed": "合同已终止，变更未生效",
+        }[self.value]
 
 
 class Amendment(AmendmentInput):
@@ -208,6 +243,8 @@ class Amendment(AmendmentInput):
     answered_by: Actor | None = None
     answered_at: AwareDatetime | None = None
     answer_reasons: list[str] = Field(default_factory=list)
+    approval_task_id: str | None = Field(default=None, description="the organizer's task when the amount rises beyond the award")
+    approval: TaskDecision | None = None
     version: int | None = None
 
 
@@ -281,6 +318,7 @@ class ContractState(BaseModel):
     rectification: Rectification | None = None
     amendments: list[Amendment] = Field(default_factory=list)
     reward: Tranche | None = Field(default=None, description="the 以奖代补 reward, outside the contract amount")
+    payee: BankAccount | None = Field(default=None, description="the supplier's account as the register held it when the contract was signed")
     tasks: list[Task] = Field(default_factory=list)
     timeline: list[TimelineEvent] = Field(default_factory=list)
     documents: list[DocumentRef] = Field(default_factory=list)
@@ -319,7 +357,16 @@ class ContractState(BaseModel):
 
     @property
     def open_amendment(self) -> Amendment | None:
+        """The amendment waiting for the other party."""
         return next((a for a in self.amendments if a.status is AmendmentStatus.proposed), None)
+
+    @property
+    def undecided_amendment(self) -> Amendment | None:
+        """The amendment not yet in force or refused: waiting for the other party or the organizer."""
+        return next((a for a in self.amendments if a.status in (AmendmentStatus.proposed, AmendmentStatus.awaiting_approval)), None)
+
+    def raises_beyond_award(self, amount_fen: int | None) -> bool:
+        return amount_fen is not None and amount_fen > self.basis.amount_fen
 
 
 class ContractStart(BaseModel):
@@ -431,6 +478,17 @@ class RectificationReport(BaseModel):
 class AmendmentProposal(BaseModel):
     actor: Actor
     amendment: AmendmentInput
+
+
+class AmendmentApproval(BaseModel):
+    """The organizer's decision on an amendment that raises the amount beyond the award."""
+
+    actor: Actor
+    amendment_no: int
+    approve: bool
+    reasons: list[str] = Field(default_factory=list)
+
+    _clean = field_validator("reasons")(_clean)
 
 
 class AmendmentAnswer(BaseModel):

@@ -42,6 +42,7 @@ class NotificationKind(StrEnum):
     rectification = "rectification"
     contract_terminated = "contract_terminated"
     amendment_proposed = "amendment_proposed"
+    amendment_decided = "amendment_decided"
 
 
 class NotificationRequest(BaseModel):

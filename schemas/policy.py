@@ -320,6 +320,14 @@ class ContractPolicy(BaseModel):
     rectification_working_days: int = Field(ge=1, le=120)
     rewards: list[RewardTier] = Field(default_factory=list)
     bar_years_after_failure: int = Field(default=1, ge=1, le=5)
+    amendment_increase_cap_percent: int = Field(
+        default=10, ge=0, le=100,
+        description="an amendment may raise the amount by at most this share of the awarded amount, with the organizer's approval",
+    )
+    amendment_approval_working_days: int = Field(default=5, ge=1, le=30, description="the organizer's A post to approve an increase")
+    payment_instructed_by: Literal["buyer", "organizer"] = Field(
+        default="buyer", description="whose 资金拨付通知书 the finance office pays on: the buying department's (it holds the budget) or the organizer's"
+    )
     history_events_limit: int = Field(default=HISTORY_EVENTS_LIMIT, ge=50, description="continue-as-new beyond this many events")
     citations: list[Citation] = Field(default_factory=list)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from rules.contract_permissions import party_of, refuse_disbursement, voucher_taken
@@ -16,6 +17,7 @@ from schemas.case import ActionReceipt
 from schemas.contracts import (
     CONTRACT_PHASE_NAMES,
     AmendmentAnswer,
+    AmendmentApproval,
     AmendmentInput,
     AmendmentProposal,
     ContractBasis,
@@ -36,7 +38,7 @@ from schemas.contracts import (
     SuspensionAct,
     TerminationAct,
 )
-from schemas.localtime import local_date
+from schemas.localtime import local_date, local_text
 from schemas.people import Actor, Level, Role
 from schemas.procurement import Eligibility
 from service import views
@@ -193,30 +195,81 @@ class ContractService(Service):
         return await self._act(actor, contract_no, ContractWorkflow.review_delivery, payload)
 
     async def record_disbursement(self, actor: Actor, contract_no: str, disbursement: views.DisbursementInput) -> ActionReceipt:
+        """The voucher is claimed on the ledger entry before the workflow is asked, so the database's
+        unique voucher decides between two recordings that race; a recording the workflow refuses gives
+        its claim back, leaving no trace."""
         payload = DisbursementRecord(actor=actor, **disbursement.model_dump())
         self._visible_state(actor, contract_no)
-        self._refuse_voucher_in_ledger(actor, contract_no, payload)
+        claimed = self._claim_voucher(actor, contract_no, payload)
 
         def when_closed() -> str | None:
             """A closed contract still says why a payment cannot be recorded (already paid, withheld)."""
             refusal = refuse_disbursement(self._state(contract_no), payload)
             return refusal.message if refusal else self._closed(contract_no)
 
-        return await self._act(actor, contract_no, ContractWorkflow.record_disbursement, payload, when_closed)
+        try:
+            return await self._act(actor, contract_no, ContractWorkflow.record_disbursement, payload, when_closed)
+        except BaseException:
+            if claimed:
+                self._release_voucher(contract_no, payload)
+            raise
 
-    def _refuse_voucher_in_ledger(self, actor: Actor, contract_no: str, record: DisbursementRecord) -> None:
-        """A voucher number already in the ledger for another contract's payment is refused before the
-        workflow is asked (the contract's own payments it checks itself); the other contract is named
-        only to those who may see it."""
+    def _claim_voucher(self, actor: Actor, contract_no: str, record: DisbursementRecord) -> bool:
+        """Write the voucher on the instructed, unpaid entry; True when this recording did, so only it gives
+        the claim back. False when the entry already has this voucher (a recording repeated while the first
+        is being paid) or there is no such entry: the workflow then answers."""
+        claim = (
+            update(LedgerRecord)
+            .where(
+                col(LedgerRecord.contract_no) == contract_no, col(LedgerRecord.entry) == record.tranche_id,
+                col(LedgerRecord.status) == "instructed", col(LedgerRecord.voucher).is_(None),
+            )
+            .values(voucher=record.voucher, voucher_recorded_at=datetime.now(UTC))
+        )
+        try:
+            with Session(self.engine) as session:
+                claimed = session.exec(claim).rowcount == 1  # type: ignore[call-overload]
+                session.commit()
+        except IntegrityError:
+            raise self._voucher_in_ledger(actor, contract_no, record) from None
+        if claimed:
+            return True
         with Session(self.engine) as session:
-            holder = session.exec(
-                select(LedgerRecord).where(LedgerRecord.voucher == record.voucher, LedgerRecord.contract_no != contract_no)
-            ).first()
-        if holder is None:
-            return
-        visible = self._may_see(actor, self._stored(holder.contract_no))
-        refusal = voucher_taken(record.voucher, holder.entry if visible else None, holder.paid_at, holder.contract_no)
-        raise ServiceError(refusal.kind.value, refusal.message)
+            entry = session.get(LedgerRecord, (contract_no, record.tranche_id))
+        if entry is not None and entry.status == "instructed" and entry.voucher not in (None, record.voucher):
+            raise ServiceError(
+                "conflict",
+                f"{record.tranche_id} 的拨付已于{local_text(entry.voucher_recorded_at)}按凭证号 {entry.voucher} 登记，"
+                "正在记入专帐，请勿重复登记",
+            )
+        return False
+
+    def _release_voucher(self, contract_no: str, record: DisbursementRecord) -> None:
+        with Session(self.engine) as session:
+            session.exec(
+                update(LedgerRecord)  # type: ignore[call-overload]
+                .where(
+                    col(LedgerRecord.contract_no) == contract_no, col(LedgerRecord.entry) == record.tranche_id,
+                    col(LedgerRecord.status) == "instructed", col(LedgerRecord.voucher) == record.voucher,
+                )
+                .values(voucher=None, voucher_recorded_at=None)
+            )
+            session.commit()
+
+    def _voucher_in_ledger(self, actor: Actor, contract_no: str, record: DisbursementRecord) -> ServiceError:
+        """The voucher number is on another ledger entry: the refusal names that entry and when it was
+        recorded; another contract is named only to those who may see it."""
+        with Session(self.engine) as session:
+            holder = session.exec(select(LedgerRecord).where(LedgerRecord.voucher == record.voucher)).first()
+        if holder is None:  # the other recording gave its claim back meanwhile
+            return ServiceError("conflict", f"凭证号 {record.voucher} 正被另一笔拨付登记，请稍后重试")
+        own = holder.contract_no == contract_no
+        visible = own or self._may_see(actor, self._stored(holder.contract_no))
+        recorded = holder.paid_at or holder.voucher_recorded_at
+        refusal = voucher_taken(
+            record.voucher, holder.entry if visible else None, recorded, None if own else holder.contract_no, paid=holder.paid_at is not None
+        )
+        return ServiceError(refusal.kind.value, refusal.message)
 
     async def submit_evaluation(self, actor: Actor, contract_no: str, evaluation: EvaluationInput) -> ActionReceipt:
         return await self._act(actor, contract_no, ContractWorkflow.submit_evaluation, EvaluationSubmission(actor=actor, evaluation=evaluation))
@@ -235,6 +288,13 @@ class ContractService(Service):
     ) -> ActionReceipt:
         payload = AmendmentAnswer(actor=self._acting(actor, contract_no), amendment_no=amendment_no, **answer.model_dump())
         return await self._act(actor, contract_no, ContractWorkflow.answer_amendment, payload)
+
+    async def approve_amendment(
+        self, actor: Actor, contract_no: str, amendment_no: int, approval: views.ApprovalInput
+    ) -> ActionReceipt:
+        """The organizer's post decides on an amendment that raises the amount beyond the award."""
+        payload = AmendmentApproval(actor=actor, amendment_no=amendment_no, **approval.model_dump())
+        return await self._act(actor, contract_no, ContractWorkflow.approve_amendment, payload)
 
     async def suspend(self, actor: Actor, contract_no: str, suspension: views.SuspensionInput) -> ActionReceipt:
         return await self._act(actor, contract_no, ContractWorkflow.suspend, SuspensionAct(actor=actor, **suspension.model_dump()))
@@ -265,7 +325,7 @@ class ContractService(Service):
             audience=audience, contract_no=state.contract_no, title=basis.title, service_content=basis.service_content,
             origin="社洽会成交" if basis.origin == "lot" else "单一来源采购", lot_no=basis.lot_no,
             buyer_office=basis.buyer_office, supplier=basis.supplier, supplier_name=basis.supplier_name,
-            amount_fen=state.amount_fen, phase=state.phase.value,
+            amount_fen=state.amount_fen, duration_months=basis.duration_months, phase=state.phase.value,
             phase_name=state.phase_names[1] if staff else state.phase_names[0], version=state.version, plan=state.plan,
             milestones=state.milestones, tranches=state.tranches, reward=state.reward, signatures=state.signatures,
             evaluations=state.evaluations, rectification=state.rectification, amendments=state.amendments,

@@ -493,6 +493,7 @@ class ContractView(BaseModel):
     supplier: str
     supplier_name: str
     amount_fen: int
+    duration_months: int = Field(description="the service period awarded or approved; the plan's term is exactly this long")
     phase: str
     phase_name: str
     version: int

@@ -232,6 +232,9 @@ class OrganizationRecord(SQLModel, table=True):
     barred_until_year: int | None = None
     representative_id: str = Field(default="", index=True)
     representative_name: str = ""
+    bank: str | None = None
+    account_name: str | None = None
+    account_number: str | None = None
     performance_grade: str | None = None
     performance_year: int | None = None
 
@@ -318,9 +321,11 @@ class ContractRecord(SQLModel, table=True):
 
 
 class LedgerRecord(SQLModel, table=True):
-    """专帐: one row per payment of a contract (a tranche or the reward); never two for the same entry."""
+    """专帐: one row per payment of a contract (a tranche or the reward); never two for the same entry,
+    and a voucher number on one row only (the database holds that even when two recordings race)."""
 
     __tablename__ = "ledger"
+    __table_args__ = (UniqueConstraint("voucher", name="uq_ledger_voucher"),)
     contract_no: str = Field(primary_key=True)
     entry: str = Field(primary_key=True)
     kind: str
@@ -331,6 +336,7 @@ class LedgerRecord(SQLModel, table=True):
     withheld_at: datetime | None = utc_column()
     paid_at: datetime | None = utc_column()
     voucher: str | None = None
+    voucher_recorded_at: datetime | None = utc_column()
     note: str | None = None
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from schemas.application import Track
-from schemas.contracts import PerformanceRecord
+from schemas.contracts import BankAccount, PerformanceRecord
 from schemas.localtime import SHANGHAI
 from schemas.procurement import GRADE_PATTERN, OrganizationFacts
 from schemas.text import RequestModel, SingleLine, name_key
@@ -36,6 +36,7 @@ class RegisterEntry(BaseModel):
     barred_until_year: int | None = None
     representative_id: str = Field(min_length=1, max_length=64)
     representative_name: SingleLine = Field(min_length=1, max_length=50)
+    account: BankAccount | None = Field(default=None, description="收款账户: where purchase-of-service payments go")
 
 
 class RegisterFile(RequestModel):
@@ -73,6 +74,9 @@ def load_register(engine: Engine, register: RegisterFile) -> int:
                     "barred_until_year": entry.barred_until_year,
                     "representative_id": entry.representative_id,
                     "representative_name": entry.representative_name,
+                    "bank": entry.account.bank if entry.account else None,
+                    "account_name": entry.account.account_name if entry.account else None,
+                    "account_number": entry.account.number if entry.account else None,
                 }
             )
             session.add(record)
@@ -87,6 +91,14 @@ def register_is_empty(engine: Engine) -> bool:
 def organization(engine: Engine, key: str) -> OrganizationRecord | None:
     with Session(engine) as session:
         return session.get(OrganizationRecord, key)
+
+
+def account(engine: Engine, key: str) -> BankAccount | None:
+    """The organization's receiving account, if the register holds one."""
+    record = organization(engine, key)
+    if record is None or not (record.bank and record.account_name and record.account_number):
+        return None
+    return BankAccount(bank=record.bank, account_name=record.account_name, number=record.account_number)
 
 
 USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")

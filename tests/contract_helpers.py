@@ -10,6 +10,7 @@ from typing import Any
 
 from temporalio.client import Client
 
+from rules.contracts import term_end
 from schemas.contracts import ContractPhase, ContractPlan, ContractState, DeliveryInput, EvaluationInput, TrancheStatus
 from schemas.localtime import local_date
 from service import views
@@ -36,14 +37,17 @@ FAILING = {"output": 22, "effect": 14, "management": 10}
 """With 50% satisfaction (5 points) a total of 51: 差."""
 
 
-def plan(start: date, amount: int = AMOUNT, days: int = 90) -> ContractPlan:
-    """Two milestones a third and two thirds into the term; 30% / 40% / 30%."""
+def plan(start: date, amount: int = AMOUNT, months: int = 12) -> ContractPlan:
+    """The awarded term of ``months`` from ``start``; two milestones, a third into the term and just before
+    its end; 30% / 40% / 30%."""
     signing = amount * 3 // 10
     milestone = amount * 4 // 10
+    end = term_end(start, months)
+    days = (end - start).days
     return ContractPlan.model_validate(
         {
             "start_date": start.isoformat(),
-            "end_date": (start + timedelta(days=days)).isoformat(),
+            "end_date": end.isoformat(),
             "milestones": [
                 {
                     "title": "建立服务档案并开展首轮上门服务",

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import subprocess
 import threading
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -24,20 +27,30 @@ from temporalio.worker import Worker
 from activities.contracts import ContractActivities
 from audit.bundle import build_bundle, verify_bundle, write_bundle
 from audit.source import fetch_case_tree
+from rules.contracts import plan_problems, term_end
 from rules.eligibility import screen
+from rules.policy_files import policy_in_force
 from schemas.contracts import (
     AmendmentInput,
+    AmendmentStatus,
+    ContractBasis,
     ContractPhase,
+    ContractState,
     EvaluationKind,
     LedgerInstruction,
     MilestoneStatus,
     TrancheStatus,
 )
+from schemas.documents import DocumentRef
+from schemas.localtime import local_text
+from schemas.money import yuan
 from schemas.procurement import Bid, Eligibility
 from service import views
 from service.common import ServiceError
-from settings import Settings
+from settings import PROJECT_ROOT, Settings
 from store import register
+from store.db import make_engine, migrate
+from store.files import content_path
 from store.models import ContractRecord, LedgerRecord, NotificationRecord, OrganizationRecord
 from tests.conftest import Skipping
 from tests.contract_helpers import (
@@ -61,6 +74,24 @@ from tests.contract_helpers import (
 )
 from tests.helpers import accepted_updates, keep_golden
 from worker import WORKFLOWS, activities
+
+
+def document_text(skipping: Skipping, document: DocumentRef) -> str:
+    """The issued PDF's text in drawing order, without whitespace."""
+    path = content_path(skipping.settings.documents_dir, document.pdf_sha256, "pdf")
+    output = subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    return re.sub(r"\s+", "", output)
+
+
+async def notified(skipping: Skipping, case_no: str, kind: str, count: int, seconds: float = 10) -> list[NotificationRecord]:
+    """The queued messages of ``kind``, once ``count`` are there (the outbox is written just after the state changes)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        with Session(skipping.engine) as session:
+            rows = list(session.exec(select(NotificationRecord).where(NotificationRecord.case_no == case_no, NotificationRecord.kind == kind)))
+        if len(rows) >= count or asyncio.get_running_loop().time() > deadline:
+            return rows
+        await asyncio.sleep(0.05)
 
 
 def ledger(contract: Contract) -> dict[str, LedgerRecord]:
@@ -89,7 +120,14 @@ async def refused(contract: Contract, action, kind: str) -> str:  # type: ignore
 async def test_a_contract_is_delivered_paid_by_progress_evaluated_and_rewarded(skipping: Skipping) -> None:
     contract = await in_force(skipping)
     state = await contract.state()
-    assert [d.kind.value for d in state.documents] == ["contract", "payment_instruction"]
+    assert [d.kind.value for d in state.documents] == ["contract", "contract", "payment_instruction"]
+    assert state.payee is not None and state.payee.bank == "延边农村商业银行延吉市建工支行"
+    drafted, signed, instruction = (document_text(skipping, d) for d in state.documents)
+    assert "双方已签署" not in drafted and "法定代表人或授权代表（签字）" in drafted
+    assert "（双方已签署）" in signed and "签署人：王德福" in signed and "收款账号：2300031000000002418" in signed
+    assert "开户银行延边农村商业银行延吉市建工支行" in instruction
+    assert "延吉市卫生健康局（盖章）" in instruction[instruction.index("特此通知。"):], "the buyer, whose budget pays, instructs"
+    assert any(e.action == "in_force" and "已出具双方签署的合同文本" in e.summary for e in state.timeline)
     assert ledger(contract)["T1"].amount_fen == AMOUNT * 3 // 10 and ledger(contract)["T1"].status == "instructed"
 
     await contract.disburse("T1")
@@ -97,6 +135,8 @@ async def test_a_contract_is_delivered_paid_by_progress_evaluated_and_rewarded(s
     assert state.tranche("T2").status is TrancheStatus.instructed
     state = await contract.evaluate(PASSING)
     assert state.evaluations[0].kind is EvaluationKind.mid_term and state.evaluations[0].grade == "优"
+    report = document_text(skipping, state.documents[-1])
+    assert "延吉市社会组织评估中心（第三方评估机构）（盖章）" in report and "延吉市民政局" not in report
     assert state.phase is ContractPhase.in_force and state.reward is None
 
     again = views.DisbursementInput(tranche_id="T2", voucher=state.tranche("T1").voucher)
@@ -121,7 +161,7 @@ async def test_a_contract_is_delivered_paid_by_progress_evaluated_and_rewarded(s
     assert organization(contract).performance_grade == "优"
     kinds = [d.kind.value for d in state.documents]
     assert kinds == [
-        "contract", "payment_instruction", "payment_instruction", "performance_report",
+        "contract", "contract", "payment_instruction", "payment_instruction", "performance_report",
         "performance_report", "payment_instruction", "reward_decision",
     ]
     with Session(skipping.engine) as session:
@@ -262,7 +302,11 @@ async def test_who_may_act_on_a_contract(skipping: Skipping) -> None:
     assert "与合同金额" in message
     late = plan(today).model_copy(update={"end_date": today + timedelta(days=20)})
     message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, late), "invalid")
-    assert "不在合同期限内" in message
+    assert "不在合同期限内" in message and f"应至{today.year + 1}年" in message
+    for months in (3, 13):  # shorter or longer than the 12 months approved
+        message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, plan(today, months=months)), "invalid")
+        end = term_end(today, 12)
+        assert f"经批准的单一来源采购的服务期限12个月一致：自{today.year}年{today.month}月{today.day}日开始的，应至{end.year}年{end.month}月{end.day}日结束" in message
     yesterday = today - timedelta(days=1)
     message = await refused(contract, service.propose_plan(contract.actor(BUYER), no, plan(yesterday)), "invalid")
     assert f"合同开始日期{yesterday.year}年{yesterday.month}月{yesterday.day}日已过" in message
@@ -273,7 +317,7 @@ async def test_who_may_act_on_a_contract(skipping: Skipping) -> None:
     await service.sign(contract.actor(SUPPLIER), no, views.SigningInput(party="supplier"))
     await refused(contract, service.sign(contract.actor(SUPPLIER), no, views.SigningInput(party="supplier")), "conflict")
 
-    await contract.plan(plan(today, days=120))  # a redraft needs new signatures
+    await contract.plan(plan(today + timedelta(days=1)))  # a redraft needs new signatures
     state = await contract.until(lambda s: s.version == 2)
     assert not state.signed_by("supplier") and state.phase is ContractPhase.signing
     await contract.sign()
@@ -306,44 +350,117 @@ async def test_a_voucher_number_already_in_the_ledger_is_refused_naming_its_paym
     await second.disburse("T1", voucher="GK-2026-0101")
 
 
+async def test_two_recordings_of_one_voucher_racing_on_two_contracts_pay_only_one(skipping: Skipping) -> None:
+    """Finance records the same voucher on two contracts at once: one payment is made, the other is refused
+    naming the first and when it was recorded, and its contract waits healthy for the right voucher."""
+    first, second = await in_force(skipping), await in_force(skipping)
+    voucher = views.DisbursementInput(tranche_id="T1", voucher=f"GK-RACE-{uuid.uuid4().hex[:6]}")
+    before = await accepted_updates(second.client, second.contract_no)
+    results = await asyncio.gather(
+        first.service.record_disbursement(first.actor(FINANCE), first.contract_no, voucher),
+        second.service.record_disbursement(second.actor(FINANCE), second.contract_no, voucher),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], ServiceError) and results[1].kind == "conflict", results
+    assert f"凭证号 {voucher.voucher} 已用于合同 {first.contract_no} 的T1（" in results[1].message
+    recorded = ledger(first)["T1"].voucher_recorded_at
+    assert recorded is not None and local_text(recorded) in results[1].message
+    await first.until(lambda s: s.tranche("T1").status is TrancheStatus.paid)
+    assert await accepted_updates(second.client, second.contract_no) == before
+    assert ledger(second)["T1"].status == "instructed" and ledger(second)["T1"].voucher is None
+    state = await second.disburse("T1", voucher=f"{voucher.voucher}-2")
+    assert state.tranche("T1").voucher == f"{voucher.voucher}-2" and ledger(second)["T1"].status == "paid"
+
+
+async def test_a_payment_recorded_twice_at_once_is_paid_once_under_its_voucher(skipping: Skipping) -> None:
+    """A double submission: one recording pays, the other is refused, and the ledger keeps the voucher."""
+    contract = await in_force(skipping)
+    entry = views.DisbursementInput(tranche_id="T1", voucher="GK-TWICE-0001")
+    results = await asyncio.gather(
+        *(contract.service.record_disbursement(contract.actor(FINANCE), contract.contract_no, entry) for _ in range(2)),
+        return_exceptions=True,
+    )
+    refusals = [r for r in results if isinstance(r, ServiceError)]
+    assert len(refusals) == 1 and refusals[0].kind == "conflict", results
+    state = await contract.until(lambda s: s.tranche("T1").status is TrancheStatus.paid)
+    assert state.tranche("T1").voucher == "GK-TWICE-0001"
+    assert ledger(contract)["T1"].status == "paid" and ledger(contract)["T1"].voucher == "GK-TWICE-0001"
+
+
+async def test_a_refused_recording_gives_its_voucher_back(skipping: Skipping) -> None:
+    """A recording the workflow refuses (the wrong office) leaves the voucher free for the right one."""
+    contract = await in_force(skipping)
+    entry = views.DisbursementInput(tranche_id="T1", voucher="GK-BACK-0001")
+    await refused(contract, contract.service.record_disbursement(contract.actor(BUYER), contract.contract_no, entry), "forbidden")
+    assert ledger(contract)["T1"].voucher is None
+    state = await contract.disburse("T1", voucher="GK-BACK-0001")
+    assert state.tranche("T1").voucher == "GK-BACK-0001"
+
+
+def test_the_ledger_holds_a_voucher_number_once(database_url: str) -> None:
+    """The database itself refuses a second entry with the same voucher, whatever wrote it; unpaid entries have none."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def entry(contract_no: str, voucher: str | None) -> LedgerRecord:
+        return LedgerRecord(
+            contract_no=contract_no, entry="T1", kind="tranche", amount_fen=100, status="paid" if voucher else "instructed",
+            document_id="D1", instructed_at=at, paid_at=at if voucher else None, voucher=voucher,
+        )
+
+    with Session(engine) as session:
+        session.add_all([entry("C1", "GK-1"), entry("C2", None), entry("C3", None)])
+        session.commit()
+    with pytest.raises(IntegrityError), Session(engine) as session:
+        session.add(entry("C4", "GK-1"))
+        session.commit()
+    engine.dispose()
+
+
+def amended_plan(state: ContractState, extra: int, reasons: list[str]) -> AmendmentInput:
+    """The signed plan a month longer, its last milestone with more to deliver and its last tranche raised by ``extra``."""
+    old = state.plan
+    assert old is not None
+    milestones = [m.model_dump(mode="json") for m in old.milestones]
+    milestones[1]["due_date"] = (old.end_date + timedelta(days=25)).isoformat()
+    milestones[1]["deliverables"] = [*milestones[1]["deliverables"], "新增10名老人的服务记录"]
+    tranches = [t.model_dump(mode="json") for t in old.tranches]
+    tranches[2]["amount_fen"] += extra
+    return AmendmentInput.model_validate({
+        "amount_fen": state.amount_fen + extra,
+        "plan": {"start_date": old.start_date.isoformat(), "end_date": (old.end_date + timedelta(days=30)).isoformat(),
+                 "milestones": milestones, "tranches": tranches},
+        "reasons": reasons,
+    })
+
+
 async def test_amendments_need_both_parties_and_keep_the_past(skipping: Skipping) -> None:
     contract = await in_force(skipping)
     await contract.disburse("T1")
     await contract.deliver("M1")
     await contract.evaluate(PASSING)
     state = await contract.state()
-    today = await contract.today()
-    old = plan(state.plan.start_date)  # type: ignore[union-attr]
-    extra = 3_000_000
-    milestones = [m.model_dump(mode="json") for m in old.milestones]
-    milestones[1]["due_date"] = (state.plan.end_date + timedelta(days=25)).isoformat()  # type: ignore[union-attr]
-    milestones[1]["deliverables"] = [*milestones[1]["deliverables"], "新增50名老人的服务记录"]
-    tranches = [t.model_dump(mode="json") for t in old.tranches]
-    tranches[2]["amount_fen"] += extra
-    amended = {
-        "amount_fen": AMOUNT + extra,
-        "plan": {"start_date": old.start_date.isoformat(), "end_date": (state.plan.end_date + timedelta(days=30)).isoformat(),  # type: ignore[union-attr]
-                 "milestones": milestones, "tranches": tranches},
-        "reasons": ["服务对象增加50名", "服务期延长一个月"],
-    }
-    touching_the_past = {**amended, "plan": {**amended["plan"], "milestones": [{**milestones[0], "title": "改写已验收的节点"}, milestones[1]]}}
-    message = await refused(
-        contract, contract.service.propose_amendment(contract.actor(BUYER), contract.contract_no, AmendmentInput.model_validate(touching_the_past)), "invalid"
-    )
+    amended = amended_plan(state, 0, ["服务期延长一个月"])
+    touching_the_past = amended.model_copy(update={"plan": amended.plan.model_copy(update={
+        "milestones": [amended.plan.milestones[0].model_copy(update={"title": "改写已验收的节点"}), amended.plan.milestones[1]]
+    })})
+    message = await refused(contract, contract.service.propose_amendment(contract.actor(BUYER), contract.contract_no, touching_the_past), "invalid")
     assert "已验收的节点M1" in message
-    await contract.service.propose_amendment(contract.actor(BUYER), contract.contract_no, AmendmentInput.model_validate(amended))
+    await contract.service.propose_amendment(contract.actor(BUYER), contract.contract_no, amended)
     await refused(
         contract, contract.service.answer_amendment(contract.actor(BUYER_B), contract.contract_no, 1, views.AmendmentAnswerInput(agree=True)), "forbidden"
     )
     await contract.service.answer_amendment(contract.actor(SUPPLIER), contract.contract_no, 1, views.AmendmentAnswerInput(agree=True))
     state = await contract.until(lambda s: s.version == 2)
-    assert state.amount_fen == AMOUNT + extra and state.milestone("M1").status is MilestoneStatus.accepted  # type: ignore[union-attr]
-    assert state.tranche("T1").status is TrancheStatus.paid and state.tranche("T3").amount_fen == AMOUNT * 3 // 10 + extra
-    assert [d.kind.value for d in state.documents].count("contract") == 2
-    assert any(e.action == "amended" for e in state.timeline) and today
+    assert state.amount_fen == AMOUNT and state.milestone("M1").status is MilestoneStatus.accepted  # type: ignore[union-attr]
+    assert state.tranche("T1").status is TrancheStatus.paid and state.plan.end_date == amended.plan.end_date  # type: ignore[union-attr]
+    assert [d.kind.value for d in state.documents].count("contract") == 3
+    assert any(e.action == "amended" for e in state.timeline)
+    assert not any(t.step == "amendment_approval" for t in state.tasks), "an amendment within the award needs no approval"
 
     await contract.service.propose_amendment(
-        contract.actor(SUPPLIER), contract.contract_no, AmendmentInput.model_validate({**amended, "reasons": ["再次延期"]})
+        contract.actor(SUPPLIER), contract.contract_no, amended.model_copy(update={"reasons": ["再次延期"]})
     )
     await contract.service.answer_amendment(
         contract.actor(BUYER), contract.contract_no, 2, views.AmendmentAnswerInput(agree=False, reasons=["无正当理由"])
@@ -351,11 +468,72 @@ async def test_amendments_need_both_parties_and_keep_the_past(skipping: Skipping
     state = await contract.until(lambda s: s.amendments[-1].status.value == "refused")
     assert state.version == 2
 
+
+async def test_an_increase_beyond_the_award_needs_the_organizers_approval_up_to_the_cap(skipping: Skipping) -> None:
+    """Both parties agreeing is not enough to pay more than was awarded: the organizer's A post approves with
+    reasons (its B post once A's deadline passed), and no approval reaches past the policy's 10%."""
+    contract = await in_force(skipping)
+    await contract.disburse("T1")
+    await contract.deliver("M1")
+    await contract.evaluate(PASSING)
+    state = await contract.state()
+    no, service = contract.contract_no, contract.service
+    cap = AMOUNT // 10
+    beyond = amended_plan(state, cap + 1, ["服务对象增加"])
+    message = await refused(contract, service.propose_amendment(contract.actor(BUYER), no, beyond), "invalid")
+    assert f"超过经批准的金额{yuan(AMOUNT)}的10%上限（最多{yuan(AMOUNT + cap)}）" in message
+
+    increase = amended_plan(state, cap, ["经街道复核新增10名失能老人纳入服务范围", "服务量相应增加，追加金额不超过原合同金额的10%"])
+    await service.propose_amendment(contract.actor(BUYER), no, increase)
+    await service.answer_amendment(contract.actor(SUPPLIER), no, 1, views.AmendmentAnswerInput(agree=True))
+    state = await contract.until(lambda s: any(t.step == "amendment_approval" for t in s.open_tasks))
+    task = next(t for t in state.open_tasks if t.step == "amendment_approval")
+    assert state.amendments[0].status is AmendmentStatus.awaiting_approval and state.version == 1 and state.amount_fen == AMOUNT
+    assert task.holder.user_id == ORGANIZER and task.b.user_id == "mz-lin"
+    assert any(e.action == "amendment_awaiting_approval" and "报组织单位审批" in e.summary for e in state.timeline)
+
+    approve = views.ApprovalInput(approve=True, reasons=["新增服务对象经街道复核属实，追加金额在10%以内"])
+    for party in (BUYER, SUPPLIER):  # the two parties alone cannot put it in force
+        await refused(contract, service.approve_amendment(contract.actor(party), no, 1, approve), "forbidden")
+    await refused(contract, service.approve_amendment(contract.actor(ORGANIZER), no, 1, views.ApprovalInput(approve=True)), "invalid")
+    message = await refused(contract, service.propose_amendment(contract.actor(SUPPLIER), no, increase), "conflict")
+    assert "待组织单位审批" in message
+
+    now = await skipping.env.get_current_time()
+    await contract.sleep(task.deadline.due_at - now + timedelta(minutes=1))
+    state = await contract.until(lambda s: next(t for t in s.open_tasks if t.step == "amendment_approval").escalated)
+    await service.approve_amendment(contract.actor("mz-lin"), no, 1, approve)
+    state = await contract.until(lambda s: any(e.action == "amended" for e in s.timeline))
+    assert state.amount_fen == AMOUNT + cap and state.version == 2 and state.amendments[0].status is AmendmentStatus.agreed
+    assert state.amendments[0].approval is not None and state.amendments[0].approval.by.user_id == "mz-lin"
+    assert "经组织单位审批" in next(e.summary for e in state.timeline if e.action == "amended")
+    assert [d.kind.value for d in state.documents].count("contract") == 3
+
     await contract.disburse("T2")
     await contract.deliver("M2")
     await contract.evaluate(PASSING)
     await contract.until(lambda s: s.tranche("T3").status is TrancheStatus.instructed)
-    assert sum(e.amount_fen for e in ledger(contract).values() if e.kind == "tranche") == AMOUNT + extra
+    assert sum(e.amount_fen for e in ledger(contract).values() if e.kind == "tranche") == AMOUNT + cap
+    await keep_golden(contract.client, no, "contract_increase_approved")
+
+
+async def test_the_organizer_may_refuse_an_increase_and_the_contract_goes_on_as_signed(skipping: Skipping) -> None:
+    contract = await in_force(skipping)
+    state = await contract.state()
+    no, service = contract.contract_no, contract.service
+    increase = amended_plan(state, AMOUNT // 20, ["服务对象增加"])
+    await service.propose_amendment(contract.actor(SUPPLIER), no, increase)
+    await service.answer_amendment(contract.actor(BUYER), no, 1, views.AmendmentAnswerInput(agree=True))
+    await contract.until(lambda s: any(t.step == "amendment_approval" for t in s.open_tasks))
+    await service.approve_amendment(contract.actor(ORGANIZER), no, 1, views.ApprovalInput(approve=False, reasons=["新增服务对象未经街道复核"]))
+    state = await contract.until(lambda s: s.amendments[0].status is AmendmentStatus.disapproved)
+    assert state.version == 1 and state.amount_fen == AMOUNT and state.plan.end_date == plan(state.plan.start_date).end_date  # type: ignore[union-attr]
+    assert any(e.action == "amendment_disapproved" and "新增服务对象未经街道复核" in e.summary for e in state.timeline)
+    told = await notified(skipping, no, "amendment_decided", 2)
+    assert {n.recipient_id for n in told} == {BUYER, SUPPLIER}
+    assert all("延吉市民政局不同意合同变更（第1号）追加合同金额，理由：新增服务对象未经街道复核" in n.body for n in told)
+    await contract.deliver("M1")  # the contract goes on under the version both signed
+    assert (await contract.state()).tranche("T2").status is TrancheStatus.instructed
 
 
 async def test_suspension_and_early_termination_withhold_what_was_not_earned(skipping: Skipping) -> None:
@@ -574,3 +752,28 @@ async def test_a_long_contract_continues_as_new_and_still_completes(skipping: Sk
     report = await verify_bundle(tmp_path / "bundle")
     assert report.passed, report.text()
     assert sum(c.section == "重放" for c in report.checks) == state.runs
+
+
+def test_a_term_of_n_months_ends_the_day_before_the_same_day_n_months_later() -> None:
+    assert term_end(date(2026, 12, 5), 12) == date(2027, 12, 4)
+    assert term_end(date(2026, 12, 1), 1) == date(2026, 12, 31)
+    assert term_end(date(2027, 1, 31), 1) == date(2027, 2, 28)  # no 31 February: to the end of the month
+    assert term_end(date(2028, 2, 29), 12) == date(2029, 2, 28)
+    assert term_end(date(2026, 11, 30), 3) == date(2027, 2, 28)
+
+
+def test_a_plan_for_a_lot_names_the_awarded_term_and_price() -> None:
+    """A 90-day plan for a 12-month award is refused, and the refusal says to what the dates must change."""
+    policy = policy_in_force(PROJECT_ROOT / "policies", ["YJ"], date(2026, 12, 15))[0].contracts
+    assert policy is not None
+    basis = ContractBasis.model_validate(
+        {"contract_no": "C1", "origin": "lot", "lot_no": "L1", "title": "x", "service_content": "x", "buyer_office": "卫生健康局",
+         "buyer": {"user_id": "dept-wj", "name": "王", "role": "department"}, "buyer_jurisdiction": "YJ",
+         "supplier": SUPPLIER_ORG, "supplier_name": "夕阳红", "amount_fen": AMOUNT, "duration_months": 12,
+         "awarded_at": "2026-12-01T00:00:00Z"}
+    )
+    short = plan(date(2026, 12, 15), months=3)
+    problems = plan_problems(short, AMOUNT + 100, basis, policy)
+    assert "合同期限须与成交项目的服务期限12个月一致：自2026年12月15日开始的，应至2027年12月14日结束（现为2027年3月14日）" in problems[0]
+    assert any(f"与合同金额（成交金额）{yuan(AMOUNT + 100)}不一致" in p for p in problems)
+    assert plan_problems(plan(date(2026, 12, 15)), AMOUNT, basis, policy) == []

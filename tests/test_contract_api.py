@@ -91,7 +91,7 @@ async def test_a_single_source_contract_through_the_api(api: httpx.AsyncClient, 
     good = plan(today).model_dump(mode="json")
     short = {**good, "tranches": [{**good["tranches"][0], "amount_fen": 1}, *good["tranches"][1:]]}
     unbalanced = await api.post(f"/api/contracts/{contract_no}/plan", json=short, headers=as_user(BUYER))
-    assert unbalanced.status_code in (409, 422) and "与合同金额120,000.00元不一致" in unbalanced.text
+    assert unbalanced.status_code in (409, 422) and "与合同金额（经批准的单一来源采购金额）120,000.00元不一致" in unbalanced.text
     by_stranger = await api.post(f"/api/contracts/{contract_no}/plan", json=good, headers=as_user(STRANGER))
     assert by_stranger.status_code == 404, "a stranger is answered as if the contract did not exist"
     assert (await api.post(f"/api/contracts/{contract_no}/plan", json=good, headers=as_user(BUYER))).status_code == 200

@@ -22,12 +22,13 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.documents import DocumentActivities, IncompleteDocumentRequest, render_html
 from activities.rendering import cn_date, yuan_upper
-from rules.contracts import grade, milestones_of, tranches_of
+from rules.contracts import grade, issuing_office, milestones_of, tranches_of
 from rules.policy_files import policy_in_force
 from schemas.case import Outcome, Task, TaskDecision, TaskStatus
 from schemas.contracts import (
     Amendment,
     AmendmentStatus,
+    BankAccount,
     ContractBasis,
     ContractPhase,
     ContractPlan,
@@ -58,7 +59,7 @@ YANJI = Jurisdiction(
     name="延吉市",
     full_name="延吉市",
     level=Level.district,
-    offices={Role.civil_affairs: "延吉市民政局", Role.finance: "延吉市财政局"},
+    offices={Role.civil_affairs: "延吉市民政局", Role.finance: "延吉市财政局", Role.evaluator: "延边众合社会工作评估中心"},
 )
 LOCALITY = Locality(chain=[YANJI])
 BUREAU = Office(jurisdiction="YJ", jurisdiction_name="延吉市", role=Role.civil_affairs, name="延吉市民政局")
@@ -208,7 +209,8 @@ FINAL = evaluation(
     at("2028-01-10", "16:00"), "全年服务312人，上门服务频次和质量均达到合同要求，服务对象评价良好。",
 )
 
-SIGNED = DRAFTED.model_copy(update={"signatures": SIGNATURES, "phase": ContractPhase.in_force})
+PAYEE = BankAccount(bank="延边农村商业银行延吉市建工支行", account_name=SUPPLIER_NAME, number="2300 0310 0000 0002 418")
+SIGNED = DRAFTED.model_copy(update={"signatures": SIGNATURES, "phase": ContractPhase.in_force, "payee": PAYEE})
 
 # T1: the two signatures are in, nothing has been released yet.
 AT_SIGNING = SIGNED.model_copy(update={"tranches": tranches(TrancheStatus.pending, TrancheStatus.pending, TrancheStatus.pending)})
@@ -279,6 +281,7 @@ AMENDMENT = Amendment(
     status=AmendmentStatus.agreed,
     answered_by=SUPPLIER,
     answered_at=at("2027-03-03", "15:00"),
+    approval=TaskDecision(outcome=Outcome.approve, reasons=["新增服务对象经街道复核属实"], by=STAFF, at=at("2027-03-05", "10:00")),
     version=2,
 )
 AMENDED = AT_SIGNING.model_copy(
@@ -331,7 +334,7 @@ def contract_request(name: str, state: ContractState, kind: DocumentKind, number
         title=kind.default_title,
         number=f"{state.contract_no}-{number:02d}",
         issued_at=issued_at,
-        issuer=BUREAU,
+        issuer=issuing_office(state, kind),
         contract=state,
         **facts,
     )
@@ -339,6 +342,7 @@ def contract_request(name: str, state: ContractState, kind: DocumentKind, number
 
 REQUESTS: dict[str, DocumentRequest] = {
     "contract": contract_request("contract", DRAFTED, DocumentKind.contract, 1, at("2026-12-20", "10:00")),
+    "signed": contract_request("signed", SIGNED, DocumentKind.contract, 2, at("2026-12-23", "16:30")),
     "pay_t1": contract_request("pay_t1", AT_SIGNING, DocumentKind.payment_instruction, 2, at("2026-12-23", "16:31"), subject="T1"),
     "pay_t2": contract_request("pay_t2", AT_M1, DocumentKind.payment_instruction, 3, at("2027-07-05", "11:00"), subject="T2"),
     "mid_term": contract_request("mid_term", MID_TERM_FAILED, DocumentKind.performance_report, 4, at("2027-07-20", "16:01"), subject="E1"),
@@ -467,8 +471,8 @@ def test_every_page_names_the_contract(pages: dict[str, list[str]]) -> None:
 def test_every_document_names_title_number_issuer_date_and_seal(texts: dict[str, str]) -> None:
     for name, text in texts.items():
         request = REQUESTS[name]
-        assert_contains(text, request.title, request.number, "延吉市民政局", "（盖章）", cn_date(request.issued_at))
-        assert_in_order(text, "延吉市民政局", request.title, request.number)
+        assert_contains(text, request.title, request.number, request.issuer.name, "（盖章）", cn_date(request.issued_at))
+        assert_in_order(text, request.issuer.name, request.title, request.number)
         assert "None" not in text, name
         assert "Undefined" not in text, name
 
@@ -490,7 +494,7 @@ def test_contract_names_parties_subject_term_and_amount(texts: dict[str, str]) -
         "项目编号：SZH-YJ-2026-01-L01",
         "2026年12月11日确认成交",
         "服务内容为建工街道、河南街道60周岁以上独居",
-        "服务期限2027年1月1日至2027年12月31日（约定服务期12个月）",
+        "服务期限2027年1月1日至2027年12月31日（共12个月）",
         "合同金额260,000.00元（人民币贰拾陆万元整）",
     )
     assert "第1版）" not in text and "合同变更" not in section(text, "合同编号", "服务事项")
@@ -540,6 +544,28 @@ def test_contract_leaves_seal_places_for_both_parties(texts: dict[str, str], row
     assert_contains(texts["contract"], "收款账户开户银行：", "收款账号：")
 
 
+def test_the_signed_contract_names_who_signed_when_and_the_account_paid_into(texts: dict[str, str], rows: dict[str, str]) -> None:
+    text = texts["signed"]
+    assert_contains(
+        rows["signed"],
+        "（双方已签署）",
+        "签署人：金海燕签署日期：2026年12月22日",
+        "签署人：崔明姬签署日期：2026年12月23日",
+        "收款账户开户银行：延边农村商业银行延吉市建工支行户名：延吉市夕阳红养老服务中心收款账号：2300031000000002418",
+        "为甲乙双方于2026年12月23日签署完毕后的文本",
+        "由甲方向财政部门出具资金拨付通知书",
+    )
+    assert "法定代表人或授权代表（签字）" not in text and "签署日期：年月日" not in text
+    assert "双方已签署" not in texts["contract"] and "签署完毕" not in texts["contract"]
+
+
+def test_the_stated_service_period_is_counted_from_the_dates() -> None:
+    assert PLAN.term_length == (12, 0)
+    assert PLAN.model_copy(update={"end_date": date(2028, 1, 30)}).term_length == (12, 30)
+    assert PLAN.model_copy(update={"end_date": date(2027, 3, 31)}).term_length == (3, 0)
+    assert PLAN.model_copy(update={"end_date": date(2027, 1, 20)}).term_length == (0, 20)
+
+
 def test_contract_sections_are_numbered_in_chinese(texts: dict[str, str]) -> None:
     assert_in_order(
         texts["contract"], "一、服务事项", "二、履约节点与交付成果", "三、资金拨付", "四、绩效评价", "五、整改与复评",
@@ -554,7 +580,7 @@ def test_amended_contract_states_its_version_and_the_amendment(texts: dict[str, 
         text,
         "（第2版）",
         "合同版本第2版（经1次合同变更形成）",
-        "合同变更1（金海燕于2027年3月1日提出，2027年3月3日双方同意，形成第2版）：服务对象由300人增加至360人；增加的服务费用26,000.00元计入终期拨付；合同金额变更为286,000.00元",
+        "合同变更1（金海燕于2027年3月1日提出，2027年3月3日双方同意，形成第2版）：服务对象由300人增加至360人；增加的服务费用26,000.00元计入终期拨付；合同金额变更为286,000.00元；追加金额经延吉市民政局于2027年3月5日审批同意（新增服务对象经街道复核属实）",
         "合同金额286,000.00元（人民币贰拾捌万陆仟元整），原合同金额260,000.00元",
         "本合同第2版自甲乙双方签署之日起生效，此前版本同时失效",
     )
@@ -595,8 +621,12 @@ def test_payment_instruction_is_addressed_to_finance_and_pays_the_supplier(texts
             "收款单位延吉市夕阳红养老服务中心（承接方，社会组织名录编号：YJ-REG-0002）",
             "项目名称社区居家养老上门服务",
             "从本项目专帐拨付",
-            "5个工作日内将上述款项拨付至延吉市夕阳红养老服务中心收款账户",
+            "开户银行延边农村商业银行延吉市建工支行户名延吉市夕阳红养老服务中心收款账号2300031000000002418",
+            "5个工作日内将上述款项拨付至延吉市夕阳红养老服务中心上述收款账户",
         )
+        # issued by the buying department, whose budget pays (the policy's default), under its seal
+        assert "延吉市卫生健康局（盖章）" in texts[name][texts[name].index("特此通知。"):]
+        assert "延吉市民政局" not in texts[name], name
 
 
 def test_first_tranche_is_paid_on_signing(texts: dict[str, str]) -> None:
@@ -679,6 +709,9 @@ def test_failed_mid_term_report_shows_scores_grade_and_rectification(texts: dict
         MID_TERM.comment,
         "承接方须在20个工作日内完成整改并提交整改报告",
     )
+    # the evaluator reports under its own seal, not the bureau's
+    assert "延边众合社会工作评估中心（盖章）" in text[text.index(squash(MID_TERM.comment)):]
+    assert "延吉市民政局" not in text
     assert_contains(
         rows["mid_term"],
         "1产出（服务数量与质量）4020",

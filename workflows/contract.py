@@ -7,7 +7,8 @@ accepted milestone releases its tranche (支付指令 into the 专帐 ledger; th
 the disbursement); a mid-term and a final performance evaluation (third party where the policy
 says so): a failing grade opens 整改 and a re-evaluation, failing again ends the contract (unpaid
 tranches withheld, the organization barred from next year's fairs); a passing final evaluation
-releases the last tranche and earns the 以奖代补 reward tier. Amendments need both parties;
+releases the last tranche and earns the 以奖代补 reward tier. Amendments need both parties, and
+an increase beyond the awarded amount the organizer's approval (AB岗) as well, up to the policy's cap;
 the buyer may suspend or end the contract early. Every step can resume after continue-as-new.
 """
 
@@ -24,14 +25,16 @@ from workflows.base import CaseClosed, ProcessWorkflow, refuse_if
 
 with workflow.unsafe.imports_passed_through():
     from rules import contract_permissions as permissions
-    from rules.contracts import grade, milestones_of, tranches_of
+    from rules.contracts import buyer_office, evaluator_office, grade, issuing_office, milestones_of, tranches_of
     from schemas.case import ActionReceipt, Outcome, TaskStatus
     from schemas.checklist import StepPlan
     from schemas.contracts import (
         Amendment,
         AmendmentAnswer,
+        AmendmentApproval,
         AmendmentProposal,
         AmendmentStatus,
+        BankAccount,
         ContractLookup,
         ContractPhase,
         ContractPlan,
@@ -68,7 +71,19 @@ with workflow.unsafe.imports_passed_through():
     from schemas.localtime import SHANGHAI, local_date
     from schemas.money import yuan
     from schemas.notifications import NotificationKind
-    from schemas.people import Actor, Office, Role
+    from schemas.people import Actor, Role
+
+AMENDMENT_APPROVAL = "amendment-beyond-award-needs-organizer-approval"
+"""Patch: histories recorded before it put any amendment both parties agreed into force at once."""
+
+SIGNED_CONTRACT = "contract-reissued-once-signed-with-the-payee-account"
+"""Patch: histories recorded before it issued the contract only unsigned and looked up no receiving account."""
+
+PAYEE_AT_INSTRUCTION = "payee-account-looked-up-when-instructing"
+"""Patch: histories recorded before it instructed payments without the supplier's receiving account."""
+
+ISSUED_BY_ACTING_OFFICE = "contract-documents-issued-by-the-acting-office"
+"""Patch: histories recorded before it issued every contract document in the organizer's name."""
 
 SUSPENSION_HOLDS = "suspension-holds-main-line-moves"
 """Patch: histories recorded before it let a main-line move lift a suspension that came during an activity."""
@@ -98,6 +113,7 @@ class ContractWorkflow(ProcessWorkflow):
         self._proposed_plan: PlanProposal | None = None
         self._pending_evaluation: tuple[EvaluationKind, EvaluationKind] | None = None
         self._disbursements: list[asyncio.Task[None]] = []
+        self._approvals: dict[int, asyncio.Task[None]] = {}
 
     # --- the procedure (every step skips what is already done, so a carried-over run resumes) ----
 
@@ -120,6 +136,8 @@ class ContractWorkflow(ProcessWorkflow):
                 await self._load_policy()
             for tranche in self._instructed_unpaid():
                 self._follow_disbursement(tranche)
+            if (amendment := self.case.undecided_amendment) and amendment.status is AmendmentStatus.awaiting_approval:
+                self._follow_approval(amendment)
             if self.case.phase is ContractPhase.approval:
                 await self._single_source_approval()
             if self.case.phase in (ContractPhase.drafting, ContractPhase.signing):
@@ -139,7 +157,7 @@ class ContractWorkflow(ProcessWorkflow):
             self._finish()
         except CaseClosed:
             pass
-        await self._serving_wait(lambda: all(d.done() for d in self._disbursements), None, interruptible=False)
+        await self._serving_wait(lambda: all(d.done() for d in [*self._disbursements, *self._approvals.values()]), None, interruptible=False)
         await self._settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.case.result
@@ -171,7 +189,12 @@ class ContractWorkflow(ProcessWorkflow):
             if self._proposed_plan is not None:
                 proposal, self._proposed_plan = self._proposed_plan, None
                 await self._adopt_plan(proposal.plan, proposal.actor)
-        self._record(None, "in_force", f"双方已签署第{self.case.version}版合同，合同生效", ContractPhase.in_force)
+        reissued = ""
+        if workflow.patched(SIGNED_CONTRACT):
+            await self._learn_payee()
+            await self._issue(DocumentKind.contract)
+            reissued = "，已出具双方签署的合同文本"
+        self._record(None, "in_force", f"双方已签署第{self.case.version}版合同，合同生效{reissued}", ContractPhase.in_force)
         await self._notify(NotificationKind.contract_in_force, [self.case.basis.buyer, *self._supplier_contacts()])
 
     async def _adopt_plan(self, plan: ContractPlan, by: Actor) -> None:
@@ -224,7 +247,7 @@ class ContractWorkflow(ProcessWorkflow):
     async def _acceptance(self, milestone: Milestone) -> None:
         step = self._step("acceptance", "验收履约报告", self._policy.acceptance_working_days, Role.department)
         task = await self._open_task(
-            step, step.time_limit_working_days, self._buyer_office(), f"验收节点{milestone.milestone_id}「{milestone.title}」", None,
+            step, step.time_limit_working_days, buyer_office(self.case), f"验收节点{milestone.milestone_id}「{milestone.title}」", None,
             subject=milestone.milestone_id,
         )
         await self._await_task(task, step, main=True)
@@ -248,7 +271,13 @@ class ContractWorkflow(ProcessWorkflow):
             if tranche.status is TrancheStatus.pending and tranche.on == trigger and tranche.milestone_id == milestone_id:
                 await self._instruct(tranche, "tranche", cap=self.case.amount_fen)
 
+    async def _learn_payee(self) -> None:
+        """The supplier's receiving account from the register, for the signed contract and the payment instructions."""
+        self.case.payee = await self._call("payee_account", self.case.basis.supplier, BankAccount | None)  # type: ignore[arg-type]
+
     async def _instruct(self, tranche: Tranche, kind: str, cap: int | None) -> None:
+        if self.case.payee is None and workflow.patched(PAYEE_AT_INSTRUCTION):
+            await self._learn_payee()  # signed before accounts were kept, or registered since
         document = await self._issue(
             DocumentKind.payment_instruction if kind == "tranche" else DocumentKind.reward_decision, subject=tranche.tranche_id
         )
@@ -303,9 +332,8 @@ class ContractWorkflow(ProcessWorkflow):
         if self._interrupted() and workflow.patched(SUSPENSION_HOLDS):
             await self._on_interrupt()  # suspended (or ended) since the last wait: no evaluation opens meanwhile
         stage = stage or kind
-        third_party = self._policy.evaluation_by_third_party
-        role = Role.evaluator if third_party else Role.department
-        office = self.case.locality.office(Role.evaluator, self.case.locality.chain[0].level) if third_party else self._buyer_office()
+        role = Role.evaluator if self._policy.evaluation_by_third_party else Role.department
+        office = evaluator_office(self.case)
         step = self._step("evaluation", kind.label, self._policy.evaluation_working_days, role)
         previous = self.case.phase if self.case.phase is not ContractPhase.rectification else ContractPhase.in_force
         self._pending_evaluation = (kind, stage)  # before the task opens: the evaluator may answer at once
@@ -597,12 +625,84 @@ class ContractWorkflow(ProcessWorkflow):
             amendment.status = AmendmentStatus.refused
             self._record(answer.actor, "amendment_refused", f"不同意合同变更{amendment.amendment_no}：{'；'.join(answer.reasons)}")
             return await self._receipt(f"已不同意合同变更{amendment.amendment_no}")
+        if self.case.raises_beyond_award(amendment.amount_fen) and workflow.patched(AMENDMENT_APPROVAL):
+            amendment.status = AmendmentStatus.awaiting_approval
+            self._record(
+                answer.actor, "amendment_awaiting_approval",
+                f"双方同意合同变更{amendment.amendment_no}；变更后合同金额{yuan(amendment.amount_fen or 0)}超过"
+                f"{'成交' if self.case.basis.origin == 'lot' else '经批准的'}金额{yuan(self.case.basis.amount_fen)}，报组织单位审批后生效",
+            )
+            step = self._amendment_approval_step()
+            task = await self._open_task(
+                step, step.time_limit_working_days, self.case.organizer, f"审批合同变更{amendment.amendment_no}（追加金额）", None,
+                subject=str(amendment.amendment_no),
+            )
+            amendment.approval_task_id = task.task_id
+            self._follow_approval(amendment)
+            return await self._receipt(f"双方已同意合同变更{amendment.amendment_no}，追加金额须经组织单位审批后生效")
+        await self._put_in_force(amendment, answer.actor)
+        return await self._receipt(f"合同变更{amendment.amendment_no}已生效（第{self.case.version}版）")
+
+    async def _put_in_force(self, amendment: Amendment, by: Actor) -> None:
         amendment.status = AmendmentStatus.agreed
         self._apply(amendment)
         amendment.version = self.case.version
         await self._issue(DocumentKind.contract)
-        self._record(answer.actor, "amended", f"双方同意合同变更{amendment.amendment_no}，形成第{self.case.version}版合同")
-        return await self._receipt(f"合同变更{amendment.amendment_no}已生效（第{self.case.version}版）")
+        approved = "经组织单位审批，" if amendment.approval is not None else ""
+        self._record(by, "amended", f"{approved}双方同意合同变更{amendment.amendment_no}，形成第{self.case.version}版合同")
+
+    def _amendment_approval_step(self) -> StepPlan:
+        return self._step("amendment_approval", "审批合同变更（追加金额）", self._policy.amendment_approval_working_days, Role.civil_affairs)
+
+    def _follow_approval(self, amendment: Amendment) -> None:
+        self._approvals[amendment.amendment_no] = asyncio.create_task(self._approval(amendment))
+
+    async def _approval(self, amendment: Amendment) -> None:
+        """An increase beyond the award: the organizer's A post decides (B岗 at the deadline); the contract
+        goes on meanwhile, and an approval that comes after the contract ended changes nothing."""
+        assert amendment.approval_task_id is not None
+        task = self.case.task(amendment.approval_task_id)
+        assert task is not None
+        await self._await_task(task, self._amendment_approval_step(), main=False, interruptible=False)
+        decision = task.decision
+        if decision is None:  # the contract ended first and its tasks were closed
+            amendment.status = AmendmentStatus.lapsed
+            return
+        amendment.approval = decision
+        approved = decision.outcome is Outcome.approve
+        if approved:
+            await self._put_in_force(amendment, decision.by)
+        else:
+            amendment.status = AmendmentStatus.disapproved
+            self._record(
+                decision.by, "amendment_disapproved",
+                f"组织单位不同意合同变更{amendment.amendment_no}追加金额：{'；'.join(decision.reasons)}；合同按第{self.case.version}版履行",
+            )
+        await self._notify(
+            NotificationKind.amendment_decided, [self.case.basis.buyer, *self._supplier_contacts()],
+            amendment=str(amendment.amendment_no), approved="yes" if approved else "no", organizer=self.case.organizer.name,
+            reasons="；".join(decision.reasons),
+        )
+        await self._settle()
+
+    @workflow.update
+    async def approve_amendment(self, approval: AmendmentApproval) -> ActionReceipt:
+        amendment = next(a for a in self.case.amendments if a.amendment_no == approval.amendment_no)
+        task = self.case.task(amendment.approval_task_id or "")
+        assert task is not None
+        self._complete_task(
+            task, Outcome.approve if approval.approve else Outcome.refuse, approval.reasons, None, approval.actor,
+            label="同意追加金额" if approval.approve else "不同意追加金额",
+        )
+        # until the decision is carried out, so no continue-as-new cuts it short
+        await workflow.wait_condition(lambda: self._approvals[amendment.amendment_no].done())
+        if amendment.status is AmendmentStatus.agreed:
+            return await self._receipt(f"合同变更{amendment.amendment_no}已生效（第{amendment.version}版）")
+        return await self._receipt(f"已不同意合同变更{amendment.amendment_no}，合同按原约定履行")
+
+    @approve_amendment.validator
+    def _validate_approve_amendment(self, approval: AmendmentApproval) -> None:
+        refuse_if(permissions.refuse_amendment_approval(self.case, approval))
 
     @answer_amendment.validator
     def _validate_answer_amendment(self, answer: AmendmentAnswer) -> None:
@@ -690,11 +790,6 @@ class ContractWorkflow(ProcessWorkflow):
     def _next_milestone(self) -> Milestone | None:
         return next((m for m in self.case.milestones if m.status is not MilestoneStatus.accepted or (m.mid_term_evaluation and not m.evaluated)), None)
 
-    def _buyer_office(self) -> Office:
-        basis = self.case.basis
-        place = next((j for j in self.case.locality.chain if j.code == basis.buyer_jurisdiction), self.case.locality.chain[0])
-        return Office(jurisdiction=basis.buyer_jurisdiction, jurisdiction_name=place.full_name, role=Role.department, name=basis.buyer_office)
-
     def _supplier_contacts(self) -> list[Actor]:
         """Who signed or reported for the supplier, to be told about the contract."""
         people = {s.by.user_id: s.by for s in self.case.signatures if s.party == "supplier"}
@@ -718,7 +813,7 @@ class ContractWorkflow(ProcessWorkflow):
             title=kind.default_title,
             number=f"{self.case.contract_no}-{number:02d}",
             issued_at=workflow.now(),
-            issuer=self.case.organizer,
+            issuer=issuing_office(self.case, kind) if workflow.patched(ISSUED_BY_ACTING_OFFICE) else self.case.organizer,
             contract=self.case,
             **facts,
         )

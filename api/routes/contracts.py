@@ -114,6 +114,17 @@ async def answer_amendment(
     return await contracts.answer_amendment(contracts.actor(user), contract_no, amendment_no, answer)
 
 
+@router.post(
+    "/api/contracts/{contract_no}/amendments/{amendment_no}/approval", summary="组织单位审批追加合同金额的变更（AB岗）", responses=ACT
+)
+async def approve_amendment(
+    contract_no: ContractNo,
+    amendment_no: Annotated[int, Path(ge=1, le=10_000, description="变更序号")],
+    approval: views.ApprovalInput, contracts: Contracts, user: UserId,
+) -> ActionReceipt:
+    return await contracts.approve_amendment(contracts.actor(user), contract_no, amendment_no, approval)
+
+
 @router.post("/api/contracts/{contract_no}/suspension", summary="购买方中止或恢复合同", responses=ACT)
 async def suspend(contract_no: ContractNo, suspension: views.SuspensionInput, contracts: Contracts, user: UserId) -> ActionReceipt:
     return await contracts.suspend(contracts.actor(user), contract_no, suspension)
