@@ -25,7 +25,7 @@ EXPECTED = {
     "fair_closed", "lot_awarded", "lot_failed_retendered_closed", "lot_awarded_contract_started",
     "contract_rewarded", "contract_terminated", "contract_continued", "contract_suspended_while_instructing",
     "filing_continued", "lot_continued", "lot_continued_while_bidding", "fair_continued", "lot_reported_to_fair",
-    "filing_clock_paused", "objection_answered", "lot_awarded_signing_deadline", "lot_retender_announced"
+    "filing_clock_paused", "objection_answered", "lot_awarded_signing_deadline", "lot_retender_announced",
     "contract_increase_approved",
 }
 
