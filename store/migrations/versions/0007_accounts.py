@@ -2,7 +2,7 @@
 tokens, the record of sign-ins, and who changed an account or the directory.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 """
 
 from __future__ import annotations
