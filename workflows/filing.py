@@ -269,7 +269,7 @@ class FilingWorkflow(ProcessWorkflow):
     async def _refuse(self, decision: TaskDecision) -> None:
         procedure = self._procedure
         document = await self._issue(
-            DocumentKind.refusal_decision, title=procedure.refusal_title, items=decision.reasons, **self._appeal()
+            DocumentKind.refusal_decision, title=procedure.refusal_title, items=decision.reasons, **self._appeal(DocumentKind.refusal_decision)
         )
         self._close(Phase.refused, decision.reasons, document)
         self._record(decision.by, "refused", f"{procedure.refused_name}：{'；'.join(decision.reasons)}", Phase.refused)
@@ -282,7 +282,7 @@ class FilingWorkflow(ProcessWorkflow):
             *request.still_missing,
         ]
         kind, title = self._lapse_decision()
-        document = await self._issue(kind, title=title, items=reasons, **self._appeal())
+        document = await self._issue(kind, title=title, items=reasons, **self._appeal(kind))
         self._close(Phase.lapsed, reasons, document)
         self._record(None, "lapsed", f"补正期限届满未补正，申请失效，出具{title}", Phase.lapsed)
         decision = {"decision": title} if workflow.patched(CORRECTION_NOTICE_NAMES_LAPSE) else {}
@@ -617,9 +617,12 @@ class FilingWorkflow(ProcessWorkflow):
         )
         return await self._render(request)
 
-    def _appeal(self) -> dict[str, object]:
+    def _appeal(self, kind: DocumentKind) -> dict[str, object]:
+        """What a refusal states besides its reasons: its legal basis and the way to appeal it."""
+        procedure = self._procedure
         return {
-            "appeal": self._procedure.appeal,
+            "legal_basis": procedure.refusal_basis if kind is DocumentKind.refusal_decision else procedure.non_acceptance_basis,
+            "appeal": procedure.appeal,
             "reconsideration_body": self._locality.reconsideration_body,
             "court": self._locality.court,
         }
