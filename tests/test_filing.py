@@ -166,6 +166,7 @@ async def test_case_lapses_when_the_correction_window_passes(skipping: Skipping)
     decision = document_text(service, case_no, DocumentKind.non_acceptance_decision, applicant)
     assert "不予受理决定书" in decision and "未在补正期限" in decision and "行政复议" in decision
     assert "依据《社区社会组织备案管理办法》（本辖区制定）关于申请材料和补正期限的规定，本机关决定不予受理" in decision
+    assert re.search(r"补正期限（\d{4}年\d{1,2}月\d{1,2}日（含当日）前）", decision), "the deadline in words, not ISO"
     notice = document_text(service, case_no, DocumentKind.correction_notice, applicant)
     assert "自动失效" not in notice and "逾期未补正的，本机关将依法作出不予受理的决定，出具《不予受理决定书》" in notice
     assert "办理时限暂停计算" not in notice, "before acceptance no time limit runs"

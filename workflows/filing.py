@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.checklist import Assessment, AssessmentRequest, Checklist, Procedure, StepPlan
     from schemas.document_request import DocumentRequest
     from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, NoticePeriod
-    from schemas.localtime import SHANGHAI, local_date
+    from schemas.localtime import SHANGHAI, date_in_words, local_date
     from schemas.notifications import NotificationKind
     from schemas.people import Actor, Locality, Office
 
@@ -74,6 +74,10 @@ OBJECTIONS_HEARD = "objections-heard-on-both-sides"
 PAUSES_EXCLUDE_ONLY_DAYS_PAUSED = "pauses-exclude-only-days-paused"
 """Patch: before it, a pause counted the day after the due date as still to run and never gave the
 resume day back, so every pause moved the deadline by working days that had not passed paused."""
+
+LAPSE_DATE_IN_WORDS = "lapse-reason-dates-in-words"
+"""Patch: before it, the reason a lapse decision gave wrote the correction deadline in ISO (2026-12-10);
+issued documents write dates in words, with （含当日）."""
 
 STEP_PHASES = {
     "preliminary_review": Phase.preliminary_review,
@@ -277,8 +281,11 @@ class FilingWorkflow(ProcessWorkflow):
         raise CaseClosed
 
     async def _lapse(self, request: CorrectionRequest) -> None:
+        due = request.window.due_date
         reasons = [
-            f"申请人未在补正期限（{request.window.due_date.isoformat()}前）内补正申请材料",
+            f"申请人未在补正期限（{date_in_words(due)}（含当日）前）内补正申请材料"
+            if workflow.patched(LAPSE_DATE_IN_WORDS)
+            else f"申请人未在补正期限（{due.isoformat()}前）内补正申请材料",
             *request.still_missing,
         ]
         kind, title = self._lapse_decision()
