@@ -817,6 +817,11 @@ def test_termination_notice_without_reasons_is_incomplete() -> None:
         render_html(REQUESTS["ended_early"].model_copy(update={"items": []}))
 
 
+def test_a_deadline_in_a_table_counts_its_last_day(texts: dict[str, str]) -> None:
+    """The column of due dates says the day itself counts (pdftotext sets a header's two lines apart)."""
+    assert_contains(texts["contract"], "完成日期", "（含当日）")
+
+
 def test_the_seals_place_stays_clear_of_the_footer(rendered: tuple[Path, dict[str, DocumentRef]]) -> None:
     documents_dir, refs = rendered
     for name, ref in refs.items():

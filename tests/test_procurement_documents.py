@@ -859,6 +859,11 @@ def test_failed_lot_notice_gives_reasons_and_what_happens_next(texts: dict[str, 
     )
 
 
+def test_a_deadline_in_a_table_counts_its_last_day(texts: dict[str, str]) -> None:
+    """The column of due dates says the day itself counts (pdftotext sets a header's two lines apart)."""
+    assert_contains(texts["report"], "评分期限", "（含当日）")
+
+
 def test_the_seals_place_stays_clear_of_the_footer(rendered: tuple[Path, dict[str, DocumentRef]]) -> None:
     documents_dir, refs = rendered
     for name, ref in refs.items():
