@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -207,7 +207,7 @@ REGISTER = {
         grade="2A",
     ),
 }
-HEMEI_FAILURE = f"本项目要求评估等级3A以上，「{HEMEI}」为2A"
+HEMEI_FAILURE = f"本项目要求评估等级3A以上，“{HEMEI}”为2A"
 
 
 def bidder(user_id: str, name: str) -> Actor:
@@ -579,7 +579,7 @@ def test_every_document_names_number_issuer_date_and_seal(rendered: tuple[Path, 
             "联系人：陈洁，联系电话：0433-2512345",
             "—1—",
         )
-        for internal in ("None", "shezu", "本文书由"):
+        for internal in ("None", "shezu", "本文书由", "「", "」"):
             assert internal not in text, (name, internal)
         assert "Undefined" not in text, name
 
@@ -857,6 +857,14 @@ def test_failed_lot_notice_gives_reasons_and_what_happens_next(texts: dict[str, 
         "通过延吉市社会组织服务平台重新提交投标",
         "特此公告",
     )
+
+
+def test_an_expired_registration_is_screened_out_with_its_date_in_words() -> None:
+    """Screening reasons are printed in the 评审报告 and the notices: Chinese quotation marks, dates in words."""
+    bid = BIDS[0]
+    expired = REGISTER[bid.organization].model_copy(update={"valid_until": datetime(2026, 9, 30, 16, 30, tzinfo=UTC)})
+    screening = screen(bid, expired, ELDERLY_CARE.requirements, 2026, date(2026, 11, 23), jurisdiction_name="延吉市")
+    assert f"“{expired.name}”的备案或登记已于2026年10月1日到期" in screening.failures
 
 
 def test_a_deadline_in_a_table_counts_its_last_day(texts: dict[str, str]) -> None:
