@@ -125,3 +125,9 @@ class DocumentRef(BaseModel):
     pdf_sha256: str
     addressee: str | None = Field(default=None, description="the organization a notice is addressed to (register key)")
     issuance: Issuance | None = Field(default=None, description="发文字号 and contact; absent on documents issued before 0005")
+
+    @property
+    def reference(self) -> str:
+        """The number a reader cites: its 发文字号, else (a contract, or a document issued before there were
+        发文字号) the number it has within its case."""
+        return self.issuance.document_number if self.issuance and self.issuance.document_number else self.number
