@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     contract_history_limit: int | None = None
     """The same for contracts alone (default: ``history_limit``)."""
 
+    document_title_fonts: str = '"Noto Serif CJK SC", serif'
+    """CSS font families for the issuer line and titles (GB/T 9704: 小标宋); an office licensed for it sets
+    e.g. ``"FZXiaoBiaoSong-B05S", "Noto Serif CJK SC", serif``. Debian's fonts-noto-cjk is the default."""
+    document_body_fonts: str = '"Noto Serif CJK SC", serif'
+    """CSS font families for the body (GB/T 9704: 仿宋_GB2312), e.g. ``"FangSong_GB2312", "Noto Serif CJK SC", serif``."""
+
     ocds_prefix: str = "ocds-shezu0"
     """The ocid prefix the publisher registered with the Open Contracting Partnership (a placeholder until then)."""
     ocds_publisher: str | None = None

@@ -41,7 +41,7 @@ def activities(settings: Settings, engine: Engine) -> list[object]:
     calendar = CalendarActivities(engine)
     contracts = ContractActivities(engine, settings.policies_dir, settings.contract_history_limit or settings.history_limit)
     directory = DirectoryActivities(engine)
-    documents = DocumentActivities(settings.documents_dir)
+    documents = DocumentActivities(settings.documents_dir, engine)
     notifications = NotificationActivities(engine)
     policy = PolicyActivities(settings.policies_dir, settings.history_limit)
     procurement = ProcurementActivities(engine, settings.policies_dir, settings.history_limit)

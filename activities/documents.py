@@ -11,14 +11,18 @@ import hashlib
 import os
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 
 from activities.heartbeat import beating
-from activities.rendering import TEMPLATES_DIR, environment
+from activities.rendering import TEMPLATES_DIR, environment, local_year
 from schemas.document_request import DocumentRequest
-from schemas.documents import DocumentKind, DocumentRef
+from schemas.documents import DocumentKind, DocumentRef, Issuance
+from settings import get_settings
+from store import document_numbers
+from store.directory import jurisdiction
 from store.files import put
 
 FONT_TIMESTAMP_EPOCH = "0"
@@ -55,25 +59,46 @@ class IncompleteDocumentRequest(ValueError):
     """The request lacks a fact its document kind needs; retrying cannot help."""
 
 
-def render_html(request: DocumentRequest) -> str:
-    """The document's HTML, exactly as stored; auditors call this without Temporal."""
+class OfficeNotInDirectory(RuntimeError):
+    """The issuing office has no contact details in the directory; retried until an administrator loads them."""
+
+
+def check_complete(request: DocumentRequest) -> None:
     missing = [name for name in REQUIRED_FACTS[request.kind] if not getattr(request, name)]
     if missing:
         raise IncompleteDocumentRequest(f"{request.kind.value} {request.document_id} lacks {', '.join(missing)}")
+
+
+def render_html(request: DocumentRequest, issuance: Issuance | None = None) -> str:
+    """The document's HTML, exactly as stored; auditors call this without Temporal, with the issuance
+    recorded in the document's ``DocumentRef`` (none on documents issued before 发文字号 existed)."""
+    check_complete(request)
     template = environment().get_template(f"documents/{request.kind.value}.html")
-    return template.render(request=request, party=request.party)
+    return template.render(request=request, party=request.party, issuance=issuance)
+
+
+def font_stylesheet(title_fonts: str, body_fonts: str) -> CSS:
+    """The typefaces, set apart from the HTML so that an office holding licences for the official fonts
+    (方正小标宋简体, 仿宋_GB2312) prints with them while the stored HTML stays the same everywhere."""
+    return CSS(
+        string=f"html {{ font-family: {body_fonts} !important; }} "
+        f".issuer-line, h1 {{ font-family: {title_fonts} !important; }}"
+    )
 
 
 def render_pdf(html: str, document_id: str) -> bytes:
     """Deterministic PDF: fixed font timestamp, file identifier from the document id, dates from the HTML meta."""
     os.environ["SOURCE_DATE_EPOCH"] = FONT_TIMESTAMP_EPOCH
     identifier = hashlib.sha256(document_id.encode()).hexdigest()[:32].encode()
-    return HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(pdf_identifier=identifier)
+    settings = get_settings()
+    fonts = font_stylesheet(settings.document_title_fonts, settings.document_body_fonts)
+    return HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(stylesheets=[fonts], pdf_identifier=identifier)
 
 
 class DocumentActivities:
-    def __init__(self, documents_dir: Path) -> None:
+    def __init__(self, documents_dir: Path, engine: Engine) -> None:
         self.documents_dir = documents_dir
+        self.engine = engine
 
     @activity.defn(name="render_document")
     async def render_document(self, request: DocumentRequest) -> DocumentRef:
@@ -84,8 +109,31 @@ class DocumentActivities:
         except IncompleteDocumentRequest as error:
             raise ApplicationError(str(error), type="IncompleteDocumentRequest", non_retryable=True) from error
 
+    def _issue(self, request: DocumentRequest) -> Issuance:
+        """The office's contact details and, the first time, the document's 发文字号 (kept on a retry)."""
+        office = request.issuer
+        place = jurisdiction(self.engine, office.jurisdiction)
+        contact = place.contacts.get(office.role) if place else None
+        if contact is None:
+            raise OfficeNotInDirectory(f"{office.name}（{office.jurisdiction}, {office.role.value}）在名录中没有发文机关代字和联系方式")
+        code = request.kind.number_code
+        if code is None:
+            return Issuance(contact=contact)
+        year = local_year(request.issued_at)
+        number = document_numbers.allocate(
+            self.engine,
+            request.document_id,
+            series=f"{office.jurisdiction}:{office.role.value}:{request.kind.value}:{year}",
+            prefix=f"{contact.abbreviation}{code}",
+            year=year,
+            now=request.issued_at,
+        )
+        return Issuance(document_number=number, contact=contact)
+
     def _render_and_store(self, request: DocumentRequest) -> DocumentRef:
-        html = render_html(request)
+        check_complete(request)  # before a number is taken: a request that cannot render leaves no gap
+        issuance = self._issue(request)
+        html = render_html(request, issuance)
         pdf = render_pdf(html, request.document_id)
         return DocumentRef(
             document_id=request.document_id,
@@ -96,6 +144,7 @@ class DocumentActivities:
             html_sha256=put(self.documents_dir, html.encode(), "html"),
             pdf_sha256=put(self.documents_dir, pdf, "pdf"),
             addressee=_addressee(request),
+            issuance=issuance,
         )
 
 

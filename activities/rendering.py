@@ -12,7 +12,7 @@ from functools import cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from schemas.localtime import SHANGHAI
+from schemas.localtime import SHANGHAI, date_in_words
 from schemas.money import yuan
 from schemas.procurement import score_text
 from settings import PROJECT_ROOT
@@ -28,8 +28,7 @@ def _local(moment: datetime) -> datetime:
 
 def cn_date(value: date | datetime) -> str:
     """``2026年11月21日``; a datetime is first converted to Shanghai time, so a UTC evening is the next day."""
-    day = _local(value).date() if isinstance(value, datetime) else value
-    return f"{day.year}年{day.month}月{day.day}日"
+    return date_in_words(_local(value).date() if isinstance(value, datetime) else value)
 
 
 def cn_datetime(value: datetime) -> str:
@@ -79,6 +78,12 @@ def yuan_upper(fen: int) -> str:
     return text + (_DIGITS[fen_digit] + "分" if fen_digit else "整")
 
 
+def book_title(title: str) -> str:
+    """A regulation's or document's title in 书名号: ``《延吉市社区社会组织备案登记规则》``; a title that already
+    carries them (``财政部《项目支出绩效评价管理办法》``) is left as it is."""
+    return title if "《" in title else f"《{title}》"
+
+
 def iso_datetime(value: datetime) -> str:
     """W3C date-time in Shanghai time, e.g. for PDF metadata (``<meta name="dcterms.created">``)."""
     return _local(value).isoformat(timespec="seconds")
@@ -91,6 +96,7 @@ FILTERS = {
     "yuan": yuan,
     "yuan_upper": yuan_upper,
     "local_year": local_year,
+    "book_title": book_title,
     "score": score_text,
 }
 

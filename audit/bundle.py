@@ -415,7 +415,7 @@ def _check_documents(files: dict[str, bytes], manifest: dict[str, Any], runs: li
                 report.fail(section, document_id, "历史中这份文书的生成没有完成，却被请求过")
                 continue
             try:
-                html = render_html(document.request)
+                html = render_html(document.request, document.ref.issuance)
                 pdf = render_pdf(html, document_id)
             except IncompleteDocumentRequest as error:
                 report.fail(section, document_id, f"按历史记录的要素无法重新生成：{error}")

@@ -110,7 +110,7 @@ def print_history(timeline: list[views.TimelineView], documents: list[views.Docu
     if documents:
         typer.echo("文书：")
         for document in documents:
-            typer.echo(f"  {document.document_id}  {document.title}  {document.number}  {local_text(document.issued_at)}")
+            typer.echo(f"  {document.document_id}  {document.title}  {document.reference}  {local_text(document.issued_at)}")
 
 
 def print_page(page: views.Page[Any], line: Callable[[Any], None], empty: str) -> None:

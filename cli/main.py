@@ -361,7 +361,7 @@ def documents(case_no: str, user: As, as_json: JsonOut = False) -> None:
 
     def text(rows: list[views.DocumentView]) -> None:
         for row in rows:
-            typer.echo(f"{row.document_id}  {row.title}  {row.number}  {local_text(row.issued_at)}  PDF sha256 {row.pdf_sha256}")
+            typer.echo(f"{row.document_id}  {row.title}  {row.reference}  {local_text(row.issued_at)}  PDF sha256 {row.pdf_sha256}")
 
     emit(with_service(run), as_json, text)
 

@@ -296,6 +296,8 @@ def _procedure(application: Application, policy: Policy, track: TrackPolicy, eff
         legal_time_limit_working_days=legal_days,
         legal_time_limit_shortened_by=legal_shortened_by,
         appeal=track.appeal,
+        refusal_basis=track.refusal_basis,
+        non_acceptance_basis=track.non_acceptance_basis,
         objection_limits=policy.objection_limits,
         corrections_per_round=policy.corrections_per_round,
         history_events_limit=policy.history_events_limit,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from schemas.application import Track
-from schemas.localtime import local_date
+from schemas.localtime import date_in_words, local_date
 from schemas.procurement import Bid, Check, Eligibility, OrganizationFacts, Screening, grade_value
 
 
@@ -23,7 +23,7 @@ def screen(
 ) -> Screening:
     """Pure: the same register facts always give the same screening, every failed condition named."""
     if organization is None:
-        checks = [_check("在册", False, "", f"「{bid.organization_name}」未在社会组织名录中备案或登记")]
+        checks = [_check("在册", False, "", f"“{bid.organization_name}”未在社会组织名录中备案或登记")]
         return Screening(bid_id=bid.bid_id, organization=bid.organization, organization_name=bid.organization_name, checks=checks)
     checks = organization_checks(organization, requirements, fair_year, on, jurisdiction_name)
     return Screening(bid_id=bid.bid_id, organization=bid.organization, organization_name=organization.name, checks=checks)
@@ -38,19 +38,19 @@ def organization_checks(
     expires = local_date(organization.valid_until) if organization.valid_until else None
     barred = organization.barred_until_year
     checks = [
-        _check("在册", True, f"「{name}」已在名录中（{Track(organization.track).label}）", ""),
+        _check("在册", True, f"“{name}”已在名录中（{Track(organization.track).label}）", ""),
         _check(
             "有效期", expires is None or expires >= on,
-            f"「{name}」的备案或登记在有效期内", f"「{name}」的备案或登记已于{expires}到期",
+            f"“{name}”的备案或登记在有效期内", f"“{name}”的备案或登记已于{date_in_words(expires) if expires else ''}到期",
         ),
         _check(
             "信用状态", organization.standing == "good",
-            f"「{name}」信用状态良好", f"「{name}」未按规定报送年度工作报告或存在违规记录，信用状态不良",
+            f"“{name}”信用状态良好", f"“{name}”未按规定报送年度工作报告或存在违规记录，信用状态不良",
         ),
         _check(
             "未被限制参加", not barred or barred < fair_year,
-            f"「{name}」未被限制参加社洽会",
-            f"「{name}」因购买服务项目绩效评价不合格，{barred}年度及以前不得参加社洽会",
+            f"“{name}”未被限制参加社洽会",
+            f"“{name}”因购买服务项目绩效评价不合格，{barred}年度及以前不得参加社洽会",
         ),
     ]
     if requirements.registered_only:
@@ -58,23 +58,23 @@ def organization_checks(
             _check(
                 "登记类型", organization.track != Track.filing.value,
                 "本项目仅限登记的社会组织，该组织已登记",
-                f"本项目仅限登记的社会团体或社会服务机构，「{name}」为备案的社区社会组织",
+                f"本项目仅限登记的社会团体或社会服务机构，“{name}”为备案的社区社会组织",
             )
         )
     if requirements.minimum_grade:
         actual = f"为{organization.grade}" if organization.grade else "尚未参加评估"
-        text = f"本项目要求评估等级{requirements.minimum_grade}以上，「{name}」{actual}"
+        text = f"本项目要求评估等级{requirements.minimum_grade}以上，“{name}”{actual}"
         checks.append(
             _check("评估等级", grade_value(organization.grade) >= grade_value(requirements.minimum_grade), text, text)
         )
     if requirements.jurisdiction:
-        text = f"本项目要求在{jurisdiction_name or requirements.jurisdiction}内备案或登记，「{name}」在{organization.community_full_name}"
+        text = f"本项目要求在{jurisdiction_name or requirements.jurisdiction}内备案或登记，“{name}”在{organization.community_full_name}"
         checks.append(_check("所在辖区", requirements.jurisdiction in organization.jurisdiction_chain, text, text))
     if organization.performance_grade:
         checks.append(
             Check(
                 condition="履约绩效", met=True,
-                detail=f"「{name}」{organization.performance_year}年度政府购买服务项目绩效评价为{organization.performance_grade}，供评审「信誉与业绩」参考",
+                detail=f"“{name}”{organization.performance_year}年度政府购买服务项目绩效评价为{organization.performance_grade}，供评审“信誉与业绩”参考",
             )
         )
     return checks

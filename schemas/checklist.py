@@ -123,6 +123,8 @@ class Procedure(BaseModel):
     legal_time_limit_working_days: int
     legal_time_limit_shortened_by: RuleRef | None = None
     appeal: Appeal
+    refusal_basis: Citation | None = Field(default=None, description="cases started before refusals cited one have none")
+    non_acceptance_basis: Citation | None = None
     objection_limits: ActionLimit = Field(default=OBJECTION_LIMITS, description="cases started before limits existed get the default")
     corrections_per_round: int = CORRECTIONS_PER_ROUND
     history_events_limit: int = HISTORY_EVENTS_LIMIT

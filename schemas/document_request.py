@@ -12,7 +12,7 @@ from schemas.checklist import Checklist
 from schemas.contracts import ContractState
 from schemas.documents import CaseParty, CertificateFacts, DocumentKind, NoticePeriod
 from schemas.people import Office
-from schemas.policy import Appeal
+from schemas.policy import Appeal, Citation
 from schemas.procurement import FairState, LotState
 
 
@@ -31,6 +31,7 @@ class DocumentRequest(BaseModel):
     notice: NoticePeriod | None = None
     certificate: CertificateFacts | None = None
     appeal: Appeal | None = None
+    legal_basis: Citation | None = Field(default=None, description="the clause a refusal rests on (filing decisions)")
     reconsideration_body: str | None = None
     court: str | None = None
     checklist: Checklist | None = None

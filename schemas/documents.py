@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.calendar import Deadline
+from schemas.people import OfficeContact
 
 
 class DocumentKind(StrEnum):
@@ -54,6 +55,39 @@ class DocumentKind(StrEnum):
             "termination_notice": "合同终止通知书",
         }[self.value]
 
+    @property
+    def number_code(self) -> str | None:
+        """文种代字 in the 发文字号 (延建受〔2026〕3号); a contract is identified by its contract number instead."""
+        return {
+            "acceptance_notice": "受",
+            "correction_notice": "补",
+            "non_acceptance_decision": "不受",
+            "refusal_decision": "不准",
+            "public_notice": "公",
+            "certificate": "证",
+            "demand_catalogue": "需",
+            "evaluation_report": "评",
+            "result_publication": "果",
+            "award_notice": "成",
+            "result_notification": "结",
+            "failed_lot_notice": "流",
+            "retender_notice": "招",
+            "contract": None,
+            "payment_instruction": "拨",
+            "performance_report": "绩",
+            "rectification_notice": "整",
+            "reward_decision": "奖",
+            "termination_notice": "终",
+        }[self.value]
+
+
+class Issuance(BaseModel):
+    """What the issuing office adds when the document is issued, recorded with the rendered document so
+    that an auditor renders the same text again: its 发文字号 and its contact details at that time."""
+
+    document_number: str | None = Field(default=None, description="发文字号, e.g. 延建受〔2026〕3号; none for a contract")
+    contact: OfficeContact
+
 
 class CaseParty(BaseModel):
     """The applicant and the organization as documents name them."""
@@ -93,3 +127,10 @@ class DocumentRef(BaseModel):
     html_sha256: str
     pdf_sha256: str
     addressee: str | None = Field(default=None, description="the organization a notice is addressed to (register key)")
+    issuance: Issuance | None = Field(default=None, description="发文字号 and contact; absent on documents issued before 0005")
+
+    @property
+    def reference(self) -> str:
+        """The number a reader cites: its 发文字号, else (a contract, or a document issued before there were
+        发文字号) the number it has within its case."""
+        return self.issuance.document_number if self.issuance and self.issuance.document_number else self.number

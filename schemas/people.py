@@ -78,6 +78,16 @@ class Office(BaseModel):
     name: str = Field(description="e.g. 延吉市建工街道办事处")
 
 
+class OfficeContact(BaseModel):
+    """What an issuing office prints on what it issues: its 发文机关代字 and how the public reaches it."""
+
+    abbreviation: str = Field(min_length=1, max_length=10, description="发文机关代字, e.g. 延建 in 延建备〔2026〕3号")
+    contact_person: str = Field(min_length=1, max_length=50, description="联系人")
+    telephone: str = Field(min_length=1, max_length=40)
+    address: str = Field(min_length=1, max_length=120, description="postal address, where written objections go")
+    online: str = Field(min_length=1, max_length=120, description="where to apply, object or follow a case online")
+
+
 class Jurisdiction(BaseModel):
     code: str
     name: str
@@ -85,6 +95,7 @@ class Jurisdiction(BaseModel):
     level: Level
     parent: str | None = None
     offices: dict[Role, str] = Field(default_factory=dict)
+    contacts: dict[Role, OfficeContact] = Field(default_factory=dict, description="per office (role), from the directory")
     reconsideration_body: str | None = None
     court: str | None = None
 

@@ -124,6 +124,8 @@ class TrackPolicy(BaseModel):
     correction_window_working_days: int = Field(ge=1, le=60)
     legal_time_limit_working_days: int = Field(ge=1, le=120)
     appeal: Appeal
+    refusal_basis: Citation | None = Field(default=None, description="the clause a refusal (不予备案/登记决定) rests on")
+    non_acceptance_basis: Citation | None = Field(default=None, description="the clause a 不予受理决定 rests on")
     citations: list[Citation] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -282,6 +284,7 @@ class ProcurementPolicy(BaseModel):
     history_events_limit: int = Field(
         default=HISTORY_EVENTS_LIMIT, ge=50, description="a fair or lot continues as new beyond this many events"
     )
+    failed_lot_basis: Citation | None = Field(default=None, description="the clause a 流标 rests on")
     citations: list[Citation] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -329,6 +332,7 @@ class ContractPolicy(BaseModel):
         default="buyer", description="whose 资金拨付通知书 the finance office pays on: the buying department's (it holds the budget) or the organizer's"
     )
     history_events_limit: int = Field(default=HISTORY_EVENTS_LIMIT, ge=50, description="continue-as-new beyond this many events")
+    termination_basis: Citation | None = Field(default=None, description="the clauses a termination rests on")
     citations: list[Citation] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -368,6 +372,21 @@ class Policy(BaseModel):
     history_events_limit: int = Field(
         default=HISTORY_EVENTS_LIMIT, ge=50, description="a filing continues as new beyond this many events"
     )
+
+    @model_validator(mode="after")
+    def _refusals_state_their_basis(self) -> Policy:
+        """Every refusal the policy leads to (不予受理, 不予备案/登记, 流标, termination) cites its legal basis."""
+        missing = [
+            f"{track.value}.{name}"
+            for track, rules in self.tracks.items()
+            for name in ("refusal_basis", "non_acceptance_basis")
+            if getattr(rules, name) is None
+        ]
+        missing += ["procurement.failed_lot_basis"] if self.procurement and self.procurement.failed_lot_basis is None else []
+        missing += ["contracts.termination_basis"] if self.contracts and self.contracts.termination_basis is None else []
+        if missing:
+            raise ValueError(f"{self.id}: refusals need their legal basis (法律依据): {', '.join(missing)}")
+        return self
 
     @model_validator(mode="after")
     def _green_channel_only_relaxes(self) -> Policy:

@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from schemas.people import Actor, Jurisdiction, Level, Locality, Post, Role
+from schemas.people import Actor, Jurisdiction, Level, Locality, OfficeContact, Post, Role
 from schemas.procurement import Expert
 from schemas.text import RequestModel, SingleLine
 from store.db import session_scope
@@ -18,15 +18,28 @@ from store.models import ExpertRecord, JurisdictionRecord, PostRecord, StaffReco
 
 _CHILD_LEVEL = {Level.district: Level.street, Level.street: Level.community}
 
+ISSUING_ROLES = frozenset({Role.street_office, Role.civil_affairs})
+"""Offices that issue documents (filing decisions, fair and contract documents): each needs its 发文机关代字
+and contact details in the directory, which every document it issues prints."""
+
 
 class JurisdictionNode(BaseModel):
     code: str = Field(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)*$")
     name: SingleLine = Field(min_length=1, max_length=60)
     level: Level
     offices: dict[Role, str] = Field(default_factory=dict)
+    contacts: dict[Role, OfficeContact] = Field(default_factory=dict)
     reconsideration_body: str | None = None
     court: str | None = None
     children: list[JurisdictionNode] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _issuing_offices_reachable(self) -> JurisdictionNode:
+        if stray := sorted(set(self.contacts) - set(self.offices)):
+            raise ValueError(f"{self.code}: contacts for offices it does not have: {', '.join(stray)}")
+        if missing := sorted(role for role in self.offices if role in ISSUING_ROLES and role not in self.contacts):
+            raise ValueError(f"{self.code}: {', '.join(missing)} issues documents and needs contacts (代字, 联系人, 电话, 地址, 网上办理)")
+        return self
 
 
 class StaffEntry(BaseModel):
@@ -72,6 +85,7 @@ class DirectoryFile(RequestModel):
                 level=node.level,
                 parent=parent.code if parent else None,
                 offices=node.offices,
+                contacts=node.contacts,
                 reconsideration_body=node.reconsideration_body,
                 court=node.court,
             )
@@ -116,7 +130,13 @@ def load_directory(engine: Engine, directory: DirectoryFile) -> None:
         for table in (JurisdictionRecord, StaffRecord, PostRecord, ExpertRecord):
             session.exec(delete(table))  # type: ignore[call-overload]
         for j in directory.flattened():
-            session.add(JurisdictionRecord(**j.model_dump(exclude={"offices"}), offices={str(k): v for k, v in j.offices.items()}))
+            session.add(
+                JurisdictionRecord(
+                    **j.model_dump(exclude={"offices", "contacts"}),
+                    offices={str(k): v for k, v in j.offices.items()},
+                    contacts={str(k): v.model_dump() for k, v in j.contacts.items()},
+                )
+            )
         for s in directory.staff:
             session.add(
                 StaffRecord(user_id=s.user_id, name=s.name, role=s.role.value, jurisdiction=s.jurisdiction, office=s.office)
@@ -140,6 +160,7 @@ def _jurisdiction(record: JurisdictionRecord) -> Jurisdiction:
         level=Level(record.level),
         parent=record.parent,
         offices={Role(k): v for k, v in (record.offices or {}).items()},
+        contacts={Role(k): OfficeContact.model_validate(v) for k, v in (record.contacts or {}).items()},
         reconsideration_body=record.reconsideration_body,
         court=record.court,
     )

@@ -1,7 +1,7 @@
 """Read-model tables. Written only by activities (and admin loaders); read by the API and CLI.
 
-Everything here except the directory, calendars, attachments and case-number allocations is a
-projection of workflow state and can be rebuilt from it (``shezu readmodel rebuild``).
+Everything here except the directory, calendars, attachments and the allocations of case numbers and
+发文字号 is a projection of workflow state and can be rebuilt from it (``shezu readmodel rebuild``).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class JurisdictionRecord(SQLModel, table=True):
     level: str
     parent: str | None = Field(default=None, index=True)
     offices: dict[str, str] | None = json_column()
+    contacts: dict[str, dict[str, str]] | None = json_column()
     reconsideration_body: str | None = None
     court: str | None = None
 
@@ -120,6 +121,19 @@ class CaseNumberRecord(SQLModel, table=True):
     series: str
     seq: int
     open_key: str | None = None
+    allocated_at: datetime = utc_column(nullable=False)
+
+
+class DocumentNumberRecord(SQLModel, table=True):
+    """发文字号: one consecutive series per issuing office, document kind and year, apart from case numbers.
+    Keyed by the document, so a retried render keeps the number it was given."""
+
+    __tablename__ = "document_numbers"
+    __table_args__ = (UniqueConstraint("series", "seq"),)
+    document_id: str = Field(primary_key=True)
+    series: str
+    seq: int
+    number: str
     allocated_at: datetime = utc_column(nullable=False)
 
 

@@ -135,3 +135,23 @@ async def shezu(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode is not None and process.returncode >= 0, f"shezu {args} crashed: {err.decode()} after printing: {out.decode()}"
     return process.returncode, out.decode(), err.decode()
+
+
+def seals_outside_text_area(html: str) -> list[str]:
+    """Pages on which a seal's place (``.seal-outline``) reaches beyond the text area, into the footer or the
+    margins, as WeasyPrint lays the document out (empty when every seal stays inside)."""
+    from weasyprint import HTML
+
+    from activities.rendering import TEMPLATES_DIR
+
+    problems, seals = [], 0
+    for number, page in enumerate(HTML(string=html, base_url=str(TEMPLATES_DIR)).render().pages, start=1):
+        area = page._page_box
+        top, bottom = area.content_box_y(), area.content_box_y() + area.height
+        for box in area.descendants():
+            element = getattr(box, "element", None)
+            if box.element_tag == "div" and element is not None and "seal-outline" in (element.get("class") or "").split():
+                seals += 1
+                if box.position_y < top or box.position_y + box.margin_height() > bottom:
+                    problems.append(f"page {number}: seal from {box.position_y:.0f} to {box.position_y + box.margin_height():.0f}, text area {top:.0f}–{bottom:.0f}")
+    return problems if seals else ["no seal's place at all"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from activities.documents import DocumentActivities
 from audit.bundle import build_bundle, bundle_cases, read_bundle, verify_bundle, write_bundle
@@ -23,6 +24,7 @@ from audit.source import fetch_case_tree, folder_runs
 from audit.timeline import reconstruct
 from service import views
 from service.cases import CaseService
+from store.files import content_path
 from tests import factories
 from tests.helpers import shezu
 
@@ -177,12 +179,27 @@ async def test_a_tampered_manifest_is_named(bundle: Path, service: CaseService) 
     assert any(path.startswith(f"documents/{removed['document_id']}") for _, path in failures), "unlisted files are named"
 
 
-async def test_a_bundle_missing_a_child_case_is_incomplete(tmp_path: Path) -> None:
+def store_as_recorded(documents: Path, run: RecordedRun, engine: Engine) -> None:
+    """A document store for a golden history, whose documents were rendered by the templates of their day: each
+    is rendered now and filed under the hash the history recorded, so the bundle is whole (these tests are about
+    other parts of the bundle than the documents' text)."""
+    activities = DocumentActivities(documents, engine)
+    for document in run.documents:
+        fresh = activities._render_and_store(document.request)
+        for extension, sha256, recorded in (
+            ("html", fresh.html_sha256, document.ref.html_sha256),
+            ("pdf", fresh.pdf_sha256, document.ref.pdf_sha256),
+        ):
+            target = content_path(documents, recorded, extension)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content_path(documents, sha256, extension).read_bytes())
+
+
+async def test_a_bundle_missing_a_child_case_is_incomplete(tmp_path: Path, engine: Engine) -> None:
     """A fair's bundle must carry its lots: the fair's history says which it started."""
     fair = RecordedRun.from_json("YJ-SQH-2026-00001", (GOLDEN / "fair_closed.json").read_text(encoding="utf-8"))
     documents = tmp_path / "store"
-    for document in fair.documents:
-        DocumentActivities(documents)._render_and_store(document.request)
+    store_as_recorded(documents, fair, engine)
     target = tmp_path / "fair"
     write_bundle(build_bundle([RecordedCase([fair])], documents, {}), target)
 
@@ -313,13 +330,12 @@ async def test_the_ocds_package_is_written_and_validated_from_the_command_line(
     assert code == 1 and "找不到" in err
 
 
-async def test_verify_json_is_the_only_thing_on_stdout_when_the_sdk_logs(tmp_path: Path) -> None:
+async def test_verify_json_is_the_only_thing_on_stdout_when_the_sdk_logs(tmp_path: Path, engine: Engine) -> None:
     """A history whose replay fails makes the SDK's core log a warning of its own; a program reading
     ``--json`` must still get one JSON document on stdout, and the warning stays visible on stderr."""
     filing = RecordedRun.from_json("YJ-BA-2026-00001", (GOLDEN / "filing_approved.json").read_text(encoding="utf-8"))
     documents = tmp_path / "store"
-    for document in filing.documents:
-        DocumentActivities(documents)._render_and_store(document.request)
+    store_as_recorded(documents, filing, engine)
     target = tmp_path / "filing"
     write_bundle(build_bundle([RecordedCase([filing])], documents, {}), target)
     [history] = (target / "histories").rglob("*.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -33,6 +34,7 @@ async def test_operator_drives_a_case_from_the_command_line(cli_env: dict[str, s
     assert "当前阶段：街道办事处审核中" in out and "周静（A岗" in out and "受理通知书" in out
 
     code, out, _ = await shezu(cli_env, "documents", case_no, "--as", "wang-cli")
+    assert re.search(r"受理通知书  延建受〔\d{4}〕\d+号  ", out), "documents are listed by their 发文字号"
     document_id = out.split()[0]
     target = tmp_path / "notice.pdf"
     code, out, _ = await shezu(cli_env, "download", document_id, "--as", "wang-cli", "--out", str(target))

@@ -7,24 +7,37 @@ import asyncio
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import yaml
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.documents import DocumentActivities, render_html
+from activities.documents import (
+    DocumentActivities,
+    IncompleteDocumentRequest,
+    OfficeNotInDirectory,
+    render_html,
+    render_pdf,
+)
 from activities.rendering import cn_date, cn_datetime, yuan
+from rules.policy_files import policy_in_force
 from schemas.application import Track
 from schemas.checklist import Checklist, FeeItem, MaterialItem, MaterialStatus, RuleRef
 from schemas.document_request import DocumentRequest
 from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, NoticePeriod
 from schemas.people import Office, Role
-from schemas.policy import Appeal, Citation, PolicyRef
-from settings import PROJECT_ROOT
+from schemas.policy import Appeal, Citation, Policy, PolicyRef
+from settings import PROJECT_ROOT, get_settings
+from store.directory import DirectoryFile, load_directory, read_directory_file
 from store.files import content_path
-from tests.helpers import at, deadline
+from tests.conftest import SAMPLE_DIRECTORY, migrated_engine
+from tests.helpers import at, deadline, seals_outside_text_area
 
 STREET_OFFICE = Office(
     jurisdiction="YJ-JG", jurisdiction_name="建工街道", role=Role.street_office, name="延吉市建工街道办事处"
@@ -186,6 +199,7 @@ def requests() -> dict[DocumentKind, DocumentRequest]:
             at("2026-11-18", "16:00"),
             party=dance_team(case_no="SZ-YJ-2026-00021", applicant_name="李文静", organization_name="建工街道少儿英语兴趣班"),
             items=NON_ACCEPTANCE_REASONS,
+            legal_basis=Citation(source="社区社会组织备案管理办法", clause="第八条"),
             appeal=APPEAL,
             reconsideration_body="延吉市人民政府",
             court="延吉市人民法院",
@@ -209,6 +223,7 @@ def requests() -> dict[DocumentKind, DocumentRequest]:
                 submitted_at=at("2026-11-02", "14:00"),
             ),
             items=REFUSAL_REASONS,
+            legal_basis=Citation(source="《社会团体登记管理条例》", clause="第十三条"),
             appeal=APPEAL,
             reconsideration_body="延吉市人民政府",
             court="延吉市人民法院",
@@ -220,7 +235,7 @@ def requests() -> dict[DocumentKind, DocumentRequest]:
             notice=NoticePeriod(
                 starts_at=notice_start,
                 ends=deadline(notice_start, 5, "2026-12-07"),
-                channel="柳青社区公示栏及 shezu 系统公示栏",
+                channel="柳青社区公示栏及延吉市社会组织服务平台",
             ),
         ),
         DocumentKind.certificate: filing_request(
@@ -251,10 +266,10 @@ def stored_files(directory: Path) -> dict[Path, int]:
 
 
 @pytest.fixture(scope="module")
-async def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[DocumentKind, DocumentRef]]:
+async def rendered(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> tuple[Path, dict[DocumentKind, DocumentRef]]:
     """All six kinds at once, as a worker would run concurrent activities."""
     documents_dir = tmp_path_factory.mktemp("documents")
-    activities = DocumentActivities(documents_dir)
+    activities = DocumentActivities(documents_dir, engine)
     refs = await asyncio.gather(*(ActivityEnvironment().run(activities.render_document, r) for r in REQUESTS.values()))
     return documents_dir, dict(zip(REQUESTS, refs, strict=True))
 
@@ -268,6 +283,11 @@ def texts(rendered: tuple[Path, dict[DocumentKind, DocumentRef]]) -> dict[Docume
 def assert_contains(text: str, *needles: str) -> None:
     for needle in needles:
         assert squash(needle) in text, needle
+
+
+def assert_in_order(text: str, *needles: str) -> None:
+    positions = [text.index(squash(needle)) for needle in needles]
+    assert positions == sorted(positions), needles
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -289,20 +309,52 @@ def test_filters_speak_chinese_office_formats() -> None:
 # --- what an officer reads -------------------------------------------------------------------
 
 
-def test_every_document_names_case_office_and_seal(texts: dict[DocumentKind, str]) -> None:
+def test_every_document_is_issued_as_the_office_prints_it(
+    rendered: tuple[Path, dict[DocumentKind, DocumentRef]], texts: dict[DocumentKind, str]
+) -> None:
+    """发文字号 of the office (apart from the case number), its contact details, the seal's place, page numbers
+    "— 1 —", and nothing that speaks of the software or of the form behind the document."""
+    _, refs = rendered
     for kind, text in texts.items():
         request = REQUESTS[kind]
+        issuance = refs[kind].issuance
+        number, contact = issuance.document_number, issuance.contact
+        assert contact.contact_person in {"周静", "陈洁"}  # the directory's, for the street office or the bureau
+        assert number and number.endswith("号") and "〔2026〕" in number and request.party.case_no not in number
         assert_contains(
             text,
-            request.number,
+            number,
             request.party.organization_name,
             request.issuer.name,
             "（盖章）",
             f"案号：{request.party.case_no}",
-            "本文书由 shezu 系统生成，可凭案号查询办理进度",
+            "—1—",
             cn_date(request.issued_at),
         )
-        assert "None" not in text, kind
+        if kind is not DocumentKind.public_notice:  # a notice is posted: its issuer signs at the bottom only
+            assert_in_order(text, request.issuer.name, number, request.title)
+        contact_line = f"联系人：{contact.contact_person}，联系电话：{contact.telephone}，地址：{contact.address}"
+        if kind is DocumentKind.certificate:  # held, not answered: one page without the notices' contact line
+            assert squash(contact_line) not in text
+        else:
+            assert_contains(text, contact_line)
+        for internal in ("None", "shezu", "本文书由", "类型", "「", "」"):
+            assert internal not in text, (kind, internal)
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", text), kind  # dates in words, never ISO
+
+
+def test_a_certificate_is_one_page(rendered: tuple[Path, dict[DocumentKind, DocumentRef]]) -> None:
+    documents_dir, refs = rendered
+    pdf = content_path(documents_dir, refs[DocumentKind.certificate].pdf_sha256, "pdf")
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M), info
+
+
+def test_the_seals_place_stays_clear_of_the_footer(rendered: tuple[Path, dict[DocumentKind, DocumentRef]]) -> None:
+    documents_dir, refs = rendered
+    for kind, ref in refs.items():
+        html = content_path(documents_dir, ref.html_sha256, "html").read_text(encoding="utf-8")
+        assert seals_outside_text_area(html) == [], kind
 
 
 def test_letters_address_the_applicant_by_name(texts: dict[DocumentKind, str]) -> None:
@@ -334,9 +386,9 @@ def test_acceptance_notice(texts: dict[DocumentKind, str]) -> None:
         "办结期限暂定为2026年12月18日",
         "1.备案申请表",
         "4.身份证明（朴成浩）",
-        "1.身份证明（金美玉）：依据「四免·免本社区户籍的发起人和拟任负责人身份证明」（《延吉市社区建设工作报告》第三部分第（三）项）免于提交",
-        "2.活动场所使用权证明：依据「四免·免独立场所使用权证明」",
-        "1.登记费：依据「四免·免收登记费」",
+        "1.身份证明（金美玉）：依据“四免·免本社区户籍的发起人和拟任负责人身份证明”（《延吉市社区建设工作报告》第三部分第（三）项）免于提交",
+        "2.活动场所使用权证明：依据“四免·免独立场所使用权证明”",
+        "1.登记费：依据“四免·免收登记费”",
         "本事项无需缴纳任何费用",
         "凭案号随时查询办理进度",
     )
@@ -359,8 +411,16 @@ def test_correction_notice_lists_every_item_at_once(texts: dict[DocumentKind, st
 @pytest.mark.parametrize(
     ("kind", "reasons", "conclusion"),
     [
-        (DocumentKind.non_acceptance_decision, NON_ACCEPTANCE_REASONS, "本机关决定不予受理"),
-        (DocumentKind.refusal_decision, REFUSAL_REASONS, "本机关决定不予社会团体登记"),
+        (
+            DocumentKind.non_acceptance_decision,
+            NON_ACCEPTANCE_REASONS,
+            "根据上述情况，依据《社区社会组织备案管理办法》第八条，本机关决定不予受理",
+        ),
+        (
+            DocumentKind.refusal_decision,
+            REFUSAL_REASONS,
+            "根据上述情况，依据《社会团体登记管理条例》第十三条，本机关决定不予社会团体登记",
+        ),
     ],
 )
 def test_decisions_state_numbered_reasons_and_appeal_route(
@@ -393,8 +453,10 @@ def test_public_notice(texts: dict[DocumentKind, str]) -> None:
         "所在社区延吉市建工街道柳青社区",
         "活动场所柳青社区党群服务中心二楼活动室（共享场所）",
         "自2026年11月30日起至2026年12月7日止，共5个工作日",
-        "柳青社区公示栏及 shezu 系统公示栏",
-        "请于2026年12月7日前以书面形式向延吉市建工街道办事处提出",
+        "柳青社区公示栏及延吉市社会组织服务平台",
+        "请于2026年12月7日（含当日）前以书面形式向延吉市建工街道办事处（地址：延吉市建工街道长白路88号建工街道便民服务中心"
+        "（邮编133000）；联系人：周静，电话：0433-2623456）提出",
+        "也可以在延吉市社会组织服务平台凭案号SZ-YJ-2026-00017在线提交书面异议",
         "联系方式",
         "特此公示",
     )
@@ -406,7 +468,6 @@ def test_certificate(texts: dict[DocumentKind, str]) -> None:
         "备案证明",
         "证书编号延建社备第2026011号",
         "组织名称柳青社区阿里郎舞蹈队",
-        "类型社区社会组织备案",
         "负责人金美玉、朴成浩",
         "有效期限自2026年12月10日至2029年12月9日",
         "发证日期2026年12月10日",
@@ -422,7 +483,7 @@ def test_pdfs_embed_a_cjk_font(rendered: tuple[Path, dict[DocumentKind, Document
             capture_output=True,
             text=True,
         ).stdout
-        rows = [line for line in fonts.splitlines() if "WenQuanYi" in line]
+        rows = [line for line in fonts.splitlines() if "Noto-Serif-CJK-SC" in line]  # serif, as offices print
         assert rows, fonts
         assert all(" yes " in row for row in rows), fonts  # embedded
 
@@ -441,7 +502,7 @@ def test_documents_are_stored_by_content_hash(rendered: tuple[Path, dict[Documen
         )
         html = content_path(documents_dir, ref.html_sha256, "html")
         assert html == documents_dir / ref.html_sha256[:2] / f"{ref.html_sha256}.html"
-        assert html.read_text(encoding="utf-8") == render_html(REQUESTS[kind])
+        assert html.read_text(encoding="utf-8") == render_html(REQUESTS[kind], ref.issuance)
         assert content_path(documents_dir, ref.pdf_sha256, "pdf").read_bytes().startswith(b"%PDF-")
     assert not [path for path in documents_dir.rglob("*.tmp")]
     with pytest.raises(ValueError):
@@ -449,11 +510,11 @@ def test_documents_are_stored_by_content_hash(rendered: tuple[Path, dict[Documen
 
 
 async def test_rendering_again_gives_the_same_hashes_and_writes_nothing(
-    rendered: tuple[Path, dict[DocumentKind, DocumentRef]],
+    rendered: tuple[Path, dict[DocumentKind, DocumentRef]], engine: Engine
 ) -> None:
     documents_dir, refs = rendered
     before = stored_files(documents_dir)
-    activities = DocumentActivities(documents_dir)
+    activities = DocumentActivities(documents_dir, engine)
     again = await asyncio.gather(*(ActivityEnvironment().run(activities.render_document, r) for r in REQUESTS.values()))
     assert dict(zip(REQUESTS, again, strict=True)) == refs
     assert stored_files(documents_dir) == before
@@ -467,12 +528,15 @@ def test_an_auditor_process_reproduces_the_pdf(rendered: tuple[Path, dict[Docume
         "import hashlib, sys\n"
         "from activities.documents import render_html, render_pdf\n"
         "from schemas.document_request import DocumentRequest\n"
-        "request = DocumentRequest.model_validate_json(sys.stdin.read())\n"
-        "print(hashlib.sha256(render_pdf(render_html(request), request.document_id)).hexdigest())\n"
+        "from schemas.documents import DocumentRef\n"
+        "request_json, ref_json = sys.stdin.read().split('\\n')\n"
+        "request = DocumentRequest.model_validate_json(request_json)\n"
+        "issuance = DocumentRef.model_validate_json(ref_json).issuance\n"
+        "print(hashlib.sha256(render_pdf(render_html(request, issuance), request.document_id)).hexdigest())\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
-        input=request.model_dump_json(),
+        input=request.model_dump_json() + "\n" + refs[DocumentKind.certificate].model_dump_json(),
         capture_output=True,
         text=True,
         check=True,
@@ -545,10 +609,93 @@ def test_provisional_calendar_is_disclosed() -> None:
     assert "法定节假日安排尚未正式公布" not in render_html(REQUESTS[DocumentKind.correction_notice])
 
 
-async def test_a_request_missing_required_facts_fails_without_retry(tmp_path: Path) -> None:
+async def test_a_request_missing_required_facts_fails_without_retry(tmp_path: Path, engine: Engine) -> None:
     request = REQUESTS[DocumentKind.refusal_decision].model_copy(update={"appeal": None})
     with pytest.raises(ApplicationError) as failure:
-        await ActivityEnvironment().run(DocumentActivities(tmp_path).render_document, request)
+        await ActivityEnvironment().run(DocumentActivities(tmp_path, engine).render_document, request)
     assert failure.value.non_retryable
     assert "appeal" in str(failure.value)
     assert not list(tmp_path.iterdir())
+
+
+# --- 发文字号 ------------------------------------------------------------------------------------
+
+
+def test_document_numbers_run_per_office_kind_and_year_without_gaps_or_duplicates(database_url: str, tmp_path: Path) -> None:
+    """Concurrent renders get distinct consecutive numbers; a retried render keeps its number; a request that
+    cannot be rendered takes none; each office, kind and year counts on its own (SQLite and PostgreSQL)."""
+    engine = migrated_engine(database_url)
+    load_directory(engine, read_directory_file(SAMPLE_DIRECTORY))
+    activities = DocumentActivities(tmp_path, engine)
+    acceptance = REQUESTS[DocumentKind.acceptance_notice]
+
+    def issue(request: DocumentRequest, document_id: str) -> str | None:
+        return activities._issue(request.model_copy(update={"document_id": document_id})).document_number
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        numbers = list(pool.map(lambda n: issue(acceptance, f"YJ-JG-BA-2026-{n:05d}:acceptance"), range(1, 13)))
+    assert sorted(numbers, key=lambda number: int(re.findall(r"(\d+)号", number)[0])) == [
+        f"延建受〔2026〕{n}号" for n in range(1, 13)
+    ]
+    assert issue(acceptance, "YJ-JG-BA-2026-00003:acceptance") == numbers[2], "a retried render keeps its number"
+
+    with pytest.raises(IncompleteDocumentRequest):
+        activities._render_and_store(acceptance.model_copy(update={"document_id": "incomplete", "checklist": None}))
+    assert issue(acceptance, "YJ-JG-BA-2026-00013:acceptance") == "延建受〔2026〕13号", "the incomplete request took no number"
+
+    assert issue(REQUESTS[DocumentKind.correction_notice], "c1") == "延建补〔2026〕1号"
+    assert issue(acceptance.model_copy(update={"issuer": BUREAU}), "b1") == "延民受〔2026〕1号"
+    new_year = acceptance.model_copy(update={"issued_at": datetime(2026, 12, 31, 16, 30, tzinfo=UTC)})  # 2027-01-01 in Shanghai
+    assert issue(new_year, "y1") == "延建受〔2027〕1号"
+
+
+def test_an_office_missing_from_the_directory_issues_nothing(engine: Engine, tmp_path: Path) -> None:
+    """Without its 代字 and contact details an office cannot issue: the render waits (retries) for the directory."""
+    stranger = Office(jurisdiction="YJ-JG-CG", jurisdiction_name="春光社区", role=Role.community_committee, name="春光社区居委会")
+    with pytest.raises(OfficeNotInDirectory):
+        DocumentActivities(tmp_path, engine)._render_and_store(REQUESTS[DocumentKind.acceptance_notice].model_copy(update={"issuer": stranger}))
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_directory_without_an_issuing_offices_contacts_is_refused() -> None:
+    data = yaml.safe_load(SAMPLE_DIRECTORY.read_text(encoding="utf-8"))
+    del data["jurisdictions"][0]["children"][0]["contacts"]
+    with pytest.raises(ValidationError, match="YJ-JG: street_office issues documents and needs contacts"):
+        DirectoryFile.model_validate(data)
+
+
+def test_official_fonts_are_configurable_without_changing_the_stored_html(
+    rendered: tuple[Path, dict[DocumentKind, DocumentRef]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An office licensed for 方正小标宋/仿宋_GB2312 names its fonts in settings (here another installed font
+    stands in for them): the PDF uses them, the stored HTML is the same."""
+    documents_dir, refs = rendered
+    html = content_path(documents_dir, refs[DocumentKind.certificate].html_sha256, "html").read_text(encoding="utf-8")
+    monkeypatch.setenv("SHEZU_DOCUMENT_TITLE_FONTS", '"WenQuanYi Micro Hei", serif')
+    monkeypatch.setenv("SHEZU_DOCUMENT_BODY_FONTS", '"WenQuanYi Micro Hei", serif')
+    get_settings.cache_clear()
+    try:
+        pdf = tmp_path / "licensed.pdf"
+        pdf.write_bytes(render_pdf(html, refs[DocumentKind.certificate].document_id))
+    finally:
+        get_settings.cache_clear()
+    fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
+    assert "WenQuanYi" in fonts and "Noto" not in fonts, fonts
+
+
+# --- legal basis of refusals -------------------------------------------------------------------
+
+
+def test_a_policy_must_give_every_refusal_its_legal_basis() -> None:
+    """Whatever refuses under a policy (不予受理, 不予备案/登记, 流标, termination) cites a clause of it: the
+    shipped policies do, and a policy file without one is refused."""
+    policy, _ = policy_in_force(PROJECT_ROOT / "policies", ["YJ-JG-CG", "YJ-JG", "YJ"], date(2026, 12, 1))
+    for track in policy.tracks.values():
+        assert track.refusal_basis and track.non_acceptance_basis
+    assert policy.procurement and policy.procurement.failed_lot_basis
+    assert policy.contracts and policy.contracts.termination_basis
+    raw = yaml.safe_load((PROJECT_ROOT / "policies" / "national" / "2026-01.yaml").read_text(encoding="utf-8"))
+    del raw["tracks"]["association"]["refusal_basis"]
+    del raw["procurement"]["failed_lot_basis"]
+    with pytest.raises(ValidationError, match="association.refusal_basis, procurement.failed_lot_basis"):
+        Policy.model_validate(raw)

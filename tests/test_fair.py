@@ -85,7 +85,7 @@ async def test_a_lot_is_awarded_after_a_challenge_and_a_declined_award(skipping:
     state = await until_lot(fair.client, lot, lambda s: s.phase is LotPhase.evaluation)
     assert fair.service.lot(fair.actor("org-chunhui"), lot).bid_count == 4, "once bidding has closed the count is public"
     failed = {s.organization_name: s.failures for s in state.screenings if not s.eligible}
-    assert failed == {"延吉市和美家庭服务中心": ["本项目要求评估等级3A以上，「延吉市和美家庭服务中心」为2A"]}
+    assert failed == {"延吉市和美家庭服务中心": ["本项目要求评估等级3A以上，“延吉市和美家庭服务中心”为2A"]}
     seated = [s.expert.user_id for s in state.seats]
     assert len(seated) == 5 and "exp-03" not in seated, "an expert with a registered conflict is never drawn"
     assert any("许志刚" in r for r in state.recusals)

@@ -229,9 +229,10 @@ async def test_a_locked_read_model_delays_a_case_but_does_not_break_it(
             await asyncio.sleep(HEARTBEAT.total_seconds() + 2)  # the lock is held longer than a heartbeat timeout
             assert not pending.done(), "the decision is answered only once the read model shows it"
             waiting = (await client.get_workflow_handle(case_no).describe()).raw_description.pending_activities
-            # SQLite locks the whole file, so the notification's write waits first; PostgreSQL only the cases
-            # table, so the projection waits, heartbeating: still its first attempt past the heartbeat timeout.
-            first = "queue_notification" if database_url.startswith("sqlite") else "project_case"
+            # SQLite locks the whole file, so the refusal's render waits first (its 发文字号 is allocated in the read
+            # model); PostgreSQL only the cases table, so the projection waits, heartbeating: still its first
+            # attempt past the heartbeat timeout.
+            first = "render_document" if database_url.startswith("sqlite") else "project_case"
             assert [(a.activity_type.name, a.attempt) for a in waiting] == [(first, 1)], "waiting, not timed out"
         finally:
             lock.close()  # type: ignore[attr-defined]

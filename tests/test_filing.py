@@ -165,6 +165,8 @@ async def test_case_lapses_when_the_correction_window_passes(skipping: Skipping)
     assert view.phase_name == "已失效（逾期未补正）"
     decision = document_text(service, case_no, DocumentKind.non_acceptance_decision, applicant)
     assert "不予受理决定书" in decision and "未在补正期限" in decision and "行政复议" in decision
+    assert "依据《社区社会组织备案管理办法》（本辖区制定）关于申请材料和补正期限的规定，本机关决定不予受理" in decision
+    assert re.search(r"补正期限（\d{4}年\d{1,2}月\d{1,2}日（含当日）前）", decision), "the deadline in words, not ISO"
     notice = document_text(service, case_no, DocumentKind.correction_notice, applicant)
     assert "自动失效" not in notice and "逾期未补正的，本机关将依法作出不予受理的决定，出具《不予受理决定书》" in notice
     assert "办理时限暂停计算" not in notice, "before acceptance no time limit runs"
@@ -191,6 +193,7 @@ async def test_authority_refusal_states_reasons_and_the_way_to_appeal(service: C
     assert view.phase is Phase.refused and view.result_reasons == reasons and view.holders == []
     text = document_text(service, case_no, DocumentKind.refusal_decision, applicant)
     assert "不予登记决定书" in text and "延吉市民政局" in text
+    assert "依据《社会团体登记管理条例》第十三条，本机关决定不予社会团体登记" in text, "the legal basis besides the reasons"
     for reason in reasons:
         assert reason in text
     assert "延吉市人民政府" in text and "延吉市人民法院" in text

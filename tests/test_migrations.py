@@ -27,7 +27,7 @@ from service.contracts import ContractService
 from service.fairs import FairService
 from settings import Settings
 from store.db import current_revisions, head_revisions, make_engine, migrate, schema_behind
-from store.directory import read_directory_file
+from store.directory import load_directory, read_directory_file
 from store.models import CaseRecord, ContractRecord, FairRecord, OrganizationRecord, StaffRecord
 from store.register import read_register_file
 from tests.conftest import RELEASE_0_1, SAMPLE_DIRECTORY, SAMPLE_REGISTER, dev_server, free_port
@@ -97,6 +97,9 @@ async def test_data_of_release_0_1_is_upgraded_its_cases_stay_readable_and_waiti
     assert "0.1 版创建" in schema_behind(engine) and "shezu migrate" in schema_behind(engine)
     migrate(engine)
     assert schema_behind(engine) is None
+    # Upgrading past 0005 loads a directory that gives each issuing office its 发文机关代字 and contacts,
+    # without which its documents wait (the render retries) rather than go out unsigned by a contact.
+    load_directory(engine, read_directory_file(SAMPLE_DIRECTORY))
 
     # Finished cases read as before, from the read model alone.
     cases, fairs, contracts = CaseService(settings, engine), FairService(settings, engine), ContractService(settings, engine)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from jinja2 import UndefinedError
+from sqlalchemy.engine import Engine
 from temporalio.testing import ActivityEnvironment
 
 from activities.documents import DocumentActivities, render_html
@@ -45,7 +46,7 @@ from schemas.procurement import (
     SeatStatus,
 )
 from store.files import content_path
-from tests.helpers import at, deadline
+from tests.helpers import at, deadline, seals_outside_text_area
 
 # --- the fair --------------------------------------------------------------------------------
 
@@ -87,6 +88,7 @@ POLICY = ProcurementPolicy(
     challenge_answer_working_days=7,
     award_response_working_days=3,
     failed_lot_decision_working_days=5,
+    failed_lot_basis=Citation(source="《中华人民共和国政府采购法》", clause="第三十六条第一款第（一）项"),
     tie_break="最终得分相同的，按报价由低到高排列；报价也相同的，按服务方案平均得分由高到低排列；仍相同的，按投标提交时间先后排列",
     citations=[Citation(source="《政府采购货物和服务招标投标管理办法》（财政部令第87号）", clause="第六十五条")],
 )
@@ -205,7 +207,7 @@ REGISTER = {
         grade="2A",
     ),
 }
-HEMEI_FAILURE = f"本项目要求评估等级3A以上，「{HEMEI}」为2A"
+HEMEI_FAILURE = f"本项目要求评估等级3A以上，“{HEMEI}”为2A"
 
 
 def bidder(user_id: str, name: str) -> Actor:
@@ -536,9 +538,9 @@ def assert_in_order(text: str, *needles: str) -> None:
 
 
 @pytest.fixture(scope="module")
-async def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, DocumentRef]]:
+async def rendered(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> tuple[Path, dict[str, DocumentRef]]:
     documents_dir = tmp_path_factory.mktemp("procurement-documents")
-    activities = DocumentActivities(documents_dir)
+    activities = DocumentActivities(documents_dir, engine)
     refs = await asyncio.gather(*(ActivityEnvironment().run(activities.render_document, r) for r in REQUESTS.values()))
     return documents_dir, dict(zip(REQUESTS, refs, strict=True))
 
@@ -576,21 +578,26 @@ def test_the_scenario_is_what_the_documents_describe() -> None:
 # --- what every document carries ---------------------------------------------------------------
 
 
-def test_every_document_names_number_issuer_date_and_seal(texts: dict[str, str]) -> None:
+def test_every_document_names_number_issuer_date_and_seal(rendered: tuple[Path, dict[str, DocumentRef]], texts: dict[str, str]) -> None:
+    _, refs = rendered
     for name, text in texts.items():
         request = REQUESTS[name]
         label = "项目编号" if request.lot else "社洽会编号"
+        number = refs[name].issuance.document_number
+        assert number and number.startswith("延民") and request.case_no not in number
         assert_contains(
             text,
             request.title,
-            request.number,
+            number,
             "延吉市民政局",
             "（盖章）",
             cn_date(request.issued_at),
             f"{label}：{request.case_no}",
-            f"本文书由 shezu 系统生成，可凭{label}查询办理进度",
+            "联系人：陈洁，联系电话：0433-2512345",
+            "—1—",
         )
-        assert "None" not in text, name
+        for internal in ("None", "shezu", "本文书由", "「", "」"):
+            assert internal not in text, (name, internal)
         assert "Undefined" not in text, name
 
 
@@ -652,7 +659,7 @@ def test_demand_catalogue_states_rubric_tie_break_and_how_to_bid(texts: dict[str
         "去掉一个最高分和一个最低分",
         POLICY.tie_break,
         "通过资格审查的投标不足2份的，该项目流标",
-        "请于2026年11月20日 17时00分前登录 shezu 系统，按项目编号选择所投项目",
+        "请于2026年11月20日 17时00分前登录延吉市社会组织服务平台，按项目编号选择所投项目",
         "投标报价超过所投项目预算上限的，系统不予接收",
     )
 
@@ -719,7 +726,7 @@ def test_evaluation_report_shows_each_experts_totals_and_the_ranking(
     assert ranking is not None
     assert_contains(texts["report"], f"计分规则：{ranking.aggregation}", POLICY.tie_break)
     assert_in_order(table, "计分规则", f"1{CHUNHUI}286,000.00元85.67", f"2{XIYANGHONG}279,500.00元83.67")
-    assert_contains(texts["report"], f"排名第1的「{CHUNHUI}」（投标报价286,000.00元，最终得分85.67）为拟成交投标人")
+    assert_contains(texts["report"], f"排名第1的“{CHUNHUI}”（投标报价286,000.00元，最终得分85.67）为拟成交投标人")
 
 
 def test_evaluation_report_gives_each_experts_written_comments(texts: dict[str, str], rows: dict[str, str]) -> None:
@@ -763,7 +770,7 @@ def test_result_publication_names_the_panel_but_not_its_scores(texts: dict[str, 
     assert_contains(
         text,
         "社区居家养老上门服务项目评审结果公示",
-        f"排名第1的「{CHUNHUI}」为拟成交投标人，拟成交金额286,000.00元",
+        f"排名第1的“{CHUNHUI}”为拟成交投标人，拟成交金额286,000.00元",
         f"1.{HEMEI}：{HEMEI_FAILURE}",
         "由随机抽取的5名评审专家",
         POLICY.tie_break,
@@ -779,8 +786,8 @@ def test_result_publication_states_period_and_challenge_route(texts: dict[str, s
     assert_contains(
         texts["publication"],
         "自2026年11月30日起至2026年12月7日止，共5个工作日，在社洽会公告栏及组织单位门户网站公示",
-        "可以在公示期内（2026年12月7日前）以书面形式提出质疑",
-        f"登录 shezu 系统，凭项目编号{LOT_NO}在线提交",
+        "可以在公示期内（2026年12月7日（含当日）前）以书面形式提出质疑",
+        f"登录延吉市社会组织服务平台，凭项目编号{LOT_NO}在线提交",
         "自收到质疑之日起7个工作日内作出书面答复",
         "特此公示",
     )
@@ -841,7 +848,7 @@ def test_result_notification_to_a_ranked_bidder(texts: dict[str, str]) -> None:
         text,
         "成交结果通知书",
         f"{XIYANGHONG}：",
-        f"成交供应商为「{CHUNHUI}」，成交金额286,000.00元",
+        f"成交供应商为“{CHUNHUI}”，成交金额286,000.00元",
         "你单位投标报价279,500.00元，通过资格审查",
         "最终得分83.67，在2份参加评审的投标中排名第2",
         "你单位未获成交",
@@ -857,7 +864,7 @@ def test_result_notification_to_a_bidder_screened_out(texts: dict[str, str]) -> 
     assert_contains(
         text,
         f"{HEMEI}：",
-        f"成交供应商为「{CHUNHUI}」，成交金额286,000.00元",
+        f"成交供应商为“{CHUNHUI}”，成交金额286,000.00元",
         "你单位投标报价258,000.00元",
         "未进入专家评审",
         f"1.{HEMEI_FAILURE}",
@@ -869,7 +876,7 @@ def test_result_notification_to_the_bidder_that_declined(texts: dict[str, str]) 
     assert_contains(
         texts["declined"],
         f"{CHUNHUI}：",
-        f"成交供应商为「{XIYANGHONG}」，成交金额279,500.00元，由其与延吉市卫生健康局签订政府购买服务合同",
+        f"成交供应商为“{XIYANGHONG}”，成交金额279,500.00元，由其与延吉市卫生健康局签订政府购买服务合同",
         "最终得分85.67，在2份参加评审的投标中排名第1",
         "本机关曾于2026年12月8日向你单位发出成交通知书，结果为：放弃成交（服务团队人员变动，无法按期履约）",
     )
@@ -886,10 +893,11 @@ def test_failed_lot_notice_gives_reasons_and_what_happens_next(texts: dict[str, 
         "投标已于2026年11月20日 17时00分截止，共收到有效投标3份",
         "本项目流标",
         f"1.{NOBODY_ACCEPTED}",
+        "依据《中华人民共和国政府采购法》第三十六条第一款第（一）项，本项目流标",
         "预算上限300,000.00元",
         "5个工作日内决定重新组织投标或者终止本项目",
         "另行公布新的投标截止时间",
-        "通过 shezu 系统重新提交投标",
+        "通过延吉市社会组织服务平台重新提交投标",
         "特此公告",
     )
 
@@ -901,7 +909,7 @@ def test_retender_notice_announces_the_new_deadline(texts: dict[str, str]) -> No
     assert_contains(
         texts["retender"],
         "社区居家养老上门服务项目重新组织投标公告",
-        f"「社区居家养老上门服务」项目（项目编号：{LOT_NO}）第1轮投标流标",
+        f"“社区居家养老上门服务”项目（项目编号：{LOT_NO}）第1轮投标流标",
         "现将第2轮投标有关事项公告如下",
         "预算上限300,000.00元",
         f"1.{NOBODY_ACCEPTED}",
@@ -913,12 +921,32 @@ def test_retender_notice_announces_the_new_deadline(texts: dict[str, str]) -> No
     )
 
 
+def test_an_expired_registration_is_screened_out_with_its_date_in_words() -> None:
+    """Screening reasons are printed in the 评审报告 and the notices: Chinese quotation marks, dates in words."""
+    bid = BIDS[0]
+    expired = REGISTER[bid.organization].model_copy(update={"valid_until": datetime(2026, 9, 30, 16, 30, tzinfo=UTC)})
+    screening = screen(bid, expired, ELDERLY_CARE.requirements, 2026, date(2026, 11, 23), jurisdiction_name="延吉市")
+    assert f"“{expired.name}”的备案或登记已于2026年10月1日到期" in screening.failures
+
+
+def test_a_deadline_in_a_table_counts_its_last_day(texts: dict[str, str]) -> None:
+    """The column of due dates says the day itself counts (pdftotext sets a header's two lines apart)."""
+    assert_contains(texts["report"], "评分期限", "（含当日）")
+
+
+def test_the_seals_place_stays_clear_of_the_footer(rendered: tuple[Path, dict[str, DocumentRef]]) -> None:
+    documents_dir, refs = rendered
+    for name, ref in refs.items():
+        html = content_path(documents_dir, ref.html_sha256, "html").read_text(encoding="utf-8")
+        assert seals_outside_text_area(html) == [], name
+
+
 # --- reproducibility ---------------------------------------------------------------------------
 
 
-async def test_rendering_again_gives_the_same_documents(rendered: tuple[Path, dict[str, DocumentRef]]) -> None:
+async def test_rendering_again_gives_the_same_documents(rendered: tuple[Path, dict[str, DocumentRef]], engine: Engine) -> None:
     documents_dir, refs = rendered
-    activities = DocumentActivities(documents_dir)
+    activities = DocumentActivities(documents_dir, engine)
     again = await asyncio.gather(*(ActivityEnvironment().run(activities.render_document, r) for r in REQUESTS.values()))
     assert dict(zip(REQUESTS, again, strict=True)) == refs
 

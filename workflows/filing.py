@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.checklist import Assessment, AssessmentRequest, Checklist, Procedure, StepPlan
     from schemas.document_request import DocumentRequest
     from schemas.documents import CaseParty, CertificateFacts, DocumentKind, DocumentRef, NoticePeriod
-    from schemas.localtime import SHANGHAI, local_date
+    from schemas.localtime import SHANGHAI, date_in_words, local_date
     from schemas.notifications import NotificationKind
     from schemas.people import Actor, Locality, Office
 
@@ -74,6 +74,10 @@ OBJECTIONS_HEARD = "objections-heard-on-both-sides"
 PAUSES_EXCLUDE_ONLY_DAYS_PAUSED = "pauses-exclude-only-days-paused"
 """Patch: before it, a pause counted the day after the due date as still to run and never gave the
 resume day back, so every pause moved the deadline by working days that had not passed paused."""
+
+LAPSE_DATE_IN_WORDS = "lapse-reason-dates-in-words"
+"""Patch: before it, the reason a lapse decision gave wrote the correction deadline in ISO (2026-12-10);
+issued documents write dates in words, with （含当日）."""
 
 STEP_PHASES = {
     "preliminary_review": Phase.preliminary_review,
@@ -269,7 +273,7 @@ class FilingWorkflow(ProcessWorkflow):
     async def _refuse(self, decision: TaskDecision) -> None:
         procedure = self._procedure
         document = await self._issue(
-            DocumentKind.refusal_decision, title=procedure.refusal_title, items=decision.reasons, **self._appeal()
+            DocumentKind.refusal_decision, title=procedure.refusal_title, items=decision.reasons, **self._appeal(DocumentKind.refusal_decision)
         )
         self._close(Phase.refused, decision.reasons, document)
         self._record(decision.by, "refused", f"{procedure.refused_name}：{'；'.join(decision.reasons)}", Phase.refused)
@@ -277,12 +281,15 @@ class FilingWorkflow(ProcessWorkflow):
         raise CaseClosed
 
     async def _lapse(self, request: CorrectionRequest) -> None:
+        due = request.window.due_date
         reasons = [
-            f"申请人未在补正期限（{request.window.due_date.isoformat()}前）内补正申请材料",
+            f"申请人未在补正期限（{date_in_words(due)}（含当日）前）内补正申请材料"
+            if workflow.patched(LAPSE_DATE_IN_WORDS)
+            else f"申请人未在补正期限（{due.isoformat()}前）内补正申请材料",
             *request.still_missing,
         ]
         kind, title = self._lapse_decision()
-        document = await self._issue(kind, title=title, items=reasons, **self._appeal())
+        document = await self._issue(kind, title=title, items=reasons, **self._appeal(kind))
         self._close(Phase.lapsed, reasons, document)
         self._record(None, "lapsed", f"补正期限届满未补正，申请失效，出具{title}", Phase.lapsed)
         decision = {"decision": title} if workflow.patched(CORRECTION_NOTICE_NAMES_LAPSE) else {}
@@ -617,9 +624,12 @@ class FilingWorkflow(ProcessWorkflow):
         )
         return await self._render(request)
 
-    def _appeal(self) -> dict[str, object]:
+    def _appeal(self, kind: DocumentKind) -> dict[str, object]:
+        """What a refusal states besides its reasons: its legal basis and the way to appeal it."""
+        procedure = self._procedure
         return {
-            "appeal": self._procedure.appeal,
+            "legal_basis": procedure.refusal_basis if kind is DocumentKind.refusal_decision else procedure.non_acceptance_basis,
+            "appeal": procedure.appeal,
             "reconsideration_body": self._locality.reconsideration_body,
             "court": self._locality.court,
         }

@@ -4,7 +4,7 @@ A database holding a voucher twice must have it corrected before this upgrade. T
 organization's receiving account (收款账户), which payment instructions name.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
