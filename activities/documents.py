@@ -113,7 +113,7 @@ class DocumentActivities:
         """The office's contact details and, the first time, the document's 发文字号 (kept on a retry)."""
         office = request.issuer
         place = jurisdiction(self.engine, office.jurisdiction)
-        contact = place.contacts.get(office.role) if place else None
+        contact = place.contact_of(office) if place else None
         if contact is None:
             raise OfficeNotInDirectory(f"{office.name}（{office.jurisdiction}, {office.role.value}）在名录中没有发文机关代字和联系方式")
         code = request.kind.number_code

@@ -95,7 +95,17 @@ class Jurisdiction(BaseModel):
     level: Level
     parent: str | None = None
     offices: dict[Role, str] = Field(default_factory=dict)
-    contacts: dict[Role, OfficeContact] = Field(default_factory=dict, description="per office (role), from the directory")
+    contacts: dict[str, OfficeContact] = Field(
+        default_factory=dict, description="per office, from the directory: its role, or a department's name"
+    )
+
+    def contact_of(self, office: Office) -> OfficeContact | None:
+        """The contacts an office prints: found by its role here, by its name when it is a department (a
+        department may be a street office itself, 延吉市建工街道办事处, found through the offices' names)."""
+        for role, name in self.offices.items():
+            if name == office.name and role in self.contacts:
+                return self.contacts[role]
+        return self.contacts.get(office.name) or (self.contacts.get(office.role) if office.role is not Role.department else None)
     reconsideration_body: str | None = None
     court: str | None = None
 

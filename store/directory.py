@@ -18,9 +18,10 @@ from store.models import ExpertRecord, JurisdictionRecord, PostRecord, StaffReco
 
 _CHILD_LEVEL = {Level.district: Level.street, Level.street: Level.community}
 
-ISSUING_ROLES = frozenset({Role.street_office, Role.civil_affairs})
-"""Offices that issue documents (filing decisions, fair and contract documents): each needs its 发文机关代字
-and contact details in the directory, which every document it issues prints."""
+ISSUING_ROLES = frozenset({Role.street_office, Role.civil_affairs, Role.evaluator})
+"""Offices that issue documents (filing decisions, fair and contract documents, performance reports): each
+needs its 发文机关代字 and contact details in the directory, which every document it issues prints. So does
+every buying department, which issues its contracts' payment instructions: its contacts are keyed by its name."""
 
 
 class JurisdictionNode(BaseModel):
@@ -28,15 +29,15 @@ class JurisdictionNode(BaseModel):
     name: SingleLine = Field(min_length=1, max_length=60)
     level: Level
     offices: dict[Role, str] = Field(default_factory=dict)
-    contacts: dict[Role, OfficeContact] = Field(default_factory=dict)
+    contacts: dict[str, OfficeContact] = Field(
+        default_factory=dict, description="per office: its role (street_office…), or a department's name (延吉市卫生健康局)"
+    )
     reconsideration_body: str | None = None
     court: str | None = None
     children: list[JurisdictionNode] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _issuing_offices_reachable(self) -> JurisdictionNode:
-        if stray := sorted(set(self.contacts) - set(self.offices)):
-            raise ValueError(f"{self.code}: contacts for offices it does not have: {', '.join(stray)}")
         if missing := sorted(role for role in self.offices if role in ISSUING_ROLES and role not in self.contacts):
             raise ValueError(f"{self.code}: {', '.join(missing)} issues documents and needs contacts (代字, 联系人, 电话, 地址, 网上办理)")
         return self
@@ -108,6 +109,13 @@ class DirectoryFile(RequestModel):
         for entry in [*self.staff, *self.experts]:
             if entry.jurisdiction not in codes:
                 raise ValueError(f"{entry.user_id}: unknown jurisdiction {entry.jurisdiction}")
+        for node in self.flattened():
+            departments = {s.office for s in self.staff if s.role is Role.department and s.jurisdiction == node.code and s.office}
+            if stray := sorted(set(node.contacts) - set(node.offices) - departments):
+                raise ValueError(f"{node.code}: contacts for offices it does not have: {', '.join(stray)}")
+            named = set(node.offices.values()) | set(node.contacts)
+            if missing := sorted(departments - named):
+                raise ValueError(f"{node.code}: departments {', '.join(missing)} issue payment instructions and need contacts (代字, 联系人, 电话, 地址, 网上办理)")
         if set(staff) & {e.user_id for e in self.experts}:
             raise ValueError("a user is either staff or an expert, not both")
         for post in self.posts:
@@ -160,7 +168,7 @@ def _jurisdiction(record: JurisdictionRecord) -> Jurisdiction:
         level=Level(record.level),
         parent=record.parent,
         offices={Role(k): v for k, v in (record.offices or {}).items()},
-        contacts={Role(k): OfficeContact.model_validate(v) for k, v in (record.contacts or {}).items()},
+        contacts={k: OfficeContact.model_validate(v) for k, v in (record.contacts or {}).items()},
         reconsideration_body=record.reconsideration_body,
         court=record.court,
     )

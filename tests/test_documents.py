@@ -664,6 +664,31 @@ def test_a_directory_without_an_issuing_offices_contacts_is_refused() -> None:
         DirectoryFile.model_validate(data)
 
 
+def test_a_buying_department_without_contacts_is_refused() -> None:
+    """A department issues its contracts' payment instructions, so it needs contacts under its name."""
+    data = yaml.safe_load(SAMPLE_DIRECTORY.read_text(encoding="utf-8"))
+    del data["jurisdictions"][0]["contacts"]["延吉市教育局"]
+    with pytest.raises(ValidationError, match="YJ: departments 延吉市教育局 issue payment instructions and need contacts"):
+        DirectoryFile.model_validate(data)
+
+
+def test_each_office_prints_its_own_contacts(tmp_path: Path) -> None:
+    """A department by its name, a department that is a street office by that office's contacts, the
+    evaluator by its role: each document carries the 代字 and telephone of the office that issues it."""
+    engine = migrated_engine(f"sqlite:///{tmp_path / 'readmodel.db'}")
+    load_directory(engine, read_directory_file(SAMPLE_DIRECTORY))
+    activities = DocumentActivities(tmp_path, engine)
+    offices = [
+        (Office(jurisdiction="YJ", jurisdiction_name="延吉市", role=Role.department, name="延吉市教育局"), "延教", "0433-2567890"),
+        (Office(jurisdiction="YJ-JG", jurisdiction_name="建工街道", role=Role.department, name="延吉市建工街道办事处"), "延建", "0433-2623456"),
+        (Office(jurisdiction="YJ", jurisdiction_name="延吉市", role=Role.evaluator, name="延吉市社会组织评估中心"), "延社评", "0433-2545678"),
+    ]
+    for n, (office, abbreviation, telephone) in enumerate(offices):
+        issuance = activities._issue(REQUESTS[DocumentKind.acceptance_notice].model_copy(update={"issuer": office, "document_id": f"o{n}"}))
+        assert issuance.document_number.startswith(f"{abbreviation}受〔2026〕"), office.name
+        assert issuance.contact.telephone == telephone, office.name
+
+
 def test_official_fonts_are_configurable_without_changing_the_stored_html(
     rendered: tuple[Path, dict[DocumentKind, DocumentRef]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -288,7 +288,7 @@ EXPERT_IDS = {
 DIMENSIONS = [d.id for d in POLICY.rubric]
 COMMENTS = {
     1: "方案完整，服务标准明确。",
-    2: f"「{CHUNHUI}」应急响应机制具体；「{XIYANGHONG}」志愿者比例偏高，建议加强专职护理员配置。",
+    2: f"“{CHUNHUI}”应急响应机制具体；“{XIYANGHONG}”志愿者比例偏高，建议加强专职护理员配置。",
     3: "两份方案均可行，预算测算依据充分。",
     6: "同意。",
 }
