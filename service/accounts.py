@@ -406,8 +406,15 @@ class AccountService:
             allowed = "、".join(f"{r.value}（{r.label}）" for r in sorted(STAFF_ASSIGNABLE))
             raise ServiceError("invalid", f"人员名录中的角色只能是：{allowed}")
         with session_scope(self.engine) as db:
-            if db.get(JurisdictionRecord, entry.jurisdiction) is None:
+            place = db.get(JurisdictionRecord, entry.jurisdiction)
+            if place is None:
                 raise ServiceError("invalid", f"辖区 {entry.jurisdiction} 不存在，请用 GET /api/communities 或名录中的辖区代码")
+            if entry.role is Role.department and entry.office and entry.office not in {*(place.offices or {}).values(), *(place.contacts or {})}:
+                raise ServiceError(
+                    "invalid",
+                    f"部门“{entry.office}”在辖区 {entry.jurisdiction} 的名录中没有发文机关代字和联系方式（它签发资金拨付通知书），"
+                    "请先在名录文件中登记后用 shezu directory load 载入",
+                )
             if db.get(ExpertRecord, user_id) is not None:
                 raise ServiceError("conflict", f"{user_id} 在评审专家库中，专家不能同时是工作人员")
             record = db.get(StaffRecord, user_id)

@@ -244,6 +244,10 @@ async def test_the_administrator_edits_accounts_roles_and_posts_and_every_change
         assert (await admin.post("/api/admin/accounts", json={"user_id": "cg-sun", "name": "孙悦", "password": PASSWORD})).status_code == 409
         nowhere = await admin.put("/api/admin/staff/cg-sun", json={"name": "孙悦", "role": "community_committee", "jurisdiction": "YJ-XX"})
         assert nowhere.status_code == 422 and "YJ-XX" in nowhere.json()["message"]
+        unknown_department = await admin.put(
+            "/api/admin/staff/cg-sun", json={"name": "孙悦", "role": "department", "jurisdiction": "YJ", "office": "延吉市文化局"})
+        assert unknown_department.status_code == 422 and "延吉市文化局" in unknown_department.json()["message"], \
+            "a department the directory has no contacts for could not issue its payment instructions"
 
         async with signed_in(system, "cg-sun") as (sun, sun_csrf):
             assert (await sun.get("/api/tasks")).status_code == 403, "an applicant has no inbox"
