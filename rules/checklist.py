@@ -261,6 +261,7 @@ def _step_plan(step: ReviewStep, effects: _Effects) -> StepPlan:
         id=step.id,
         applicant_name=step.applicant_name,
         staff_name=step.staff_name,
+        future_name=step.future_name,
         role=step.role,
         level=step.level,
         time_limit_working_days=days,

@@ -36,12 +36,13 @@ TERMINAL_PHASES = frozenset({Phase.approved, Phase.refused, Phase.lapsed, Phase.
 class PhaseName(BaseModel):
     applicant: str
     staff: str
+    future: str = Field(default="", description="shown to applicants for the phase done or still to come")
 
 
 PHASE_NAMES: dict[Phase, PhaseName] = {
-    Phase.submitted: PhaseName(applicant="已提交，正在核对材料", staff="形式审查"),
-    Phase.correction: PhaseName(applicant="请补正材料（办理时限暂停计算）", staff="待申请人补正"),
-    Phase.public_notice: PhaseName(applicant="公示中", staff="公示期（受理异议）"),
+    Phase.submitted: PhaseName(applicant="已提交，正在核对材料", staff="形式审查", future="提交申请，核对材料"),
+    Phase.correction: PhaseName(applicant="请补正材料（办理时限暂停计算）", staff="待申请人补正", future="补正材料"),
+    Phase.public_notice: PhaseName(applicant="公示中", staff="公示期（受理异议）", future="公示"),
     Phase.lapsed: PhaseName(applicant="已失效（逾期未补正）", staff="逾期未补正，申请失效"),
     Phase.withdrawn: PhaseName(applicant="已撤回", staff="申请人撤回"),
 }

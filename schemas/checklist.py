@@ -92,6 +92,7 @@ class StepPlan(BaseModel):
     id: str
     applicant_name: str
     staff_name: str
+    future_name: str | None = Field(default=None, description="cases started before steps had one show the staff name")
     role: Role
     level: Level
     time_limit_working_days: int

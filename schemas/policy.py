@@ -89,6 +89,9 @@ class ReviewStep(BaseModel):
     id: Literal["preliminary_review", "authority_review", "decision", "objection_review"]
     applicant_name: str = Field(description="shown to applicants, e.g. 社区居委会初审中")
     staff_name: str = Field(description="shown to staff, e.g. 居委会初审")
+    future_name: str | None = Field(
+        default=None, description="shown to applicants for a step done or still to come, e.g. 社区居委会初审"
+    )
     role: Role
     level: Level
     time_limit_working_days: int = Field(ge=1, le=60)

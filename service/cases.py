@@ -353,6 +353,7 @@ class CaseService(Service):
             result=(state.phase_staff_name if staff else state.phase_applicant_name) if state.result else None,
             result_reasons=state.result.reasons if state.result else [],
             certificate_number=state.result.certificate_number if state.result else None,
+            progress=_progress(state, holders),
         )
 
     def my_cases(self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.CaseSummary]:
@@ -493,3 +494,47 @@ def _phase_labels(state: CaseState, staff: bool) -> dict[Phase, str]:
         labels[Phase.approved] = procedure.approved_name
         labels[Phase.refused] = procedure.refused_name
     return labels
+
+
+def _progress(state: CaseState, holders: list[views.HolderView]) -> list[views.StepView]:
+    """The applicant's line of steps: submission, the review steps, 公示 and the decision, then the
+    outcome. A step is done once the case has moved past it; 补正 appears where it was asked for."""
+    procedure = state.procedure
+    if procedure is None:
+        return [views.StepView(name=PHASE_NAMES[Phase.submitted].future, status="ended" if state.phase.terminal else "current")]
+    steps = [*procedure.review_steps, procedure.decision_step]
+    order: list[tuple[str, str, str]] = [(Phase.submitted.value, PHASE_NAMES[Phase.submitted].future, PHASE_NAMES[Phase.submitted].applicant)]
+    order += [(s.id, s.future_name or s.staff_name, s.applicant_name) for s in steps[:-1]]
+    order.append((Phase.public_notice.value, PHASE_NAMES[Phase.public_notice].future, PHASE_NAMES[Phase.public_notice].applicant))
+    order.append((steps[-1].id, steps[-1].future_name or steps[-1].staff_name, steps[-1].applicant_name))
+    ids = [o[0] for o in order]
+    seen = [e.phase_after for e in state.timeline if e.phase_after in ids]
+    reached = max((ids.index(p) for p in seen), default=0)
+    if state.phase.value in ids:
+        reached = ids.index(state.phase.value)
+    line: list[views.StepView] = []
+    for index, (step_id, future, current) in enumerate(order):
+        if index < reached or (state.phase is Phase.approved):
+            line.append(views.StepView(name=future, status="done"))
+        elif index == reached and state.phase.value == step_id:
+            due = state.next_deadline
+            line.append(views.StepView(
+                name=current, status="current", holders=[h for h in holders if h.step == step_id],
+                due=deadline_view(due) if due else None,
+            ))
+            continue
+        elif state.phase is Phase.correction and index == reached:
+            correction = state.open_correction
+            line.append(views.StepView(
+                name=PHASE_NAMES[Phase.correction].applicant, status="current",
+                due=deadline_view(correction.window) if correction else None,
+            ))
+            line.append(views.StepView(name=future, status="to_come"))
+        elif not state.phase.terminal:
+            line.append(views.StepView(name=future, status="to_come"))
+    if state.phase is Phase.approved:
+        line.append(views.StepView(name=procedure.approved_name, status="done"))
+    elif state.phase.terminal:
+        name = procedure.refused_name if state.phase is Phase.refused else PHASE_NAMES[state.phase].applicant
+        line.append(views.StepView(name=name, status="ended"))
+    return line

@@ -134,6 +134,16 @@ class CorrectionView(BaseModel):
     notice_document_id: str
 
 
+class StepView(BaseModel):
+    """One step of a case's progress line: done, the current one (who holds it, by when), or still to come;
+    ``ended`` is how a case that stopped early (withdrawn, lapsed, refused) ended."""
+
+    name: str
+    status: Literal["done", "current", "to_come", "ended"]
+    holders: list[HolderView] = Field(default_factory=list)
+    due: DeadlineView | None = None
+
+
 class CaseView(BaseModel):
     """A case as one person sees it: phase names for their audience, who holds it, by when, what is missing."""
 
@@ -165,6 +175,7 @@ class CaseView(BaseModel):
     result: str | None
     result_reasons: list[str]
     certificate_number: str | None
+    progress: list[StepView] = Field(description="the case's steps in order, for a progress line")
 
 
 class CaseSummary(BaseModel):
