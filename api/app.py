@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+import pages
 from api import errors
 from api.deps import caller
 from api.errors import ErrorBody
@@ -83,6 +84,7 @@ def create_app(
             if isinstance(route, APIRoute) and _asks_who(route.dependant):
                 route.responses.setdefault(401, errors.errors(401)[401])
         app.include_router(area.router)
+    pages.install(app)
     return app
 
 

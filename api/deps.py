@@ -33,6 +33,10 @@ CSRF_COOKIE = "shezu_csrf"
 """Readable by the page's own script (not HttpOnly), to send back in ``X-CSRF-Token`` (double submit)."""
 CSRF_HEADER = "X-CSRF-Token"
 GATEWAY_HEADER = "X-Shezu-Gateway"
+CSRF_FIELD = "csrf_token"
+"""The hidden field of a page's form that carries the same token as the header."""
+FORM_CSRF = "form_csrf_token"
+"""Where a page puts the posted form's token (``request.state``) before ``caller`` checks it."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_REFUSED = (
     "缺少或错误的防伪令牌（CSRF）：网页请刷新后重试；脚本请在请求头 X-CSRF-Token 中带上登录时返回的 csrf_token"
@@ -78,7 +82,8 @@ def caller(
     ] = None,
 ) -> Caller:
     """The one place that decides who calls: the trusted gateway's word (only in gateway mode, with its
-    secret), else a bearer token, else the session cookie (with its CSRF token on every change), else
+    secret), else a bearer token, else the session cookie (with its CSRF token on every change: the header,
+    or a page form's hidden field that the page read first), else
     nobody — the public. A bearer token that is not valid is refused rather than taken for the public."""
     if (found := getattr(request.state, "caller", None)) is not None:
         return found
@@ -94,7 +99,8 @@ def caller(
             raise ServiceError("unauthenticated", "令牌无效、已过期或已被撤销：请用 shezu login 或 POST /api/tokens 重新获取")
         found = Caller(user_id, "token")
     elif (key := session_key(request)) and (signed_in := accounts.session(key)):
-        if request.method not in SAFE_METHODS and not same_secret(request.headers.get(CSRF_HEADER, ""), signed_in.csrf_token):
+        presented = request.headers.get(CSRF_HEADER) or getattr(request.state, FORM_CSRF, "")
+        if request.method not in SAFE_METHODS and not same_secret(presented, signed_in.csrf_token):
             raise ServiceError("forbidden", CSRF_REFUSED)
         found = Caller(signed_in.user_id, "session", key)
     else:

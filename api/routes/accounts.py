@@ -76,7 +76,7 @@ def _attempts(accounts: AccountService) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(accounts.cookie_key, salt="shezu-oidc")
 
 
-def _start_session(response: Response, accounts: AccountService, new: SignedIn) -> SessionView:
+def start_session(response: Response, accounts: AccountService, new: SignedIn) -> SessionView:
     """Set the session's cookies: the signed key (HttpOnly) and the CSRF token the page's script reads."""
     secure, max_age = accounts.settings.cookie_secure, accounts.settings.session_minutes * 60
     response.set_cookie(SESSION_COOKIE, cookie_signer(accounts).sign(new.key).decode(), max_age=max_age,
@@ -120,7 +120,7 @@ async def oidc_callback(
     client = request.client.host if request.client else None
     new = accounts.sign_in_by_platform(user_id, client, replacing=session_key(request))
     response.delete_cookie(OIDC_COOKIE, path="/api/oidc")
-    return _start_session(response, accounts, new)
+    return start_session(response, accounts, new)
 
 
 @router.post(
@@ -132,7 +132,7 @@ async def oidc_callback(
 async def sign_in(credentials: SignInInput, request: Request, response: Response, accounts: Accounts) -> SessionView:
     client = request.client.host if request.client else None
     new = accounts.sign_in(credentials.user_id, credentials.password, client, replacing=session_key(request))
-    return _start_session(response, accounts, new)
+    return start_session(response, accounts, new)
 
 
 @router.get("/api/session", tags=ACCOUNT, summary="我是谁：当前登录的用户", responses=errors(401, 422))

@@ -1,0 +1,99 @@
+"""Signing in and out, changing one's password, and the text-size choice: pages for everyone."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from api.deps import CSRF_COOKIE, SESSION_COOKIE, session_key
+from api.routes.accounts import start_session
+from pages.common import LARGE_TYPE_COOKIE, Form, Who, back_to, model_from, render, safe_next, signed_in
+from schemas.accounts import PasswordChange, SignInInput
+from service.accounts import AccountService
+from service.common import ServiceError
+
+router = APIRouter()
+
+SIGN_IN_FORM_SECONDS = 3600
+"""How long a sign-in form stays valid: its token proves the form came from this site (no session yet)."""
+NextPage = Annotated[str | None, Query(max_length=300, alias="next")]
+
+
+def _form_tokens(accounts: AccountService) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(accounts.cookie_key, salt="shezu-sign-in-form")
+
+
+@router.get("/")
+async def home(who: Who) -> RedirectResponse:
+    return RedirectResponse("/my/cases" if who.user_id else "/guide", status_code=303)
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, who: Who, next_page: NextPage = None) -> Response:
+    accounts: AccountService = request.app.state.accounts
+    return render(request, "sign_in.html", who, next_page=safe_next(next_page), form_token=_form_tokens(accounts).dumps("sign-in"))
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, form: Form) -> Response:
+    """Checks the form's own token (there is no session yet), then signs in exactly as the API does."""
+    accounts: AccountService = request.app.state.accounts
+    next_page = safe_next(str(form.get("next") or ""))
+    try:
+        _form_tokens(accounts).loads(str(form.get("form_token") or ""), max_age=SIGN_IN_FORM_SECONDS)
+    except BadSignature:
+        problem = ServiceError("forbidden", "登录页面已过期，请重新输入用户名和密码")
+    else:
+        try:
+            credentials = model_from(form, SignInInput)
+            client = request.client.host if request.client else None
+            new = accounts.sign_in(credentials.user_id, credentials.password, client, replacing=session_key(request))
+        except ServiceError as refused:
+            problem = refused
+        else:
+            answer = back_to(next_page)
+            start_session(answer, accounts, new)
+            return answer
+    return render(
+        request, "sign_in.html", None, status_code=problem.status_code, problem=problem, next_page=next_page,
+        user_id_typed=str(form.get("user_id") or "")[:64], form_token=_form_tokens(accounts).dumps("sign-in"),
+    )
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, form: Form, who: Who) -> Response:
+    accounts: AccountService = request.app.state.accounts
+    if who.session_key:
+        accounts.sign_out(who.session_key)
+    answer = back_to("/sign-in?signed_out=1")
+    answer.delete_cookie(SESSION_COOKIE, path="/")
+    answer.delete_cookie(CSRF_COOKIE, path="/")
+    return answer
+
+
+@router.get("/account/password")
+async def password_page(request: Request, who: Who) -> Response:
+    signed_in(who)
+    return render(request, "password.html", who)
+
+
+@router.post("/account/password")
+async def change_password(request: Request, form: Form, who: Who) -> Response:
+    user_id = signed_in(who)
+    accounts: AccountService = request.app.state.accounts
+    try:
+        accounts.change_password(user_id, model_from(form, PasswordChange), who.session_key)
+    except ServiceError as problem:
+        return render(request, "password.html", who, status_code=problem.status_code, problem=problem)
+    return render(request, "password.html", who, changed=True)
+
+
+@router.get("/text-size")
+async def text_size(large: Annotated[bool, Query()] = False, next_page: NextPage = None) -> Response:
+    """Large type on or off: a display choice kept in the reader's browser, changing nothing on the server."""
+    answer = back_to(safe_next(next_page))
+    answer.set_cookie(LARGE_TYPE_COOKIE, "1" if large else "0", max_age=365 * 24 * 3600, samesite="lax", path="/")
+    return answer

@@ -1,0 +1,100 @@
+"""What every page shares: rendering with the caller and their CSRF token, reading a posted form before
+the caller is checked, the text-size preference, and refusals shown as pages in plain Chinese."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from api.deps import CSRF_FIELD, FORM_CSRF, Caller, caller
+from schemas.localtime import date_in_words, local_text
+from schemas.money import yuan
+from service.accounts import AccountService
+from service.common import ServiceError
+from service.validation import describe
+from settings import PROJECT_ROOT
+
+STATIC_DIR = PROJECT_ROOT / "pages" / "static"
+TEMPLATES = Jinja2Templates(directory=PROJECT_ROOT / "templates" / "pages")
+TEMPLATES.env.filters.update({"local": local_text, "day": date_in_words, "yuan": yuan})
+LARGE_TYPE_COOKIE = "shezu_large_type"
+"""The reader's text-size choice ("1": large); a display preference kept only in their browser."""
+API_PREFIXES = ("/api/", "/docs", "/openapi.json", "/redoc")
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form; its hidden CSRF token is handed to ``caller``, which checks it like the header."""
+    form = await request.form()
+    setattr(request.state, FORM_CSRF, str(form.get(CSRF_FIELD) or ""))
+    return form
+
+
+Form = Annotated[FormData, Depends(posted_form)]
+Who = Annotated[Caller, Depends(caller)]
+
+
+def signed_in(who: Caller) -> str:
+    """The signed-in user; anyone else is sent to the sign-in page (by the error handler)."""
+    if who.user_id is None:
+        raise ServiceError("unauthenticated", "请先登录")
+    return who.user_id
+
+
+def render(request: Request, template: str, who: Caller | None = None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page with the caller, their form token and the text-size choice."""
+    accounts: AccountService = request.app.state.accounts
+    session = accounts.session(who.session_key) if who and who.session_key else None
+    return TEMPLATES.TemplateResponse(
+        request, template, status_code=status_code,
+        context={
+            "user_id": who.user_id if who else None,
+            "csrf_token": session.csrf_token if session else "",
+            "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",
+            "path": request.url.path,
+            **context,
+        },
+    )
+
+
+def model_from(form: FormData, model: type[BaseModel], **fields: Any) -> Any:
+    """A request model from form fields, its problems explained as the API explains them."""
+    try:
+        return model.model_validate({**{k: v for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)}, **fields})
+    except ValidationError as error:
+        details = describe(error.errors(), model)
+        raise ServiceError("invalid", "填写的内容有误：" + "；".join(details), details) from error
+
+
+def back_to(path: str) -> RedirectResponse:
+    """After a form: show the resulting page (303, so a reload does not post again)."""
+    return RedirectResponse(path, status_code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site, never another site's address."""
+    return target if target and target.startswith("/") and not target.startswith("//") and "\\" not in target else "/my/cases"
+
+
+def is_page(request: Request) -> bool:
+    return not request.url.path.startswith(API_PREFIXES)
+
+
+def install_errors(app: FastAPI) -> None:
+    """Refusals on a page become a page saying what to do; the API keeps its JSON ``ErrorBody``."""
+    api_handler = app.exception_handlers[ServiceError]
+
+    @app.exception_handler(ServiceError)
+    async def _refusal(request: Request, error: ServiceError) -> Response:
+        if not is_page(request):
+            return await api_handler(request, error)
+        if error.kind == "unauthenticated":
+            return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+        who = getattr(request.state, "caller", None)
+        return render(request, "error.html", who, status_code=error.status_code, error=error)
+
