@@ -1,0 +1,191 @@
+"""The applicant's pages in a real browser (Debian's Chromium driven by Playwright): signing in, 我的办件,
+a case as a line of steps, downloading its notice, a phone-sized screen, another person's case by URL,
+forms without their CSRF token, and axe-core (served from the local npm copy) finding no serious or
+critical accessibility problem. One server and one browser for the module."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest_asyncio
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from api.app import create_app
+from schemas.accounts import AccountInput
+from service.accounts import AccountService
+from service.cases import CaseService
+from service.contracts import ContractService
+from service.fairs import FairService
+from settings import PROJECT_ROOT, Settings
+from tests import factories
+from tests.conftest import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+AXE = PROJECT_ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = Path("/tmp/shezu-pages")
+PASSWORD = "correct-horse-42"
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass
+class Site:
+    url: str
+    applicant: str
+    other: str
+    case_no: str
+    organization: str
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def site(system_settings: Settings, engine: Engine, client: Client, worker: None) -> AsyncIterator[Site]:
+    """The whole app on a loopback port, with an applicant who has one case and another who has none."""
+    service = CaseService(system_settings, engine, client)
+    app = create_app(
+        service=service, fairs=FairService(system_settings, engine, client),
+        contracts=ContractService(system_settings, engine, client),
+    )
+    accounts = AccountService(system_settings, engine)
+    applicant, other = factories.applicant_id(), factories.applicant_id()
+    for user_id in (applicant, other):
+        accounts.create_account("admin", AccountInput(user_id=user_id, name="王芳", password=PASSWORD))
+    application = factories.filing()
+    receipt = await service.submit(service.actor(applicant, "王芳"), application)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    assert server.started, "the page server did not start"
+    yield Site(f"http://127.0.0.1:{port}", applicant, other, receipt.case_no, application.organization_name)
+    server.should_exit = True
+    await serving
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(locale="zh-CN", accept_downloads=True)
+    context.set_default_timeout(10_000)
+    yield await context.new_page()
+    await context.close()
+
+
+async def sign_in(page: Page, site: Site, user_id: str, then: str = "/my/cases") -> None:
+    await page.goto(site.url + then)
+    await page.get_by_label("用户名").fill(user_id)
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url(site.url + then)
+
+
+async def serious_accessibility_problems(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, by rule and element."""
+    await page.add_script_tag(path=str(AXE))
+    found = await page.evaluate("async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.map(n => n.target.join(' '))])")
+    return [f"{rule} ({impact}): {nodes}" for rule, impact, nodes in found if impact in ("serious", "critical")]
+
+
+async def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_an_applicant_signs_in_follows_the_case_step_by_step_and_downloads_its_notice(site: Site, page: Page) -> None:
+    await page.goto(site.url + "/my/cases")
+    assert "/sign-in" in page.url
+    assert await serious_accessibility_problems(page) == []
+    await page.get_by_label("用户名").fill(site.applicant)
+    await page.get_by_label("密码").fill("not-the-password")
+    await page.get_by_role("button", name="登录").click()
+    assert "用户名或密码不对" in await page.get_by_role("alert").inner_text()
+    await shot(page, "sign-in-refused")
+
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url(site.url + "/my/cases")
+    await page.get_by_role("link", name=site.organization).click()
+    await page.wait_for_url(site.url + f"/my/cases/{site.case_no}")
+
+    steps = page.locator("ol.progress > li")
+    assert await steps.count() >= 5
+    current = page.locator("ol.progress > li[aria-current=step]")
+    assert await current.count() == 1
+    current_text = await current.inner_text()
+    assert "正在办理" in current_text and "办理期限" in current_text and "居委会" in current_text
+    assert "已完成" in await steps.first.inner_text()
+    assert "尚未开始" in await steps.last.inner_text()
+    assert await serious_accessibility_problems(page) == []
+    await shot(page, "case")
+
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="下载 PDF：受理通知书").click()
+    download = await waiting.value
+    assert Path(await download.path()).read_bytes().startswith(b"%PDF")
+
+
+async def test_the_guide_and_the_case_fit_a_phone_in_large_type(site: Site, browser: Browser) -> None:
+    context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    try:
+        await page.goto(site.url + "/guide/YJ-JG-CG/filing")
+        await page.get_by_role("link", name="大字号").click()
+        assert await page.evaluate("document.documentElement.classList.contains('large-type')")
+        assert "简化程序" in await page.get_by_role("main").inner_text()
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert await serious_accessibility_problems(page) == []
+        await shot(page, "phone-guide")
+
+        await sign_in(page, site, site.applicant, f"/my/cases/{site.case_no}")
+        assert await page.evaluate("document.documentElement.classList.contains('large-type')")
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        await shot(page, "phone-case")
+    finally:
+        await context.close()
+
+
+async def test_another_applicants_case_by_url_is_not_found(site: Site, page: Page) -> None:
+    await sign_in(page, site, site.other)
+    assert "还没有提交过申请" in await page.get_by_role("main").inner_text()
+    answer = await page.goto(site.url + f"/my/cases/{site.case_no}")
+    assert answer is not None and answer.status == 404
+    assert "不存在或您无权查看" in await page.get_by_role("alert").inner_text()
+    assert site.organization not in await page.content()
+
+
+async def test_a_withdrawal_without_its_csrf_token_is_refused_and_with_it_ends_the_case(site: Site, page: Page) -> None:
+    await sign_in(page, site, site.applicant, f"/my/cases/{site.case_no}")
+    target = site.url + f"/my/cases/{site.case_no}/withdrawal"
+    for form in ({"reason": "不办了"}, {"reason": "不办了", "csrf_token": "forged-token"}):
+        refused = await page.request.post(target, form=form, max_redirects=0)
+        assert refused.status == 403 and "防伪令牌" in await refused.text()
+    await page.reload()
+    assert "尚未开始" in await page.locator("ol.progress").inner_text()
+
+    await page.get_by_label("撤回原因").fill("组织负责人变更，暂不申请")
+    await page.get_by_role("button", name="撤回申请").click()
+    await page.wait_for_url(f"**/my/cases/{site.case_no}?withdrawn=1")
+    assert "您的申请已撤回" in await page.get_by_role("status").inner_text()
+    ended = page.locator("ol.progress > li.ended")
+    assert "已撤回" in await ended.inner_text()
+    assert await page.get_by_role("button", name="撤回申请").count() == 0
+    await shot(page, "case-withdrawn")
