@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from api.deps import CaseNo, Service
-from pages.common import Form, Who, back_to, model_from, render, signed_in
+from api.routes.documents import chunks
+from pages.common import Form, Who, back_to, model_from, parsed, render, signed_in
+from rules.checklist import SUPPLEMENTARY
 from schemas.application import Track
+from schemas.people import Actor
 from service import views
 from service.common import ServiceError
 
@@ -38,10 +43,18 @@ async def my_cases(request: Request, who: Who, service: Service, page: int = 1) 
     return render(request, "my_cases.html", who, cases=found, page=page, pages=max(1, -(-found.total // CASES_PER_PAGE)))
 
 
+def _case_page(request: Request, who: Who, service: Service, actor: Actor, case_no: str, status_code: int = 200, **context: object) -> Response:
+    """The case page; while a 补正 is open it offers the track's materials to upload against it."""
+    case = service.case(actor, case_no)
+    materials = service.requirements(case.community, Track(case.track)).requirements.materials if case.correction else []
+    return render(request, "case.html", who, status_code=status_code, case=case, materials=materials,
+                  supplementary=SUPPLEMENTARY, **context)
+
+
 @router.get("/my/cases/{case_no}")
 async def case_page(request: Request, who: Who, service: Service, case_no: CaseNo) -> Response:
-    case = service.case(service.actor(signed_in(who)), case_no)
-    return render(request, "case.html", who, case=case, withdrawn=request.query_params.get("withdrawn") == "1")
+    done = request.query_params.get("done")
+    return _case_page(request, who, service, service.actor(signed_in(who)), case_no, done=done if done in ("withdrawn", "corrected") else None)
 
 
 @router.post("/my/cases/{case_no}/withdrawal")
@@ -52,5 +65,26 @@ async def withdraw(request: Request, form: Form, who: Who, service: Service, cas
     except ServiceError as problem:
         if problem.kind == "not_found":
             raise
-        return render(request, "case.html", who, status_code=problem.status_code, case=service.case(actor, case_no), problem=problem)
-    return back_to(f"/my/cases/{case_no}?withdrawn=1")
+        return _case_page(request, who, service, actor, case_no, problem.status_code, problem=problem)
+    return back_to(f"/my/cases/{case_no}?done=withdrawn")
+
+
+@router.post("/my/cases/{case_no}/correction")
+async def correct(request: Request, form: Form, who: Who, service: Service, case_no: CaseNo) -> Response:
+    """Answer a 补正通知书 with one material: the file is stored as an attachment of the applicant, then
+    cited in the correction, exactly as the API's two calls would."""
+    actor = service.actor(signed_in(who))
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ServiceError("invalid", "请选择要上传的材料文件")
+        service.case(actor, case_no)
+        stored = await run_in_threadpool(service.save_attachment, actor, upload.filename, chunks(upload.file))
+        material = {k: str(form.get(k) or "").strip() or None for k in ("material", "person", "note")}
+        correction = parsed(views.CorrectionInput, {"materials": [{**material, "attachment": stored.sha256}]})
+        await service.correct(actor, case_no, correction)
+    except ServiceError as problem:
+        if problem.kind == "not_found":
+            raise
+        return _case_page(request, who, service, actor, case_no, problem.status_code, problem=problem)
+    return back_to(f"/my/cases/{case_no}?done=corrected")

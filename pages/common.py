@@ -62,10 +62,15 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
     )
 
 
-def model_from(form: FormData, model: type[BaseModel], **fields: Any) -> Any:
-    """A request model from form fields, its problems explained as the API explains them."""
+def model_from(form: FormData, model: type[BaseModel]) -> Any:
+    """A request model from a form's text fields."""
+    return parsed(model, {k: v for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)})
+
+
+def parsed(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """A request model, its problems explained in Chinese as the API explains them."""
     try:
-        return model.model_validate({**{k: v for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)}, **fields})
+        return model.model_validate(data)
     except ValidationError as error:
         details = describe(error.errors(), model)
         raise ServiceError("invalid", "填写的内容有误：" + "；".join(details), details) from error

@@ -22,6 +22,7 @@ from service.accounts import AccountService
 from service.cases import CaseService
 from service.contracts import ContractService
 from service.fairs import FairService
+from service.views import DecisionInput
 from settings import PROJECT_ROOT, Settings
 from tests import factories
 from tests.conftest import free_port
@@ -44,6 +45,7 @@ class Site:
     other: str
     case_no: str
     organization: str
+    service: CaseService
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -68,7 +70,7 @@ async def site(system_settings: Settings, engine: Engine, client: Client, worker
             break
         await asyncio.sleep(0.02)
     assert server.started, "the page server did not start"
-    yield Site(f"http://127.0.0.1:{port}", applicant, other, receipt.case_no, application.organization_name)
+    yield Site(f"http://127.0.0.1:{port}", applicant, other, receipt.case_no, application.organization_name, service)
     server.should_exit = True
     await serving
 
@@ -183,9 +185,38 @@ async def test_a_withdrawal_without_its_csrf_token_is_refused_and_with_it_ends_t
 
     await page.get_by_label("撤回原因").fill("组织负责人变更，暂不申请")
     await page.get_by_role("button", name="撤回申请").click()
-    await page.wait_for_url(f"**/my/cases/{site.case_no}?withdrawn=1")
+    await page.wait_for_url(f"**/my/cases/{site.case_no}?done=withdrawn")
     assert "您的申请已撤回" in await page.get_by_role("status").inner_text()
     ended = page.locator("ol.progress > li.ended")
     assert "已撤回" in await ended.inner_text()
     assert await page.get_by_role("button", name="撤回申请").count() == 0
     await shot(page, "case-withdrawn")
+
+
+async def test_an_applicant_answers_a_correction_notice_by_uploading_what_it_asks_for(site: Site, page: Page) -> None:
+    service = site.service
+    receipt = await service.submit(service.actor(site.applicant, "王芳"), factories.filing())
+    asked = "请补充活动场所管理方同意使用的书面说明"
+    await service.decide(
+        service.actor("cg-zhao"), receipt.case_no,
+        DecisionInput(step="preliminary_review", outcome="request_correction", reasons=[asked]),
+    )
+    await sign_in(page, site, site.applicant, f"/my/cases/{receipt.case_no}")
+    current = page.locator("ol.progress > li[aria-current=step]")
+    assert "请补正材料" in await current.inner_text() and "办理期限" in await current.inner_text()
+    assert asked in await page.get_by_role("region", name="还缺少的材料或条件").inner_text()
+    assert await page.get_by_role("link", name="下载 PDF：补正材料通知书").count() == 1
+    assert await serious_accessibility_problems(page) == []
+    await shot(page, "case-correction")
+
+    await page.get_by_label("这是什么材料").select_option(label="其他补充材料（请在说明中写明）")
+    await page.get_by_label("说明").fill("春光社区居委会同意使用活动室的书面说明")
+    await page.get_by_label("材料文件").set_input_files(
+        files=[{"name": "场地说明.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7 venue consent"}]
+    )
+    await page.get_by_role("button", name="提交补正材料").click()
+    await page.wait_for_url(f"**/my/cases/{receipt.case_no}?done=corrected")
+    assert "补正材料已提交" in await page.get_by_role("status").inner_text()
+    assert "社区居委会初审中" in await page.locator("ol.progress > li[aria-current=step]").inner_text()
+    assert await page.get_by_role("button", name="提交补正材料").count() == 0
+    await shot(page, "case-corrected")

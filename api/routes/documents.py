@@ -30,10 +30,10 @@ async def upload(service: Service, user: UserId, file: Annotated[UploadFile, Fil
     actor = service.actor(user)
     # The multipart parser has already spooled the body to a temporary file (1 MB in memory at most,
     # the request's size refused while it was read); copy it on to the store in chunks off the event loop.
-    return await run_in_threadpool(service.save_attachment, actor, file.filename or "附件", _chunks(file.file))
+    return await run_in_threadpool(service.save_attachment, actor, file.filename or "附件", chunks(file.file))
 
 
-def _chunks(source: BinaryIO) -> Iterator[bytes]:
+def chunks(source: BinaryIO) -> Iterator[bytes]:
     source.seek(0)
     while chunk := source.read(CHUNK):
         yield chunk
