@@ -6,10 +6,12 @@ critical accessibility problem. One server and one browser for the module."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest_asyncio
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
@@ -17,8 +19,9 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
 from api.app import create_app
+from api.deps import SESSION_COOKIE
 from schemas.accounts import AccountInput
-from service.accounts import AccountService
+from service.accounts import FAILURES_BEFORE_LOCK, AccountService
 from service.cases import CaseService
 from service.contracts import ContractService
 from service.fairs import FairService
@@ -46,6 +49,7 @@ class Site:
     case_no: str
     organization: str
     service: CaseService
+    accounts: AccountService
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -70,7 +74,7 @@ async def site(system_settings: Settings, engine: Engine, client: Client, worker
             break
         await asyncio.sleep(0.02)
     assert server.started, "the page server did not start"
-    yield Site(f"http://127.0.0.1:{port}", applicant, other, receipt.case_no, application.organization_name, service)
+    yield Site(f"http://127.0.0.1:{port}", applicant, other, receipt.case_no, application.organization_name, service, accounts)
     server.should_exit = True
     await serving
 
@@ -99,6 +103,12 @@ async def sign_in(page: Page, site: Site, user_id: str, then: str = "/my/cases")
     await page.wait_for_url(site.url + then)
 
 
+def form_token(page_text: str) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', page_text)
+    assert found, "the sign-in form carries its token"
+    return found.group(1)
+
+
 async def serious_accessibility_problems(page: Page) -> list[str]:
     """axe-core's serious and critical violations on the page as it is now, by rule and element."""
     await page.add_script_tag(path=str(AXE))
@@ -118,7 +128,7 @@ async def test_an_applicant_signs_in_follows_the_case_step_by_step_and_downloads
     await page.get_by_label("用户名").fill(site.applicant)
     await page.get_by_label("密码").fill("not-the-password")
     await page.get_by_role("button", name="登录").click()
-    assert "用户名或密码不对" in await page.get_by_role("alert").inner_text()
+    assert "用户名或密码不正确" in await page.get_by_role("alert").inner_text()
     await shot(page, "sign-in-refused")
 
     await page.get_by_label("密码").fill(PASSWORD)
@@ -220,3 +230,18 @@ async def test_an_applicant_answers_a_correction_notice_by_uploading_what_it_ask
     assert "社区居委会初审中" in await page.locator("ol.progress > li[aria-current=step]").inner_text()
     assert await page.get_by_role("button", name="提交补正材料").count() == 0
     await shot(page, "case-corrected")
+
+
+async def test_the_sign_in_page_tells_of_a_lock_out_and_refuses_a_form_it_did_not_serve(site: Site) -> None:
+    user_id = factories.applicant_id()
+    site.accounts.create_account("admin", AccountInput(user_id=user_id, name="李明", password=PASSWORD))
+    async with httpx.AsyncClient(base_url=site.url) as browser:
+        token = form_token((await browser.get("/sign-in")).text)
+        forged = await browser.post("/sign-in", data={"form_token": "forged", "user_id": user_id, "password": PASSWORD})
+        assert forged.status_code == 403 and "登录页面已过期" in forged.text and SESSION_COOKIE not in browser.cookies
+        for _ in range(FAILURES_BEFORE_LOCK):
+            wrong = await browser.post("/sign-in", data={"form_token": token, "user_id": user_id, "password": "wrong-password"})
+            assert wrong.status_code == 401 and "用户名或密码不正确" in wrong.text
+        locked = await browser.post("/sign-in", data={"form_token": token, "user_id": user_id, "password": PASSWORD})
+        assert locked.status_code == 429 and "已暂时锁定" in locked.text and "系统管理员重置密码" in locked.text
+        assert SESSION_COOKIE not in browser.cookies
