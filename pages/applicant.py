@@ -32,7 +32,7 @@ async def guide(request: Request, who: Who, service: Service, community: CaseNo,
     if track not in Track.__members__:
         raise ServiceError("not_found", f"没有「{track}」这个办理类型，请从办事指南列表中选择")
     found = service.requirements(community, Track(track))
-    return render(request, "guide.html", who, guide=found, track=Track(track))
+    return render(request, "guide.html", who, guide=found, track=Track(track), community=community)
 
 
 @router.get("/my/cases")
@@ -54,7 +54,7 @@ def _case_page(request: Request, who: Who, service: Service, actor: Actor, case_
 @router.get("/my/cases/{case_no}")
 async def case_page(request: Request, who: Who, service: Service, case_no: CaseNo) -> Response:
     done = request.query_params.get("done")
-    return _case_page(request, who, service, service.actor(signed_in(who)), case_no, done=done if done in ("withdrawn", "corrected") else None)
+    return _case_page(request, who, service, service.actor(signed_in(who)), case_no, done=done if done in ("submitted", "withdrawn", "corrected") else None)
 
 
 @router.post("/my/cases/{case_no}/withdrawal")
