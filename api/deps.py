@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, Signer
 
 from service.accounts import AccountService, same_secret
 from service.cases import CaseService
-from service.common import ServiceError
+from service.common import SIGN_IN_FIRST, ServiceError
 from service.contracts import ContractService
 from service.fairs import FairService
 from service.views import PAGE_LIMIT, PAGE_LIMIT_MAX
@@ -107,6 +107,13 @@ def caller(
         found = Caller()
     request.state.caller = found
     return found
+
+
+def signed_in(who: Caller) -> str:
+    """The signed-in user's id; without one, 401 from the API and the sign-in page from a page."""
+    if who.user_id is None:
+        raise ServiceError("unauthenticated", SIGN_IN_FIRST)
+    return who.user_id
 
 
 def current_user(who: Annotated[Caller, Depends(caller)]) -> str | None:

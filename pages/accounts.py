@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from api.deps import CSRF_COOKIE, SESSION_COOKIE, session_key
+from api.deps import CSRF_COOKIE, SESSION_COOKIE, Who, session_key, signed_in
 from api.routes.accounts import start_session
-from pages.common import LARGE_TYPE_COOKIE, Form, Who, back_to, model_from, render, safe_next, signed_in
+from pages.common import LARGE_TYPE_COOKIE, Form, back_to, model_from, render, safe_next
 from schemas.accounts import PasswordChange, SignInInput
 from service.accounts import AccountService
 from service.common import ServiceError

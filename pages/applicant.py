@@ -8,9 +8,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import CaseNo, Service
+from api.deps import CaseNo, Service, Who, signed_in
 from api.routes.documents import chunks
-from pages.common import Form, Who, back_to, model_from, parsed, render, signed_in
+from pages.common import Form, back_to, model_from, parsed, render, track_named
 from rules.checklist import SUPPLEMENTARY
 from schemas.application import Track
 from schemas.people import Actor
@@ -29,10 +29,8 @@ async def guides(request: Request, who: Who, service: Service) -> Response:
 
 @router.get("/guide/{community}/{track}")
 async def guide(request: Request, who: Who, service: Service, community: CaseNo, track: str) -> Response:
-    if track not in Track.__members__:
-        raise ServiceError("not_found", f"没有「{track}」这个办理类型，请从办事指南列表中选择")
-    found = service.requirements(community, Track(track))
-    return render(request, "guide.html", who, guide=found, track=Track(track), community=community)
+    found = service.requirements(community, track_named(track))
+    return render(request, "guide.html", who, guide=found, track=track_named(track), community=community)
 
 
 @router.get("/my/cases")

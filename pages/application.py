@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from api.deps import CaseNo, Service
+from api.deps import Caller, CaseNo, Service, Who, signed_in
 from api.routes.documents import chunks
-from pages.common import Form, Who, back_to, render, signed_in
+from pages.common import Form, back_to, render, track_named
 from schemas.application import Application, PersonRole, Track, VenueKind
 from schemas.people import Actor
 from service.cases import CaseService
@@ -134,15 +134,22 @@ def _page(request: Request, who: Who, service: Service, community: str, track: T
 
 
 @router.get("/apply/{community}/{track}")
-async def start(request: Request, who: Who, service: Service, community: CaseNo, track: Track) -> Response:
+async def start(request: Request, who: Who, service: Service, community: CaseNo, track: str) -> Response:
     service.actor(signed_in(who))
-    return _page(request, who, service, community, track, STEPS[0], {"track": track.value, "community": community})
+    named = track_named(track)
+    return _page(request, who, service, community, named, STEPS[0], {"track": named.value, "community": community})
 
 
 @router.post("/apply/{community}/{track}")
-async def step(request: Request, form: Form, who: Who, service: Service, community: CaseNo, track: Track) -> Response:
+async def step(request: Request, form: Form, who: Who, service: Service, community: CaseNo, track: str) -> Response:
     """Take one step's answers and show the next step (or the previous one, for 上一步)."""
     actor = service.actor(signed_in(who))
+    return await _take_step(request, form, who, service, actor, community, track_named(track))
+
+
+async def _take_step(
+    request: Request, form: FormData, who: Caller, service: CaseService, actor: Actor, community: str, track: Track
+) -> Response:
     draft = _draft(form, community, track)
     current = str(form.get("step") or "")
     if current not in STEPS:

@@ -12,7 +12,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from api.deps import CSRF_FIELD, FORM_CSRF, Caller, caller
+from api.deps import CSRF_FIELD, FORM_CSRF, Caller
+from schemas.application import Track
 from schemas.localtime import date_in_words, local_text
 from schemas.money import yuan
 from service.accounts import AccountService
@@ -36,14 +37,13 @@ async def posted_form(request: Request) -> FormData:
 
 
 Form = Annotated[FormData, Depends(posted_form)]
-Who = Annotated[Caller, Depends(caller)]
 
 
-def signed_in(who: Caller) -> str:
-    """The signed-in user; anyone else is sent to the sign-in page (by the error handler)."""
-    if who.user_id is None:
-        raise ServiceError("unauthenticated", "请先登录")
-    return who.user_id
+def track_named(value: str) -> Track:
+    """The track a page's address names, or the page saying there is no such track."""
+    if value not in Track.__members__:
+        raise ServiceError("not_found", f"没有「{value[:40]}」这个办理类型，请从办事指南列表中选择")
+    return Track(value)
 
 
 def render(request: Request, template: str, who: Caller | None = None, status_code: int = 200, **context: Any) -> HTMLResponse:

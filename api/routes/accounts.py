@@ -18,6 +18,7 @@ from api.deps import (
     Who,
     cookie_signer,
     session_key,
+    signed_in,
 )
 from api.errors import errors
 from schemas.accounts import (
@@ -41,7 +42,7 @@ from schemas.accounts import (
 )
 from service import views
 from service.accounts import AccountService, SignedIn
-from service.common import SIGN_IN_FIRST, ServiceError
+from service.common import ServiceError
 from service.oidc import Attempt, SingleSignOn
 from service.views import PAGE_LIMIT
 
@@ -51,12 +52,6 @@ ACCOUNT = ["账号与登录"]
 ADMIN = ["系统管理"]
 TargetUser = Annotated[str, Path(min_length=1, max_length=64, pattern=USER_ID, description="用户名")]
 TokenId = Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[0-9a-f]+$", description="令牌编号")]
-
-
-def signed_in(who: Who) -> str:
-    if who.user_id is None:
-        raise ServiceError("unauthenticated", SIGN_IN_FIRST)
-    return who.user_id
 
 
 OIDC_COOKIE = "shezu_oidc"
