@@ -30,7 +30,8 @@ API_PREFIXES = ("/api/", "/docs", "/openapi.json", "/redoc")
 
 
 async def posted_form(request: Request) -> FormData:
-    """The posted form; its hidden CSRF token is handed to ``caller``, which checks it like the header."""
+    """The posted form; its hidden CSRF token is handed to ``caller``, which checks it like the header. A
+    route declares it before ``Who`` (dependencies run in order); declared after, every post is refused."""
     form = await request.form()
     setattr(request.state, FORM_CSRF, str(form.get(CSRF_FIELD) or ""))
     return form
