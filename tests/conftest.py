@@ -15,12 +15,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -105,6 +107,9 @@ def service(system_settings: Settings, engine: Engine, client: Client, worker: N
     return CaseService(system_settings, engine, client)
 
 
+SLEEP_CALL_LIMIT = timedelta(minutes=5)
+
+
 @dataclass
 class Skipping:
     """A time-skipping Temporal test server with its own worker and read model."""
@@ -113,6 +118,14 @@ class Skipping:
     service: CaseService
     engine: Engine
     settings: Settings
+
+    async def sleep(self, duration: timedelta) -> None:
+        """Move the virtual clock on. The server holds the call until every task the time wakes has run;
+        on a loaded machine that can outlast the SDK's default 30-second limit for a call, so the limit is
+        set here (the renders a long sleep wakes take seconds each on two busy cores)."""
+        request = SleepRequest()
+        request.duration.FromTimedelta(duration)
+        await self.env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SLEEP_CALL_LIMIT)
 
 
 @pytest.fixture

@@ -124,7 +124,7 @@ class Contract:
         return await self.until(lambda s: len(s.evaluations) > before and s.evaluations[-1].document_id is not None)
 
     async def sleep(self, delta: timedelta) -> None:
-        await self.skipping.env.sleep(delta)
+        await self.skipping.sleep(delta)
 
 
 async def single_source(skipping: Skipping, settings: Settings | None = None, amount: int = AMOUNT, approve: bool = True) -> Contract:

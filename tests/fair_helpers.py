@@ -70,7 +70,7 @@ class Fair:
     async def close_bidding(self, lot_no: str) -> LotState:
         state = await self.state(lot_no)
         now = await self.skipping.env.get_current_time()
-        await self.skipping.env.sleep(state.bids_close - now + timedelta(minutes=1))
+        await self.skipping.sleep(state.bids_close - now + timedelta(minutes=1))
         return await until_lot(self.client, lot_no, lambda s: s.phase is not LotPhase.bidding)
 
     async def score_all(self, lot_no: str, points: dict[str, dict[str, int]] | None = None, skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
@@ -87,7 +87,7 @@ class Fair:
 
     async def sleep_past(self, lot_no: str, moment) -> None:  # type: ignore[no-untyped-def]
         now = await self.skipping.env.get_current_time()
-        await self.skipping.env.sleep(moment - now + timedelta(minutes=1))
+        await self.skipping.sleep(moment - now + timedelta(minutes=1))
 
 
 async def create_fair(
@@ -113,7 +113,7 @@ async def published_fair(skipping: Skipping, demands: list[dict[str, Any]] | Non
     summary = await create_fair(service, await skipping.env.get_current_time())
     for demand in demands or [DEMAND]:
         await service.submit_demand(service.actor(demand.get("department", "dept-wj")), summary.fair_no, DemandInput.model_validate({k: v for k, v in demand.items() if k != "department"}))
-    await skipping.env.sleep(timedelta(days=2, minutes=1))
+    await skipping.sleep(timedelta(days=2, minutes=1))
     await until_fair(skipping.env.client, summary.fair_no, lambda s: s.phase.value == "reviewing")
     state = service.fair(service.actor(ORGANIZER), summary.fair_no)
     for demand in state.demands:

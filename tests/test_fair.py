@@ -303,7 +303,7 @@ async def test_fair_rules_for_demands_catalogue_and_showcase(skipping: Skipping)
     assert fourth.value.kind == "conflict" and "每个社会组织在同一届社洽会最多登记3个展示项目" in fourth.value.message
     assert "已登记3个" in fourth.value.message and service.showcase(fair.fair_no).total == 3
 
-    await skipping.env.sleep(timedelta(days=1, minutes=1))
+    await skipping.sleep(timedelta(days=1, minutes=1))
     await until_fair(skipping.env.client, fair.fair_no, lambda s: s.phase.value == "reviewing")
     with pytest.raises(ServiceError) as too_late:
         await service.submit_demand(service.actor("dept-jg"), fair.fair_no, DemandInput.model_validate(DEMAND))

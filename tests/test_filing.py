@@ -74,7 +74,7 @@ async def test_green_channel_filing_goes_from_submission_to_certificate(skipping
     assert application.organization_name in notice and "公示" in notice
     assert [n.case_no for n in service.public_notices().items].count(case_no) == 1
 
-    await skipping.env.sleep(timedelta(days=9))
+    await skipping.sleep(timedelta(days=9))
     await until_state(client, case_no, lambda s: s.phase is Phase.decision)
     await approve(service, case_no, "decision", "jg-zhou")
 
@@ -158,7 +158,7 @@ async def test_case_lapses_when_the_correction_window_passes(skipping: Skipping)
     applicant, case_no = await submit(service, factories.filing(materials=[]))
     assert service.case(applicant, case_no).phase is Phase.correction
 
-    await skipping.env.sleep(timedelta(days=20))
+    await skipping.sleep(timedelta(days=20))
     state = await until_state(skipping.env.client, case_no, lambda s: s.phase.terminal)
     assert state.phase is Phase.lapsed
     view = service.case(applicant, case_no)
@@ -353,11 +353,11 @@ async def test_deadline_escalates_to_backup_counting_working_days_across_a_holid
     assert (saturday in expected) == (saturday in task.deadline.makeup_workdays_counted)
 
     now = await skipping.env.get_current_time()
-    await skipping.env.sleep(task.deadline.due_at - now - timedelta(hours=1))
+    await skipping.sleep(task.deadline.due_at - now - timedelta(hours=1))
     state = await until_state(client, case_no, lambda s: s.open_tasks[0].reminded_at is not None)
     assert not state.open_tasks[0].escalated and state.open_tasks[0].holder.name == "赵丽"
 
-    await skipping.env.sleep(timedelta(hours=2))
+    await skipping.sleep(timedelta(hours=2))
     state = await until_state(client, case_no, lambda s: s.open_tasks[0].escalated)
     escalated = state.open_tasks[0]
     assert escalated.holder.name == "钱伟" and escalated.escalated_at >= task.deadline.due_at
@@ -386,7 +386,7 @@ async def test_objection_during_public_notice_must_be_resolved_and_upheld_blocks
     view = service.case(applicant, case_no)
     assert "张大爷" not in [e.actor for e in view.timeline], "objectors are not named to the applicant"
 
-    await skipping.env.sleep(timedelta(days=9))
+    await skipping.sleep(timedelta(days=9))
     state = await until_state(client, case_no, lambda s: s.phase is Phase.public_notice and any(t.reminded_at for t in s.open_tasks))
     with pytest.raises(ServiceError) as too_early:
         await approve(service, case_no, "decision", "jg-zhou")
@@ -423,7 +423,7 @@ async def test_dismissed_objection_lets_the_filing_be_approved(skipping: Skippin
         service.actor("jg-wu"), case_no, "YY01",
         views.ObjectionResolutionInput(outcome="dismiss", reasons=["经核对，名称不相同，不会引起混淆"]),
     )
-    await skipping.env.sleep(timedelta(days=9))
+    await skipping.sleep(timedelta(days=9))
     await until_state(client, case_no, lambda s: s.phase is Phase.decision)
     await approve(service, case_no, "decision", "jg-zhou")
     view = service.case(applicant, case_no)
@@ -452,7 +452,7 @@ async def test_pauses_move_the_legal_deadline_only_by_the_working_days_paused(sk
     await through_reviews(service, case_no)
     notice_ends = service.case(applicant, case_no).public_notice_until
     assert notice_ends is not None
-    await skipping.env.sleep(timedelta(days=9))
+    await skipping.sleep(timedelta(days=9))
     await until_state(client, case_no, lambda s: s.phase is Phase.decision)
     next_day_counts = DeadlineRequest(start=datetime.combine(notice_ends, time(12), SHANGHAI), working_days=7)
     expected = await ActivityEnvironment().run(CalendarActivities(skipping.engine).compute_deadline, next_day_counts)

@@ -150,7 +150,7 @@ async def test_a_flooded_public_notice_continues_as_new_and_is_approved(skipping
         assert state.runs >= 2 and any(e.action == "continued" for e in state.timeline)
 
         await resolve_all(service, case_no, "dismiss")
-        await skipping.env.sleep(timedelta(days=9))
+        await skipping.sleep(timedelta(days=9))
         state = await until_state(client, case_no, lambda s: s.phase is Phase.decision)
         assert "公示期满，收到异议20件，均已处理（成立0件）" in [e.summary for e in state.timeline]
         await service.decide(service.actor("jg-zhou"), case_no, views.DecisionInput(step="decision", outcome="approve"))
@@ -191,7 +191,7 @@ async def test_an_upheld_objection_carried_over_still_refuses_the_filing(skippin
         runs = state.runs
 
         # the carried-over reviews keep their deadlines: past them, the new run hands each to the B post
-        await skipping.env.sleep(timedelta(days=9))
+        await skipping.sleep(timedelta(days=9))
         state = await until_state(client, case_no, lambda s: all(t.escalated_at for t in s.open_tasks if t.objection_id))
         reviews = [t for t in state.open_tasks if t.objection_id]
         assert len(reviews) == 6 and {t.holder.user_id for t in reviews} == {reviews[0].b.user_id} != {reviews[0].a.user_id}
@@ -307,7 +307,7 @@ async def test_a_fair_continues_as_new_while_collecting_and_while_its_lots_run_a
         assert state.phase is FairPhase.collecting and any(e.action == "continued" for e in state.timeline)
         assert [d.title for d in state.demands] == [DEMAND["title"], "青少年课后托管服务"], "the demands are carried over"
 
-        await skipping.env.sleep(timedelta(days=2, minutes=1))
+        await skipping.sleep(timedelta(days=2, minutes=1))
         await until_fair(client, fair_no, lambda s: s.phase is FairPhase.reviewing)
         for demand_id in ("D01", "D02"):
             await service.review_demand(service.actor(ORGANIZER), fair_no, demand_id, views.DemandReviewInput(approve=True))

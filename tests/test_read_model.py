@@ -54,7 +54,7 @@ async def approved_case(skipping: Skipping) -> list[CaseState]:
     for step, user in (("preliminary_review", "cg-zhao"), ("authority_review", "jg-zhou")):
         await service.decide(service.actor(user), case_no, views.DecisionInput(step=step, outcome="approve"))
     states.append(await case_state(client, case_no))
-    await skipping.env.sleep(timedelta(days=9))
+    await skipping.sleep(timedelta(days=9))
     await until_state(client, case_no, lambda s: s.phase is Phase.decision)
     await service.decide(service.actor("jg-zhou"), case_no, views.DecisionInput(step="decision", outcome="approve"))
     states.append(await case_state(client, case_no))
