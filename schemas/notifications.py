@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from schemas.people import Actor
 
@@ -51,3 +51,39 @@ class NotificationRequest(BaseModel):
     case_no: str
     recipients: list[Actor]
     context: dict[str, str] = Field(default_factory=dict)
+
+
+class Channel(StrEnum):
+    """An outside channel a notification is delivered on (in-app is the outbox itself)."""
+
+    email = "email"
+    sms = "sms"
+
+
+class Delivery(BaseModel):
+    """Deliver one queued notification (by its outbox key) on the channels its recipient chose.
+    The retry schedule travels with it so the workflow's history, not today's settings, decides it."""
+
+    key: str
+    retry_seconds: float
+    attempts: int
+
+
+class Send(BaseModel):
+    key: str
+    channel: Channel
+
+
+class MarkRead(BaseModel):
+    """Which of one's messages to mark read: the listed ones, or all when ``keys`` is left out."""
+
+    keys: list[str] | None = Field(
+        default=None, max_length=200, title="消息编号", description="不填则全部标为已读；一次最多200条"
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _bounded(cls, keys: list[str] | None) -> list[str] | None:
+        if keys is not None and any(not 0 < len(k) <= 300 for k in keys):
+            raise ValueError("消息编号长度须为1–300个字符，请从“我的消息”中复制")
+        return keys
