@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     smtp_port: int = 587
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     """``starttls`` (port 587), ``ssl`` (implicit TLS, port 465) or ``none`` (only on a trusted internal relay)."""
+    smtp_ca_file: Path | None = None
+    """The CA certificate(s) the mail server's TLS certificate is checked against when it is not one the
+    system trusts (a government network's own CA); unset: the system's trusted CAs."""
     smtp_user: str | None = None
     smtp_password: str | None = None
     mail_from: str = "shezu@localhost"

@@ -179,7 +179,7 @@ class NotificationActivities:
         message["Subject"] = subject
         message["Message-ID"] = make_msgid(idstring=hashlib.sha256(key.encode()).hexdigest()[:16])
         message.set_content(body, charset="utf-8")
-        secure = ssl.create_default_context()
+        secure = ssl.create_default_context(cafile=settings.smtp_ca_file)
         if settings.smtp_security == "ssl":
             server: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=SEND_TIMEOUT_SECONDS, context=secure)
         else:

@@ -1,7 +1,8 @@
 """Read-model tables. Written only by activities (and admin loaders); read by the API and CLI.
 
-Everything here except the directory, calendars, attachments and the allocations of case numbers and
-发文字号 is a projection of workflow state and can be rebuilt from it (``shezu readmodel rebuild``).
+Everything here except the directory, calendars, attachments, the allocations of case numbers and
+发文字号, the notification outbox with its read marks, preferences and deliveries, and the accounts is a
+projection of workflow state and can be rebuilt from it (``shezu readmodel rebuild``).
 """
 
 from __future__ import annotations

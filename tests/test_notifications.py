@@ -9,12 +9,15 @@ import asyncio
 import email
 import email.policy
 import hmac
+import ipaddress
 import json
+import ssl
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -22,6 +25,11 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
@@ -35,6 +43,7 @@ from service.accounts import AccountService
 from service.cases import CaseService
 from settings import Settings
 from store.models import DeliveryRecord, NotificationRecord
+from tests import factories
 from tests.conftest import GATEWAY, free_port, make_settings, prepared_engine
 from worker import build_worker
 
@@ -150,7 +159,11 @@ async def delivering(
 
 
 def choose(system: Delivering, user_id: str, **chosen: object) -> None:
-    AccountService(system.settings, system.engine).set_preferences(user_id, NotificationPreferences(**chosen))
+    choose_in(system.settings, system.engine, user_id, **chosen)
+
+
+def choose_in(settings: Settings, engine: Engine, user_id: str, **chosen: object) -> None:
+    AccountService(settings, engine).set_preferences(user_id, NotificationPreferences(**chosen))
 
 
 async def test_mail_and_sms_delivered_after_the_gateway_fails_with_back_off(delivering: Delivering) -> None:
@@ -265,3 +278,79 @@ async def test_messages_unread_count_and_preferences_through_the_api(tmp_path: P
     async with httpx.AsyncClient(transport=transport, base_url="http://shezu.test") as public:
         assert (await public.get("/api/notifications")).status_code == 401
         assert (await public.put("/api/account/preferences", json={})).status_code == 401
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_case_tells_its_reviewer_by_mail(delivering: Delivering) -> None:
+    """The whole way: a filing's workflow queues the reviewer's 待办 and its delivery reaches their mailbox."""
+    choose(delivering, "cg-zhao", email="zhao.li@jd.example.cn", by_email=True)
+    service = CaseService(delivering.settings, delivering.engine, delivering.env.client)
+    application = factories.filing()
+    receipt = await service.submit(service.actor(factories.applicant_id(), application.applicant_name), application)
+
+    deadline = time.monotonic() + 30
+    while not delivering.mailbox.messages and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    [mail] = delivering.mailbox.messages
+    assert delivering.mailbox.recipients == [["zhao.li@jd.example.cn"]]
+    assert mail["Subject"].startswith("【待办】") and receipt.case_no in mail["Subject"]
+    assert "请于" in mail.get_content()
+
+
+def certificate_for_localhost(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, standing for a government network's own CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.test")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "mail.pem", folder / "mail.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_mail_over_starttls_with_a_login(tmp_path: Path) -> None:
+    """A government mail server: STARTTLS required, its certificate from the network's own CA, login required."""
+    cert_file, key_file = certificate_for_localhost(tmp_path)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert_file, key_file)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticate(server: object, session: object, envelope: object, mechanism: str, auth_data: LoginPassword) -> AuthResult:
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"noreply", b"mail-password-42"))
+
+    box, port = Mailbox(), free_port()
+    controller = Controller(
+        box, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True,
+        authenticator=authenticate, auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        settings = make_settings(tmp_path).model_copy(update={
+            "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "starttls", "smtp_ca_file": cert_file,
+            "smtp_user": "noreply", "smtp_password": "mail-password-42",
+        })
+        engine = prepared_engine(settings)
+        outbox = NotificationActivities(settings, engine, None)
+        choose_in(settings, engine, "wangfang", email="wangfang@example.cn", by_email=True)
+        request = NotificationRequest(key="YJ-TLS:accepted", kind=NotificationKind.accepted, case_no="YJ-TLS", recipients=[APPLICANT], context=CONTEXT)
+        [key] = outbox._queue(request)[1]
+        assert outbox.plan_delivery(key) == [Channel.email]
+        outbox.send_notification(Send(key=key, channel=Channel.email))
+        assert logins == [(b"noreply", b"mail-password-42")] and len(box.messages) == 1
+        assert box.messages[0]["Subject"].startswith("【已受理】春晖读书会")
+
+        untrusted = NotificationActivities(settings.model_copy(update={"smtp_ca_file": None}), engine, None)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            untrusted._mail("wangfang@example.cn", "主题", "正文", key)
+        assert len(box.messages) == 1
+    finally:
+        controller.stop()
