@@ -145,7 +145,7 @@ class NotificationActivities:
 
     @activity.defn(name="give_up_delivery")
     def give_up_delivery(self, send: Send) -> None:
-        """The attempts ran out: recorded as failed, so staff can see who was not reached."""
+        """The attempts ran out: recorded as failed (``failed_at``, with the last error and the attempts made)."""
         with session_scope(self.engine) as session:
             delivery = session.get(DeliveryRecord, (send.key, send.channel.value))
             if delivery is not None and delivery.delivered_at is None:

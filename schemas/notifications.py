@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from schemas.people import Actor
 
@@ -77,13 +78,6 @@ class Send(BaseModel):
 class MarkRead(BaseModel):
     """Which of one's messages to mark read: the listed ones, or all when ``keys`` is left out."""
 
-    keys: list[str] | None = Field(
+    keys: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = Field(
         default=None, max_length=200, title="消息编号", description="不填则全部标为已读；一次最多200条"
     )
-
-    @field_validator("keys")
-    @classmethod
-    def _bounded(cls, keys: list[str] | None) -> list[str] | None:
-        if keys is not None and any(not 0 < len(k) <= 300 for k in keys):
-            raise ValueError("消息编号长度须为1–300个字符，请从“我的消息”中复制")
-        return keys
