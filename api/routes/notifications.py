@@ -32,7 +32,7 @@ async def notifications(
 
 @router.post(
     "/api/notifications/read", tags=MESSAGES, summary="标为已读（指定的消息，或全部）；返回仍未读的条数",
-    responses=errors(403, 404, 422),
+    responses=errors(400, 403, 404, 422),
 )
 async def mark_read(marked: MarkRead, service: Service, user: UserId) -> int:
     return service.mark_read(service.actor(user), marked.keys)
@@ -45,7 +45,7 @@ async def preferences(service: Service, accounts: Accounts, user: UserId) -> Pre
 
 @router.put(
     "/api/account/preferences", tags=["账号与登录"], summary="设置我的通知方式：站内消息总会收到，电子邮件和短信可选",
-    responses=errors(403, 422),
+    responses=errors(400, 403, 422),
 )
 async def set_preferences(chosen: NotificationPreferences, service: Service, accounts: Accounts, user: UserId) -> PreferencesView:
     return accounts.set_preferences(service.actor(user).user_id, chosen)
