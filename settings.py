@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -111,13 +112,20 @@ class Settings(BaseSettings):
     sms_webhook_url: str | None = None
     """Notifications by SMS: the gateway's webhook; it is sent ``{"phone", "text"}`` as JSON (unset: no SMS)."""
     sms_webhook_secret: str | None = None
-    """Signs each SMS request body: ``X-Shezu-Signature: sha256=<hex HMAC-SHA256 of the body>``."""
+    """Signs each SMS request body: ``X-Shezu-Signature: sha256=<hex HMAC-SHA256 of the body>``; required with the URL."""
     delivery_retry_seconds: float = 30
     """The first retry of a failed e-mail or SMS waits this long; each next one twice as long (at most an hour)."""
     delivery_attempts: int = 30
     """Attempts per message and channel before it is recorded as failed (with back-off, about a day)."""
     demo_password: str = "shezu-demo-2026"
     """The password of every demo account a development system seeds."""
+
+    @model_validator(mode="after")
+    def _sms_is_signed(self) -> Settings:
+        """An unsigned webhook would let anyone who reaches the gateway send texts in the bureau's name."""
+        if self.sms_webhook_url and not self.sms_webhook_secret:
+            raise ValueError("设置了 SHEZU_SMS_WEBHOOK_URL 就须设置 SHEZU_SMS_WEBHOOK_SECRET（短信网关用它验证请求来自本系统）")
+        return self
 
     @property
     def cookie_key(self) -> str:

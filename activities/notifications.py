@@ -193,8 +193,6 @@ class NotificationActivities:
 
     def _sms(self, mobile: str, subject: str, body: str) -> None:
         body_bytes = json.dumps({"phone": mobile, "text": f"{subject}\n{body}"}, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        if self.settings.sms_webhook_secret:
-            headers[SIGNATURE_HEADER] = sign(self.settings.sms_webhook_secret, body_bytes)
+        headers = {"Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: sign(self.settings.sms_webhook_secret, body_bytes)}
         answer = httpx.post(self.settings.sms_webhook_url, content=body_bytes, headers=headers, timeout=SEND_TIMEOUT_SECONDS)
         answer.raise_for_status()

@@ -30,6 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
@@ -237,7 +238,9 @@ async def test_a_repeated_task_sends_nothing_twice(delivering: Delivering) -> No
 
 
 async def test_messages_unread_count_and_preferences_through_the_api(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path).model_copy(update={"sms_webhook_url": "http://127.0.0.1:9/sms"})
+    with pytest.raises(ValidationError, match="SHEZU_SMS_WEBHOOK_SECRET"):
+        Settings(data_dir=tmp_path, sms_webhook_url="http://127.0.0.1:9/sms")  # an unsigned gateway is refused at start-up
+    settings = make_settings(tmp_path).model_copy(update={"sms_webhook_url": "http://127.0.0.1:9/sms", "sms_webhook_secret": SMS_SECRET})
     engine = prepared_engine(settings)
     outbox = NotificationActivities(settings.model_copy(update={"sms_webhook_url": None}), engine, None)
     for n in range(3):
