@@ -12,7 +12,9 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -94,8 +96,36 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """This service's address as browsers reach it (the OIDC redirect goes to ``{public_url}/api/oidc/callback``);
     default ``http://{http_host}:{http_port}``."""
+    smtp_host: str | None = None
+    """Notifications by e-mail: the mail server (unset: no e-mail is sent)."""
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    """``starttls`` (port 587), ``ssl`` (implicit TLS, port 465) or ``none`` (only on a trusted internal relay)."""
+    smtp_ca_file: Path | None = None
+    """The CA certificate(s) the mail server's TLS certificate is checked against when it is not one the
+    system trusts (a government network's own CA); unset: the system's trusted CAs."""
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "shezu@localhost"
+    """The sender address of notification mail, e.g. ``noreply@mzj.example.gov.cn``."""
+    mail_from_name: str = "社会组织登记服务"
+    sms_webhook_url: str | None = None
+    """Notifications by SMS: the gateway's webhook; it is sent ``{"phone", "text"}`` as JSON (unset: no SMS)."""
+    sms_webhook_secret: str | None = None
+    """Signs each SMS request body: ``X-Shezu-Signature: sha256=<hex HMAC-SHA256 of the body>``; required with the URL."""
+    delivery_retry_seconds: float = 30
+    """The first retry of a failed e-mail or SMS waits this long; each next one twice as long (at most an hour)."""
+    delivery_attempts: int = 30
+    """Attempts per message and channel before it is recorded as failed (with back-off, about a day)."""
     demo_password: str = "shezu-demo-2026"
     """The password of every demo account a development system seeds."""
+
+    @model_validator(mode="after")
+    def _sms_is_signed(self) -> Settings:
+        """An unsigned webhook would let anyone who reaches the gateway send texts in the bureau's name."""
+        if self.sms_webhook_url and not self.sms_webhook_secret:
+            raise ValueError("设置了 SHEZU_SMS_WEBHOOK_URL 就须设置 SHEZU_SMS_WEBHOOK_SECRET（短信网关用它验证请求来自本系统）")
+        return self
 
     @property
     def cookie_key(self) -> str:
@@ -130,6 +160,11 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def delivers(self) -> bool:
+        """Whether notifications go beyond the in-app outbox (e-mail or SMS configured)."""
+        return bool(self.smtp_host or self.sms_webhook_url)
 
     @property
     def single_sign_on(self) -> bool:

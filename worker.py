@@ -26,8 +26,9 @@ from workflows.contract import ContractWorkflow
 from workflows.fair import FairWorkflow
 from workflows.filing import FilingWorkflow
 from workflows.lot import LotWorkflow
+from workflows.notify import NotificationDeliveryWorkflow
 
-WORKFLOWS = [FilingWorkflow, FairWorkflow, LotWorkflow, ContractWorkflow]
+WORKFLOWS = [FilingWorkflow, FairWorkflow, LotWorkflow, ContractWorkflow, NotificationDeliveryWorkflow]
 
 STICKY_QUEUE_TIMEOUT = timedelta(seconds=2)
 """A workflow task goes first to the queue of the worker that has the case cached ("sticky"); if that
@@ -37,12 +38,12 @@ after they are scheduled (median), 23 ms at most (tests/golden). 2 s is ~100 tim
 but stalled worker that misses it costs only a replay of the case's history on some worker."""
 
 
-def activities(settings: Settings, engine: Engine) -> list[object]:
+def activities(settings: Settings, engine: Engine, client: Client) -> list[object]:
     calendar = CalendarActivities(engine)
     contracts = ContractActivities(engine, settings.policies_dir, settings.contract_history_limit or settings.history_limit)
     directory = DirectoryActivities(engine)
     documents = DocumentActivities(settings.documents_dir, engine)
-    notifications = NotificationActivities(engine)
+    notifications = NotificationActivities(settings, engine, client)
     policy = PolicyActivities(settings.policies_dir, settings.history_limit)
     procurement = ProcurementActivities(engine, settings.policies_dir, settings.history_limit)
     read = ReadModelActivities(engine)
@@ -59,6 +60,9 @@ def activities(settings: Settings, engine: Engine) -> list[object]:
         directory.assign_post,
         documents.render_document,
         notifications.queue_notification,
+        notifications.plan_delivery,
+        notifications.send_notification,
+        notifications.give_up_delivery,
         policy.assess_application,
         procurement.procurement_policy,
         procurement.screen_bids,
@@ -78,7 +82,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=activities(settings, engine),
+        activities=activities(settings, engine, client),
         activity_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="shezu-activity"),
         sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_TIMEOUT,
         # Heartbeats (every second, activities/heartbeat.py) reach the server at most this often; the SDK

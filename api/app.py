@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 import pages
 from api import errors
@@ -18,7 +19,7 @@ from api.deps import caller
 from api.errors import ErrorBody
 from api.routes import accounts as account_routes
 from api.routes import contracts as contract_routes
-from api.routes import documents, filings, lots, system
+from api.routes import documents, filings, lots, notifications, system
 from api.routes import fairs as fair_routes
 from service.accounts import AccountService
 from service.cases import CaseService
@@ -30,7 +31,11 @@ from settings import Settings, get_settings
 
 __all__ = ["AREAS", "ErrorBody", "app", "create_app"]
 
-AREAS = (system, account_routes, filings, documents, fair_routes, lots, contract_routes)
+DOCS_ASSETS = "/api/docs-assets"
+"""Where Swagger UI (/docs) and ReDoc (/redoc) load their scripts and styles from: this app, never a CDN,
+so the documentation works on an isolated government network."""
+
+AREAS = (system, account_routes, filings, notifications, documents, fair_routes, lots, contract_routes)
 """The router modules, one per area, in the order their routes are matched."""
 
 
@@ -54,7 +59,8 @@ def create_app(
             app.state.sso = SingleSignOn(config) if config.single_sign_on else None
         yield
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="shezu 社会组织备案登记 API",
         description=(
             "社区社会组织备案、社会团体和社会服务机构登记（\"一口审批\"绿色通道）。"

@@ -390,11 +390,16 @@ def download(
 def notifications(user: As, as_json: JsonOut = False, limit: Limit = views.PAGE_LIMIT, offset: Offset = 0) -> None:
     """我的消息（最新的在前）。"""
 
-    async def run(service: CaseService) -> views.Page[views.NotificationView]:
+    async def run(service: CaseService) -> views.NotificationPage:
         return service.notifications(service.actor(user), limit, offset)
 
-    def text(page: views.Page[views.NotificationView]) -> None:
-        print_page(page, lambda row: typer.echo(f"{local_text(row.created_at)}  {row.subject}\n    {row.body}"), "没有消息")
+    def text(page: views.NotificationPage) -> None:
+        typer.echo(f"未读 {page.unread} 条")
+        print_page(
+            page,
+            lambda row: typer.echo(f"{local_text(row.created_at)}  {'' if row.read_at else '【未读】'}{row.subject}\n    {row.body}"),
+            "没有消息",
+        )
 
     emit(with_service(run), as_json, text)
 

@@ -130,3 +130,22 @@ class AccountChangeView(BaseModel):
     user_id: str | None = Field(default=None, description="改的是谁（岗位变更为空）")
     action: str = Field(description="create_account、reset_password、disable、enable、assign_staff、remove_staff、assign_post、create_token、revoke_token")
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+EMAIL = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+MOBILE = r"^1[3-9][0-9]{9}$"
+"""A mainland mobile number: 11 digits starting 13–19."""
+
+
+class NotificationPreferences(RequestModel):
+    """How a person wants notifications: always in the app (我的消息), and by e-mail or SMS if chosen."""
+
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL, title="电子邮箱", description="如 wangfang@example.cn")
+    mobile: str | None = Field(default=None, max_length=11, pattern=MOBILE, title="手机号码", description="11位大陆手机号码，如 13800138000")
+    by_email: bool = Field(default=False, title="用电子邮件通知", description="须填写电子邮箱")
+    by_sms: bool = Field(default=False, title="用短信通知", description="须填写手机号码")
+
+
+class PreferencesView(NotificationPreferences):
+    email_offered: bool = Field(description="本系统是否开通了电子邮件通知")
+    sms_offered: bool = Field(description="本系统是否开通了短信通知")

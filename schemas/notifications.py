@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -51,3 +52,32 @@ class NotificationRequest(BaseModel):
     case_no: str
     recipients: list[Actor]
     context: dict[str, str] = Field(default_factory=dict)
+
+
+class Channel(StrEnum):
+    """An outside channel a notification is delivered on (in-app is the outbox itself)."""
+
+    email = "email"
+    sms = "sms"
+
+
+class Delivery(BaseModel):
+    """Deliver one queued notification (by its outbox key) on the channels its recipient chose.
+    The retry schedule travels with it so the workflow's history, not today's settings, decides it."""
+
+    key: str
+    retry_seconds: float
+    attempts: int
+
+
+class Send(BaseModel):
+    key: str
+    channel: Channel
+
+
+class MarkRead(BaseModel):
+    """Which of one's messages to mark read: the listed ones, or all when ``keys`` is left out."""
+
+    keys: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = Field(
+        default=None, max_length=200, title="消息编号", description="不填则全部标为已读；一次最多200条"
+    )

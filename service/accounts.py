@@ -22,10 +22,12 @@ from schemas.accounts import (
     AccountInput,
     AccountStatus,
     AccountView,
+    NotificationPreferences,
     PasswordChange,
     PasswordReset,
     PostInput,
     PostView,
+    PreferencesView,
     SignInView,
     StaffInput,
     StaffView,
@@ -46,6 +48,7 @@ from store.models import (
     ApiTokenRecord,
     ExpertRecord,
     JurisdictionRecord,
+    NotificationPreferenceRecord,
     PostRecord,
     SessionRecord,
     SignInRecord,
@@ -497,6 +500,45 @@ class AccountService:
     @staticmethod
     def _changed(db: Session, by: str, user_id: str | None, action: str, detail: dict[str, Any]) -> None:
         db.add(AccountChangeRecord(at=_now(), by_user_id=by, user_id=user_id, action=action, detail=detail))
+
+    # --- how one is told: notification preferences ----------------------------------------------
+
+    def preferences(self, user_id: str) -> PreferencesView:
+        """One's own channels; nobody has chosen e-mail or SMS until they say so."""
+        with Session(self.engine) as db:
+            record = db.get(NotificationPreferenceRecord, user_id)
+        chosen = NotificationPreferences() if record is None else NotificationPreferences(
+            email=record.email, mobile=record.mobile, by_email=record.by_email, by_sms=record.by_sms
+        )
+        return self._preferences_view(chosen)
+
+    def set_preferences(self, user_id: str, chosen: NotificationPreferences) -> PreferencesView:
+        """Sets one's own channels (recorded as a change by oneself). A channel needs its address and
+        must be offered here; messages already sent keep the address they went to."""
+        problems = []
+        if chosen.by_email and not chosen.email:
+            problems.append("选择电子邮件通知须填写电子邮箱")
+        if chosen.by_sms and not chosen.mobile:
+            problems.append("选择短信通知须填写手机号码")
+        if chosen.by_email and not self.settings.smtp_host:
+            problems.append("本系统未开通电子邮件通知，请取消该选项")
+        if chosen.by_sms and not self.settings.sms_webhook_url:
+            problems.append("本系统未开通短信通知，请取消该选项")
+        if problems:
+            raise ServiceError("invalid", "；".join(problems), problems)
+        with session_scope(self.engine) as db:
+            record = db.get(NotificationPreferenceRecord, user_id) or NotificationPreferenceRecord(user_id=user_id)
+            for field, value in chosen.model_dump().items():
+                setattr(record, field, value)
+            record.updated_at = _now()
+            db.add(record)
+            self._changed(db, user_id, user_id, "set_preferences", {"by_email": chosen.by_email, "by_sms": chosen.by_sms})
+        return self._preferences_view(chosen)
+
+    def _preferences_view(self, chosen: NotificationPreferences) -> PreferencesView:
+        return PreferencesView(
+            **chosen.model_dump(), email_offered=bool(self.settings.smtp_host), sms_offered=bool(self.settings.sms_webhook_url)
+        )
 
     # --- a development system's demo accounts ----------------------------------------------------
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from rules import permissions
@@ -49,6 +50,7 @@ from service.common import (
 )
 from store import directory
 from store.case_numbers import DuplicateOpenCase, open_case_key
+from store.db import session_scope
 from store.files import ATTACHMENT_LIMIT, ATTACHMENT_TYPES, TooLarge, put_stream
 from store.models import (
     AttachmentRecord,
@@ -409,19 +411,41 @@ class CaseService(Service):
         ]
         return views.Page[views.TaskView](items=items, total=total, limit=limit, offset=offset)
 
-    def notifications(self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.NotificationView]:
-        query = (
-            select(NotificationRecord)
-            .where(NotificationRecord.recipient_id == actor.user_id)
-            .order_by(col(NotificationRecord.created_at).desc(), col(NotificationRecord.key))
-        )
+    def notifications(
+        self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0, unread_only: bool = False
+    ) -> views.NotificationPage:
+        """A person's messages, newest first, with their unread count (for the pages' badge)."""
+        mine = NotificationRecord.recipient_id == actor.user_id
+        unread = col(NotificationRecord.read_at).is_(None)
+        query = select(NotificationRecord).where(mine, unread) if unread_only else select(NotificationRecord).where(mine)
+        query = query.order_by(col(NotificationRecord.created_at).desc(), col(NotificationRecord.key))
         with Session(self.engine) as session:
             records, total = paged(session, query, limit, offset)
+            unread_count = session.exec(select(func.count()).select_from(NotificationRecord).where(mine, unread)).one()
         items = [
-            views.NotificationView(case_no=r.case_no, kind=r.kind, subject=r.subject, body=r.body, created_at=r.created_at)
+            views.NotificationView(
+                key=r.key, case_no=r.case_no, kind=r.kind, subject=r.subject, body=r.body, created_at=r.created_at, read_at=r.read_at
+            )
             for r in records
         ]
-        return views.Page[views.NotificationView](items=items, total=total, limit=limit, offset=offset)
+        return views.NotificationPage(items=items, total=total, limit=limit, offset=offset, unread=unread_count)
+
+    def mark_read(self, actor: Actor, keys: list[str] | None) -> int:
+        """Marks the person's own messages read (the given ones, or all); returns how many are still unread.
+        Another person's message key is refused as if it did not exist."""
+        mine = NotificationRecord.recipient_id == actor.user_id
+        with session_scope(self.engine) as session:
+            if keys is not None:
+                found = set(session.exec(select(NotificationRecord.key).where(mine, col(NotificationRecord.key).in_(keys))).all())
+                if missing := [k for k in keys if k not in found]:
+                    raise ServiceError("not_found", f"没有这条消息：{missing[0]}（请从“我的消息”中选择）", missing)
+            chosen = update(NotificationRecord).where(mine, col(NotificationRecord.read_at).is_(None))
+            if keys is not None:
+                chosen = chosen.where(col(NotificationRecord.key).in_(keys))
+            session.exec(chosen.values(read_at=datetime.now(UTC)))
+            return session.exec(
+                select(func.count()).select_from(NotificationRecord).where(mine, col(NotificationRecord.read_at).is_(None))
+            ).one()
 
     def public_notices(self, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.PublicNoticeView]:
         """Cases now in 公示, with their notice: anyone may read them and object. A case enters the 公示

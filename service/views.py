@@ -218,11 +218,13 @@ class SubmissionReceipt(BaseModel):
 
 
 class NotificationView(BaseModel):
+    key: str = Field(description="消息编号（标记已读时用）")
     case_no: str
     kind: str
     subject: str
     body: str
     created_at: AwareDatetime
+    read_at: AwareDatetime | None = Field(description="何时标为已读；未读为空")
 
 
 class PublicNoticeView(BaseModel):
@@ -550,3 +552,9 @@ class OrganizationView(BaseModel):
     name: str
     track: str
     grade: str = Field(description="最近一次绩效评价等级；无则为空")
+
+
+class NotificationPage(Page[NotificationView]):
+    """One page of a person's messages, with how many of all their messages are unread."""
+
+    unread: int = Field(ge=0, description="未读消息条数（全部消息中）")

@@ -1,7 +1,8 @@
 """Read-model tables. Written only by activities (and admin loaders); read by the API and CLI.
 
-Everything here except the directory, calendars, attachments and the allocations of case numbers and
-发文字号 is a projection of workflow state and can be rebuilt from it (``shezu readmodel rebuild``).
+Everything here except the directory, calendars, attachments, the allocations of case numbers and
+发文字号, the notification outbox with its read marks, preferences and deliveries, and the accounts is a
+projection of workflow state and can be rebuilt from it (``shezu readmodel rebuild``).
 """
 
 from __future__ import annotations
@@ -266,6 +267,38 @@ class NotificationRecord(SQLModel, table=True):
     body: str
     created_at: datetime = utc_column(nullable=False)
     delivered_at: datetime | None = utc_column()
+    """When every outside channel the recipient chose (e-mail, SMS) had it; unset while one is pending
+    or failed, or when no outside channel is configured."""
+    read_at: datetime | None = utc_column()
+    """When the recipient marked it read (unread messages are counted for them)."""
+
+
+class NotificationPreferenceRecord(SQLModel, table=True):
+    """How a person wants to be told, set by themselves: in-app always, e-mail and SMS if they choose."""
+
+    __tablename__ = "notification_preferences"
+    user_id: str = Field(primary_key=True)
+    email: str | None = None
+    mobile: str | None = None
+    by_email: bool = False
+    by_sms: bool = False
+    updated_at: datetime = utc_column(nullable=False)
+
+
+class DeliveryRecord(SQLModel, table=True):
+    """One message sent on one outside channel: where to, how many attempts, the last failure, and
+    when it was delivered (so a repeated send finds it done and sends nothing twice)."""
+
+    __tablename__ = "notification_deliveries"
+    notification_key: str = Field(primary_key=True)
+    channel: str = Field(primary_key=True)
+    address: str
+    attempts: int = 0
+    last_error: str | None = None
+    last_attempt_at: datetime | None = utc_column()
+    delivered_at: datetime | None = utc_column()
+    failed_at: datetime | None = utc_column()
+    """Set when the attempts ran out; the message then stays undelivered on this channel."""
 
 
 

@@ -43,6 +43,13 @@ async def test_operator_drives_a_case_from_the_command_line(cli_env: dict[str, s
     code, out, _ = await shezu(cli_env, "withdraw", case_no, "--as", "wang-cli", "--reason", "改为明年申请")
     assert code == 0 and "已撤回" in out
 
+    for _ in range(20):  # the acceptance is notified just after the case moves on: wait for it, bounded
+        code, out, _ = await shezu(cli_env, "notifications", "--as", "wang-cli")
+        if "【已受理】" in out:
+            break
+        await asyncio.sleep(0.25)
+    assert code == 0 and re.search(r"^未读 [1-9]\d* 条$", out, re.MULTILINE) and "【未读】【已受理】" in out, out
+
 
 async def test_bad_files_are_explained(cli_env: dict[str, str], tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"

@@ -589,7 +589,7 @@ async def test_the_organizer_may_refuse_a_single_source_purchase(skipping: Skipp
 async def own_worker(skipping: Skipping, replace: dict[str, Any] | None = None, **settings: Any) -> AsyncIterator[Settings]:
     """A worker on its own task queue, with other settings or some activities replaced."""
     own = skipping.settings.model_copy(update={"task_queue": f"shezu-contract-{uuid.uuid4().hex[:8]}", **settings})
-    chosen = [replace.get(activity_name(a), a) if replace else a for a in activities(own, skipping.engine)]
+    chosen = [replace.get(activity_name(a), a) if replace else a for a in activities(own, skipping.engine, skipping.env.client)]
     async with Worker(
         skipping.env.client, task_queue=own.task_queue, workflows=WORKFLOWS, activities=chosen,
         activity_executor=ThreadPoolExecutor(max_workers=4),

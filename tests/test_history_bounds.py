@@ -64,7 +64,7 @@ async def short_histories(client: Client, settings: Settings, engine: Engine) ->
     """A worker on its own task queue whose cases continue as new beyond HISTORY_LIMIT events."""
     own = settings.model_copy(update={"task_queue": f"shezu-bounds-{uuid.uuid4().hex[:8]}", "history_limit": HISTORY_LIMIT})
     async with Worker(
-        client, task_queue=own.task_queue, workflows=WORKFLOWS, activities=activities(own, engine),
+        client, task_queue=own.task_queue, workflows=WORKFLOWS, activities=activities(own, engine, client),
         activity_executor=ThreadPoolExecutor(max_workers=4),
     ):
         yield CaseService(own, engine, client)

@@ -127,9 +127,9 @@ def test_case_numbers_are_sequential_and_refuse_a_second_open_case(database_url:
     assert sorted(numbers) == [f"YJ-DJ-2026-{n:05d}" for n in range(1, 13)]
 
 
-def test_outbox_queues_each_message_once(database_url: str) -> None:
+async def test_outbox_queues_each_message_once(database_url: str, tmp_path: Path) -> None:
     engine = migrated_engine(database_url)
-    outbox = NotificationActivities(engine)
+    outbox = NotificationActivities(make_settings(tmp_path, database_url), engine, None)  # no e-mail or SMS: nothing to start
     staff = [
         Actor(user_id=user_id, name=name, role=Role.community_committee, jurisdiction="YJ-JG-CG")
         for user_id, name in (("cg-zhao", "赵丽"), ("cg-qian", "钱伟"))
@@ -139,8 +139,8 @@ def test_outbox_queues_each_message_once(database_url: str) -> None:
         recipients=staff, context={"case_no": "YJ-JG-BA-2026-00001", "subject": "舞蹈队", "task_title": "居委会初审",
                                    "due_date": "2026-11-27", "phase": "居委会初审"},
     )
-    assert outbox.queue_notification(request) == 2
-    assert outbox.queue_notification(request) == 0
+    assert await outbox.queue_notification(request) == 2
+    assert await outbox.queue_notification(request) == 0
     with Session(engine) as session:
         rows = session.exec(select(NotificationRecord)).all()
     assert sorted(r.recipient_name for r in rows) == ["赵丽", "钱伟"]

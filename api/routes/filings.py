@@ -100,13 +100,6 @@ async def inbox(
     return service.inbox(service.actor(user), role, jurisdiction, include_closed, limit, offset)
 
 
-@router.get("/api/notifications", tags=["申请人", "工作人员"], summary="我的消息（分页，最新的在前）", responses=errors(403, 422))
-async def notifications(
-    service: Service, user: UserId, limit: Limit = PAGE_LIMIT, offset: Offset = 0
-) -> views.Page[views.NotificationView]:
-    return service.notifications(service.actor(user), limit, offset)
-
-
 @router.get("/api/public-notices", tags=["公众"], summary="正在公示的申请（分页）", responses=errors(422))
 async def public_notices(service: Service, limit: Limit = PAGE_LIMIT, offset: Offset = 0) -> views.Page[views.PublicNoticeView]:
     return service.public_notices(limit, offset)
