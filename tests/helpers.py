@@ -59,16 +59,17 @@ async def _until(client: Client, workflow_id: str, query: Any, condition: Callab
     """Wait (bounded) until a workflow reports a settled state meeting ``condition``; fail with its timeline."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + seconds
-    state = None
+    state = failure = None
     while True:
+        answered = None
         try:
-            state = await client.get_workflow_handle(workflow_id).query(query)
-        except RPCError:
-            state = None  # a child workflow that is still starting
-        if state is not None and condition(state) and state.settled_revision == state.revision:
-            return state
+            answered = state = await client.get_workflow_handle(workflow_id).query(query)
+        except RPCError as error:  # a child workflow that is still starting, or a query the loaded worker did not answer in time
+            failure = error
+        if answered is not None and condition(answered) and answered.settled_revision == answered.revision:
+            return answered
         if loop.time() > give_up:
-            timeline = [e.summary for e in state.timeline] if state else "never started"
+            timeline = [e.summary for e in state.timeline] if state else f"never answered a query (last: {failure!r})"
             raise AssertionError(f"{workflow_id} never reached the expected state; timeline: {timeline}")
         await asyncio.sleep(0.1)
 

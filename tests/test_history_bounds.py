@@ -57,6 +57,9 @@ async def skipping(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sk
         yield Skipping(env, CaseService(settings, engine, env.client), engine, settings)
 SHORT = "该组织夜间在小区广场排练，音响声音很大，影响老人和孩子休息。"
 LONG = SHORT * 90  # about 3,000 characters
+FLOOD_SECONDS = 120
+"""How long a flooded case may take to file every objection: twenty reviews and a continue-as-new, each
+workflow task waiting its turn on two shared cores."""
 
 
 @asynccontextmanager
@@ -120,7 +123,7 @@ async def test_a_flood_of_objections_racing_continue_as_new_is_bounded_and_none_
         assert all(isinstance(a, str) and "异议已登记" in a for a in answers if a not in refused), answers
         assert len(refused) == 2 and all("同一公示最多受理20件异议" in r.message for r in refused), answers
 
-        state = await until_state(client, case_no, lambda s: len(s.objections) == 20 and all(o.task_id for o in s.objections))
+        state = await until_state(client, case_no, lambda s: len(s.objections) == 20 and all(o.task_id for o in s.objections), FLOOD_SECONDS)
         assert state.runs >= 2 and any(e.action == "continued" for e in state.timeline)
         assert len({o.objection_id for o in state.objections}) == 20
         assert len([t for t in state.open_tasks if t.objection_id]) == 20, "every objection is waiting for its review"
@@ -146,7 +149,7 @@ async def test_a_flooded_public_notice_continues_as_new_and_is_approved(skipping
                     await object_as(service, case_no, user, name, number, SHORT)
                 except ServiceError as refusal:
                     assert (user, number) == ("neighbour-6", 3) and "已收到20件" in refusal.message
-        state = await until_state(client, case_no, lambda s: len(s.objections) == 20 and all(o.task_id for o in s.objections))
+        state = await until_state(client, case_no, lambda s: len(s.objections) == 20 and all(o.task_id for o in s.objections), FLOOD_SECONDS)
         assert state.runs >= 2 and any(e.action == "continued" for e in state.timeline)
 
         await resolve_all(service, case_no, "dismiss")
@@ -187,7 +190,7 @@ async def test_an_upheld_objection_carried_over_still_refuses_the_filing(skippin
         for user, name in (("neighbour-x", "辛"), ("neighbour-y", "壬")):
             for number in range(1, 4):
                 await object_as(service, case_no, user, name, number, SHORT)
-        state = await until_state(client, case_no, lambda s: s.runs >= 2 and all(o.task_id for o in s.objections))
+        state = await until_state(client, case_no, lambda s: s.runs >= 2 and all(o.task_id for o in s.objections), FLOOD_SECONDS)
         runs = state.runs
 
         # the carried-over reviews keep their deadlines: past them, the new run hands each to the B post
