@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,9 +17,11 @@ from temporalio.service import RPCError
 from schemas.calendar import CalendarSource, CalendarSourceKind, Deadline
 from schemas.case import CaseState
 from schemas.contracts import ContractState
+from schemas.documents import DocumentRef
 from schemas.procurement import FairState, LotState
 from service.cases import CaseService
 from settings import PROJECT_ROOT
+from store.files import content_path
 from workflows.contract import ContractWorkflow
 from workflows.fair import FairWorkflow
 from workflows.filing import FilingWorkflow
@@ -136,6 +138,15 @@ async def shezu(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode is not None and process.returncode >= 0, f"shezu {args} crashed: {err.decode()} after printing: {out.decode()}"
     return process.returncode, out.decode(), err.decode()
+
+
+def misplaced_seals(documents_dir: Path, refs: Mapping[Any, DocumentRef]) -> dict[Any, list[str]]:
+    """For each stored document whose seal's place leaves the text area (or is missing), the pages at fault."""
+    found = {}
+    for name, ref in refs.items():
+        if problems := seals_outside_text_area(content_path(documents_dir, ref.html_sha256, "html").read_text(encoding="utf-8")):
+            found[name] = problems
+    return found
 
 
 def seals_outside_text_area(html: str) -> list[str]:

@@ -37,7 +37,7 @@ from settings import PROJECT_ROOT, get_settings
 from store.directory import DirectoryFile, load_directory, read_directory_file
 from store.files import content_path
 from tests.conftest import SAMPLE_DIRECTORY, migrated_engine
-from tests.helpers import at, deadline, seals_outside_text_area
+from tests.helpers import at, deadline, misplaced_seals
 
 STREET_OFFICE = Office(
     jurisdiction="YJ-JG", jurisdiction_name="建工街道", role=Role.street_office, name="延吉市建工街道办事处"
@@ -351,10 +351,7 @@ def test_a_certificate_is_one_page(rendered: tuple[Path, dict[DocumentKind, Docu
 
 
 def test_the_seals_place_stays_clear_of_the_footer(rendered: tuple[Path, dict[DocumentKind, DocumentRef]]) -> None:
-    documents_dir, refs = rendered
-    for kind, ref in refs.items():
-        html = content_path(documents_dir, ref.html_sha256, "html").read_text(encoding="utf-8")
-        assert seals_outside_text_area(html) == [], kind
+    assert misplaced_seals(*rendered) == {}
 
 
 def test_letters_address_the_applicant_by_name(texts: dict[DocumentKind, str]) -> None:

@@ -46,7 +46,7 @@ from schemas.procurement import (
     SeatStatus,
 )
 from store.files import content_path
-from tests.helpers import at, deadline, seals_outside_text_area
+from tests.helpers import at, deadline, misplaced_seals
 
 # --- the fair --------------------------------------------------------------------------------
 
@@ -935,10 +935,7 @@ def test_a_deadline_in_a_table_counts_its_last_day(texts: dict[str, str]) -> Non
 
 
 def test_the_seals_place_stays_clear_of_the_footer(rendered: tuple[Path, dict[str, DocumentRef]]) -> None:
-    documents_dir, refs = rendered
-    for name, ref in refs.items():
-        html = content_path(documents_dir, ref.html_sha256, "html").read_text(encoding="utf-8")
-        assert seals_outside_text_area(html) == [], name
+    assert misplaced_seals(*rendered) == {}
 
 
 # --- reproducibility ---------------------------------------------------------------------------
