@@ -136,7 +136,7 @@ async def test_a_contract_is_delivered_paid_by_progress_evaluated_and_rewarded(s
     state = await contract.evaluate(PASSING)
     assert state.evaluations[0].kind is EvaluationKind.mid_term and state.evaluations[0].grade == "优"
     report = document_text(skipping, state.documents[-1])
-    assert "延吉市社会组织评估中心（第三方评估机构）（盖章）" in report and "延吉市民政局" not in report
+    assert "延吉市社会组织评估中心（盖章）" in report and "延吉市民政局" not in report
     assert state.phase is ContractPhase.in_force and state.reward is None
 
     again = views.DisbursementInput(tranche_id="T2", voucher=state.tranche("T1").voucher)
