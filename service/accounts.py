@@ -15,6 +15,7 @@ from typing import Any
 from pwdlib import PasswordHash
 from sqlalchemy import delete, func, or_
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from schemas.accounts import (
@@ -222,6 +223,11 @@ class AccountService:
                 db.commit()
                 raise ServiceError("conflict", NAME_UNAVAILABLE)
             account = AccountRecord(user_id=request.user_id, name=request.name, created_by=request.user_id, created_at=now)
+            db.add(account)
+            try:
+                db.flush()  # two people asking for one name at once: the second is told as if it were taken
+            except IntegrityError as error:
+                raise ServiceError("conflict", NAME_UNAVAILABLE) from error
             self._set_password(db, account, request.password, request.user_id, "set_password")
             self._changed(db, request.user_id, request.user_id, "sign_up", {"name": request.name, "client": client})
             if request.email or request.mobile:

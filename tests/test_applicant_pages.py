@@ -35,7 +35,7 @@ from service.rebuild import rebuild
 from service.views import DecisionInput, WithdrawalInput
 from tests import factories
 from tests.conftest import Skipping, free_port
-from tests.helpers import until_state
+from tests.helpers import shezu, until_state
 from tests.test_filing import approve, through_reviews
 from tests.test_pages import (
     PASSWORD,
@@ -354,3 +354,18 @@ async def test_ratings_survive_a_rebuild_of_the_read_model(service: CaseService)
     rating = ratings.rating(applicant, receipt.case_no)
     assert rating is not None and rating.score == 4 and rating.comment == "窗口解释清楚"
     assert ratings.aggregate(service.actor("mz-chen"), 10, 0) == before
+
+
+async def test_an_applicant_rates_an_ended_case_at_the_command_line(
+    service: CaseService, cli_env: dict[str, str]
+) -> None:
+    applicant = service.actor(factories.applicant_id(), "王芳")
+    receipt = await service.submit(applicant, factories.filing())
+    await service.withdraw(applicant, receipt.case_no, WithdrawalInput(reason="暂不申请"))
+
+    code, _, err = await shezu(cli_env, "rate", receipt.case_no, "1", "--as", applicant.user_id)
+    assert code == 1 and "请在评价内容中写明原因" in err, err
+    code, out, err = await shezu(
+        cli_env, "rate", receipt.case_no, "1", "--as", applicant.user_id, "--comment", "等了很久没人联系"
+    )
+    assert code == 0 and "1 分（非常不满意）" in out and "居民委员会名下" in out, out + err
