@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from api.deps import CSRF_COOKIE, SESSION_COOKIE, Who, session_key, signed_in
 from api.routes.accounts import start_session
-from pages.common import LARGE_TYPE_COOKIE, Form, back_to, model_from, render, safe_next
+from pages.common import LARGE_TYPE_COOKIE, Form, back_to, model_from, parsed, render, safe_next
 from schemas.accounts import PasswordChange, SignInInput, SignUpInput
 from service.accounts import AccountService
 from service.common import ServiceError
@@ -76,6 +76,14 @@ async def sign_up_page(request: Request, who: Who) -> Response:
                   form_token=_form_tokens(accounts).dumps("sign-up"))
 
 
+def _sign_up_form(form: Form) -> SignUpInput:
+    """The form as the API's body: what people type around a name or number is trimmed (never a password),
+    and an optional box left empty is not given."""
+    typed = {k: str(form.get(k) or "").strip() for k in SIGN_UP_KEPT}
+    passwords = {k: str(form.get(k) or "") for k in ("password", "password_again")}
+    return parsed(SignUpInput, {**{k: v for k, v in typed.items() if v or k not in ("email", "mobile")}, **passwords})
+
+
 @router.post("/sign-up")
 async def sign_up(request: Request, form: Form) -> Response:
     """Opens the account exactly as the API does, and the new applicant is signed in to 我的办件."""
@@ -83,7 +91,7 @@ async def sign_up(request: Request, form: Form) -> Response:
     try:
         _served_here(accounts, form, "注册")
         client = request.client.host if request.client else None
-        new = accounts.sign_up(model_from(form, SignUpInput), client, replacing=session_key(request))
+        new = accounts.sign_up(_sign_up_form(form), client, replacing=session_key(request))
     except ServiceError as problem:
         typed = {k: str(form.get(k) or "")[:100] for k in SIGN_UP_KEPT}
         return render(request, "sign_up.html", None, status_code=problem.status_code, problem=problem,

@@ -41,8 +41,8 @@ class AccountInput(BaseModel):
     password: str = Password
 
 
-SIGN_UP_USER_ID = r"^[a-z0-9][a-z0-9._-]{2,31}$"
-"""A name someone chooses for themselves: 3–32 lower-case letters, digits and . _ - (a mobile number fits)."""
+SIGN_UP_USER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$"
+"""A name someone chooses for themselves: 3–32 letters, digits and . _ - (a mobile number fits), kept in lower case."""
 
 
 class SignUpInput(AccountInput):
@@ -50,20 +50,16 @@ class SignUpInput(AccountInput):
     become the person's notification channels."""
 
     user_id: str = Field(min_length=3, max_length=32, pattern=SIGN_UP_USER_ID, title="用户名",
-                         description="3–32个字符：字母、数字及 . _ -，如手机号码；不区分大小写")
+                         description="3–32个字符：字母、数字及 . _ -，如手机号码；不区分大小写（按小写保存）")
     password_again: str = Field(min_length=1, max_length=128, title="再次输入密码")
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL, title="电子邮箱", description="可不填；填了就用电子邮件通知您")
     mobile: str | None = Field(default=None, max_length=11, pattern=MOBILE, title="手机号码", description="可不填；填了就用短信通知您")
 
-    @field_validator("user_id", mode="before")
+    @field_validator("user_id")
     @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("email", "mobile", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return (value.strip() or None) if isinstance(value, str) else value
+    def _lower(cls, value: str) -> str:
+        """WangFang and wangfang are one name, so nobody can pass for another by the case of a letter."""
+        return value.lower()
 
 
 class AccountStatus(BaseModel):
