@@ -224,6 +224,8 @@ async def test_a_new_person_signs_up_applies_corrects_gets_the_certificate_reads
             site.url + f"/my/cases/{case_no}/rating", form={"score": "5", "comment": "", "csrf_token": token or ""}
         )
         assert again.status == 409 and "评价过，每个案件只能评价一次" in await again.text()
+        kept = await page.request.get(site.url + f"/api/cases/{case_no}/rating")
+        assert kept.ok and (await kept.json())["score"] == 2 and (await kept.json())["office_name"] == STREET_OFFICE
     finally:
         await context.close()
 
@@ -278,6 +280,7 @@ async def test_rating_an_open_case_or_anothers_is_refused_and_only_staff_see_the
         assert (await api.get("/api/ratings")).status_code == 403, "an applicant"
         posted = await api.post(f"/api/cases/{receipt.case_no}/rating", json={"score": 5}, headers={CSRF_HEADER: key})
         assert posted.status_code == 404, "another's case is not found"
+        assert (await api.get(f"/api/cases/{receipt.case_no}/rating")).status_code == 404
 
 
 async def test_sign_up_refuses_a_taken_name_differing_passwords_a_role_and_too_many_from_one_address(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from api.deps import CaseNo, Limit, Offset, Service, UserId
 from api.errors import errors
 from schemas.ratings import RatingInput, RatingsView, RatingView
+from service.common import ServiceError
 from service.ratings import RatingService
 from service.views import PAGE_LIMIT
 
@@ -33,6 +34,19 @@ Ratings = Annotated[RatingService, Depends(rating_service)]
 )
 async def rate(case_no: CaseNo, rating: RatingInput, service: Service, ratings: Ratings, user: UserId) -> RatingView:
     return ratings.rate(service.actor(user), case_no, rating)
+
+
+@router.get(
+    "/api/cases/{case_no}/rating",
+    tags=["申请人", "工作人员"],
+    summary="本案的好差评（申请人和有权查看本案的工作人员）",
+    responses=errors(401, 403, 404, 422),
+)
+async def case_rating(case_no: CaseNo, service: Service, ratings: Ratings, user: UserId) -> RatingView:
+    found = ratings.rating(service.actor(user), case_no)
+    if found is None:
+        raise ServiceError("not_found", f"案件 {case_no} 还没有评价")
+    return found
 
 
 @router.get(
