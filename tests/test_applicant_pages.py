@@ -281,6 +281,12 @@ async def test_rating_an_open_case_or_anothers_is_refused_and_only_staff_see_the
         posted = await api.post(f"/api/cases/{receipt.case_no}/rating", json={"score": 5}, headers={CSRF_HEADER: key})
         assert posted.status_code == 404, "another's case is not found"
         assert (await api.get(f"/api/cases/{receipt.case_no}/rating")).status_code == 404
+        assert (await api.get("/work/ratings")).status_code == 403, "the staff page alike"
+        theirs = service.notifications(service.actor(owner)).items[0].key
+        refused = await api.post("/messages/read", data={"key": theirs, "csrf_token": key})
+        assert refused.status_code == 404 and service.unread(owner) >= 1, (
+            "another's message is not found, and stays unread"
+        )
 
 
 async def test_sign_up_refuses_a_taken_name_differing_passwords_a_role_and_too_many_from_one_address(
