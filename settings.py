@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     """The first retry of a failed e-mail or SMS waits this long; each next one twice as long (at most an hour)."""
     delivery_attempts: int = 30
     """Attempts per message and channel before it is recorded as failed (with back-off, about a day)."""
+    sign_up: bool = True
+    """Anyone may open an applicant account at ``/sign-up`` (``POST /api/accounts``); off where every user
+    comes through the government's identity platform (single sign-on)."""
     demo_password: str = "shezu-demo-2026"
     """The password of every demo account a development system seeds."""
 

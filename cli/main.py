@@ -302,6 +302,26 @@ def withdraw(case_no: str, user: As, reason: Annotated[str | None, typer.Option(
     print_receipt(with_service(run))
 
 
+@app.command()
+def rate(
+    case_no: str,
+    score: Annotated[int, typer.Argument(min=1, max=5, help="1 非常不满意、2 不满意、3 基本满意、4 满意、5 非常满意")],
+    user: As,
+    comment: Annotated[str | None, typer.Option(help="评价内容（不超过500字；评 1、2 分须写明原因）")] = None,
+) -> None:
+    """申请人在案件办结后评价办理服务（好差评，每案一次）。"""
+    from schemas.ratings import RatingInput
+    from service.ratings import RatingService
+
+    rating = validated(RatingInput, score=score, comment=comment)
+
+    async def run(service: CaseService) -> Any:
+        return RatingService(service).rate(service.actor(user), case_no, rating)
+
+    given = with_service(run)
+    typer.echo(f"已评价 {given.case_no}：{given.score} 分（{given.score_name}），记在{given.office_name}名下")
+
+
 @app.command(name="object")
 def object_(
     case_no: str,

@@ -1,5 +1,5 @@
 """Applicants' pages for 备案/登记: the 办事指南 of each community and track, 我的办件, and a case as a
-progress line of its steps with what is missing, its documents and withdrawal."""
+progress line of its steps with what is missing, its documents, withdrawal and, once it has ended, 好差评."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from pages.common import Form, back_to, model_from, parsed, render, track_named
 from rules.checklist import SUPPLEMENTARY
 from schemas.application import Track
 from schemas.people import Actor
+from schemas.ratings import SCORES, RatingInput
 from service import views
 from service.common import ServiceError
+from service.ratings import RatingService
 
 router = APIRouter()
 
@@ -42,17 +44,20 @@ async def my_cases(request: Request, who: Who, service: Service, page: int = 1) 
 
 
 def _case_page(request: Request, who: Who, service: Service, actor: Actor, case_no: str, status_code: int = 200, **context: object) -> Response:
-    """The case page; while a 补正 is open it offers the track's materials to upload against it."""
+    """The case page; while a 补正 is open it offers the track's materials to upload against it, and once
+    the case has ended its 好差评 (the form to its applicant, or the rating given)."""
     case = service.case(actor, case_no)
     materials = service.requirements(case.community, Track(case.track)).requirements.materials if case.correction else []
+    rating = RatingService(service).rating(actor, case_no) if case.closed else None
     return render(request, "case.html", who, status_code=status_code, case=case, materials=materials,
-                  supplementary=SUPPLEMENTARY, **context)
+                  supplementary=SUPPLEMENTARY, rating=rating, scores=SCORES, **context)
 
 
 @router.get("/my/cases/{case_no}")
 async def case_page(request: Request, who: Who, service: Service, case_no: CaseNo) -> Response:
     done = request.query_params.get("done")
-    return _case_page(request, who, service, service.actor(signed_in(who)), case_no, done=done if done in ("submitted", "withdrawn", "corrected") else None)
+    return _case_page(request, who, service, service.actor(signed_in(who)), case_no,
+                      done=done if done in ("submitted", "withdrawn", "corrected", "rated") else None)
 
 
 @router.post("/my/cases/{case_no}/withdrawal")
@@ -86,3 +91,17 @@ async def correct(request: Request, form: Form, who: Who, service: Service, case
             raise
         return _case_page(request, who, service, actor, case_no, problem.status_code, problem=problem)
     return back_to(f"/my/cases/{case_no}?done=corrected")
+
+
+@router.post("/my/cases/{case_no}/rating")
+async def rate(request: Request, form: Form, who: Who, service: Service, case_no: CaseNo) -> Response:
+    """好差评 as the API takes it; a refused rating shows the case page again with what was typed."""
+    actor = service.actor(signed_in(who))
+    try:
+        RatingService(service).rate(actor, case_no, model_from(form, RatingInput))
+    except ServiceError as problem:
+        if problem.kind == "not_found":
+            raise
+        typed = {"score": str(form.get("score") or ""), "comment": str(form.get("comment") or "")[:500]}
+        return _case_page(request, who, service, actor, case_no, problem.status_code, rating_problem=problem, typed=typed)
+    return back_to(f"/my/cases/{case_no}?done=rated")

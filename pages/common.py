@@ -48,14 +48,16 @@ def track_named(value: str) -> Track:
 
 
 def render(request: Request, template: str, who: Caller | None = None, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """A page with the caller, their form token and the text-size choice."""
+    """A page with the caller, their form token, their unread messages (for the header) and the text-size choice."""
     accounts: AccountService = request.app.state.accounts
     session = accounts.session(who.session_key) if who and who.session_key else None
+    unread = request.app.state.service.unread(who.user_id) if who and who.user_id else 0
     return TEMPLATES.TemplateResponse(
         request, template, status_code=status_code,
         context={
             "user_id": who.user_id if who else None,
             "csrf_token": session.csrf_token if session else "",
+            "unread": unread,
             "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",
             "path": request.url.path,
             **context,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from schemas.people import Role
 from schemas.text import RequestModel, SingleLine
@@ -13,6 +13,9 @@ from schemas.text import RequestModel, SingleLine
 USER_ID = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 """A user id as the directory writes them (cg-zhao, org-chunhui, exp-01)."""
 UserIdText = Field(min_length=1, max_length=64, pattern=USER_ID, title="用户名", description="字母、数字及 . _ @ -，不超过64个字符")
+EMAIL = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+MOBILE = r"^1[3-9][0-9]{9}$"
+"""A mainland mobile number: 11 digits starting 13–19."""
 Password = Field(min_length=10, max_length=128, title="密码", description="10–128个字符")
 
 
@@ -36,6 +39,27 @@ class AccountInput(BaseModel):
     user_id: str = UserIdText
     name: SingleLine = Field(min_length=1, max_length=50, title="姓名")
     password: str = Password
+
+
+SIGN_UP_USER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$"
+"""A name someone chooses for themselves: 3–32 letters, digits and . _ - (a mobile number fits), kept in lower case."""
+
+
+class SignUpInput(AccountInput):
+    """注册: an applicant opens their own account. No role can be asked for; the e-mail and mobile given
+    become the person's notification channels."""
+
+    user_id: str = Field(min_length=3, max_length=32, pattern=SIGN_UP_USER_ID, title="用户名",
+                         description="3–32个字符：字母、数字及 . _ -，如手机号码；不区分大小写（按小写保存）")
+    password_again: str = Field(min_length=1, max_length=128, title="再次输入密码")
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL, title="电子邮箱", description="可不填；填了就用电子邮件通知您")
+    mobile: str | None = Field(default=None, max_length=11, pattern=MOBILE, title="手机号码", description="可不填；填了就用短信通知您")
+
+    @field_validator("user_id")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        """WangFang and wangfang are one name, so nobody can pass for another by the case of a letter."""
+        return value.lower()
 
 
 class AccountStatus(BaseModel):
@@ -65,7 +89,7 @@ class SessionView(BaseModel):
 class SignInView(BaseModel):
     at: datetime
     succeeded: bool
-    outcome: str = Field(description="signed_in、wrong_password、locked、throttled、disabled")
+    outcome: str = Field(description="signed_in、signed_up、sign_up_refused、wrong_password、locked、throttled、disabled")
     client: str | None = Field(default=None, description="来自的网络地址")
 
 
@@ -128,13 +152,8 @@ class AccountChangeView(BaseModel):
     at: datetime
     by_user_id: str = Field(description="谁改的")
     user_id: str | None = Field(default=None, description="改的是谁（岗位变更为空）")
-    action: str = Field(description="create_account、reset_password、disable、enable、assign_staff、remove_staff、assign_post、create_token、revoke_token")
+    action: str = Field(description="create_account、sign_up、reset_password、disable、enable、assign_staff、remove_staff、assign_post、create_token、revoke_token")
     detail: dict[str, Any] = Field(default_factory=dict)
-
-
-EMAIL = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-MOBILE = r"^1[3-9][0-9]{9}$"
-"""A mainland mobile number: 11 digits starting 13–19."""
 
 
 class NotificationPreferences(RequestModel):

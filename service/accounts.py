@@ -15,6 +15,7 @@ from typing import Any
 from pwdlib import PasswordHash
 from sqlalchemy import delete, func, or_
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from schemas.accounts import (
@@ -29,6 +30,7 @@ from schemas.accounts import (
     PostView,
     PreferencesView,
     SignInView,
+    SignUpInput,
     StaffInput,
     StaffView,
     TokenCreated,
@@ -65,6 +67,11 @@ FAILURES_BEFORE_LOCK = 5
 LOCK_MINUTES = 15
 CLIENT_FAILURES_BEFORE_THROTTLE = 30
 """Failed sign-ins from one address (any accounts) within ``LOCK_MINUTES`` before it must wait."""
+
+SIGN_UPS_PER_CLIENT = 10
+"""Sign-ups (and refused attempts) from one address within ``LOCK_MINUTES`` before it must wait."""
+SIGN_UP_OUTCOMES = ("signed_up", "sign_up_refused")
+NAME_UNAVAILABLE = "该用户名不可用，请换一个（例如在后面加几位数字）"
 
 STAFF_ASSIGNABLE = frozenset(Role) - {Role.applicant, Role.public, Role.bidder, Role.supplier, Role.expert}
 """Roles an administrator gives in the directory (experts are kept in the expert pool, organizations in the register)."""
@@ -154,7 +161,7 @@ class AccountService:
             self.sign_out(replacing)
         with session_scope(self.engine) as db:
             window = now - timedelta(minutes=LOCK_MINUTES)
-            if client and self._failures(db, SignInRecord.client == client, window) >= CLIENT_FAILURES_BEFORE_THROTTLE:
+            if client and self._attempts(db, SignInRecord.client == client, window) >= CLIENT_FAILURES_BEFORE_THROTTLE:
                 self._record(db, user_id, now, "throttled", client)
                 db.commit()
                 raise ServiceError("too_many", f"此网络地址登录失败次数过多，请{LOCK_MINUTES}分钟后再试")
@@ -187,6 +194,51 @@ class AccountService:
                 raise ServiceError("forbidden", "该账号已停用，请联系系统管理员")
             return self._new_session(db, account, now, client, "signed_in")
 
+    def sign_up(self, request: SignUpInput, client: str | None, replacing: str | None = None) -> SignedIn:
+        """注册: an applicant's own account, then a fresh session as after signing in. A name that is taken
+        — an account, or a person of the directory, the expert pool or the register, whose permissions
+        hang on that name — gets one answer that tells nothing of who exists; an address that keeps
+        signing up must wait, as one that keeps failing to sign in."""
+        if not self.settings.sign_up:
+            raise ServiceError("forbidden", "本系统不开放自行注册，请通过政府统一身份认证平台登录，或请系统管理员开设账号")
+        if request.password != request.password_again:
+            raise ServiceError("invalid", "两次输入的密码不一致，请重新输入")
+        now = _now()
+        if replacing:
+            self.sign_out(replacing)
+        with session_scope(self.engine) as db:
+            window = now - timedelta(minutes=LOCK_MINUTES)
+            if client and self._attempts(db, SignInRecord.client == client, window, SIGN_UP_OUTCOMES) >= SIGN_UPS_PER_CLIENT:
+                self._record(db, request.user_id, now, "throttled", client)
+                db.commit()
+                raise ServiceError("too_many", f"此网络地址注册次数过多，请{LOCK_MINUTES}分钟后再试")
+            taken = (
+                db.exec(select(AccountRecord.user_id).where(func.lower(AccountRecord.user_id) == request.user_id)).first()
+                or db.exec(select(StaffRecord.user_id).where(func.lower(StaffRecord.user_id) == request.user_id)).first()
+                or db.exec(select(ExpertRecord.user_id).where(func.lower(ExpertRecord.user_id) == request.user_id)).first()
+                or request.user_id in {u.lower() for u in representatives(self.engine)}
+            )
+            if taken:
+                self._record(db, request.user_id, now, "sign_up_refused", client)
+                db.commit()
+                raise ServiceError("conflict", NAME_UNAVAILABLE)
+            account = AccountRecord(user_id=request.user_id, name=request.name, created_by=request.user_id, created_at=now)
+            db.add(account)
+            try:
+                db.flush()  # two people asking for one name at once: the second is told as if it were taken
+            except IntegrityError as error:
+                raise ServiceError("conflict", NAME_UNAVAILABLE) from error
+            self._set_password(db, account, request.password, request.user_id, "set_password")
+            self._changed(db, request.user_id, request.user_id, "sign_up", {"name": request.name, "client": client})
+            if request.email or request.mobile:
+                db.add(NotificationPreferenceRecord(
+                    user_id=request.user_id, email=request.email, mobile=request.mobile, updated_at=now,
+                    by_email=bool(request.email and self.settings.smtp_host),
+                    by_sms=bool(request.mobile and self.settings.sms_webhook_url),
+                ))
+            db.flush()
+            return self._new_session(db, account, now, client, "signed_up")
+
     def sign_in_by_platform(self, user_id: str, client: str | None, replacing: str | None = None) -> SignedIn:
         """A new session for the account the identity platform vouched for (single sign-on)."""
         now = _now()
@@ -213,9 +265,10 @@ class AccountService:
         return SignedIn(key, csrf, expires, self._view(db, account))
 
     @staticmethod
-    def _failures(db: Session, where: Any, since: datetime) -> int:
+    def _attempts(db: Session, where: Any, since: datetime, outcomes: tuple[str, ...] = ("wrong_password",)) -> int:
+        """Recorded attempts with these outcomes since a time: failed sign-ins by default."""
         query = select(func.count()).select_from(SignInRecord).where(
-            where, SignInRecord.at > since, SignInRecord.outcome == "wrong_password")
+            where, SignInRecord.at > since, col(SignInRecord.outcome).in_(outcomes))
         return db.exec(query).one()
 
     @staticmethod

@@ -1,8 +1,8 @@
 """Read-model tables. Written only by activities (and admin loaders); read by the API and CLI.
 
 Everything here except the directory, calendars, attachments, the allocations of case numbers and
-发文字号, the notification outbox with its read marks, preferences and deliveries, and the accounts is a
-projection of workflow state and can be rebuilt from it (``shezu readmodel rebuild``).
+发文字号, the notification outbox with its read marks, preferences and deliveries, the accounts and the
+好差评 ratings is a projection of workflow state and can be rebuilt from it (``shezu readmodel rebuild``).
 """
 
 from __future__ import annotations
@@ -455,3 +455,31 @@ class AccountChangeRecord(SQLModel, table=True):
     user_id: str | None = Field(default=None, index=True)
     action: str
     detail: dict[str, Any] | None = json_column()
+
+
+# --- 好差评: ratings of the service once a case has ended -----------------------------------------
+
+
+class RatingRecord(SQLModel, table=True):
+    """An applicant's rating of how their ended case was handled, recorded against the office that
+    last handled it. Written after the workflow has ended, so no workflow history holds it: a rebuild
+    of the read model leaves this table alone."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("case_no", name="uq_ratings_case_no"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str
+    track: str
+    outcome: str = Field(description="the phase the case ended in")
+    applicant_id: str
+    applicant_name: str
+    score: int
+    comment: str | None = None
+    office_name: str = Field(index=True)
+    office_role: str
+    jurisdiction: str = Field(index=True)
+    jurisdiction_name: str
+    jurisdiction_path: str
+    """The office's jurisdiction and its ancestors, root first, as ``/YJ/YJ-JG/``: staff see the ratings of
+    offices in their jurisdiction and below."""
+    rated_at: datetime = utc_column(nullable=False, index=True)

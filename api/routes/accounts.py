@@ -34,6 +34,7 @@ from schemas.accounts import (
     SessionView,
     SignInInput,
     SignInView,
+    SignUpInput,
     StaffInput,
     StaffView,
     TokenCreated,
@@ -128,6 +129,17 @@ async def sign_in(credentials: SignInInput, request: Request, response: Response
     client = request.client.host if request.client else None
     new = accounts.sign_in(credentials.user_id, credentials.password, client, replacing=session_key(request))
     return start_session(response, accounts, new)
+
+
+@router.post(
+    "/api/accounts", tags=ACCOUNT, summary="注册：申请人自行开设账号，并随即登录（设置会话 Cookie，返回 csrf_token）",
+    description="新账号是申请人，不能自选角色。用户名已被使用（含工作人员名录中的）时一律答“该用户名不可用”。"
+    "填写的电子邮箱、手机号码即为通知方式。同一网络地址注册过多须稍候再试；系统关闭自行注册（SHEZU_SIGN_UP=false）时拒绝。",
+    status_code=201, responses=errors(400, 403, 409, 413, 422, 429),
+)
+async def sign_up(account: SignUpInput, request: Request, response: Response, accounts: Accounts) -> SessionView:
+    client = request.client.host if request.client else None
+    return start_session(response, accounts, accounts.sign_up(account, client, replacing=session_key(request)))
 
 
 @router.get("/api/session", tags=ACCOUNT, summary="我是谁：当前登录的用户", responses=errors(401, 422))
