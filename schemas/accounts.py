@@ -52,6 +52,7 @@ class AccountView(BaseModel):
     disabled: bool = False
     created_at: datetime | None = None
     password_changed_at: datetime | None = None
+    last_signed_in_at: datetime | None = Field(default=None, description="最近一次成功登录（仅在管理员的账号列表中）")
 
 
 class SessionView(BaseModel):
@@ -122,6 +123,34 @@ class PostView(BaseModel):
     office: str
     a: str
     b: str
+
+
+class PostSlot(BaseModel):
+    """An office's post in the directory: who holds it now (none yet for a new office) and who may (its
+    role in its jurisdiction, and its office for a department)."""
+
+    role: Role
+    jurisdiction: str
+    office: str = Field(description="购买服务部门的岗位为部门名称，其他为空")
+    office_name: str = Field(description="办理该环节的单位，如 建工街道春光社区居民委员会")
+    a: str | None = None
+    b: str | None = None
+    candidates: list[StaffView] = Field(description="可以担任A岗、B岗的人")
+
+
+class JurisdictionChoice(BaseModel):
+    code: str
+    full_name: str
+
+
+class DirectoryView(BaseModel):
+    """The directory as the administrator edits it: what can be chosen, who is in it, and its AB岗 posts."""
+
+    roles: list[Role] = Field(description="名录中可以设置的角色")
+    jurisdictions: list[JurisdictionChoice]
+    offices: list[str] = Field(description="名录中登记的单位名称")
+    staff: list[StaffView]
+    posts: list[PostSlot]
 
 
 class AccountChangeView(BaseModel):
