@@ -275,8 +275,9 @@ def _described(changes: list[AccountChangeView], directory: DirectoryView) -> li
     places = {j.code: j.full_name for j in directory.jurisdictions}
     offices = {(p.role.value, p.jurisdiction, p.office): p.office_name for p in directory.posts}
 
-    def person(user_id: str | None) -> str:
-        return f"{names[user_id]}（{user_id}）" if user_id in names else (user_id or "")
+    def person(user_id: str | None, name: str | None = None) -> str:
+        name = name or names.get(user_id or "")
+        return f"{name}（{user_id}）" if name else (user_id or "")
 
     def place(entry: dict[str, Any] | None) -> str:
         if not entry:
@@ -311,8 +312,8 @@ def _described(changes: list[AccountChangeView], directory: DirectoryView) -> li
     return [
         {
             "at": c.at,
-            "by": person(c.by_user_id),
-            "whom": person(c.user_id),
+            "by": person(c.by_user_id, c.by_name),
+            "whom": person(c.user_id, c.user_name),
             "action": ACTIONS.get(c.action, "其他变更"),
             "what": what(c),
         }

@@ -156,7 +156,9 @@ class DirectoryView(BaseModel):
 class AccountChangeView(BaseModel):
     at: datetime
     by_user_id: str = Field(description="谁改的")
+    by_name: str | None = Field(default=None, description="改的人的姓名（有账号或在名录中的）")
     user_id: str | None = Field(default=None, description="改的是谁（岗位变更为空）")
+    user_name: str | None = Field(default=None, description="被改的人的姓名（有账号或在名录中的）")
     action: str = Field(description="create_account、reset_password、disable、enable、assign_staff、remove_staff、assign_post、create_token、revoke_token")
     detail: dict[str, Any] = Field(default_factory=dict)
 

@@ -546,8 +546,12 @@ class AccountService:
             total = db.exec(select(func.count()).select_from(AccountChangeRecord).where(where)).one()
             rows = db.exec(select(AccountChangeRecord).where(where).order_by(col(AccountChangeRecord.id).desc())
                            .offset(offset).limit(limit)).all()
-        items = [AccountChangeView(at=r.at, by_user_id=r.by_user_id, user_id=r.user_id, action=r.action,
-                                         detail=r.detail or {}) for r in rows]
+            people = {r.by_user_id for r in rows} | {r.user_id for r in rows if r.user_id}
+            names = {r.user_id: r.name for r in db.exec(select(StaffRecord).where(col(StaffRecord.user_id).in_(people)))}
+            names |= {r.user_id: r.name for r in db.exec(select(AccountRecord).where(col(AccountRecord.user_id).in_(people)))}
+        items = [AccountChangeView(at=r.at, by_user_id=r.by_user_id, by_name=names.get(r.by_user_id), user_id=r.user_id,
+                                   user_name=names.get(r.user_id or ""), action=r.action, detail=r.detail or {})
+                 for r in rows]
         return views.Page(items=items, total=total, limit=limit, offset=offset)
 
     @staticmethod
