@@ -57,6 +57,11 @@ ACTIONS = {
 }
 
 
+def _search_text(typed: str) -> str:
+    """What a search box sent, as searched: printable characters only, trimmed, at most 64 of them."""
+    return "".join(ch for ch in typed if ch.isprintable()).strip()[:SEARCH_LENGTH]
+
+
 def _page_no(page: int) -> int:
     return max(1, min(page, 10_000))
 
@@ -86,7 +91,7 @@ def _staff_entry(form: FormData, name: str | None = None) -> StaffInput:
 
 @router.get("/admin")
 async def accounts_page(request: Request, who: Who, accounts: Accounts, q: str = "", page: int = 1) -> Response:
-    search, page = q.strip()[:SEARCH_LENGTH], _page_no(page)
+    search, page = _search_text(q), _page_no(page)
     caller = signed_in(who)
     found = accounts.accounts(caller, ACCOUNTS_PER_PAGE, (page - 1) * ACCOUNTS_PER_PAGE, search or None)
     return _page(
@@ -253,7 +258,7 @@ async def assign_post(request: Request, form: Form, who: Who, accounts: Accounts
 @router.get("/admin/changes")
 async def changes_page(request: Request, who: Who, accounts: Accounts, user_id: str = "", page: int = 1) -> Response:
     caller = signed_in(who)
-    person, page = user_id.strip()[:SEARCH_LENGTH], _page_no(page)
+    person, page = _search_text(user_id), _page_no(page)
     found = accounts.changes(caller, person or None, CHANGES_PER_PAGE, (page - 1) * CHANGES_PER_PAGE)
     directory = accounts.directory(caller)
     return _page(

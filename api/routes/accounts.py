@@ -181,7 +181,8 @@ async def revoke_token(token_id: TokenId, who: Who, accounts: Accounts) -> None:
 @router.get("/api/admin/accounts", tags=ADMIN, summary="全部账号（可按用户名或姓名查找），含最近登录时间", responses=errors(401, 403, 422))
 async def accounts_list(
     who: Who, accounts: Accounts, limit: Limit = PAGE_LIMIT, offset: Offset = 0,
-    q: Annotated[str | None, Query(min_length=1, max_length=64, description="用户名或姓名中含有的文字")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$",
+                                   description="用户名或姓名中含有的文字")] = None,
 ) -> views.Page[AccountView]:
     return accounts.accounts(signed_in(who), limit, offset, q.strip() if q else None)
 
