@@ -251,12 +251,44 @@ async def test_disabling_enabling_and_leaving_the_directory(site: Site, page: Pa
     assert [await c.inner_text() for c in await page.locator("tbody th").all()] == [user_id]
 
 
+async def test_refusals_when_opening_an_account_keep_what_was_typed(site: Site, page: Page) -> None:
+    await sign_in(page, site, "admin", "/admin/accounts/new")  # type: ignore[arg-type]
+    await page.get_by_label("用户名").fill("cg-zhao")
+    await page.get_by_label("姓名").fill("赵丽")
+    await page.get_by_label("初始密码").fill(PASSWORD)
+    await page.get_by_role("button", name="开设账号").click()
+    assert "账号 cg-zhao 已存在" in await page.get_by_role("alert").inner_text()
+    assert (
+        await page.get_by_label("用户名").input_value() == "cg-zhao"
+        and await page.get_by_label("初始密码").input_value() == ""
+    )
+    await checked(page, "admin-account-new-refused")
+
+    user_id = new_user_id()
+    await page.get_by_label("用户名").fill(user_id)
+    await page.get_by_label("初始密码").fill(PASSWORD)
+    await page.get_by_label("同时放入人员名录").check()
+    await page.get_by_label("角色").select_option(label="购买服务部门")
+    await page.get_by_label("辖区").select_option(label="延吉市建工街道春光社区")
+    await page.get_by_label("所在单位").select_option(label="延吉市教育局")
+    await page.get_by_role("button", name="开设账号").click()
+    staff = page.get_by_role("region", name="人员名录")
+    refusal = await staff.get_by_role("alert").inner_text()
+    assert "账号已开设，但没有放入人员名录" in refusal and "延吉市教育局" in refusal
+    assert await staff.get_by_label("角色").input_value() == "department", "the entry typed is kept to correct"
+    assert await staff.get_by_label("所在单位").input_value() == "延吉市教育局"
+    assert site.accounts.account("admin", user_id).role is Role.applicant
+    assert directory.staff_member(site.engine, user_id) is None
+
+
 async def test_the_admin_pages_fit_a_phone(site: Site, browser: Browser) -> None:
     context = await phone(browser)
     try:
         page = await context.new_page()
         await sign_in(page, site, "admin", "/admin")  # type: ignore[arg-type]
         await checked(page, "phone-admin-accounts")
+        await page.goto(site.url + "/admin/accounts/new")
+        await checked(page, "phone-admin-account-new")
         await page.goto(site.url + "/admin/accounts/cg-zhao")
         await checked(page, "phone-admin-account")
         await page.goto(site.url + "/admin/posts")
