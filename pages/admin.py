@@ -170,18 +170,16 @@ async def account_page(request: Request, who: Who, accounts: Accounts, user_id: 
     return _account_page(request, who, accounts, user_id, done=DONE.get(done or ""))
 
 
-async def _account_action(
+def _account_action(
     request: Request, form: FormData, who: Who, accounts: Accounts, user_id: str, where: str, act: Callable[[str], str]
 ) -> Response:
     """One of an account page's forms: the caller is an administrator and the account exists before the
-    form is read; a refusal is shown beside that form with what was typed."""
+    form is read (else the refusal is the whole page); the action's refusal is shown beside its form."""
     caller = signed_in(who)
     accounts.account(caller, user_id)
     try:
         done = act(caller)
     except ServiceError as problem:
-        if problem.kind == "not_found":
-            raise
         return _account_page(
             request, who, accounts, user_id, problem.status_code, problem=problem, problem_at=where, typed=_typed(form)
         )
@@ -194,7 +192,7 @@ async def reset_password(request: Request, form: Form, who: Who, accounts: Accou
         accounts.reset_password(caller, user_id, model_from(form, PasswordReset))
         return "password"
 
-    return await _account_action(request, form, who, accounts, user_id, "password", act)
+    return _account_action(request, form, who, accounts, user_id, "password", act)
 
 
 @router.post("/admin/accounts/{user_id}/status")
@@ -203,7 +201,7 @@ async def account_status(request: Request, form: Form, who: Who, accounts: Accou
         status = parsed(AccountStatus, {"disabled": str(form.get("disabled") or "")})
         return "disabled" if accounts.set_status(caller, user_id, status).disabled else "enabled"
 
-    return await _account_action(request, form, who, accounts, user_id, "status", act)
+    return _account_action(request, form, who, accounts, user_id, "status", act)
 
 
 @router.post("/admin/staff/{user_id}")
@@ -212,7 +210,7 @@ async def assign_staff(request: Request, form: Form, who: Who, accounts: Account
         accounts.assign_staff(caller, user_id, _staff_entry(form))
         return "staff"
 
-    return await _account_action(request, form, who, accounts, user_id, "staff", act)
+    return _account_action(request, form, who, accounts, user_id, "staff", act)
 
 
 @router.post("/admin/staff/{user_id}/removal")
@@ -221,7 +219,7 @@ async def remove_staff(request: Request, form: Form, who: Who, accounts: Account
         accounts.remove_staff(caller, user_id)
         return "removed"
 
-    return await _account_action(request, form, who, accounts, user_id, "removal", act)
+    return _account_action(request, form, who, accounts, user_id, "removal", act)
 
 
 @router.get("/admin/posts")
