@@ -107,8 +107,21 @@ async def accounts_page(request: Request, who: Who, accounts: Accounts, q: str =
 
 
 @router.get("/admin/accounts/new")
-async def new_account_page(request: Request, who: Who, accounts: Accounts) -> Response:
-    return _page(request, "admin_account_new.html", who, accounts.directory(signed_in(who)), typed={})
+async def new_account_page(
+    request: Request, who: Who, accounts: Accounts, user_id: str = "", name: str = ""
+) -> Response:
+    """The form, filled in for a person of the directory who has no account yet when the directory page says so."""
+    typed = {"user_id": _search_text(user_id), "name": _search_text(name)}
+    return _page(request, "admin_account_new.html", who, accounts.directory(signed_in(who)), typed=typed)
+
+
+@router.get("/admin/staff")
+async def staff_page(request: Request, who: Who, accounts: Accounts, jurisdiction: str = "") -> Response:
+    """The directory's staff, of one jurisdiction or all, and who of them has no account yet."""
+    directory = accounts.directory(signed_in(who))
+    place = _search_text(jurisdiction)
+    staff = [s for s in directory.staff if not place or s.jurisdiction == place]
+    return _page(request, "admin_staff.html", who, directory, staff=staff, place=place)
 
 
 @router.post("/admin/accounts")

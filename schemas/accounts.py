@@ -150,6 +150,7 @@ class DirectoryView(BaseModel):
     jurisdictions: list[JurisdictionChoice]
     offices: list[str] = Field(description="名录中登记的单位名称")
     staff: list[StaffView]
+    without_account: list[str] = Field(description="名录中还没有账号的人（用户名）")
     posts: list[PostSlot]
 
 

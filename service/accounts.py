@@ -514,6 +514,7 @@ class AccountService:
             places = db.exec(select(JurisdictionRecord).order_by(JurisdictionRecord.code)).all()
             staff = db.exec(select(StaffRecord).order_by(StaffRecord.jurisdiction, StaffRecord.role, StaffRecord.user_id)).all()
             held = {(p.role, p.jurisdiction, p.office): p for p in db.exec(select(PostRecord))}
+            opened = set(db.exec(select(AccountRecord.user_id).where(col(AccountRecord.user_id).in_([p.user_id for p in staff]))))
         named: dict[tuple[str, str, str], str] = {}
         for place in places:
             for role, name in (place.offices or {}).items():
@@ -536,7 +537,8 @@ class AccountService:
         return DirectoryView(
             roles=sorted(STAFF_ASSIGNABLE, key=list(Role).index),
             jurisdictions=[JurisdictionChoice(code=p.code, full_name=p.full_name) for p in places],
-            offices=sorted(offices), staff=[self._staff_view(p) for p in staff], posts=posts,
+            offices=sorted(offices), staff=[self._staff_view(p) for p in staff],
+            without_account=[p.user_id for p in staff if p.user_id not in opened], posts=posts,
         )
 
     def changes(self, caller: str, user_id: str | None, limit: int, offset: int) -> views.Page[AccountChangeView]:

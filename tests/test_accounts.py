@@ -302,6 +302,7 @@ async def test_the_administrator_finds_accounts_reads_the_directory_and_the_reco
         assert "administrator" in place["roles"] and "applicant" not in place["roles"]
         assert {"code": "YJ-JG-CG", "full_name": "延吉市建工街道春光社区"} in place["jurisdictions"]
         assert "延吉市教育局" in place["offices"]
+        assert "ma-sun" in place["without_account"] and "cg-zhao" not in place["without_account"]
         post = next(p for p in place["posts"] if (p["role"], p["jurisdiction"]) == ("community_committee", "YJ-JG-CG"))
         assert post["office_name"] == "建工街道春光社区居民委员会" and (post["a"], post["b"]) == ("cg-zhao", "cg-qian")
         assert {c["user_id"] for c in post["candidates"]} == {"cg-zhao", "cg-qian"}

@@ -8,6 +8,7 @@ here has no gateway secret). axe-core on every admin page, phone-sized screensho
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -251,6 +252,28 @@ async def test_disabling_enabling_and_leaving_the_directory(site: Site, page: Pa
     assert [await c.inner_text() for c in await page.locator("tbody th").all()] == [user_id]
 
 
+async def test_a_directory_member_without_an_account_is_given_one_from_the_directory_page(
+    site: Site, page: Page
+) -> None:
+    await sign_in(page, site, "admin", "/admin/staff")  # type: ignore[arg-type]
+    await page.get_by_label("辖区").select_option(label="延吉市建工街道民安社区")
+    await page.get_by_role("button", name="筛选").click()
+    assert "延吉市建工街道民安社区共 2 人" in await page.get_by_role("status").inner_text()
+    assert [await c.inner_text() for c in await page.locator("tbody th").all()] == ["李强", "孙梅"]
+    await checked(page, "admin-staff")
+    await page.get_by_role("link", name=re.compile("开设账号.*孙梅")).click()
+    assert (
+        await page.get_by_label("用户名").input_value() == "ma-sun"
+        and await page.get_by_label("姓名").input_value() == "孙梅"
+    )
+    await page.get_by_label("初始密码").fill(PASSWORD)
+    await page.get_by_role("button", name="开设账号").click()
+    await page.wait_for_url("**/admin/accounts/ma-sun?done=created")
+    assert "社区居委会" in await page.locator("dl.facts").inner_text(), "her place in the directory was already there"
+    await page.goto(site.url + "/admin/staff?jurisdiction=YJ-JG-MA")
+    assert await page.get_by_role("link", name=re.compile("管理.*孙梅")).count() == 1
+
+
 async def test_refusals_when_opening_an_account_keep_what_was_typed(site: Site, page: Page) -> None:
     await sign_in(page, site, "admin", "/admin/accounts/new")  # type: ignore[arg-type]
     await page.get_by_label("用户名").fill("cg-zhao")
@@ -291,6 +314,8 @@ async def test_the_admin_pages_fit_a_phone(site: Site, browser: Browser) -> None
         await checked(page, "phone-admin-account-new")
         await page.goto(site.url + "/admin/accounts/cg-zhao")
         await checked(page, "phone-admin-account")
+        await page.goto(site.url + "/admin/staff")
+        await checked(page, "phone-admin-staff")
         await page.goto(site.url + "/admin/posts")
         await checked(page, "phone-admin-posts")
         await page.goto(site.url + "/admin/changes")
