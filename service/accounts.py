@@ -356,7 +356,7 @@ class AccountService:
         self._require_admin(caller)
         where: Any = True
         if search:
-            needle = search.casefold()
+            needle = search.lower()  # as SQL's lower() folds the stored names
             where = or_(func.lower(AccountRecord.user_id).contains(needle, autoescape=True),
                         func.lower(AccountRecord.name).contains(needle, autoescape=True))
         with Session(self.engine) as db:
@@ -530,12 +530,12 @@ class AccountService:
                      a=held[(role, place, office)].a_user_id if (role, place, office) in held else None,
                      b=held[(role, place, office)].b_user_id if (role, place, office) in held else None,
                      candidates=[self._staff_view(p) for p in staff if _may_hold(p, role, place, office)])
-            for (role, place, office), name in sorted(named.items(), key=lambda kv: (kv[0][1], list(Role).index(Role(kv[0][0])), kv[0][2]))
+            for (role, place, office), name in sorted(named.items(), key=lambda kv: (kv[0][1], _ROLE_ORDER[kv[0][0]], kv[0][2]))
         ]
         offices = {*(n for p in places for n in (p.offices or {}).values()),
                    *(k for p in places for k in (p.contacts or {}) if k not in Role.__members__)}
         return DirectoryView(
-            roles=sorted(STAFF_ASSIGNABLE, key=list(Role).index),
+            roles=sorted(STAFF_ASSIGNABLE, key=lambda r: _ROLE_ORDER[r]),
             jurisdictions=[JurisdictionChoice(code=p.code, full_name=p.full_name) for p in places],
             offices=sorted(offices), staff=[self._staff_view(p) for p in staff],
             without_account=[p.user_id for p in staff if p.user_id not in opened], posts=posts,
@@ -629,6 +629,10 @@ class AccountService:
                 self._changed(db, DEMO_SEEDER, user_id, "create_account", {"demo": True})
             db.flush()
             return [self._view(db, r) for r in db.exec(select(AccountRecord).order_by(AccountRecord.user_id))]
+
+
+_ROLE_ORDER = {role.value: place for place, role in enumerate(Role)}
+"""Roles in the order the directory lists them: the filing steps first, the administrator last."""
 
 
 def _may_hold(person: StaffRecord, role: str, jurisdiction: str, office: str) -> bool:
