@@ -56,6 +56,7 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
         request, template, status_code=status_code,
         context={
             "user_id": who.user_id if who else None,
+            "is_admin": bool(who and who.user_id and accounts.is_administrator(who.user_id)),
             "csrf_token": session.csrf_token if session else "",
             "unread": unread,
             "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",

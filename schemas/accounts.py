@@ -76,6 +76,7 @@ class AccountView(BaseModel):
     disabled: bool = False
     created_at: datetime | None = None
     password_changed_at: datetime | None = None
+    last_signed_in_at: datetime | None = Field(default=None, description="最近一次成功登录（仅在管理员的账号列表中）")
 
 
 class SessionView(BaseModel):
@@ -148,10 +149,41 @@ class PostView(BaseModel):
     b: str
 
 
+class PostSlot(BaseModel):
+    """An office's post in the directory: who holds it now (none yet for a new office) and who may (its
+    role in its jurisdiction, and its office for a department)."""
+
+    role: Role
+    jurisdiction: str
+    office: str = Field(description="购买服务部门的岗位为部门名称，其他为空")
+    office_name: str = Field(description="办理该环节的单位，如 建工街道春光社区居民委员会")
+    a: str | None = None
+    b: str | None = None
+    candidates: list[StaffView] = Field(description="可以担任A岗、B岗的人")
+
+
+class JurisdictionChoice(BaseModel):
+    code: str
+    full_name: str
+
+
+class DirectoryView(BaseModel):
+    """The directory as the administrator edits it: what can be chosen, who is in it, and its AB岗 posts."""
+
+    roles: list[Role] = Field(description="名录中可以设置的角色")
+    jurisdictions: list[JurisdictionChoice]
+    offices: list[str] = Field(description="名录中登记的单位名称")
+    staff: list[StaffView]
+    without_account: list[str] = Field(description="名录中还没有账号的人（用户名）")
+    posts: list[PostSlot]
+
+
 class AccountChangeView(BaseModel):
     at: datetime
     by_user_id: str = Field(description="谁改的")
+    by_name: str | None = Field(default=None, description="改的人的姓名（有账号或在名录中的）")
     user_id: str | None = Field(default=None, description="改的是谁（岗位变更为空）")
+    user_name: str | None = Field(default=None, description="被改的人的姓名（有账号或在名录中的）")
     action: str = Field(description="create_account、sign_up、reset_password、disable、enable、assign_staff、remove_staff、assign_post、create_token、revoke_token")
     detail: dict[str, Any] = Field(default_factory=dict)
 

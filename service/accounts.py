@@ -23,10 +23,13 @@ from schemas.accounts import (
     AccountInput,
     AccountStatus,
     AccountView,
+    DirectoryView,
+    JurisdictionChoice,
     NotificationPreferences,
     PasswordChange,
     PasswordReset,
     PostInput,
+    PostSlot,
     PostView,
     PreferencesView,
     SignInView,
@@ -372,7 +375,7 @@ class AccountService:
         """Its holder or an administrator revokes it; anyone else is told it does not exist."""
         with session_scope(self.engine) as db:
             record = db.get(ApiTokenRecord, token_id)
-            if record is None or (record.user_id != caller and not self._is_admin(caller)):
+            if record is None or (record.user_id != caller and not self.is_administrator(caller)):
                 raise ServiceError("not_found", f"令牌 {token_id} 不存在")
             if record.revoked_at is None:
                 record.revoked_at = _now()
@@ -390,7 +393,8 @@ class AccountService:
 
     # --- the administrator -----------------------------------------------------------------------
 
-    def _is_admin(self, user_id: str) -> bool:
+    def is_administrator(self, user_id: str) -> bool:
+        """Whether the pages offer this person the administrator's links (each action still checks)."""
         person = directory.staff_member(self.engine, user_id)
         return person is not None and person.role is Role.administrator
 
@@ -400,13 +404,31 @@ class AccountService:
             raise ServiceError("forbidden", "只有系统管理员可以管理账号、岗位和人员名录")
         return person
 
-    def accounts(self, caller: str, limit: int, offset: int) -> views.Page[AccountView]:
+    def accounts(self, caller: str, limit: int, offset: int, search: str | None = None) -> views.Page[AccountView]:
+        """Every account, or those whose user name or name contains ``search``, with their last sign-in."""
+        self._require_admin(caller)
+        where: Any = True
+        if search:
+            needle = search.lower()  # as SQL's lower() folds the stored names
+            where = or_(func.lower(AccountRecord.user_id).contains(needle, autoescape=True),
+                        func.lower(AccountRecord.name).contains(needle, autoescape=True))
+        with Session(self.engine) as db:
+            total = db.exec(select(func.count()).select_from(AccountRecord).where(where)).one()
+            rows = db.exec(select(AccountRecord).where(where).order_by(AccountRecord.user_id).offset(offset).limit(limit)).all()
+            last = dict(db.exec(
+                select(SignInRecord.user_id, func.max(SignInRecord.at))
+                .where(col(SignInRecord.user_id).in_([r.user_id for r in rows]), SignInRecord.succeeded)
+                .group_by(SignInRecord.user_id)
+            ).all())
+            items = [self._view(db, r).model_copy(update={"last_signed_in_at": last.get(r.user_id)}) for r in rows]
+        return views.Page(items=items, total=total, limit=limit, offset=offset)
+
+    def account(self, caller: str, user_id: str) -> AccountView:
+        """One account as the administrator sees it, with its last sign-in."""
         self._require_admin(caller)
         with Session(self.engine) as db:
-            total = db.exec(select(func.count()).select_from(AccountRecord)).one()
-            rows = db.exec(select(AccountRecord).order_by(AccountRecord.user_id).offset(offset).limit(limit)).all()
-            items = [self._view(db, r) for r in rows]
-        return views.Page(items=items, total=total, limit=limit, offset=offset)
+            view = self._view(db, self._account(db, user_id))
+            return view.model_copy(update={"last_signed_in_at": self._last_success(db, user_id)})
 
     def create_account(self, caller: str, request: AccountInput) -> AccountView:
         self._require_admin(caller)
@@ -523,9 +545,7 @@ class AccountService:
             problems = []
             for which, user_id in (("A岗", post.a), ("B岗", post.b)):
                 person = db.get(StaffRecord, user_id)
-                if person is None or person.role != post.role.value or person.jurisdiction != post.jurisdiction or (
-                    post.office and person.office != post.office
-                ):
+                if person is None or not _may_hold(person, post.role.value, post.jurisdiction, post.office):
                     problems.append(f"{which} {user_id} 在人员名录中不是 {post.jurisdiction} 的{post.role.label}"
                                     + (f"（{post.office}）" if post.office else ""))
             if problems:
@@ -539,6 +559,41 @@ class AccountService:
             self._changed(db, caller, None, "assign_post", {**post.model_dump(mode="json"), "before": before})
             return PostView(**post.model_dump())
 
+    def directory(self, caller: str) -> DirectoryView:
+        """The directory to edit: roles, jurisdictions and offices to choose from, its staff, and a post for
+        each office that handles a step (each jurisdiction's offices and the departments), held or not yet."""
+        self._require_admin(caller)
+        with Session(self.engine) as db:
+            places = db.exec(select(JurisdictionRecord).order_by(JurisdictionRecord.code)).all()
+            staff = db.exec(select(StaffRecord).order_by(StaffRecord.jurisdiction, StaffRecord.role, StaffRecord.user_id)).all()
+            held = {(p.role, p.jurisdiction, p.office): p for p in db.exec(select(PostRecord))}
+            opened = set(db.exec(select(AccountRecord.user_id).where(col(AccountRecord.user_id).in_([p.user_id for p in staff]))))
+        named: dict[tuple[str, str, str], str] = {}
+        for place in places:
+            for role, name in (place.offices or {}).items():
+                if Role(role) in STAFF_ASSIGNABLE - {Role.administrator, Role.department}:
+                    named[(role, place.code, "")] = name
+        for person in staff:
+            if person.role == Role.department.value and person.office:
+                named.setdefault((person.role, person.jurisdiction, person.office), person.office)
+        for key in held:
+            named.setdefault(key, key[2] or Role(key[0]).label)
+        posts = [
+            PostSlot(role=Role(role), jurisdiction=place, office=office, office_name=name,
+                     a=held[(role, place, office)].a_user_id if (role, place, office) in held else None,
+                     b=held[(role, place, office)].b_user_id if (role, place, office) in held else None,
+                     candidates=[self._staff_view(p) for p in staff if _may_hold(p, role, place, office)])
+            for (role, place, office), name in sorted(named.items(), key=lambda kv: (kv[0][1], _ROLE_ORDER[kv[0][0]], kv[0][2]))
+        ]
+        offices = {*(n for p in places for n in (p.offices or {}).values()),
+                   *(k for p in places for k in (p.contacts or {}) if k not in Role.__members__)}
+        return DirectoryView(
+            roles=sorted(STAFF_ASSIGNABLE, key=lambda r: _ROLE_ORDER[r]),
+            jurisdictions=[JurisdictionChoice(code=p.code, full_name=p.full_name) for p in places],
+            offices=sorted(offices), staff=[self._staff_view(p) for p in staff],
+            without_account=[p.user_id for p in staff if p.user_id not in opened], posts=posts,
+        )
+
     def changes(self, caller: str, user_id: str | None, limit: int, offset: int) -> views.Page[AccountChangeView]:
         self._require_admin(caller)
         with Session(self.engine) as db:
@@ -546,8 +601,12 @@ class AccountService:
             total = db.exec(select(func.count()).select_from(AccountChangeRecord).where(where)).one()
             rows = db.exec(select(AccountChangeRecord).where(where).order_by(col(AccountChangeRecord.id).desc())
                            .offset(offset).limit(limit)).all()
-        items = [AccountChangeView(at=r.at, by_user_id=r.by_user_id, user_id=r.user_id, action=r.action,
-                                         detail=r.detail or {}) for r in rows]
+            people = {r.by_user_id for r in rows} | {r.user_id for r in rows if r.user_id}
+            names = {r.user_id: r.name for r in db.exec(select(StaffRecord).where(col(StaffRecord.user_id).in_(people)))}
+            names |= {r.user_id: r.name for r in db.exec(select(AccountRecord).where(col(AccountRecord.user_id).in_(people)))}
+        items = [AccountChangeView(at=r.at, by_user_id=r.by_user_id, by_name=names.get(r.by_user_id), user_id=r.user_id,
+                                   user_name=names.get(r.user_id or ""), action=r.action, detail=r.detail or {})
+                 for r in rows]
         return views.Page(items=items, total=total, limit=limit, offset=offset)
 
     @staticmethod
@@ -623,6 +682,15 @@ class AccountService:
                 self._changed(db, DEMO_SEEDER, user_id, "create_account", {"demo": True})
             db.flush()
             return [self._view(db, r) for r in db.exec(select(AccountRecord).order_by(AccountRecord.user_id))]
+
+
+_ROLE_ORDER = {role.value: place for place, role in enumerate(Role)}
+"""Roles in the order the directory lists them: the filing steps first, the administrator last."""
+
+
+def _may_hold(person: StaffRecord, role: str, jurisdiction: str, office: str) -> bool:
+    """A post is held by someone of its role in its jurisdiction (and, for a department's, in that department)."""
+    return person.role == role and person.jurisdiction == jurisdiction and (not office or person.office == office)
 
 
 def same_secret(given: str, expected: str) -> bool:

@@ -281,6 +281,37 @@ async def test_the_administrator_edits_accounts_roles_and_posts_and_every_change
         assert refused.status_code == 403 and "停用" in refused.json()["message"]
 
 
+async def test_the_administrator_finds_accounts_reads_the_directory_and_the_record_names_people(system: System) -> None:
+    """What the admin pages read, through the API: a search with last sign-ins, one account, the directory's
+    choices and each office's post with who may hold it; for administrators only."""
+    system.open_account("cg-zhao", "赵丽")
+    system.open_account("cg-qian", "钱伟")
+    system.open_account("admin", "系统管理员")
+    async with signed_in(system, "cg-zhao") as (zhao, _):
+        for path in ("/api/admin/accounts?q=cg", "/api/admin/accounts/cg-qian", "/api/admin/directory"):
+            assert (await zhao.get(path)).status_code == 403, path
+    async with signed_in(system, "admin") as (admin, csrf):
+        found = (await admin.get("/api/admin/accounts", params={"q": "赵"})).json()
+        assert found["total"] == 1 and found["items"][0]["user_id"] == "cg-zhao"
+        assert found["items"][0]["last_signed_in_at"], "her sign-in above is shown"
+        assert (await admin.get("/api/admin/accounts", params={"q": "%"})).json()["total"] == 0, "a wildcard is just a character"
+        assert (await admin.get("/api/admin/accounts/cg-qian")).json()["last_signed_in_at"] is None
+        assert (await admin.get("/api/admin/accounts/nobody")).status_code == 404
+
+        place = (await admin.get("/api/admin/directory")).json()
+        assert "administrator" in place["roles"] and "applicant" not in place["roles"]
+        assert {"code": "YJ-JG-CG", "full_name": "延吉市建工街道春光社区"} in place["jurisdictions"]
+        assert "延吉市教育局" in place["offices"]
+        assert "ma-sun" in place["without_account"] and "cg-zhao" not in place["without_account"]
+        post = next(p for p in place["posts"] if (p["role"], p["jurisdiction"]) == ("community_committee", "YJ-JG-CG"))
+        assert post["office_name"] == "建工街道春光社区居民委员会" and (post["a"], post["b"]) == ("cg-zhao", "cg-qian")
+        assert {c["user_id"] for c in post["candidates"]} == {"cg-zhao", "cg-qian"}
+
+        await admin.put("/api/admin/accounts/cg-qian/status", json={"disabled": True}, headers={"X-CSRF-Token": csrf})
+        change = (await admin.get("/api/admin/changes", params={"user_id": "cg-qian"})).json()["items"][0]
+        assert (change["action"], change["by_name"], change["user_name"]) == ("disable", "系统管理员", "钱伟")
+
+
 def test_a_development_system_seeds_demo_accounts_and_production_never_does(tmp_path: Path) -> None:
     production = system_at(tmp_path / "prod", mode=Mode.production, secret_key="x" * 40)
     assert production.accounts.seed_demo_accounts() == []

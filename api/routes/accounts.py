@@ -27,6 +27,7 @@ from schemas.accounts import (
     AccountInput,
     AccountStatus,
     AccountView,
+    DirectoryView,
     PasswordChange,
     PasswordReset,
     PostInput,
@@ -189,9 +190,18 @@ async def revoke_token(token_id: TokenId, who: Who, accounts: Accounts) -> None:
     accounts.revoke_token(signed_in(who), token_id)
 
 
-@router.get("/api/admin/accounts", tags=ADMIN, summary="全部账号", responses=errors(401, 403, 422))
-async def accounts_list(who: Who, accounts: Accounts, limit: Limit = PAGE_LIMIT, offset: Offset = 0) -> views.Page[AccountView]:
-    return accounts.accounts(signed_in(who), limit, offset)
+@router.get("/api/admin/accounts", tags=ADMIN, summary="全部账号（可按用户名或姓名查找），含最近登录时间", responses=errors(401, 403, 422))
+async def accounts_list(
+    who: Who, accounts: Accounts, limit: Limit = PAGE_LIMIT, offset: Offset = 0,
+    q: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$",
+                                   description="用户名或姓名中含有的文字")] = None,
+) -> views.Page[AccountView]:
+    return accounts.accounts(signed_in(who), limit, offset, q.strip() if q else None)
+
+
+@router.get("/api/admin/accounts/{user_id}", tags=ADMIN, summary="一个账号，含最近登录时间", responses=errors(401, 403, 404, 422))
+async def account(user_id: TargetUser, who: Who, accounts: Accounts) -> AccountView:
+    return accounts.account(signed_in(who), user_id)
 
 
 @router.post("/api/admin/accounts", tags=ADMIN, summary="开设账号（工作人员用名录中的用户名）", status_code=201,
@@ -211,6 +221,14 @@ async def reset_password(user_id: TargetUser, reset: PasswordReset, who: Who, ac
 @router.put("/api/admin/accounts/{user_id}/status", tags=ADMIN, summary="停用或启用账号", responses=errors(400, 401, 403, 404, 413, 422))
 async def account_status(user_id: TargetUser, status: AccountStatus, who: Who, accounts: Accounts) -> AccountView:
     return accounts.set_status(signed_in(who), user_id, status)
+
+
+@router.get(
+    "/api/admin/directory", tags=ADMIN, summary="人员名录：可选的角色、辖区和单位，名录中的人员，各环节的 AB岗",
+    responses=errors(401, 403, 422),
+)
+async def staff_directory(who: Who, accounts: Accounts) -> DirectoryView:
+    return accounts.directory(signed_in(who))
 
 
 @router.put(
