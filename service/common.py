@@ -101,6 +101,10 @@ class Service:
         self.engine = engine
         self._client = client
 
+    def now(self) -> datetime:
+        """The time lists judge deadlines against: the workflows' clock (a time-skipping test server's in tests)."""
+        return datetime.now(UTC)
+
     @property
     def client(self) -> Client:
         if self._client is None:
