@@ -8,10 +8,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from pages import accounts, applicant, application
+from pages import accounts, applicant, application, notices, reviewer
 from pages.common import STATIC_DIR, install_errors
 
-ROUTERS = (accounts, applicant, application)
+ROUTERS = (accounts, applicant, application, reviewer, notices)
 """The page modules, one per user group and process."""
 
 

@@ -16,6 +16,7 @@ from api.deps import CSRF_FIELD, FORM_CSRF, Caller
 from schemas.application import Track
 from schemas.localtime import date_in_words, local_text
 from schemas.money import yuan
+from schemas.people import STAFF_ROLES
 from service.accounts import AccountService
 from service.common import ServiceError
 from service.validation import describe
@@ -55,6 +56,7 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
         request, template, status_code=status_code,
         context={
             "user_id": who.user_id if who else None,
+            "staff": bool(who and who.user_id) and request.app.state.service.actor(who.user_id).role in STAFF_ROLES,
             "csrf_token": session.csrf_token if session else "",
             "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",
             "path": request.url.path,
