@@ -294,7 +294,7 @@ class CaseService(Service):
         staff = actor.role in STAFF_ROLES or actor.role is Role.administrator
         application, procedure = state.application, state.procedure
 
-        holders = [holder_view(t) for t in state.open_tasks]
+        holders = [holder_view(t, self.now()) for t in state.open_tasks]
         correction = state.open_correction
         next_deadline = state.next_deadline
         clock = state.legal_clock
@@ -481,7 +481,7 @@ class CaseService(Service):
 
     def _steps_of(self, query: Any) -> list[views.InboxChoice]:
         """The steps among a query's tasks, to filter by."""
-        chosen = query.with_only_columns(col(TaskRecord.step), col(TaskRecord.title)).distinct().order_by(col(TaskRecord.step))
+        chosen = select(TaskRecord.step, TaskRecord.title).where(query.whereclause).distinct().order_by(col(TaskRecord.step))
         with Session(self.engine) as session:
             found = dict(session.exec(chosen).all())
         return [views.InboxChoice(value=value, name=name) for value, name in found.items()]

@@ -53,7 +53,7 @@ async def sign_in_as(page: Page, url: str, user_id: str, then: str) -> None:
     await page.goto(url + f"/sign-in?next={then}")
     await page.get_by_label("用户名").fill(user_id)
     await page.get_by_label("密码").fill(PASSWORD)
-    await page.get_by_role("button", name="登录").click()
+    await page.get_by_role("button", name="登录", exact=True).click()
     await page.wait_for_url(url + then)
 
 
