@@ -20,7 +20,13 @@ NOTICES_PER_PAGE = 20
 
 
 def _notices_page(
-    request: Request, who: Who, service: Service, page: int, status_code: int = 200, typed: dict[str, Any] | None = None, **context: Any
+    request: Request,
+    who: Who,
+    service: Service,
+    page: int,
+    status_code: int = 200,
+    typed: dict[str, Any] | None = None,
+    **context: Any,
 ) -> Response:
     page = max(1, min(page, 10_000))
     found = service.public_notices(NOTICES_PER_PAGE, (page - 1) * NOTICES_PER_PAGE)

@@ -78,7 +78,13 @@ async def tasks(
 
 
 def _case_page(
-    request: Request, who: Who, service: Service, case_no: str, status_code: int = 200, typed: dict[str, Any] | None = None, **context: Any
+    request: Request,
+    who: Who,
+    service: Service,
+    case_no: str,
+    status_code: int = 200,
+    typed: dict[str, Any] | None = None,
+    **context: Any,
 ) -> Response:
     """The case as staff see it; the decision form appears only for a task the caller may act on."""
     actor = service.actor(signed_in(who))
