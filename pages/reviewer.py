@@ -106,6 +106,7 @@ def _case_page(
         resolving=resolving,
         decisions=DECISIONS,
         resolutions=RESOLUTIONS,
+        communities={c.code: c.full_name for c in service.communities()},
         typed=typed or {},
         **context,
     )

@@ -465,7 +465,7 @@ class CaseService(Service):
         calendar = working_calendar(self.engine, range(local_date(now).year, last_year + 1))
         return views.InboxPage(
             items=[_task_view(r, now, calendar) for r in records], total=total, limit=limit, offset=offset, steps=steps,
-            jurisdictions=[views.InboxChoice(value=p.code, name=p.full_name) for p in places],
+            jurisdictions=[views.InboxChoice(value=p.code, name=p.name) for p in places],
         )
 
     def _jurisdictions_below(self, actor: Actor, jurisdiction: str | None) -> list[Any]:

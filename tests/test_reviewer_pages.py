@@ -177,6 +177,10 @@ async def test_a_reviewer_finds_the_task_previews_the_materials_is_refused_witho
     await page.get_by_role("link", name="已办").click()
     done = page.locator("li.task", has=page.get_by_role("link", name=application.organization_name))
     assert "同意" in await done.inner_text()
+    listed = await page.request.get(desk.url + "/api/tasks?scope=done&sort=newest")
+    assert listed.ok and [t["outcome_name"] for t in (await listed.json())["items"] if t["case_no"] == case_no] == [
+        "同意"
+    ]
     await page.goto(f"{desk.url}/work/cases/{case_no}")
     assert await page.get_by_role("button", name="提交办理意见").count() == 0, "the task is no longer hers"
 
