@@ -40,6 +40,7 @@ from schemas.documents import DocumentKind
 from schemas.localtime import local_date
 from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
 from schemas.policy import Policy, PolicyRef
+from schemas.procurement import SeatStatus
 from schemas.text import name_key
 from service import views
 from service.common import (
@@ -599,8 +600,17 @@ def _task_view(record: TaskRecord, now: datetime, calendar: DayClassifier) -> vi
         holder=record.holder_name, post="B" if record.escalated else "A", a=record.a_name, b=record.b_name,
         status=record.status, due_at=record.due_at, due_date=due_date, working_days_left=left, urgency=urgency,
         overdue=overdue, escalated=record.escalated, created_at=record.created_at, closed_at=record.closed_at,
-        outcome_name=Outcome(record.outcome).label if record.outcome else None,
+        outcome_name=_outcome_name(record.outcome),
     )
+
+
+def _outcome_name(value: str | None) -> str | None:
+    """How a task ended, by name: a decision, or the status of an expert's seat on a lot."""
+    if value in Outcome.__members__:
+        return Outcome(value).label
+    if value in SeatStatus.__members__:
+        return SeatStatus(value).label
+    return value
 
 
 def _phase_labels(state: CaseState, staff: bool) -> dict[Phase, str]:
