@@ -205,6 +205,11 @@ async def test_other_jurisdictions_and_applicants_get_nothing(desk: Desk, page: 
     answer = await page.goto(desk.url + "/work/tasks")
     assert answer is not None and answer.status == 403 and application.organization_name not in await answer.text()
     assert (await page.request.get(desk.url + material)).status == 200, "the applicant sees their own material"
+    uncited = desk.service.save_attachment(
+        desk.service.actor(desk.public), "别人的.pdf", [b"%PDF-1.7 not of this case"]
+    )
+    answer = await page.goto(f"{desk.url}/api/cases/{case_no}/attachments/{uncited.sha256}")
+    assert answer is not None and answer.status == 404, "only the files the case cites are served through it"
 
 
 async def test_the_public_reads_the_notices_objects_and_staff_resolve_the_objection(
@@ -256,6 +261,30 @@ async def test_the_public_reads_the_notices_objects_and_staff_resolve_the_object
         assert "异议不成立" in await staff_page.get_by_role("region", name="公示异议").inner_text()
     finally:
         await staff.close()
+
+
+async def test_the_inbox_filters_by_step_and_the_jurisdictions_below_alike_in_the_page_and_the_api(
+    desk: Desk, page: Page
+) -> None:
+    case_no, application = await desk.case_with_materials()
+    await sign_in_as(page, desk.url, "cg-zhao", "/work/tasks")
+    await page.get_by_label("办理环节").select_option(label="居委会初审")
+    await page.get_by_label("排序", exact=True).select_option(label="最新在前")
+    await page.get_by_role("button", name="筛选").click()
+    await page.wait_for_url("**step=preliminary_review**")
+    assert "sort=newest" in page.url
+    assert await page.locator("li.task h2").first.inner_text() == application.organization_name, "newest first"
+
+    await sign_in_as(page, desk.url, "mz-chen", "/work/tasks")
+    below = "/api/tasks?scope=group&role=community_committee&jurisdiction=YJ-JG"
+    listed = await (await page.request.get(desk.url + below)).json()
+    assert case_no in [t["case_no"] for t in listed["items"]], "a street's communities are below it"
+    assert [j["name"] for j in listed["jurisdictions"]] == ["建工街道", "春光社区", "民安社区"]
+    assert {"value": "preliminary_review", "name": "居委会初审"} in listed["steps"]
+    other_step = await (await page.request.get(desk.url + below + "&step=authority_review")).json()
+    assert case_no not in [t["case_no"] for t in other_step["items"]]
+    elsewhere = await page.request.get(desk.url + "/api/tasks?jurisdiction=XQ")
+    assert elsewhere.status == 403 and "本辖区" in (await elsewhere.json())["message"]
 
 
 async def test_a_missed_deadline_goes_yellow_then_to_the_b_post_and_red_when_overdue_on_a_phone(
