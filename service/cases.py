@@ -38,7 +38,7 @@ from schemas.case import (
 from schemas.checklist import Assessment
 from schemas.documents import DocumentKind
 from schemas.localtime import local_date
-from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
+from schemas.people import STAFF_ROLES, Actor, Jurisdiction, Level, Locality, Role
 from schemas.policy import Policy, PolicyRef
 from schemas.procurement import SeatStatus
 from schemas.text import name_key
@@ -55,7 +55,7 @@ from service.common import (
 from store import directory
 from store.case_numbers import DuplicateOpenCase, open_case_key
 from store.db import session_scope
-from store.files import ATTACHMENT_LIMIT, ATTACHMENT_TYPES, TooLarge, content_path, put_stream
+from store.files import ATTACHMENT_LIMIT, ATTACHMENT_TYPES, PREVIEWS, TooLarge, content_path, put_stream
 from store.models import (
     AttachmentRecord,
     CaseRecord,
@@ -389,6 +389,7 @@ class CaseService(Service):
                     filename=stored.filename if stored else None, content_type=stored.content_type if stored else None,
                     size=stored.size if stored else None,
                     url=f"/api/cases/{state.case_no}/attachments/{stored.sha256}" if stored else None,
+                    preview=PREVIEWS.get(stored.content_type) if stored else None,
                 )
             )
         return found
@@ -401,8 +402,8 @@ class CaseService(Service):
         if sha256 in {m.attachment for m in state.application.materials}:
             with Session(self.engine) as session:
                 record = session.get(AttachmentRecord, (sha256, state.applicant.user_id))
-        path = content_path(self.settings.attachments_dir, sha256, "bin") if record else None
-        if record is None or path is None or not path.exists():
+        path = content_path(self.settings.attachments_dir, sha256, "bin")
+        if record is None or not path.exists():
             raise ServiceError("not_found", f"案件 {case_no} 没有这份材料，请从案件页面的材料列表中打开")
         return path, record
 
@@ -433,7 +434,7 @@ class CaseService(Service):
         them), by step; soonest due first, or newest first (已办: latest closed first). An expert sees
         their own scoring tasks."""
         now = self.now()
-        places: list[Any] = []
+        places: list[Jurisdiction] = []
         if actor.role is Role.expert:
             query = select(TaskRecord).where(TaskRecord.role == Role.expert.value, TaskRecord.holder_id == actor.user_id)
         else:
@@ -469,7 +470,7 @@ class CaseService(Service):
             jurisdictions=[views.InboxChoice(value=p.code, name=p.name) for p in places],
         )
 
-    def _jurisdictions_below(self, actor: Actor, jurisdiction: str | None) -> list[Any]:
+    def _jurisdictions_below(self, actor: Actor, jurisdiction: str | None) -> list[Jurisdiction]:
         """The jurisdiction asked for (the caller's own by default) and those below it; only the caller's
         own and those below it may be asked for."""
         code = jurisdiction or actor.jurisdiction or ""

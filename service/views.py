@@ -139,6 +139,7 @@ class MaterialFileView(BaseModel):
     content_type: str | None
     size: int | None
     url: str | None
+    preview: Literal["pdf", "image"] | None = Field(default=None, description="浏览器可直接显示的类型；其他类型下载")
 
 
 class CorrectionView(BaseModel):

@@ -14,7 +14,7 @@ from api.errors import errors
 from service import views
 from service.common import ServiceError
 from service.documents import document_file
-from store.files import ATTACHMENT_TYPES, CHUNK
+from store.files import ATTACHMENT_TYPES, CHUNK, PREVIEWS
 
 router = APIRouter()
 
@@ -78,14 +78,10 @@ async def material(
     service: Service, user: UserId,
 ) -> FileResponse:
     path, record = service.material_file(service.actor(user), case_no, sha256)
-    shown = record.content_type in INLINE_TYPES
     return FileResponse(
         path, media_type=record.content_type, filename=safe_filename(record.filename),
-        content_disposition_type="inline" if shown else "attachment", headers=MATERIAL_HEADERS,
+        content_disposition_type="inline" if record.content_type in PREVIEWS else "attachment", headers=MATERIAL_HEADERS,
     )
-
-
-INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
 
 
 def safe_filename(name: str) -> str:
