@@ -287,6 +287,24 @@ async def test_the_inbox_filters_by_step_and_the_jurisdictions_below_alike_in_th
     assert elsewhere.status == 403 and "本辖区" in (await elsewhere.json())["message"]
 
 
+async def test_a_correction_asks_for_the_materials_ticked_and_the_lines_typed(desk: Desk, page: Page) -> None:
+    case_no, _ = await desk.case_with_materials()
+    await sign_in_as(page, desk.url, "cg-qian", f"/work/cases/{case_no}")
+    await page.get_by_role("radio", name="要求补正").check()
+    await page.get_by_role("checkbox", name="会员名册").check()
+    await page.get_by_label("理由或补正事项（每行一条；不同意或要求补正时必填）").fill(
+        "会员名册请加盖队伍印章\n请注明联系电话"
+    )
+    await page.get_by_role("button", name="提交办理意见").click()
+    await page.wait_for_url(f"{desk.url}/work/tasks?case={case_no}")
+    correction = desk.service.case(desk.applicant, case_no).correction
+    assert correction is not None and correction.items == [
+        "请补交：会员名册",
+        "会员名册请加盖队伍印章",
+        "请注明联系电话",
+    ]
+
+
 async def test_a_missed_deadline_goes_yellow_then_to_the_b_post_and_red_when_overdue_on_a_phone(
     desk: Desk, browser: Browser
 ) -> None:
