@@ -10,7 +10,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from playwright.async_api import Page
+from playwright.async_api import Frame, Page, expect
 
 from settings import PROJECT_ROOT
 from tests.conftest import free_port
@@ -69,3 +69,15 @@ async def serious_accessibility_problems(page: Page) -> list[str]:
 async def shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def pdf_viewer_showing(page: Page) -> Frame:
+    """Chromium's own PDF viewer (an extension frame inside the previewing iframe), once it shows the document."""
+    viewers = [f for f in page.frames if f.url.startswith("chrome-extension://")]
+    viewer = (
+        viewers[0]
+        if viewers
+        else await page.wait_for_event("framenavigated", lambda f: f.url.startswith("chrome-extension://"))
+    )
+    await expect(viewer.locator("#pageSelector")).to_have_value("1")
+    return viewer

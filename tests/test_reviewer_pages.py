@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest_asyncio
 import weasyprint
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 
 from api.app import create_app
 from schemas.accounts import AccountInput
@@ -27,7 +27,16 @@ from service.cases import CaseService
 from service.contracts import ContractService
 from service.fairs import FairService
 from tests import factories
-from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, serving, shot, sign_in_as
+from tests.browser import (
+    PASSWORD,
+    PHONE,
+    SCREENSHOTS,
+    pdf_viewer_showing,
+    serious_accessibility_problems,
+    serving,
+    shot,
+    sign_in_as,
+)
 from tests.conftest import Skipping
 from tests.helpers import until_state
 
@@ -183,6 +192,10 @@ async def test_a_reviewer_finds_the_task_previews_the_materials_is_refused_witho
     ]
     await page.goto(f"{desk.url}/work/cases/{case_no}")
     assert await page.get_by_role("button", name="提交办理意见").count() == 0, "the task is no longer hers"
+    await preview.scroll_into_view_if_needed()
+    viewer = await pdf_viewer_showing(page)
+    await expect(viewer.get_by_text("章程.pdf")).to_be_visible()
+    await preview.screenshot(path=str(SCREENSHOTS / "work-case-pdf-preview.png"))
 
 
 async def test_other_jurisdictions_and_applicants_get_nothing(desk: Desk, page: Page) -> None:
