@@ -246,6 +246,8 @@ async def test_the_public_reads_the_notices_objects_and_staff_resolve_the_object
     await notice.get_by_text("对此申请提出异议").click()
     await notice.get_by_label("您的姓名").fill("张大爷")
     await notice.get_by_label("异议内容（具体事实和理由）").fill("该队伍晚上十点后仍在广场活动，噪音扰民")
+    assert await serious_accessibility_problems(page) == []
+    await shot(page, "notices-objection-form")
     await notice.get_by_role("button", name="提交异议").click()
     await page.wait_for_url(desk.url + "/notices?done=objected")
     assert "您的异议已提交" in await page.get_by_role("status").inner_text()
