@@ -25,12 +25,17 @@ SCOPES = {"mine": "我的待办", "group": "本岗位组", "escalated": "转给�
 SORTS = {"deadline": "最早到期在前", "newest": "最新在前"}
 DECISIONS = {"approve": "同意", "refuse": "不同意", "request_correction": "要求补正"}
 RESOLUTIONS = {"dismiss": "异议不成立", "uphold": "异议成立"}
-CASE_NO = re.compile(r"[A-Za-z0-9-]{1,64}")
+CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What a step, a jurisdiction or a case number in a page's address looks like."""
 
 
 def _choice(value: str | None, allowed: Any) -> Any:
     """A query parameter among the allowed values, or None (a page link never carries anything else)."""
     return value if value in allowed else None
+
+
+def _code(value: str | None) -> str | None:
+    return value if value and CODE.fullmatch(value) else None
 
 
 @router.get("/work/tasks")
@@ -47,15 +52,16 @@ async def tasks(
     actor = service.actor(signed_in(who))
     scope = _choice(scope, SCOPES) or "mine"
     page = max(1, min(page, 10_000))
-    step = step if step and re.fullmatch(r"[A-Za-z0-9_-]{1,40}", step) else None
+    step, jurisdiction = (_code(value) for value in (step, jurisdiction))
+    sort = _choice(sort, get_args(views.InboxSort))
     found = service.inbox(
         actor,
-        jurisdiction=jurisdiction or None,
+        jurisdiction=jurisdiction,
         limit=TASKS_PER_PAGE,
         offset=(page - 1) * TASKS_PER_PAGE,
         scope=scope,
         step=step,
-        sort=_choice(sort, get_args(views.InboxSort)),
+        sort=sort,
     )
     filters = {k: v for k, v in {"scope": scope, "step": step, "jurisdiction": jurisdiction, "sort": sort}.items() if v}
     done = request.query_params.get("case")
@@ -73,7 +79,7 @@ async def tasks(
         page=page,
         pages=max(1, -(-found.total // TASKS_PER_PAGE)),
         query=lambda **more: urlencode({**filters, **more}),
-        decided=done if done and CASE_NO.fullmatch(done) else None,
+        decided=_code(done),
     )
 
 
