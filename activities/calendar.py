@@ -100,14 +100,19 @@ def _library_year(year: int) -> YearCalendar:
         return _rule_based_year(year)
 
 
+def working_calendar(engine: Engine, years: range) -> Calendar:
+    """The working calendar of ``years``, as deadlines are counted: one database read for the loaded
+    years among them; libraries fill in the rest. The inbox uses it too, to count the working days left."""
+    loaded = loaded_calendars(engine, years)
+    return Calendar(_loaded_year(*loaded[year]) if year in loaded else _library_year(year) for year in years)
+
+
 class CalendarActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def _calendar(self, years: range) -> Calendar:
-        """One database read for the loaded years among ``years``; libraries fill in the rest."""
-        loaded = loaded_calendars(self._engine, years)
-        return Calendar(_loaded_year(*loaded[year]) if year in loaded else _library_year(year) for year in years)
+        return working_calendar(self._engine, years)
 
     @activity.defn(name="compute_deadline")
     async def compute_deadline(self, request: DeadlineRequest) -> Deadline:

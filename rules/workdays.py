@@ -108,6 +108,14 @@ def working_days_between(start: datetime, end: datetime, calendar: DayClassifier
     return sum(calendar.day(first + n * ONE_DAY).workday for n in range(1, (last - first).days + 1))
 
 
+def working_days_left(now: datetime, due_date: date, calendar: DayClassifier) -> int:
+    """Working days after today up to and including the due date (0 on the due date itself), counted
+    like ``working_days_between``, so a task of N working days starts with N left."""
+    if due_date <= local_date(now):
+        return 0
+    return working_days_between(now, _at(due_date, time(12, 0)), calendar)
+
+
 # --- pausing the legal clock (补正, 公示 不计入办理时限) ---------------------------------------
 # The days a clock consumes are the working days after the day it started on which it ran at some
 # moment: a pause excludes exactly the working days that lie wholly inside it. So a pause that starts

@@ -7,15 +7,18 @@ so the workflow stays the single place where the rules of the process are decide
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
+from activities.calendar import working_calendar
 from rules import permissions
-from rules.checklist import TrackNotOffered, assess, material_problems
+from rules.checklist import SUPPLEMENTARY, TrackNotOffered, assess, material_problems
 from rules.policy_files import PolicyNotFound, policy_in_force
+from rules.workdays import DayClassifier, working_days_left
 from schemas.application import Application, MaterialSubmission, Track
 from schemas.case import (
     PHASE_NAMES,
@@ -35,8 +38,9 @@ from schemas.case import (
 from schemas.checklist import Assessment
 from schemas.documents import DocumentKind
 from schemas.localtime import local_date
-from schemas.people import STAFF_ROLES, Actor, Level, Locality, Role
+from schemas.people import STAFF_ROLES, Actor, Jurisdiction, Level, Locality, Role
 from schemas.policy import Policy, PolicyRef
+from schemas.procurement import SeatStatus
 from schemas.text import name_key
 from service import views
 from service.common import (
@@ -51,7 +55,7 @@ from service.common import (
 from store import directory
 from store.case_numbers import DuplicateOpenCase, open_case_key
 from store.db import session_scope
-from store.files import ATTACHMENT_LIMIT, ATTACHMENT_TYPES, TooLarge, put_stream
+from store.files import ATTACHMENT_LIMIT, ATTACHMENT_TYPES, PREVIEWS, TooLarge, content_path, put_stream
 from store.models import (
     AttachmentRecord,
     CaseRecord,
@@ -291,7 +295,7 @@ class CaseService(Service):
         staff = actor.role in STAFF_ROLES or actor.role is Role.administrator
         application, procedure = state.application, state.procedure
 
-        holders = [holder_view(t) for t in state.open_tasks]
+        holders = [holder_view(t, self.now()) for t in state.open_tasks]
         correction = state.open_correction
         next_deadline = state.next_deadline
         clock = state.legal_clock
@@ -314,6 +318,7 @@ class CaseService(Service):
             phase_staff_name=state.phase_staff_name,
             closed=state.phase.terminal,
             holders=holders,
+            your_tasks=[t.task_id for t in state.open_tasks if permissions.refuse_task_actor(t, actor) is None],
             next_deadline=deadline_view(next_deadline) if next_deadline else None,
             legal_deadline=deadline_view(clock.deadline) if clock and clock.deadline and not clock.paused else None,
             legal_clock_paused=bool(clock and clock.paused),
@@ -333,11 +338,13 @@ class CaseService(Service):
                     objection_id=o.objection_id, filed_at=o.filed_at, content=o.content, status=o.status,
                     status_name=o.status.label,
                     resolution="；".join(o.resolution.reasons) if o.resolution else None,
-                    answer=o.answer, answered_at=o.answered_at,
+                    answer=o.answer, answered_at=o.answered_at, task_id=o.task_id if staff else None,
                 )
                 for o in state.objections
             ],
+            application=application,
             checklist=state.checklist,
+            materials=self._materials(state),
             timeline=[
                 views.TimelineView(
                     seq=e.seq, at=e.at,
@@ -357,6 +364,48 @@ class CaseService(Service):
             certificate_number=state.result.certificate_number if state.result else None,
             progress=_progress(state, holders),
         )
+
+    def _materials(self, state: CaseState) -> list[views.MaterialFileView]:
+        """The submitted materials by their checklist titles, each with its file as the applicant uploaded it."""
+        titles = {(m.material, m.person): m.title for m in state.checklist.materials} if state.checklist else {}
+        cited = [m.attachment for m in state.application.materials if m.attachment]
+        with Session(self.engine) as session:
+            files = {
+                r.sha256: r
+                for r in session.exec(
+                    select(AttachmentRecord).where(
+                        col(AttachmentRecord.sha256).in_(cited), AttachmentRecord.uploaded_by == state.applicant.user_id
+                    )
+                )
+            }
+        found = []
+        for item in state.application.materials:
+            stored = files.get(item.attachment or "")
+            found.append(
+                views.MaterialFileView(
+                    material=item.material,
+                    title=titles.get((item.material, item.person), "其他补充材料" if item.material == SUPPLEMENTARY else item.material),
+                    person=item.person, note=item.note,
+                    filename=stored.filename if stored else None, content_type=stored.content_type if stored else None,
+                    size=stored.size if stored else None,
+                    url=f"/api/cases/{state.case_no}/attachments/{stored.sha256}" if stored else None,
+                    preview=PREVIEWS.get(stored.content_type) if stored else None,
+                )
+            )
+        return found
+
+    def material_file(self, actor: Actor, case_no: str, sha256: str) -> tuple[Path, AttachmentRecord]:
+        """A file the case's applicant cited as a material, for those who may see the case; any other file
+        (another case's, one never cited) is answered as not found, so nothing is confirmed to exist."""
+        state = self._readable_state(actor, case_no)
+        record = None
+        if sha256 in {m.attachment for m in state.application.materials}:
+            with Session(self.engine) as session:
+                record = session.get(AttachmentRecord, (sha256, state.applicant.user_id))
+        path = content_path(self.settings.attachments_dir, sha256, "bin")
+        if record is None or not path.exists():
+            raise ServiceError("not_found", f"案件 {case_no} 没有这份材料，请从案件页面的材料列表中打开")
+        return path, record
 
     def my_cases(self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.CaseSummary]:
         query = (
@@ -378,38 +427,66 @@ class CaseService(Service):
 
     def inbox(
         self, actor: Actor, role: Role | None = None, jurisdiction: str | None = None, include_closed: bool = False,
-        limit: int = views.PAGE_LIMIT, offset: int = 0,
-    ) -> views.Page[views.TaskView]:
-        """Tasks for a role in a jurisdiction; staff may look at their own jurisdiction and those below it.
-        An expert sees their own scoring tasks."""
+        limit: int = views.PAGE_LIMIT, offset: int = 0, *, scope: views.InboxScope = "group", step: str | None = None,
+        sort: views.InboxSort | None = None,
+    ) -> views.InboxPage:
+        """Tasks by scope (see ``InboxScope``), in the caller's jurisdiction and those below it (or one of
+        them), by step; soonest due first, or newest first (已办: latest closed first). An expert sees
+        their own scoring tasks."""
+        now = self.now()
+        places: list[Jurisdiction] = []
         if actor.role is Role.expert:
             query = select(TaskRecord).where(TaskRecord.role == Role.expert.value, TaskRecord.holder_id == actor.user_id)
         else:
             self._require_staff(actor)
-            role = role or actor.role
-            jurisdiction = jurisdiction or actor.jurisdiction
-            place = directory.locality(self.engine, jurisdiction or "")
-            if place is None:
-                raise ServiceError("not_found", f"辖区代码 {jurisdiction} 不存在")
-            if not place.contains(actor.jurisdiction):
-                raise ServiceError("forbidden", f"您只能查看本辖区（{actor.jurisdiction}）及下属辖区的待办")
-            query = select(TaskRecord).where(TaskRecord.role == role.value, TaskRecord.jurisdiction == jurisdiction)
-        if not include_closed:
+            places = self._jurisdictions_below(actor, jurisdiction)
+            query = select(TaskRecord).where(col(TaskRecord.jurisdiction).in_([p.code for p in places]))
+            if scope == "group" or role:
+                query = query.where(TaskRecord.role == (role or actor.role).value)
+            if scope in ("mine", "escalated"):
+                query = query.where(TaskRecord.holder_id == actor.user_id)
+            if scope == "escalated":
+                query = query.where(col(TaskRecord.escalated), TaskRecord.b_user_id == actor.user_id)
+            if scope == "done":
+                query = query.where(or_(TaskRecord.a_user_id == actor.user_id, TaskRecord.b_user_id == actor.user_id))
+        if scope == "done":
+            query = query.where(TaskRecord.status != TaskStatus.open.value)
+        elif not include_closed or scope != "group":
             query = query.where(TaskRecord.status == TaskStatus.open.value)
-        now = datetime.now(UTC)
+        steps = self._steps_of(query)
+        if step:
+            query = query.where(TaskRecord.step == step)
+        order = (
+            [col(TaskRecord.due_at), col(TaskRecord.case_no)]
+            if (sort or ("newest" if scope == "done" else "deadline")) == "deadline"
+            else [col(TaskRecord.closed_at if scope == "done" else TaskRecord.created_at).desc(), col(TaskRecord.case_no).desc()]
+        )
         with Session(self.engine) as session:
-            records, total = paged(session, query.order_by(col(TaskRecord.due_at), col(TaskRecord.case_no), col(TaskRecord.task_id)), limit, offset)
-        items = [
-            views.TaskView(
-                case_no=r.case_no, task_id=r.task_id, step=r.step, title=r.title,
-                organization_name=r.organization_name, office=r.office, holder=r.holder_name,
-                post="B" if r.escalated else "A", a=r.a_name, b=r.b_name, status=r.status, due_at=r.due_at,
-                overdue=r.status == TaskStatus.open.value and now >= r.due_at, escalated=r.escalated,
-                created_at=r.created_at,
-            )
-            for r in records
-        ]
-        return views.Page[views.TaskView](items=items, total=total, limit=limit, offset=offset)
+            records, total = paged(session, query.order_by(*order, col(TaskRecord.task_id)), limit, offset)
+        last_year = max((r.due_at.year + 1 for r in records), default=now.year)
+        calendar = working_calendar(self.engine, range(local_date(now).year, last_year + 1))
+        return views.InboxPage(
+            items=[_task_view(r, now, calendar) for r in records], total=total, limit=limit, offset=offset, steps=steps,
+            jurisdictions=[views.InboxChoice(value=p.code, name=p.name) for p in places],
+        )
+
+    def _jurisdictions_below(self, actor: Actor, jurisdiction: str | None) -> list[Jurisdiction]:
+        """The jurisdiction asked for (the caller's own by default) and those below it; only the caller's
+        own and those below it may be asked for."""
+        code = jurisdiction or actor.jurisdiction or ""
+        place = directory.locality(self.engine, code)
+        if place is None:
+            raise ServiceError("not_found", f"辖区代码 {code[:64]} 不存在")
+        if not place.contains(actor.jurisdiction):
+            raise ServiceError("forbidden", f"您只能查看本辖区（{actor.jurisdiction}）及下属辖区的待办")
+        return directory.within(self.engine, code)
+
+    def _steps_of(self, query: Any) -> list[views.InboxChoice]:
+        """The steps among a query's tasks, to filter by."""
+        chosen = select(TaskRecord.step, TaskRecord.title).where(query.whereclause).distinct().order_by(col(TaskRecord.step))
+        with Session(self.engine) as session:
+            found = dict(session.exec(chosen).all())
+        return [views.InboxChoice(value=value, name=name) for value, name in found.items()]
 
     def notifications(
         self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0, unread_only: bool = False
@@ -514,6 +591,35 @@ def _unread(user_id: str) -> Any:
 def case_not_found(case_no: str) -> ServiceError:
     """The one answer for a case that does not exist and for a case the caller may not see."""
     return ServiceError("not_found", f"案号 {case_no} 不存在或您无权查看，请核对案号")
+
+
+def _task_view(record: TaskRecord, now: datetime, calendar: DayClassifier) -> views.TaskView:
+    """A task with its due date and the working days left, counted on the working calendar."""
+    due_date = local_date(record.due_at - timedelta(microseconds=1))
+    is_open = record.status == TaskStatus.open.value
+    overdue = is_open and now >= record.due_at
+    left = working_days_left(now, due_date, calendar) if is_open and not overdue else None
+    urgency: views.Urgency = (
+        "closed" if not is_open else "overdue" if overdue
+        else "due_soon" if left is not None and left <= views.DUE_SOON_WORKING_DAYS else "on_time"
+    )
+    return views.TaskView(
+        case_no=record.case_no, task_id=record.task_id, step=record.step, title=record.title,
+        organization_name=record.organization_name, office=record.office, jurisdiction=record.jurisdiction,
+        holder=record.holder_name, post="B" if record.escalated else "A", a=record.a_name, b=record.b_name,
+        status=record.status, due_at=record.due_at, due_date=due_date, working_days_left=left, urgency=urgency,
+        overdue=overdue, escalated=record.escalated, created_at=record.created_at, closed_at=record.closed_at,
+        outcome_name=_outcome_name(record.outcome),
+    )
+
+
+def _outcome_name(value: str | None) -> str | None:
+    """How a task ended, by name: a decision, or the status of an expert's seat on a lot."""
+    if value in Outcome.__members__:
+        return Outcome(value).label
+    if value in SeatStatus.__members__:
+        return SeatStatus(value).label
+    return value
 
 
 def _phase_labels(state: CaseState, staff: bool) -> dict[Phase, str]:

@@ -101,6 +101,10 @@ class Service:
         self.engine = engine
         self._client = client
 
+    def now(self) -> datetime:
+        """The time lists judge deadlines against: the workflows' clock (a time-skipping test server's in tests)."""
+        return datetime.now(UTC)
+
     @property
     def client(self) -> Client:
         if self._client is None:
@@ -205,11 +209,12 @@ def timeline_view(event: TimelineEvent) -> views.TimelineView:
     )
 
 
-def holder_view(task: Task) -> views.HolderView:
+def holder_view(task: Task, now: datetime | None = None) -> views.HolderView:
+    now = now or datetime.now(UTC)
     return views.HolderView(
         task_id=task.task_id, step=task.step, title=task.title, office=task.office.name, holder=task.holder.name,
         post="B" if task.escalated else "A", a=task.a.name, b=task.b.name, deadline=deadline_view(task.deadline),
-        overdue=datetime.now(UTC) >= task.deadline.due_at and task.status is TaskStatus.open,
+        overdue=now >= task.deadline.due_at and task.status is TaskStatus.open,
     )
 
 

@@ -124,6 +124,22 @@ class ObjectionView(BaseModel):
     resolution: str | None = None
     answer: str | None = Field(default=None, description="申请人的陈述申辩")
     answered_at: AwareDatetime | None = None
+    task_id: str | None = Field(default=None, description="核查处理该异议的任务")
+
+
+class MaterialFileView(BaseModel):
+    """A material the applicant submitted, with its file (if any) to open: ``url`` serves it to those who
+    may see the case."""
+
+    material: str
+    title: str
+    person: str | None
+    note: str | None
+    filename: str | None
+    content_type: str | None
+    size: int | None
+    url: str | None
+    preview: Literal["pdf", "image"] | None = Field(default=None, description="浏览器可直接显示的类型；其他类型下载")
 
 
 class CorrectionView(BaseModel):
@@ -161,6 +177,7 @@ class CaseView(BaseModel):
     phase_staff_name: str
     closed: bool
     holders: list[HolderView]
+    your_tasks: list[str] = Field(default_factory=list, description="调用者本人（A岗或B岗）现在可以办理的任务编号")
     next_deadline: DeadlineView | None
     legal_deadline: DeadlineView | None
     legal_clock_paused: bool
@@ -169,7 +186,9 @@ class CaseView(BaseModel):
     correction: CorrectionView | None
     public_notice_until: date | None
     objections: list[ObjectionView]
+    application: Application | None = Field(default=None, description="申请信息：组织、发起人和负责人、场所、联系方式")
     checklist: Checklist | None
+    materials: list[MaterialFileView] = Field(default_factory=list, description="提交的材料及其文件")
     timeline: list[TimelineView]
     documents: list[DocumentView]
     result: str | None
@@ -190,6 +209,15 @@ class CaseSummary(BaseModel):
     closed: bool
 
 
+InboxScope = Literal["mine", "group", "escalated", "done"]
+"""我的 (held by me now), 本岗位组 (my role in my jurisdiction and below), 转给我的 (escalated to me as
+B岗), 已办 (closed tasks of my posts)."""
+InboxSort = Literal["deadline", "newest"]
+Urgency = Literal["overdue", "due_soon", "on_time", "closed"]
+DUE_SOON_WORKING_DAYS = 2
+"""A task due within this many working days is shown as due soon (yellow, 即将到期)."""
+
+
 class TaskView(BaseModel):
     case_no: str
     task_id: str
@@ -197,15 +225,28 @@ class TaskView(BaseModel):
     title: str
     organization_name: str
     office: str
+    jurisdiction: str
     holder: str
     post: Literal["A", "B"]
     a: str
     b: str
     status: str
     due_at: AwareDatetime
+    due_date: date = Field(description="到期日（当地日期，含当日）")
+    working_days_left: int | None = Field(description="今天之后到到期日（含）还剩的工作日；已逾期或已办结为空")
+    urgency: Urgency = Field(description=f"overdue 已逾期；due_soon {DUE_SOON_WORKING_DAYS}个工作日内到期；on_time；closed 已办结")
     overdue: bool
     escalated: bool
     created_at: AwareDatetime
+    closed_at: AwareDatetime | None = None
+    outcome_name: str | None = Field(default=None, description="办结结果")
+
+
+class InboxChoice(BaseModel):
+    """A value a list can be filtered by, with its name."""
+
+    value: str
+    name: str
 
 
 class SubmissionReceipt(BaseModel):
@@ -543,6 +584,13 @@ class Page(BaseModel, Generic[Item]):
     total: int = Field(ge=0, description="符合条件的总条数")
     limit: int = Field(ge=1, le=PAGE_LIMIT_MAX, description="本页最多条数")
     offset: int = Field(ge=0, description="本页第一条的位置（从 0 起）")
+
+
+class InboxPage(Page[TaskView]):
+    """A page of tasks, with the steps and jurisdictions the caller may filter them by."""
+
+    steps: list[InboxChoice]
+    jurisdictions: list[InboxChoice]
 
 
 class OrganizationView(BaseModel):

@@ -8,7 +8,7 @@ import yaml
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from schemas.people import Actor, Jurisdiction, Level, Locality, OfficeContact, Post, Role
 from schemas.procurement import Expert
@@ -186,6 +186,18 @@ def jurisdictions(engine: Engine, level: Level | None = None) -> list[Jurisdicti
         if level:
             query = query.where(JurisdictionRecord.level == level.value)
         return [_jurisdiction(r) for r in session.exec(query)]
+
+
+def within(engine: Engine, code: str) -> list[Jurisdiction]:
+    """The jurisdiction and all those below it, top first (a reviewer sees tasks in all of them)."""
+    found: list[Jurisdiction] = []
+    with Session(engine) as session:
+        level = [r for r in [session.get(JurisdictionRecord, code)] if r is not None]
+        while level:
+            found += [_jurisdiction(r) for r in level]
+            codes = [r.code for r in level]
+            level = list(session.exec(select(JurisdictionRecord).where(col(JurisdictionRecord.parent).in_(codes)).order_by(JurisdictionRecord.code)))
+    return found
 
 
 def locality(engine: Engine, code: str) -> Locality | None:

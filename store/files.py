@@ -14,6 +14,7 @@ import uuid
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 EXTENSIONS = frozenset({"html", "pdf", "bin"})
@@ -58,6 +59,8 @@ ATTACHMENT_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel 表格（.xlsx）",
 }
 """What government materials come as: scans and photos, PDF and OFD (国家版式文档标准), and Office files."""
+PREVIEWS: dict[str, Literal["pdf", "image"]] = {"application/pdf": "pdf", "image/jpeg": "image", "image/png": "image"}
+"""The types a browser shows by itself (pages preview them inline); the others are downloaded."""
 
 
 class TooLarge(Exception):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from temporalio.api.testservice.v1 import SleepRequest
@@ -242,3 +243,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     admin.dispose()
     return server.rsplit("/", 1)[0] + f"/{name}"
 
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium (Playwright's own browser download does not work here), one per test module."""
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(locale="zh-CN", accept_downloads=True)
+    context.set_default_timeout(10_000)
+    yield await context.new_page()
+    await context.close()

@@ -5,7 +5,6 @@ critical accessibility problem. One server and one browser for the module."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,8 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest_asyncio
-import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
@@ -26,19 +24,9 @@ from service.cases import CaseService
 from service.contracts import ContractService
 from service.fairs import FairService
 from service.views import DecisionInput
-from settings import PROJECT_ROOT, Settings
+from settings import Settings
 from tests import factories
-from tests.conftest import free_port
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-AXE = PROJECT_ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = Path("/tmp/shezu-pages")
-PASSWORD = "correct-horse-42"
-PHONE = {"width": 390, "height": 844}
+from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, serving, shot, sign_in_as
 
 
 @dataclass
@@ -66,59 +54,18 @@ async def site(system_settings: Settings, engine: Engine, client: Client, worker
         accounts.create_account("admin", AccountInput(user_id=user_id, name="王芳", password=PASSWORD))
     application = factories.filing()
     receipt = await service.submit(service.actor(applicant, "王芳"), application)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    serving = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    assert server.started, "the page server did not start"
-    yield Site(f"http://127.0.0.1:{port}", applicant, other, receipt.case_no, application.organization_name, service, accounts)
-    server.should_exit = True
-    await serving
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(10_000)
-    yield await context.new_page()
-    await context.close()
+    async with serving(app) as url:
+        yield Site(url, applicant, other, receipt.case_no, application.organization_name, service, accounts)
 
 
 async def sign_in(page: Page, site: Site, user_id: str, then: str = "/my/cases") -> None:
-    await page.goto(site.url + f"/sign-in?next={then}")
-    await page.get_by_label("用户名").fill(user_id)
-    await page.get_by_label("密码").fill(PASSWORD)
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(site.url + then)
+    await sign_in_as(page, site.url, user_id, then)
 
 
 def form_token(page_text: str) -> str:
     found = re.search(r'name="form_token" value="([^"]+)"', page_text)
     assert found, "the sign-in form carries its token"
     return found.group(1)
-
-
-async def serious_accessibility_problems(page: Page) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now, by rule and element."""
-    await page.add_script_tag(path=str(AXE))
-    found = await page.evaluate("async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.map(n => n.target.join(' '))])")
-    return [f"{rule} ({impact}): {nodes}" for rule, impact, nodes in found if impact in ("serious", "critical")]
-
-
-async def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 async def test_an_applicant_signs_in_follows_the_case_step_by_step_and_downloads_its_notice(site: Site, page: Page) -> None:

@@ -22,6 +22,7 @@ from rules.workdays import (
     deadline,
     deadline_at_resume,
     working_days_between,
+    working_days_left,
 )
 from schemas.calendar import (
     CalendarSource,
@@ -294,6 +295,14 @@ def test_due_date_is_a_working_day_and_agrees_with_counting(calendar, start, day
     result = _deadline(start, days, calendar)
     assert calendar.day(result.due_date).workday
     assert working_days_between(start, result.due_at - timedelta(microseconds=1), calendar) == days
+
+
+@given(synthetic_calendars(), starts, st.integers(1, 60))
+def test_a_new_deadline_has_all_its_working_days_left_and_none_on_its_due_date(calendar, start, days) -> None:
+    """The inbox's count of working days left agrees with how the deadline was counted."""
+    result = _deadline(start, days, calendar)
+    assert working_days_left(start, result.due_date, calendar) == days
+    assert working_days_left(result.due_at - timedelta(hours=1), result.due_date, calendar) == 0
 
 
 @given(synthetic_calendars(), starts, st.integers(0, 60))

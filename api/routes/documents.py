@@ -9,12 +9,12 @@ from fastapi import APIRouter, File, Path, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import IDENTIFIER, Contracts, Fairs, Service, UserId
+from api.deps import IDENTIFIER, CaseNo, Contracts, Fairs, Service, UserId
 from api.errors import errors
 from service import views
 from service.common import ServiceError
 from service.documents import document_file
-from store.files import CHUNK
+from store.files import ATTACHMENT_TYPES, CHUNK, PREVIEWS
 
 router = APIRouter()
 
@@ -55,3 +55,37 @@ async def document(
     path, filename = document_file(service, fairs, contracts, actor, document_id, extension)
     media = "application/pdf" if extension == "pdf" else "text/html; charset=utf-8"
     return FileResponse(path, media_type=media, filename=filename)
+
+
+MATERIAL_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'self'",
+    "Cache-Control": "private, no-store",
+}
+"""A material is shown as the type its content was sniffed as, never guessed again by the browser, and
+nothing in it may run script or load anything (only this site may frame it)."""
+
+
+@router.get(
+    "/api/cases/{case_no}/attachments/{sha256}", tags=["申请人", "工作人员"], summary="查看案件的申请材料（原文件）",
+    description="只有申请人本人和案件所在辖区的工作人员可以查看；PDF 和图片在浏览器中直接显示，其他类型下载。",
+    responses={**errors(401, 404, 422), 200: {"content": {t: {} for t in ATTACHMENT_TYPES}, "description": "材料文件"}},
+    response_class=FileResponse,
+)
+async def material(
+    case_no: CaseNo,
+    sha256: Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$", description="材料文件的 SHA-256")],
+    service: Service, user: UserId,
+) -> FileResponse:
+    path, record = service.material_file(service.actor(user), case_no, sha256)
+    return FileResponse(
+        path, media_type=record.content_type, filename=safe_filename(record.filename),
+        content_disposition_type="inline" if record.content_type in PREVIEWS else "attachment", headers=MATERIAL_HEADERS,
+    )
+
+
+def safe_filename(name: str) -> str:
+    """The uploaded name without path parts or control characters (the header encodes the rest)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if c.isprintable() and c not in '"<>:|?*').strip(" .")
+    return cleaned[:100] or "材料"

@@ -85,19 +85,30 @@ async def resolve(
     return await service.resolve_objection(service.actor(user), case_no, objection_id, resolution)
 
 
-@router.get("/api/tasks", tags=["工作人员"], summary="待办任务（按角色和辖区，分页，最早到期的在前）", responses=errors(403, 404, 422))
+@router.get(
+    "/api/tasks", tags=["工作人员"], summary="待办和已办任务（按范围、环节、辖区筛选，按期限或最新排序，分页）",
+    responses=errors(403, 404, 422),
+)
 async def inbox(
     service: Service,
     user: UserId,
-    role: Annotated[Role | None, Query(description="角色；默认为本人的角色")] = None,
+    role: Annotated[Role | None, Query(description="角色；本岗位组默认为本人的角色")] = None,
     jurisdiction: Annotated[
-        str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$", description="辖区代码；默认为本人的辖区")
+        str | None,
+        Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$", description="辖区代码（含其下属辖区）；默认为本人的辖区"),
     ] = None,
-    include_closed: Annotated[bool, Query(description="包括已办结的任务")] = False,
+    include_closed: Annotated[bool, Query(description="本岗位组：包括已办结的任务")] = False,
     limit: Limit = PAGE_LIMIT,
     offset: Offset = 0,
-) -> views.Page[views.TaskView]:
-    return service.inbox(service.actor(user), role, jurisdiction, include_closed, limit, offset)
+    scope: Annotated[
+        views.InboxScope, Query(description="mine 我的待办；group 本岗位组；escalated 转给我的（B岗）；done 已办")
+    ] = "group",
+    step: Annotated[str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$", description="办理环节，如 preliminary_review")] = None,
+    sort: Annotated[views.InboxSort | None, Query(description="deadline 最早到期在前（待办默认）；newest 最新在前（已办默认）")] = None,
+) -> views.InboxPage:
+    return service.inbox(
+        service.actor(user), role, jurisdiction, include_closed, limit, offset, scope=scope, step=step, sort=sort
+    )
 
 
 @router.get("/api/public-notices", tags=["公众"], summary="正在公示的申请（分页）", responses=errors(422))
