@@ -71,7 +71,7 @@ class CaseService(Service):
     """Filing and registration cases."""
 
     @staticmethod
-    def _require_staff(actor: Actor) -> None:
+    def require_staff(actor: Actor) -> None:
         if actor.role not in STAFF_ROLES:
             raise ServiceError("forbidden", f"该操作须由社区居委会、街道办事处或民政局工作人员办理，您的身份是{actor.role.label}")
 
@@ -168,7 +168,7 @@ class CaseService(Service):
         district = locality.at_level(Level.district).code
         case_no = await self._start_case(series, open_case_key(district, application.organization_name), actor, application)
         await self._readable_after_start(case_no, FilingWorkflow.status, "申请")
-        view = self._view(self._readable_state(actor, case_no), actor)
+        view = self._view(self.readable_state(actor, case_no), actor)
         return views.SubmissionReceipt(
             case_no=case_no,
             phase=view.phase,
@@ -206,7 +206,7 @@ class CaseService(Service):
         return state.applicant if state and state.applicant.user_id == actor.user_id else actor
 
     async def correct(self, actor: Actor, case_no: str, correction: views.CorrectionInput) -> ActionReceipt:
-        state = self._readable_state(actor, case_no)
+        state = self.readable_state(actor, case_no)
         materials = [*correction.materials, *(correction.application.materials if correction.application else [])]
         if state.locality:
             policy, _ = self._policy(state.locality, local_date(state.submitted_at))
@@ -216,13 +216,13 @@ class CaseService(Service):
         return await self._case_update(case_no, FilingWorkflow.correct, payload)
 
     async def withdraw(self, actor: Actor, case_no: str, withdrawal: views.WithdrawalInput) -> ActionReceipt:
-        self._readable_state(actor, case_no)
+        self.readable_state(actor, case_no)
         withdrawal_by = Withdrawal(actor=self._as_applicant(actor, case_no), reason=withdrawal.reason)
         return await self._case_update(case_no, FilingWorkflow.withdraw, withdrawal_by)
 
     async def decide(self, actor: Actor, case_no: str, decision: views.DecisionInput) -> ActionReceipt:
-        self._readable_state(actor, case_no)
-        self._require_staff(actor)
+        self.readable_state(actor, case_no)
+        self.require_staff(actor)
         payload = ReviewDecision(
             step=decision.step, outcome=Outcome(decision.outcome), reasons=decision.reasons,
             comment=decision.comment, actor=actor,
@@ -246,15 +246,15 @@ class CaseService(Service):
         self, actor: Actor, case_no: str, objection_id: str, answer: views.ObjectionAnswerInput
     ) -> ActionReceipt:
         """陈述申辩: the applicant answers an objection before it is resolved."""
-        self._readable_state(actor, case_no)
+        self.readable_state(actor, case_no)
         payload = ObjectionAnswer(objection_id=objection_id, content=answer.content, actor=actor)
         return await self._case_update(case_no, FilingWorkflow.answer_objection, payload)
 
     async def resolve_objection(
         self, actor: Actor, case_no: str, objection_id: str, resolution: views.ObjectionResolutionInput
     ) -> ActionReceipt:
-        self._readable_state(actor, case_no)
-        self._require_staff(actor)
+        self.readable_state(actor, case_no)
+        self.require_staff(actor)
         payload = ObjectionResolution(
             objection_id=objection_id, outcome=Outcome(resolution.outcome), reasons=resolution.reasons, actor=actor
         )
@@ -274,7 +274,7 @@ class CaseService(Service):
     def _may_view(actor: Actor, state: CaseState) -> bool:
         return state.locality is not None and permissions.may_view(state.applicant.user_id, state.locality, actor)
 
-    def _readable_state(self, actor: Actor, case_no: str) -> CaseState:
+    def readable_state(self, actor: Actor, case_no: str) -> CaseState:
         """The case as the caller may see it; a case they may not see is answered exactly like one
         that does not exist, so no case number is confirmed to a stranger."""
         state = self._state(case_no)
@@ -283,11 +283,11 @@ class CaseService(Service):
         return state
 
     def case(self, actor: Actor, case_no: str) -> views.CaseView:
-        return self._view(self._readable_state(actor, case_no), actor)
+        return self._view(self.readable_state(actor, case_no), actor)
 
     async def live_case(self, actor: Actor, case_no: str) -> views.CaseView:
         """Straight from the workflow (for operators checking the read model)."""
-        self._readable_state(actor, case_no)
+        self.readable_state(actor, case_no)
         state = await self.client.get_workflow_handle(case_no).query(FilingWorkflow.status)
         return self._view(state, actor)
 
@@ -397,7 +397,7 @@ class CaseService(Service):
     def material_file(self, actor: Actor, case_no: str, sha256: str) -> tuple[Path, AttachmentRecord]:
         """A file the case's applicant cited as a material, for those who may see the case; any other file
         (another case's, one never cited) is answered as not found, so nothing is confirmed to exist."""
-        state = self._readable_state(actor, case_no)
+        state = self.readable_state(actor, case_no)
         record = None
         if sha256 in {m.attachment for m in state.application.materials}:
             with Session(self.engine) as session:
@@ -438,7 +438,7 @@ class CaseService(Service):
         if actor.role is Role.expert:
             query = select(TaskRecord).where(TaskRecord.role == Role.expert.value, TaskRecord.holder_id == actor.user_id)
         else:
-            self._require_staff(actor)
+            self.require_staff(actor)
             places = self._jurisdictions_below(actor, jurisdiction)
             query = select(TaskRecord).where(col(TaskRecord.jurisdiction).in_([p.code for p in places]))
             if scope == "group" or role:

@@ -28,13 +28,13 @@ class RatingService:
 
     def rating(self, actor: Actor, case_no: str) -> RatingView | None:
         """The case's rating, for whoever may see the case (another's case is not found)."""
-        self.cases._readable_state(actor, case_no)
+        self.cases.readable_state(actor, case_no)
         with Session(self.engine) as db:
             record = db.exec(select(RatingRecord).where(RatingRecord.case_no == case_no)).first()
         return _view(record) if record else None
 
     def rate(self, actor: Actor, case_no: str, rating: RatingInput) -> RatingView:
-        state = self.cases._readable_state(actor, case_no)
+        state = self.cases.readable_state(actor, case_no)
         if state.applicant.user_id != actor.user_id:
             raise ServiceError("forbidden", "只有本案的申请人可以评价办理服务")
         if not state.phase.terminal:
@@ -61,7 +61,7 @@ class RatingService:
     def aggregate(self, actor: Actor, limit: int, offset: int) -> RatingsView:
         """Per office in the caller's jurisdiction and below: count, average, each score's count and the
         share of 差评; then the latest comments, newest first."""
-        self.cases._require_staff(actor)
+        self.cases.require_staff(actor)
         mine = col(RatingRecord.jurisdiction_path).contains(f"/{actor.jurisdiction}/")
         scores = [func.sum(case((RatingRecord.score == s, 1), else_=0)) for s in SCORES]
         office = (RatingRecord.office_name, RatingRecord.jurisdiction, RatingRecord.jurisdiction_name)

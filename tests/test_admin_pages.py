@@ -28,12 +28,8 @@ from service.cases import CaseService
 from service.common import ServiceError
 from settings import Settings
 from store import directory
-from tests import test_pages
+from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, shot, sign_in_as
 from tests.conftest import free_port, make_settings, prepared_engine
-from tests.test_pages import PASSWORD, PHONE, serious_accessibility_problems, shot, sign_in
-
-browser = test_pages.browser
-"""One Chromium for the module, launched as the applicant's page tests launch it."""
 
 NEW_PASSWORD = "spring-lantern-77"
 
@@ -135,7 +131,7 @@ async def open_account(page: Page, site: Site, user_id: str, name: str, role: st
 async def test_the_administrator_opens_places_posts_and_resets_a_reviewer_and_the_record_names_who(
     site: Site, page: Page, browser: Browser
 ) -> None:
-    await sign_in(page, site, "admin", "/admin")  # type: ignore[arg-type]
+    await sign_in_as(page, site.url, "admin", "/admin")
     admin_link = page.get_by_role("navigation", name="主导航").get_by_role("link", name="管理")
     assert await admin_link.get_attribute("aria-current") == "page"
     assert "cg-zhao" in await page.get_by_role("table").inner_text()
@@ -217,7 +213,7 @@ async def test_the_administrator_opens_places_posts_and_resets_a_reviewer_and_th
 
 
 async def test_disabling_enabling_and_leaving_the_directory(site: Site, page: Page) -> None:
-    await sign_in(page, site, "admin", "/admin")  # type: ignore[arg-type]
+    await sign_in_as(page, site.url, "admin", "/admin")
     user_id = new_user_id()
     await open_account(page, site, user_id, "周敏", "社区居委会", "延吉市建工街道民安社区")
 
@@ -255,7 +251,7 @@ async def test_disabling_enabling_and_leaving_the_directory(site: Site, page: Pa
 async def test_a_directory_member_without_an_account_is_given_one_from_the_directory_page(
     site: Site, page: Page
 ) -> None:
-    await sign_in(page, site, "admin", "/admin/staff")  # type: ignore[arg-type]
+    await sign_in_as(page, site.url, "admin", "/admin/staff")
     await page.get_by_label("辖区").select_option(label="延吉市建工街道民安社区")
     await page.get_by_role("button", name="筛选").click()
     assert "延吉市建工街道民安社区共 2 人" in await page.get_by_role("status").inner_text()
@@ -275,7 +271,7 @@ async def test_a_directory_member_without_an_account_is_given_one_from_the_direc
 
 
 async def test_refusals_when_opening_an_account_keep_what_was_typed(site: Site, page: Page) -> None:
-    await sign_in(page, site, "admin", "/admin/accounts/new")  # type: ignore[arg-type]
+    await sign_in_as(page, site.url, "admin", "/admin/accounts/new")
     await page.get_by_label("用户名").fill("cg-zhao")
     await page.get_by_label("姓名").fill("赵丽")
     await page.get_by_label("初始密码").fill(PASSWORD)
@@ -308,7 +304,7 @@ async def test_the_admin_pages_fit_a_phone(site: Site, browser: Browser) -> None
     context = await phone(browser)
     try:
         page = await context.new_page()
-        await sign_in(page, site, "admin", "/admin")  # type: ignore[arg-type]
+        await sign_in_as(page, site.url, "admin", "/admin")
         await checked(page, "phone-admin-accounts")
         await page.goto(site.url + "/admin/accounts/new")
         await checked(page, "phone-admin-account-new")
@@ -338,7 +334,7 @@ async def test_admin_forms_posted_by_an_applicant_or_a_reviewer_change_nothing(s
         context = await browser.new_context(locale="zh-CN")
         try:
             page = await context.new_page()
-            await sign_in(page, site, user_id, "/account/password")  # type: ignore[arg-type]
+            await sign_in_as(page, site.url, user_id, "/account/password")
             token = await csrf_of(page)
             forged = {
                 f"/admin/staff/{user_id}": {"name": "冒充", "role": "administrator", "jurisdiction": "YJ"},
@@ -384,7 +380,7 @@ async def test_a_tampered_hidden_field_changes_nothing(site: Site, browser: Brow
     context = await browser.new_context(locale="zh-CN")
     try:
         theirs = await context.new_page()
-        await sign_in(theirs, site, user_id, "/account/password")  # type: ignore[arg-type]
+        await sign_in_as(theirs, site.url, user_id, "/account/password")
         await theirs.evaluate("""() => {
             const form = document.querySelector('main form');
             for (const [name, value] of [['user_id', 'admin'], ['role', 'administrator']]) {
@@ -404,7 +400,7 @@ async def test_a_tampered_hidden_field_changes_nothing(site: Site, browser: Brow
     assert site.accounts.changes("admin", None, 1, 0).items[0].action == "change_password"
     assert change_count(site) == before + 1
 
-    await sign_in(page, site, "admin", "/admin/posts")  # type: ignore[arg-type]
+    await sign_in_as(page, site.url, "admin", "/admin/posts")
     office = page.get_by_role("region", name="延吉市民政局")
     await office.locator("input[name=role]").evaluate("field => field.value = 'administrator'")
     await office.get_by_role("button", name="保存").click()
@@ -416,7 +412,7 @@ async def test_a_tampered_hidden_field_changes_nothing(site: Site, browser: Brow
 
 
 async def test_an_admin_form_without_its_csrf_token_or_with_a_forged_one_is_refused(site: Site, page: Page) -> None:
-    await sign_in(page, site, "admin", "/admin")  # type: ignore[arg-type]
+    await sign_in_as(page, site.url, "admin", "/admin")
     before = change_count(site)
     staff = {"name": "钱伟", "role": "street_office", "jurisdiction": "YJ-JG"}
     for form in (staff, {**staff, "csrf_token": "forged-token"}, {**staff, "csrf_token": ""}):
@@ -436,7 +432,7 @@ async def test_a_session_cookie_planted_before_sign_in_is_replaced_and_worthless
         attackers = await attacker.new_page()
         await attackers.goto(site.url + "/sign-in")
         assert SESSION_COOKIE not in {c["name"] for c in await attacker.cookies()}, "no session before sign-in"
-        await sign_in(attackers, site, site.applicant, "/my/cases")  # type: ignore[arg-type]
+        await sign_in_as(attackers, site.url, site.applicant, "/my/cases")
         own = next(c["value"] for c in await attacker.cookies() if c["name"] == SESSION_COOKIE)
 
         victims = await victim.new_page()
@@ -462,7 +458,7 @@ async def test_a_session_cookie_planted_before_sign_in_is_replaced_and_worthless
 async def test_a_session_cookie_changed_by_one_character_is_the_public(
     site: Site, page: Page, context: BrowserContext
 ) -> None:
-    await sign_in(page, site, "admin", "/admin")  # type: ignore[arg-type]
+    await sign_in_as(page, site.url, "admin", "/admin")
     cookie = next(c for c in await context.cookies() if c["name"] == SESSION_COOKIE)
     value = cookie["value"]
     tampered = ("B" if value[0] == "A" else "A") + value[1:]  # the session key itself, before its signature

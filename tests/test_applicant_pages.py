@@ -34,17 +34,10 @@ from service.ratings import RatingService
 from service.rebuild import rebuild
 from service.views import DecisionInput, WithdrawalInput
 from tests import factories
+from tests.browser import PASSWORD, PHONE, apply_online, serious_accessibility_problems, shot
 from tests.conftest import Skipping, free_port
 from tests.helpers import shezu, until_state
 from tests.test_filing import approve, through_reviews
-from tests.test_pages import (
-    PASSWORD,
-    PHONE,
-    apply_online,
-    browser,  # noqa: F401  (the module's browser, as a fixture)
-    serious_accessibility_problems,
-    shot,
-)
 
 STREET_OFFICE = "延吉市建工街道办事处"
 """The office that decides a 春光社区 filing: its ratings are kept in its name."""
