@@ -144,3 +144,9 @@ FairNo = Annotated[str, key("社洽会编号")]
 LotNo = Annotated[str, key("项目编号")]
 ContractNo = Annotated[str, key("合同编号")]
 ItemId = Annotated[str, key("编号（异议、需求、投标、质疑、节点）")]
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site, never another site's address ("" when there is none): where a page or a
+    single sign-on may send the browser next."""
+    return target if target and target.startswith("/") and not target.startswith("//") and "\\" not in target else ""

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from api.deps import CSRF_COOKIE, SESSION_COOKIE, Who, session_key, signed_in
+from api.deps import CSRF_COOKIE, SESSION_COOKIE, Who, safe_next, session_key, signed_in
 from api.routes.accounts import start_session
-from pages.common import LARGE_TYPE_COOKIE, Form, back_to, model_from, parsed, render, safe_next
+from pages.common import LARGE_TYPE_COOKIE, Form, back_to, landing, model_from, parsed, render
 from schemas.accounts import PasswordChange, SignInInput, SignUpInput
 from service.accounts import AccountService
 from service.common import ServiceError
@@ -37,14 +37,15 @@ def _served_here(accounts: AccountService, form: Form, page: str) -> None:
 
 
 @router.get("/")
-async def home(who: Who) -> RedirectResponse:
-    return RedirectResponse("/my/cases" if who.user_id else "/guide", status_code=303)
+async def home(request: Request, who: Who) -> RedirectResponse:
+    return RedirectResponse(landing(request, who.user_id) if who.user_id else "/guide", status_code=303)
 
 
 @router.get("/sign-in")
 async def sign_in_page(request: Request, who: Who, next_page: NextPage = None) -> Response:
     accounts: AccountService = request.app.state.accounts
-    return render(request, "sign_in.html", who, next_page=safe_next(next_page), form_token=_form_tokens(accounts).dumps("sign-in"))
+    return render(request, "sign_in.html", who, next_page=safe_next(next_page), form_token=_form_tokens(accounts).dumps("sign-in"),
+                  platform=request.app.state.sso is not None, platform_refused=request.query_params.get("platform") == "refused")
 
 
 @router.post("/sign-in")
@@ -60,11 +61,12 @@ async def sign_in(request: Request, form: Form) -> Response:
     except ServiceError as refused:
         problem = refused
     else:
-        answer = back_to(next_page)
+        answer = back_to(next_page or landing(request, new.user.user_id))
         start_session(answer, accounts, new)
         return answer
     return render(
         request, "sign_in.html", None, status_code=problem.status_code, problem=problem, next_page=next_page,
+        platform=request.app.state.sso is not None,
         user_id_typed=str(form.get("user_id") or "")[:64], form_token=_form_tokens(accounts).dumps("sign-in"),
     )
 
@@ -132,6 +134,6 @@ async def change_password(request: Request, form: Form, who: Who) -> Response:
 @router.get("/text-size")
 async def text_size(large: Annotated[bool, Query()] = False, next_page: NextPage = None) -> Response:
     """Large type on or off: a display choice kept in the reader's browser, changing nothing on the server."""
-    answer = back_to(safe_next(next_page))
+    answer = back_to(safe_next(next_page) or "/")
     answer.set_cookie(LARGE_TYPE_COOKIE, "1" if large else "0", max_age=365 * 24 * 3600, samesite="lax", path="/")
     return answer

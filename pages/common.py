@@ -87,9 +87,11 @@ def back_to(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
-def safe_next(target: str | None) -> str:
-    """Only a path on this site, never another site's address."""
-    return target if target and target.startswith("/") and not target.startswith("//") and "\\" not in target else "/my/cases"
+def landing(request: Request, user_id: str) -> str:
+    """Where a signed-in person starts: the administrator at 管理, staff at 待办, everyone else at 我的办件."""
+    if request.app.state.accounts.is_administrator(user_id):
+        return "/admin"
+    return "/work/tasks" if request.app.state.service.actor(user_id).role in STAFF_ROLES else "/my/cases"
 
 
 def is_page(request: Request) -> bool:

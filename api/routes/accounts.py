@@ -17,6 +17,7 @@ from api.deps import (
     Offset,
     Who,
     cookie_signer,
+    safe_next,
     session_key,
     signed_in,
 )
@@ -86,10 +87,16 @@ def start_session(response: Response, accounts: AccountService, new: SignedIn) -
     "/api/oidc/login", tags=ACCOUNT, summary="统一身份认证（单点登录）：转到政府统一身份认证平台登录",
     status_code=307, response_class=RedirectResponse, responses={**errors(404, 503), 307: {"description": "转到认证平台"}},
 )
-async def oidc_login(request: Request, accounts: Accounts) -> RedirectResponse:
+async def oidc_login(
+    request: Request, accounts: Accounts,
+    next_page: Annotated[
+        str | None, Query(alias="next", max_length=300, description="登录后转到本站的哪个页面；不填则返回会话信息（JSON）")
+    ] = None,
+) -> RedirectResponse:
     address, attempt = await _single_sign_on(request).start()
     answer = RedirectResponse(address, status_code=307)
-    answer.set_cookie(OIDC_COOKIE, _attempts(accounts).dumps([attempt.state, attempt.nonce, attempt.verifier]),
+    kept = [attempt.state, attempt.nonce, attempt.verifier, safe_next(next_page)]
+    answer.set_cookie(OIDC_COOKIE, _attempts(accounts).dumps(kept),
                       max_age=OIDC_SECONDS, httponly=True, samesite="lax", secure=accounts.settings.cookie_secure,
                       path="/api/oidc")
     return answer
@@ -98,26 +105,38 @@ async def oidc_login(request: Request, accounts: Accounts) -> RedirectResponse:
 @router.get(
     "/api/oidc/callback", tags=ACCOUNT, summary="统一身份认证平台登录后返回本系统：建立会话",
     description="平台用户按配置的声明（默认 preferred_username）对应本系统同名账号；没有账号的不能登录，须由管理员先开设。",
-    responses=errors(403, 404, 422, 503),
+    response_model=SessionView, responses={**errors(403, 404, 422, 503), 303: {"description": "从登录页面发起的：转到该页面"}},
 )
 async def oidc_callback(
     request: Request, response: Response, accounts: Accounts,
     state: Annotated[str, Query(min_length=1, max_length=512, description="本次登录的 state")],
     code: Annotated[str | None, Query(min_length=1, max_length=2048, description="授权码")] = None,
     error: Annotated[str | None, Query(min_length=1, max_length=200, description="平台返回的错误")] = None,
-) -> SessionView:
+) -> SessionView | RedirectResponse:
     sso = _single_sign_on(request)
     try:
         kept = _attempts(accounts).loads(request.cookies.get(OIDC_COOKIE, ""), max_age=OIDC_SECONDS)
     except BadSignature as problem:
         raise ServiceError("forbidden", "单点登录已超时或不是从本系统发起的，请重新登录") from problem
-    if error or not code:
-        raise ServiceError("forbidden", "统一身份认证平台没有完成登录（可能已取消），请重新登录")
-    user_id = await sso.finish(Attempt(*kept), state, code)
-    client = request.client.host if request.client else None
-    new = accounts.sign_in_by_platform(user_id, client, replacing=session_key(request))
-    response.delete_cookie(OIDC_COOKIE, path="/api/oidc")
-    return start_session(response, accounts, new)
+    *attempt, page = kept
+    try:
+        if error or not code:
+            raise ServiceError("forbidden", "统一身份认证平台没有完成登录（可能已取消），请重新登录")
+        user_id = await sso.finish(Attempt(*attempt), state, code)
+        client = request.client.host if request.client else None
+        new = accounts.sign_in_by_platform(user_id, client, replacing=session_key(request))
+    except ServiceError:
+        if not page:
+            raise
+        # a browser that came from the sign-in page goes back there, told in words the page chooses
+        return RedirectResponse("/sign-in?platform=refused", status_code=303)
+    if not page:
+        response.delete_cookie(OIDC_COOKIE, path="/api/oidc")
+        return start_session(response, accounts, new)
+    answer = RedirectResponse(page, status_code=303)
+    answer.delete_cookie(OIDC_COOKIE, path="/api/oidc")
+    start_session(answer, accounts, new)
+    return answer
 
 
 @router.post(
