@@ -119,6 +119,35 @@ async def test_the_platform_cannot_open_accounts_nor_can_a_forged_callback_sign_
         assert (await victim.get("/api/session")).status_code == 401
 
 
+async def test_a_browser_from_the_sign_in_page_comes_back_to_a_page(system: System) -> None:
+    """The sign-in page offers the platform; coming back, the browser lands on the page it asked for, signed
+    in, and a platform user without an account is brought back to the sign-in page with the reason in words."""
+    system.accounts.open_account(AccountInput(user_id="wangfang", name="王芳", password=PASSWORD), by="admin")
+    async with system.client() as browser:
+        offered = await browser.get("/sign-in?next=/my/cases")
+        link = re.search(r'href="(/api/oidc/login[^"]*)"', offered.text)
+        assert link and "用政府统一身份认证平台登录" in offered.text
+        leaving = await browser.get(link.group(1).replace("&amp;", "&"))
+        back = await at_the_platform(leaving.headers["location"], "wangfang")
+        arrived = await browser.get(back)
+        assert arrived.status_code == 303 and arrived.headers["location"] == "/my/cases"
+        assert (await browser.get("/api/session")).json()["user_id"] == "wangfang"
+
+    async with system.client() as stranger:
+        leaving = await stranger.get("/api/oidc/login?next=/my/cases")
+        back = await at_the_platform(leaving.headers["location"], "stranger")
+        refused = await stranger.get(back)
+        assert refused.status_code == 303 and refused.headers["location"] == "/sign-in?platform=refused"
+        told = await stranger.get(refused.headers["location"])
+        assert "在本系统还没有开设" in told.text
+        assert (await stranger.get("/api/session")).status_code == 401
+
+    async with system.client() as tricked:
+        leaving = await tricked.get("/api/oidc/login?next=//elsewhere.example/")
+        back = await at_the_platform(leaving.headers["location"], "wangfang")
+        assert (await tricked.get(back)).status_code == 200, "another site's address is never where it goes"
+
+
 async def test_without_configuration_there_is_no_single_sign_on(tmp_path: Path) -> None:
     plain = system_at(tmp_path)
     async with plain.client() as browser:
