@@ -4,7 +4,7 @@ the caller is checked, the text-size preference, and refusals shown as pages in 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,6 +25,14 @@ from settings import PROJECT_ROOT
 STATIC_DIR = PROJECT_ROOT / "pages" / "static"
 TEMPLATES = Jinja2Templates(directory=PROJECT_ROOT / "templates" / "pages")
 TEMPLATES.env.filters.update({"local": local_text, "day": date_in_words, "yuan": yuan})
+
+
+def page_at(request: Request, number: int) -> str:
+    """The page the reader is on, at another page number of its list, keeping its filters."""
+    return request.url.path + "?" + urlencode({**request.query_params, "page": number})
+
+
+TEMPLATES.env.globals["page_at"] = page_at
 LARGE_TYPE_COOKIE = "shezu_large_type"
 """The reader's text-size choice ("1": large); a display preference kept only in their browser."""
 API_PREFIXES = ("/api/", "/docs", "/openapi.json", "/redoc")
