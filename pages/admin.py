@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from api.deps import CSRF_FIELD, Accounts, Who, signed_in
 from api.routes.accounts import TargetUser
-from pages.common import Form, back_to, model_from, parsed, render
+from pages.common import Form, back_to, model_from, page_count, page_number, parsed, render
 from schemas.accounts import (
     AccountChangeView,
     AccountInput,
@@ -62,14 +62,6 @@ def _search_text(typed: str) -> str:
     return "".join(ch for ch in typed if ch.isprintable()).strip()[:SEARCH_LENGTH]
 
 
-def _page_no(page: int) -> int:
-    return max(1, min(page, 10_000))
-
-
-def _pages(total: int, per_page: int) -> int:
-    return max(1, -(-total // per_page))
-
-
 def _typed(form: FormData) -> dict[str, str]:
     """What was typed, to show again beside a refusal (never a password or the form's token)."""
     return {k: v[:200] for k, v in form.items() if k not in SECRET_FIELDS and isinstance(v, str)}
@@ -91,7 +83,7 @@ def _staff_entry(form: FormData, name: str | None = None) -> StaffInput:
 
 @router.get("/admin")
 async def accounts_page(request: Request, who: Who, accounts: Accounts, q: str = "", page: int = 1) -> Response:
-    search, page = _search_text(q), _page_no(page)
+    search, page = _search_text(q), page_number(page)
     caller = signed_in(who)
     found = accounts.accounts(caller, ACCOUNTS_PER_PAGE, (page - 1) * ACCOUNTS_PER_PAGE, search or None)
     return _page(
@@ -102,7 +94,7 @@ async def accounts_page(request: Request, who: Who, accounts: Accounts, q: str =
         accounts=found,
         q=search,
         page=page,
-        pages=_pages(found.total, ACCOUNTS_PER_PAGE),
+        pages=page_count(found.total, ACCOUNTS_PER_PAGE),
     )
 
 
@@ -269,7 +261,7 @@ async def assign_post(request: Request, form: Form, who: Who, accounts: Accounts
 @router.get("/admin/changes")
 async def changes_page(request: Request, who: Who, accounts: Accounts, user_id: str = "", page: int = 1) -> Response:
     caller = signed_in(who)
-    person, page = _search_text(user_id), _page_no(page)
+    person, page = _search_text(user_id), page_number(page)
     found = accounts.changes(caller, person or None, CHANGES_PER_PAGE, (page - 1) * CHANGES_PER_PAGE)
     directory = accounts.directory(caller)
     return _page(
@@ -281,7 +273,7 @@ async def changes_page(request: Request, who: Who, accounts: Accounts, user_id: 
         total=found.total,
         person=person,
         page=page,
-        pages=_pages(found.total, CHANGES_PER_PAGE),
+        pages=page_count(found.total, CHANGES_PER_PAGE),
     )
 
 

@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import CaseNo, Service, Who, signed_in
 from api.routes.documents import chunks
-from pages.common import Form, back_to, model_from, parsed, render, track_named
+from pages.common import Form, back_to, model_from, page_count, page_number, parsed, render, track_named
 from rules.checklist import SUPPLEMENTARY
 from schemas.application import Track
 from schemas.people import Actor
@@ -38,9 +38,9 @@ async def guide(request: Request, who: Who, service: Service, community: CaseNo,
 @router.get("/my/cases")
 async def my_cases(request: Request, who: Who, service: Service, page: int = 1) -> Response:
     actor = service.actor(signed_in(who))
-    page = max(1, min(page, 10_000))
+    page = page_number(page)
     found = service.my_cases(actor, CASES_PER_PAGE, (page - 1) * CASES_PER_PAGE)
-    return render(request, "my_cases.html", who, cases=found, page=page, pages=max(1, -(-found.total // CASES_PER_PAGE)))
+    return render(request, "my_cases.html", who, cases=found, page=page, pages=page_count(found.total, CASES_PER_PAGE))
 
 
 def _case_page(request: Request, who: Who, service: Service, actor: Actor, case_no: str, status_code: int = 200, **context: object) -> Response:

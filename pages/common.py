@@ -27,6 +27,16 @@ TEMPLATES = Jinja2Templates(directory=PROJECT_ROOT / "templates" / "pages")
 TEMPLATES.env.filters.update({"local": local_text, "day": date_in_words, "yuan": yuan})
 
 
+def page_number(page: int) -> int:
+    """A list's page number as asked for, kept between the first and a far last."""
+    return max(1, min(page, 10_000))
+
+
+def page_count(total: int, per_page: int) -> int:
+    """How many pages a list of ``total`` items takes (one, even when empty)."""
+    return max(1, -(-total // per_page))
+
+
 def page_at(request: Request, number: int) -> str:
     """The page the reader is on, at another page number of its list, keeping its filters."""
     return request.url.path + "?" + urlencode({**request.query_params, "page": number})

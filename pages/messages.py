@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import Service, Who, signed_in
-from pages.common import Form, back_to, render
+from pages.common import Form, back_to, page_count, page_number, render
 from schemas.notifications import NotificationKind
 
 router = APIRouter()
@@ -31,7 +31,7 @@ ABOUT_MY_CASE = frozenset(
 @router.get("/messages")
 async def messages(request: Request, who: Who, service: Service, page: int = 1) -> Response:
     actor = service.actor(signed_in(who))
-    page = max(1, min(page, 10_000))
+    page = page_number(page)
     found = service.notifications(actor, MESSAGES_PER_PAGE, (page - 1) * MESSAGES_PER_PAGE)
     return render(
         request,
@@ -40,7 +40,7 @@ async def messages(request: Request, who: Who, service: Service, page: int = 1) 
         messages=found,
         page=page,
         about_my_case=ABOUT_MY_CASE,
-        pages=max(1, -(-found.total // MESSAGES_PER_PAGE)),
+        pages=page_count(found.total, MESSAGES_PER_PAGE),
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import CaseNo, Service, Who, signed_in
-from pages.common import Form, back_to, parsed, render
+from pages.common import Form, back_to, page_count, page_number, parsed, render
 from schemas.people import Role
 from service import views
 from service.common import ServiceError
@@ -28,7 +28,7 @@ def _notices_page(
     typed: dict[str, Any] | None = None,
     **context: Any,
 ) -> Response:
-    page = max(1, min(page, 10_000))
+    page = page_number(page)
     found = service.public_notices(NOTICES_PER_PAGE, (page - 1) * NOTICES_PER_PAGE)
     return render(
         request,
@@ -37,7 +37,7 @@ def _notices_page(
         status_code=status_code,
         notices=found,
         page=page,
-        pages=max(1, -(-found.total // NOTICES_PER_PAGE)),
+        pages=page_count(found.total, NOTICES_PER_PAGE),
         typed=typed or {},
         **context,
     )

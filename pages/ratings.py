@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import Service, Who, signed_in
-from pages.common import render
+from pages.common import page_count, page_number, render
 from schemas.ratings import SCORES
 from service.ratings import RatingService
 
@@ -18,7 +18,7 @@ COMMENTS_PER_PAGE = 20
 @router.get("/work/ratings")
 async def ratings(request: Request, who: Who, service: Service, page: int = 1) -> Response:
     actor = service.actor(signed_in(who))
-    page = max(1, min(page, 10_000))
+    page = page_number(page)
     found = RatingService(service).aggregate(actor, COMMENTS_PER_PAGE, (page - 1) * COMMENTS_PER_PAGE)
     return render(
         request,
@@ -28,5 +28,5 @@ async def ratings(request: Request, who: Who, service: Service, page: int = 1) -
         scores=SCORES,
         page=page,
         actor=actor,
-        pages=max(1, -(-found.comments_total // COMMENTS_PER_PAGE)),
+        pages=page_count(found.comments_total, COMMENTS_PER_PAGE),
     )

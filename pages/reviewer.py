@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from api.deps import CaseNo, ItemId, Service, Who, signed_in
-from pages.common import Form, back_to, parsed, render
+from pages.common import Form, back_to, page_count, page_number, parsed, render
 from schemas.people import STAFF_ROLES
 from service import views
 from service.common import ServiceError
@@ -51,7 +51,7 @@ async def tasks(
 ) -> Response:
     actor = service.actor(signed_in(who))
     scope = _choice(scope, SCOPES) or "mine"
-    page = max(1, min(page, 10_000))
+    page = page_number(page)
     step, jurisdiction = (_code(value) for value in (step, jurisdiction))
     sort = _choice(sort, get_args(views.InboxSort))
     found = service.inbox(
@@ -77,7 +77,7 @@ async def tasks(
         jurisdiction=jurisdiction,
         sort=sort or ("newest" if scope == "done" else "deadline"),
         page=page,
-        pages=max(1, -(-found.total // TASKS_PER_PAGE)),
+        pages=page_count(found.total, TASKS_PER_PAGE),
         query=lambda **more: urlencode({**filters, **more}),
         decided=_code(done),
     )
