@@ -26,8 +26,11 @@ def _local(moment: datetime) -> datetime:
     return moment.astimezone(SHANGHAI)
 
 
-def cn_date(value: date | datetime) -> str:
-    """``2026年11月21日``; a datetime is first converted to Shanghai time, so a UTC evening is the next day."""
+def cn_date(value: date | datetime | str) -> str:
+    """``2026年11月21日``; a datetime is first converted to Shanghai time, so a UTC evening is the next day.
+    A message's context carries its dates as ISO text (``2026-11-21``), read here the same way."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     return date_in_words(_local(value).date() if isinstance(value, datetime) else value)
 
 

@@ -3,6 +3,7 @@ the caller is checked, the text-size preference, and refusals shown as pages in 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -24,7 +25,16 @@ from settings import PROJECT_ROOT
 
 STATIC_DIR = PROJECT_ROOT / "pages" / "static"
 TEMPLATES = Jinja2Templates(directory=PROJECT_ROOT / "templates" / "pages")
-TEMPLATES.env.filters.update({"local": local_text, "day": date_in_words, "yuan": yuan})
+ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def dates_in_words(text: str) -> str:
+    """Recorded text (a timeline entry, a message) as a reader is shown it: ``2026-12-16`` as 2026年12月16日.
+    What was recorded keeps its text; only the page reads the dates out."""
+    return ISO_DAY.sub(lambda m: f"{int(m[1])}年{int(m[2])}月{int(m[3])}日", text)
+
+
+TEMPLATES.env.filters.update({"local": local_text, "day": date_in_words, "yuan": yuan, "dates_in_words": dates_in_words})
 
 
 def page_number(page: int) -> int:

@@ -181,6 +181,7 @@ async def test_mail_and_sms_delivered_after_the_gateway_fails_with_back_off(deli
     assert "社会组织登记服务" in mail["From"] and "noreply@mzj.example.cn" in mail["From"]
     assert mail.get_content_type() == "text/plain" and mail.get_content_charset() == "utf-8"
     assert mail.get_content().strip() == record.body
+    assert "法定办结期限至2026年12月15日（含当日）" in record.body, "a deadline reads in words, including its day"
 
     times = [at for at, _, _ in delivering.gateway.received]
     assert len(times) == 3 and all(signed for _, _, signed in delivering.gateway.received)

@@ -153,6 +153,8 @@ async def test_a_reviewer_finds_the_task_previews_the_materials_is_refused_witho
     checklist = await page.get_by_role("region", name="预审清单（按政策逐项检查）").inner_text()
     assert "免交" in checklist and "绿色通道" in checklist
     assert await page.locator("ol.timeline li").count() >= 2
+    timeline = await page.locator("ol.timeline").inner_text()
+    assert re.search(r"期限至\d{4}年\d{1,2}月\d{1,2}日", timeline), "a recorded deadline reads in words"
     preview = page.get_by_title("预览：组织章程（或活动规则）")
     source = await preview.get_attribute("src")
     assert source and source.startswith(f"/api/cases/{case_no}/attachments/")
