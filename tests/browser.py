@@ -49,8 +49,10 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         await serving
 
 
-async def sign_in_as(page: Page, url: str, user_id: str, then: str) -> None:
-    await page.goto(url + f"/sign-in?next={then}")
+async def sign_in_as(page: Page, url: str, user_id: str, then: str, asked: bool = True) -> None:
+    """Signs in from the sign-in page and waits for ``then``: the page asked for, or (``asked=False``) the
+    page the person lands on by themselves."""
+    await page.goto(url + (f"/sign-in?next={then}" if asked else "/sign-in"))
     await page.get_by_label("用户名").fill(user_id)
     await page.get_by_label("密码").fill(PASSWORD)
     await page.get_by_role("button", name="登录", exact=True).click()

@@ -131,7 +131,7 @@ async def open_account(page: Page, site: Site, user_id: str, name: str, role: st
 async def test_the_administrator_opens_places_posts_and_resets_a_reviewer_and_the_record_names_who(
     site: Site, page: Page, browser: Browser
 ) -> None:
-    await sign_in_as(page, site.url, "admin", "/admin")
+    await sign_in_as(page, site.url, "admin", "/admin", asked=False)
     admin_link = page.get_by_role("navigation", name="主导航").get_by_role("link", name="管理")
     assert await admin_link.get_attribute("aria-current") == "page"
     assert "cg-zhao" in await page.get_by_role("table").inner_text()

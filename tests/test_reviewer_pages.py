@@ -203,7 +203,7 @@ async def test_a_reviewer_finds_the_task_previews_the_materials_is_refused_witho
 async def test_other_jurisdictions_and_applicants_get_nothing(desk: Desk, page: Page) -> None:
     case_no, application = await desk.case_with_materials()
     material = next(m.url for m in desk.service.case(desk.applicant, case_no).materials if m.url)
-    await sign_in_as(page, desk.url, "hn-zheng", "/work/tasks")
+    await sign_in_as(page, desk.url, "hn-zheng", "/work/tasks", asked=False)  # staff land at 待办
     for path in (f"/work/cases/{case_no}", material):
         answer = await page.goto(desk.url + path)
         assert answer is not None and answer.status == 404
@@ -215,7 +215,7 @@ async def test_other_jurisdictions_and_applicants_get_nothing(desk: Desk, page: 
     assert application.organization_name in await page.get_by_role("heading", level=1).inner_text()
     assert await page.get_by_role("button", name="提交办理意见").count() == 1, "the B岗 may act on the task too"
 
-    await sign_in_as(page, desk.url, desk.applicant.user_id, "/my/cases")
+    await sign_in_as(page, desk.url, desk.applicant.user_id, "/my/cases", asked=False)
     assert await page.get_by_role("link", name="待办", exact=True).count() == 0
     answer = await page.goto(desk.url + "/work/tasks")
     assert answer is not None and answer.status == 403 and application.organization_name not in await answer.text()
