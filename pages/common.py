@@ -25,7 +25,7 @@ from settings import PROJECT_ROOT
 
 STATIC_DIR = PROJECT_ROOT / "pages" / "static"
 TEMPLATES = Jinja2Templates(directory=PROJECT_ROOT / "templates" / "pages")
-ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+ISO_DAY = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
 
 def dates_in_words(text: str) -> str:
