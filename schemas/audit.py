@@ -100,6 +100,7 @@ class AuditViewRow(BaseModel):
     page: str
     page_name: str
     case_no: str | None
+    note: str = Field(default="", description="what a document check found, in words")
 
 
 class AuditViewsView(BaseModel):

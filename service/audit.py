@@ -290,6 +290,7 @@ class AuditService:
                 page=r.page,
                 page_name=PAGE_NAMES.get(r.page, r.page),
                 case_no=r.case_no,
+                note=_check_note(r.detail) if r.page == "document_check" else "",
             )
             for r in records
         ]
@@ -309,6 +310,11 @@ class AuditService:
             db.flush()
             assert record.id is not None
             return record.id
+
+
+def _check_note(detail: dict[str, Any] | None) -> str:
+    check = DocumentCheck.model_validate(detail)
+    return f"{check.title}，{'一致' if check.matches else '不一致'}"
 
 
 def _organizer(state: dict[str, Any] | None) -> str:

@@ -168,6 +168,8 @@ async def test_an_auditor_finds_a_case_reads_its_history_checks_its_documents_an
     for seen in ("查找案件", "办理过程、文书和流程图", "核对文书", "下载审计包"):
         assert re.search(rf"白若冰（{AUDITOR}）：{seen}", views), seen
     assert f"下载审计包 · {case_no}" in views
+    assert f"核对文书（{refused.title}，不一致） · {case_no}" in views
+    assert f"核对文书（{accepted.title}，一致） · {case_no}" in views
     assert await serious_accessibility_problems(page) == []
     await shot(page, "audit-views-phone")
     assert await history_length(client, case_no) == events_before, "viewing leaves the case's history as it was"
