@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import false, func
 from sqlmodel import Session, col, select
 from temporalio.service import RPCError
 
@@ -31,7 +32,7 @@ from schemas.audit import (
     DocumentCheck,
 )
 from schemas.contracts import CONTRACT_PHASE_NAMES
-from schemas.localtime import local_date
+from schemas.localtime import SHANGHAI
 from schemas.people import Actor, Role
 from service.cases import CaseService
 from service.common import ServiceError, paged
@@ -94,28 +95,39 @@ class AuditService:
         process, _, phase = search.status.partition(":")
         if process and (process not in PHASES or (phase and phase not in PHASES[process])):
             raise ServiceError("invalid", f"没有“{search.status}”这个流程或阶段，请从“流程和阶段”列表中选择")
-        rows = [
-            row
-            for row in self._rows(process or None)
-            if (not phase or row.phase == phase)
-            and search.number.lower() in row.number.lower()
-            and search.organization in row.organization
-            and search.office in row.office
-            and (search.since is None or local_date(row.updated_at) >= search.since)
-            and (search.until is None or local_date(row.updated_at) <= search.until)
-        ]
+        rows = [row for row in self._rows(search, process or None, phase) if search.office in row.office]
         rows.sort(key=lambda row: (row.updated_at, row.number), reverse=True)
         self._record(actor, "search", None, search.model_dump(mode="json", exclude_defaults=True))
         return AuditCasesView(items=rows[offset : offset + limit], total=len(rows), limit=limit, offset=offset)
 
-    def _rows(self, process: str | None) -> list[AuditCaseRow]:
-        """Every case of one process (or of all), read from the read model's projections."""
+    def _rows(self, search: AuditSearch, process: str | None, phase: str) -> list[AuditCaseRow]:
+        """The cases of one process (or of all) that the database finds by number, phase, organization and
+        date; the office, which a filing, fair and lot keep only inside their projected state, is left to the
+        caller."""
+        since = datetime.combine(search.since, time(), SHANGHAI) if search.since else None
+        until = datetime.combine(search.until + timedelta(days=1), time(), SHANGHAI) if search.until else None
+
+        def matching(model: Any, number: Any, phase_column: Any, at: Any, organization: Any = None) -> Any:
+            query = select(model)
+            if search.number:
+                query = query.where(func.lower(number).contains(search.number.lower()))
+            if phase:
+                query = query.where(phase_column == phase)
+            if search.organization:
+                query = query.where(
+                    col(organization).contains(search.organization) if organization is not None else false()
+                )
+            if since:
+                query = query.where(at >= since)
+            if until:
+                query = query.where(at < until)
+            return query
+
         found: list[AuditCaseRow] = []
 
         def row(
-            kind: str, number: str, organization: str, office: str, phase: str, at: datetime | None, name: str = ""
+            kind: str, number: str, organization: str, office: str, phase: str, at: datetime, name: str = ""
         ) -> None:
-            name = name or PHASES[kind].get(phase, phase)
             found.append(
                 AuditCaseRow(
                     number=number,
@@ -124,14 +136,22 @@ class AuditService:
                     organization=organization,
                     office=office,
                     phase=phase,
-                    phase_name=name,
-                    updated_at=at or datetime.min.replace(tzinfo=UTC),
+                    phase_name=name or PHASES[kind].get(phase, phase),
+                    updated_at=at,
                 )
             )
 
+        contract_at = func.coalesce(ContractRecord.updated_at, ContractRecord.awarded_at)
         with Session(self.engine) as db:
             if process in (None, "filing"):
-                for case in db.exec(select(CaseRecord)):
+                filings = matching(
+                    CaseRecord,
+                    CaseRecord.case_no,
+                    CaseRecord.phase,
+                    CaseRecord.updated_at,
+                    CaseRecord.organization_name,
+                )
+                for case in db.exec(filings):
                     office = ((case.state or {}).get("authority") or {}).get("name") or ""
                     row(
                         "filing",
@@ -143,13 +163,20 @@ class AuditService:
                         case.phase_staff_name,
                     )
             if process in (None, "fair"):
-                for fair in db.exec(select(FairRecord)):
+                for fair in db.exec(matching(FairRecord, FairRecord.fair_no, FairRecord.phase, FairRecord.updated_at)):
                     row("fair", fair.fair_no, "", _organizer(fair.state), fair.phase, fair.updated_at)
             if process in (None, "lot"):
-                for lot in db.exec(select(LotRecord)):
+                for lot in db.exec(matching(LotRecord, LotRecord.lot_no, LotRecord.phase, LotRecord.updated_at)):
                     row("lot", lot.lot_no, "", _organizer(lot.state), lot.phase, lot.updated_at)
             if process in (None, "contract"):
-                for contract in db.exec(select(ContractRecord)):
+                contracts = matching(
+                    ContractRecord,
+                    ContractRecord.contract_no,
+                    ContractRecord.status,
+                    contract_at,
+                    ContractRecord.supplier_name,
+                )
+                for contract in db.exec(contracts):
                     row(
                         "contract",
                         contract.contract_no,

@@ -13,6 +13,7 @@ import re
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest_asyncio
 from playwright.async_api import Page, Route, expect
@@ -20,6 +21,7 @@ from sqlmodel import Session, select
 
 from api.app import create_app
 from schemas.accounts import AccountInput
+from schemas.localtime import local_date
 from service.cases import CaseService
 from service.contracts import ContractService
 from service.fairs import FairService
@@ -28,6 +30,7 @@ from store.models import AuditViewRecord, CaseRecord, DocumentRecord
 from tests import factories
 from tests.browser import PASSWORD, PHONE, SCREENSHOTS, serious_accessibility_problems, serving, shot, sign_in_as
 from tests.conftest import Skipping
+from tests.fair_helpers import published_fair
 from tests.helpers import history_length
 from tests.test_audit import refused_registration
 
@@ -104,6 +107,15 @@ async def test_an_auditor_finds_a_case_reads_its_history_checks_its_documents_an
     await page.get_by_label("最近办理日期到").fill("2030-01-01")
     await page.get_by_role("button", name="查找").click()
     assert "不能早于" in await page.get_by_role("alert").inner_text()
+    today = local_date(datetime.now(UTC)).isoformat()
+    await page.get_by_label("最近办理日期从").fill(today)
+    await page.get_by_label("最近办理日期到").fill(today)
+    await page.get_by_role("button", name="查找").click()
+    await expect(page.get_by_role("link", name=case_no)).to_be_visible()
+    await page.get_by_label("最近办理日期到").fill("2026-01-01")
+    await page.get_by_label("最近办理日期从").fill("2026-01-01")
+    await page.get_by_role("button", name="查找").click()
+    await expect(page.get_by_text("没有符合条件的案件")).to_be_visible()
     await page.get_by_label("最近办理日期从").fill("")
     await page.get_by_label("最近办理日期到").fill("")
     await page.get_by_label("编号").fill(case_no[-8:])
@@ -173,6 +185,30 @@ async def test_an_auditor_finds_a_case_reads_its_history_checks_its_documents_an
     assert await serious_accessibility_problems(page) == []
     await shot(page, "audit-views-phone")
     assert await history_length(client, case_no) == events_before, "viewing leaves the case's history as it was"
+
+
+async def test_an_auditor_finds_a_fair_and_its_lot_and_sees_the_lot_drawn_on_its_process(
+    archive: Archive, skipping: Skipping, page: Page
+) -> None:
+    fair = await published_fair(skipping)
+    lot_no = fair.lots[0]
+    await sign_in_as(page, archive.url, AUDITOR, "/audit")
+    await page.get_by_label("流程和阶段").select_option(label="购买服务项目：投标期")
+    await page.get_by_label("办理单位").fill("民政局")
+    await page.get_by_role("button", name="查找").click()
+    row = page.locator("ul.audit-cases li", has=page.get_by_role("link", name=lot_no))
+    assert "购买服务项目" in await row.inner_text() and "阶段：投标期" in await row.inner_text()
+    await page.get_by_label("流程和阶段").select_option(label="社洽会（全部阶段）")
+    await page.get_by_role("button", name="查找").click()
+    await expect(page.get_by_role("link", name=fair.fair_no)).to_be_visible()
+    assert await page.get_by_role("link", name=lot_no).count() == 0
+
+    await page.goto(f"{archive.url}/audit/cases/{lot_no}")
+    assert "现在：投标期" in await page.get_by_role("main").inner_text()
+    await expect(page.locator("figure.process-diagram svg")).to_be_visible()
+    assert "还没有出具文书" in await page.get_by_role("region", name="文书").inner_text()
+    assert await serious_accessibility_problems(page) == []
+    await page.locator("figure.process-diagram").screenshot(path=str(SCREENSHOTS / "audit-lot-diagram.png"))
 
 
 async def test_without_the_local_script_the_diagram_stays_as_its_text(archive: Archive, page: Page) -> None:
