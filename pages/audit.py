@@ -4,7 +4,9 @@ read the 查阅记录 in which each of these views is kept."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.deps import CaseNo, ItemId, Service, Who, signed_in
@@ -18,6 +20,7 @@ router = APIRouter()
 CASES_PER_PAGE = 20
 VIEWS_PER_PAGE = 30
 SEARCH_FIELDS = tuple(AuditSearch.model_fields)
+CheckNo = Annotated[int | None, Query(ge=1, le=2**31, description="the 查阅记录 entry of a document check to show")]
 
 
 @router.get("/audit")
@@ -49,7 +52,7 @@ async def search(request: Request, who: Who, service: Service, page: int = 1) ->
 
 
 @router.get("/audit/cases/{case_no}")
-async def case(request: Request, case_no: CaseNo, who: Who, service: Service, check: int | None = None) -> Response:
+async def case(request: Request, case_no: CaseNo, who: Who, service: Service, check: CheckNo = None) -> Response:
     audit, actor = AuditService(service), service.actor(signed_in(who))
     audited = await audit.case(actor, case_no)
     checked = audit.document_check(actor, case_no, check) if check else None
