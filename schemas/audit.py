@@ -11,6 +11,8 @@ from schemas.text import RequestModel, SingleLine
 
 PROCESS_NAMES = {"filing": "备案/登记", "fair": "社洽会", "lot": "购买服务项目", "contract": "政府购买服务合同"}
 """The processes an auditor searches, by the key a search names them with."""
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+"""The dates a search may name: well around any case this system holds."""
 
 
 class AuditSearch(RequestModel):
@@ -27,8 +29,8 @@ class AuditSearch(RequestModel):
     office: SingleLine = Field(
         default="", max_length=50, title="办理单位", description="办理、组织或购买单位名称的一部分"
     )
-    since: date | None = Field(default=None, title="最近办理日期从")
-    until: date | None = Field(default=None, title="最近办理日期到")
+    since: date | None = Field(default=None, ge=EARLIEST, le=LATEST, title="最近办理日期从")
+    until: date | None = Field(default=None, ge=EARLIEST, le=LATEST, title="最近办理日期到")
     status: str = Field(
         default="",
         max_length=40,
