@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     task_queue: str = "shezu"
 
     temporal_ui_port: int = 8233
+    temporal_ui_url: str | None = None
+    """The Temporal Web UI as auditors' browsers reach it (their pages link each case's workflow there);
+    default ``http://{host of temporal_address}:{temporal_ui_port}``, the dev server's."""
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import io
 import json
 import subprocess
 import zipfile
@@ -85,20 +86,21 @@ def policies_in_force(cases: Iterable[RecordedCase]) -> list[dict[str, Any]]:
     found: dict[tuple[str, str], PolicyRef] = {}
     for case in cases:
         for snapshot in case.snapshots:
-            for ref in _policy_refs(snapshot.state):
+            for ref in policy_refs(snapshot.state):
                 found.setdefault((ref.path, ref.sha256), ref)
     return [ref.model_dump(mode="json") for _, ref in sorted(found.items())]
 
 
-def _policy_refs(value: Any) -> Iterable[PolicyRef]:
+def policy_refs(value: Any) -> Iterable[PolicyRef]:
+    """Every policy a recorded state cites, wherever in it."""
     if isinstance(value, PolicyRef):
         yield value
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            yield from _policy_refs(getattr(value, name))
+            yield from policy_refs(getattr(value, name))
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _policy_refs(item)
+            yield from policy_refs(item)
 
 
 # --- export ------------------------------------------------------------------------------------
@@ -193,9 +195,7 @@ def write_bundle(files: dict[str, bytes], target: Path) -> str:
     a history, its documents and the manifest consistently can only be caught by that hash)."""
     if target.suffix == ".zip":
         target.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for path, content in sorted(files.items()):
-                archive.writestr(path, content)
+        target.write_bytes(zipped(files))
     else:
         if target.exists() and any(target.iterdir()):
             raise FileExistsError(f"{target} 已存在且不为空，请换一个位置或先移走它")
@@ -203,6 +203,15 @@ def write_bundle(files: dict[str, bytes], target: Path) -> str:
             (target / path).parent.mkdir(parents=True, exist_ok=True)
             (target / path).write_bytes(content)
     return _sha256(files[MANIFEST])
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    """The bundle as one zip file (what a download or ``write_bundle`` to ``*.zip`` gives)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path, content in sorted(files.items()):
+            archive.writestr(path, content)
+    return buffer.getvalue()
 
 
 def read_bundle(source: Path) -> dict[str, bytes]:

@@ -8,15 +8,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from pages import accounts, admin, applicant, application, messages, notices, ratings, reviewer
-from pages.common import STATIC_DIR, install_errors
+from pages import accounts, admin, applicant, application, audit, messages, notices, ratings, reviewer
+from pages.common import STATIC_DIR, VENDOR_DIR, install_errors
 
-ROUTERS = (accounts, admin, applicant, application, messages, ratings, reviewer, notices)
+ROUTERS = (accounts, admin, applicant, application, messages, ratings, reviewer, notices, audit)
 """The page modules, one per user group and process."""
 
 
 def install(app: FastAPI) -> None:
     """Mount the pages, their assets and their error pages on the app (after the API's handlers)."""
+    mermaid = VENDOR_DIR / "node_modules" / "mermaid" / "dist"
+    if mermaid.is_dir():  # installed by scripts/setup (npm ci); without it a diagram stays as its text
+        app.mount("/static/vendor/mermaid", StaticFiles(directory=mermaid), name="vendor-mermaid")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_errors(app)
     for module in ROUTERS:

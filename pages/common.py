@@ -17,13 +17,15 @@ from api.deps import CSRF_FIELD, FORM_CSRF, Caller
 from schemas.application import Track
 from schemas.localtime import date_in_words, local_text
 from schemas.money import yuan
-from schemas.people import STAFF_ROLES
+from schemas.people import STAFF_ROLES, Role
 from service.accounts import AccountService
 from service.common import ServiceError
 from service.validation import describe
 from settings import PROJECT_ROOT
 
 STATIC_DIR = PROJECT_ROOT / "pages" / "static"
+VENDOR_DIR = PROJECT_ROOT / "pages" / "vendor"
+"""Page scripts from npm (``package.json`` there), served under ``/static/vendor``: nothing from a CDN."""
 TEMPLATES = Jinja2Templates(directory=PROJECT_ROOT / "templates" / "pages")
 ISO_DAY = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
@@ -87,6 +89,7 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
             "user_id": who.user_id if who else None,
             "is_admin": bool(who and who.user_id and accounts.is_administrator(who.user_id)),
             "staff": bool(who and who.user_id) and request.app.state.service.actor(who.user_id).role in STAFF_ROLES,
+            "auditor": bool(who and who.user_id) and request.app.state.service.actor(who.user_id).role is Role.auditor,
             "csrf_token": session.csrf_token if session else "",
             "unread": unread,
             "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",
@@ -116,9 +119,12 @@ def back_to(path: str) -> RedirectResponse:
 
 
 def landing(request: Request, user_id: str) -> str:
-    """Where a signed-in person starts: the administrator at 管理, staff at 待办, everyone else at 我的办件."""
+    """Where a signed-in person starts: the administrator at 管理, an auditor at 审计, staff at 待办, everyone else at
+    我的办件."""
     if request.app.state.accounts.is_administrator(user_id):
         return "/admin"
+    if request.app.state.service.actor(user_id).role is Role.auditor:
+        return "/audit"
     return "/work/tasks" if request.app.state.service.actor(user_id).role in STAFF_ROLES else "/my/cases"
 
 

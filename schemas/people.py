@@ -20,6 +20,7 @@ class Role(StrEnum):
     finance = "finance"
     evaluator = "evaluator"
     administrator = "administrator"
+    auditor = "auditor"
 
     @property
     def label(self) -> str:
@@ -39,6 +40,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.finance: "财政部门",
     Role.evaluator: "第三方评估机构",
     Role.administrator: "系统管理员",
+    Role.auditor: "审计人员",
 }
 
 STAFF_ROLES = frozenset({Role.community_committee, Role.street_office, Role.civil_affairs})

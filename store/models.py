@@ -483,3 +483,21 @@ class RatingRecord(SQLModel, table=True):
     """The office's jurisdiction and its ancestors, root first, as ``/YJ/YJ-JG/``: staff see the ratings of
     offices in their jurisdiction and below."""
     rated_at: datetime = utc_column(nullable=False, index=True)
+
+
+# --- 查阅记录: what auditors looked at ------------------------------------------------------------
+
+
+class AuditViewRecord(SQLModel, table=True):
+    """One look by an auditor (a search, a case's 办理过程, a document checked, a bundle downloaded). Kept
+    apart from case histories: viewing never touches a workflow, and a rebuild of the read model leaves this
+    table alone."""
+
+    __tablename__ = "audit_views"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(index=True)
+    user_name: str
+    viewed_at: datetime = utc_column(nullable=False, index=True)
+    page: str = Field(description="what was looked at: search, case, document_check, bundle, views")
+    case_no: str | None = Field(default=None, index=True)
+    detail: dict[str, Any] | None = json_column()
