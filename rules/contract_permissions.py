@@ -15,6 +15,7 @@ from schemas.contracts import (
     AmendmentProposal,
     AmendmentStatus,
     ContractPhase,
+    ContractPlan,
     ContractState,
     DeliveryReview,
     DeliverySubmission,
@@ -90,11 +91,18 @@ def refuse_plan(contract: ContractState, proposal: PlanProposal, today: date) ->
         return refusal
     if contract.phase not in (ContractPhase.drafting, ContractPhase.signing):
         return conflict("合同已生效，履约计划只能通过双方同意的合同变更调整")
-    assert contract.policy is not None
-    problems = plan_problems(proposal.plan, contract.amount_fen, contract.basis, contract.policy)
-    if proposal.plan.start_date < today:
-        problems.insert(0, f"合同开始日期{proposal.plan.start_date:%Y年%-m月%-d日}已过，请从今天（{today:%Y年%-m月%-d日}）或以后开始")
+    problems = proposed_plan_problems(contract, proposal.plan, today)
     return invalid("；".join(problems)) if problems else None
+
+
+def proposed_plan_problems(contract: ContractState, plan: ContractPlan, today: date) -> list[str]:
+    """Everything wrong with a plan the buyer proposes to sign, at once: what the workflow refuses it for,
+    and what the plan editor shows while it is being filled in."""
+    assert contract.policy is not None
+    problems = plan_problems(plan, contract.amount_fen, contract.basis, contract.policy)
+    if plan.start_date < today:
+        problems.insert(0, f"合同开始日期{plan.start_date:%Y年%-m月%-d日}已过，请从今天（{today:%Y年%-m月%-d日}）或以后开始")
+    return problems
 
 
 def refuse_signing(contract: ContractState, signing: SigningAct) -> Refusal | None:

@@ -11,8 +11,9 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from rules.contract_permissions import party_of, refuse_disbursement, voucher_taken
+from rules.contract_permissions import is_buyer, party_of, proposed_plan_problems, refuse_disbursement, voucher_taken
 from rules.eligibility import organization_checks
+from rules.permissions import refuse_task_actor
 from schemas.case import ActionReceipt
 from schemas.contracts import (
     CONTRACT_PHASE_NAMES,
@@ -179,6 +180,14 @@ class ContractService(Service):
     async def propose_plan(self, actor: Actor, contract_no: str, plan: ContractPlan) -> ActionReceipt:
         return await self._act(actor, contract_no, ContractWorkflow.propose_plan, PlanProposal(actor=self._acting(actor, contract_no), plan=plan))
 
+    def check_plan(self, actor: Actor, contract_no: str, plan: ContractPlan) -> views.PlanCheckView:
+        """What the workflow would refuse the buyer's plan for, without proposing it: the plan editor shows
+        the problems while the plan is filled in. Nothing is sent to the workflow."""
+        state = self._visible_state(actor, contract_no)
+        if not is_buyer(state, actor):
+            raise ServiceError("forbidden", f"履约计划由购买方{state.basis.buyer_office}起草")
+        return views.PlanCheckView(problems=proposed_plan_problems(state, plan, local_date(self.now())))
+
     async def sign(self, actor: Actor, contract_no: str, signing: views.SigningInput) -> ActionReceipt:
         payload = SigningAct(actor=self._acting(actor, contract_no), party=signing.party)
         return await self._act(actor, contract_no, ContractWorkflow.sign, payload)
@@ -332,6 +341,9 @@ class ContractService(Service):
             holders=[holder_view(t) for t in state.open_tasks], ledger=self._ledger(contract_no),
             timeline=[timeline_view(e) for e in state.timeline],
             documents=[document_view(d) for d in state.documents], result=state.result,
+            your_tasks=[t.task_id for t in state.open_tasks if refuse_task_actor(t, self.party(actor, state)) is None],
+            rubric=state.policy.evaluation_dimensions if state.policy else [],
+            satisfaction_weight=state.policy.satisfaction_weight if state.policy else 0,
         )
 
     def contracts(self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.ContractRecordView]:

@@ -58,6 +58,13 @@ async def propose_plan(contract_no: ContractNo, plan: ContractPlan, contracts: C
     return await contracts.propose_plan(contracts.actor(user), contract_no, plan)
 
 
+@router.post(
+    "/api/contracts/{contract_no}/plan/check", summary="购买方检查履约计划（不提交，返回问题）", responses=errors(403, 404, 422)
+)
+async def check_plan(contract_no: ContractNo, plan: ContractPlan, contracts: Contracts, user: UserId) -> views.PlanCheckView:
+    return contracts.check_plan(contracts.actor(user), contract_no, plan)
+
+
 @router.post("/api/contracts/{contract_no}/signatures", summary="签署合同", responses=ACT)
 async def sign(contract_no: ContractNo, signing: views.SigningInput, contracts: Contracts, user: UserId) -> ActionReceipt:
     return await contracts.sign(contracts.actor(user), contract_no, signing)
