@@ -276,7 +276,8 @@ class ContractService(Service):
         visible = own or self._may_see(actor, self._stored(holder.contract_no))
         recorded = holder.paid_at or holder.voucher_recorded_at
         refusal = voucher_taken(
-            record.voucher, holder.entry if visible else None, recorded, None if own else holder.contract_no, paid=holder.paid_at is not None
+            record.voucher, holder.entry if visible else None, recorded, None if own else holder.contract_no, paid=holder.paid_at is not None,
+            amount_fen=holder.amount_fen,
         )
         return ServiceError(refusal.kind.value, refusal.message)
 
@@ -405,5 +406,5 @@ def contract_not_found(contract_no: str) -> ServiceError:
     """The one answer for a contract that does not exist, has not started, or that the caller may not see."""
     return ServiceError(
         "not_found",
-        f"合同 {contract_no} 不存在、尚未开始办理或您无权查看；公开信息请查看合同定期公开（/api/disclosure/contracts）",
+        f"合同 {contract_no} 不存在、尚未开始办理或您无权查看；公开信息请查看「合同公开」（网页 /disclosure/contracts，接口 /api/disclosure/contracts）",
     )

@@ -99,6 +99,7 @@ async def test_the_plan_editor_shows_live_that_payments_do_not_add_up_and_both_p
     await page.get_by_label("节点1完成日期").fill(end)
     await page.get_by_label("拨付1金额（元）").fill("36000")
     await page.get_by_label("拨付1条件").select_option(label="签约后预付")
+    await page.get_by_text("拨付2（可不填，点此填写）").click()
     await page.get_by_label("拨付2金额（元）").fill("50000")
     await page.get_by_label("拨付2条件").select_option(label="终期评价后")
     problems = editor.locator("#plan-problems")
@@ -169,7 +170,7 @@ async def test_a_buyer_accepts_a_report_and_finance_records_the_payments_a_reuse
     await page.get_by_label("T2 的拨付凭证号").fill("GK-2026-0001")
     await page.get_by_role("button", name="登记拨付").click()
     refusal = await page.get_by_role("alert").inner_text()
-    assert "凭证号 GK-2026-0001 已用于T1" in refusal and "请核对凭证号" in refusal
+    assert "凭证号 GK-2026-0001 已用于T1（36,000.00元，" in refusal and "请核对凭证号" in refusal
     assert await page.get_by_label("T2 的拨付凭证号").input_value() == "GK-2026-0001", "what was typed is kept"
     assert (await contract.state()).tranche("T2").status is TrancheStatus.instructed
     await checked(page, "contract-finance-voucher-reused")
