@@ -343,6 +343,7 @@ class ContractService(Service):
             timeline=[timeline_view(e) for e in state.timeline],
             documents=[document_view(d) for d in state.documents], result=state.result,
             your_tasks=[t.task_id for t in state.open_tasks if refuse_task_actor(t, self.party(actor, state)) is None],
+            single_source_reasons=basis.single_source_reasons,
             rubric=state.policy.evaluation_dimensions if state.policy else [],
             satisfaction_weight=state.policy.satisfaction_weight if state.policy else 0,
         )

@@ -248,6 +248,8 @@ async def test_the_organizer_approves_a_single_source_purchase(desk: Desk, page:
     await approval.get_by_role("radio", name="不同意").check()
     await approval.get_by_role("button", name="提交审批意见").click()
     assert "必须写明理由" in await page.get_by_role("alert").inner_text()
+    assert await page.get_by_role("radio", name="不同意").is_checked(), "the choice is kept"
+    assert "唯一具备医养结合服务能力" in await page.get_by_role("region", name="审批单一来源采购").inner_text()
     await checked(page, "contract-organizer-approval")
     await page.get_by_role("region", name="审批单一来源采购").get_by_role("radio", name="同意", exact=True).check()
     await page.get_by_role("button", name="提交审批意见").click()
