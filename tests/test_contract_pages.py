@@ -18,12 +18,25 @@ from playwright.async_api import Page, expect
 from api.app import create_app
 from schemas.accounts import AccountInput
 from schemas.contracts import ContractPhase, TrancheStatus
+from service import views
 from service.accounts import AccountService
 from service.contracts import ContractService
 from service.fairs import FairService
 from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, serving, shot, sign_in_as
 from tests.conftest import Skipping
-from tests.contract_helpers import BUYER, EVALUATOR, FINANCE, ORGANIZER, PASSING, SUPPLIER, in_force, single_source
+from tests.contract_helpers import (
+    AMOUNT,
+    BUYER,
+    EVALUATOR,
+    FAILING,
+    FINANCE,
+    ORGANIZER,
+    PASSING,
+    SUPPLIER,
+    amended_plan,
+    in_force,
+    single_source,
+)
 
 OTHER_SUPPLIER = "org-chunhui"
 OTHER_DEPARTMENT = "dept-jy"
@@ -73,8 +86,8 @@ async def until_shown(page: Page, text: str, seconds: float = 30) -> None:
     """Reload (bounded) until the page shows ``text``: the read model follows the workflow a moment later."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + seconds
-    while text not in await page.get_by_role("main").inner_text():
-        assert loop.time() < give_up, f"never showed {text!r}"
+    while text not in (shown := await page.get_by_role("main").inner_text()):
+        assert loop.time() < give_up, f"never showed {text!r}; the page shows: {shown[:1500]}"
         await asyncio.sleep(0.2)
         await page.reload()
 
@@ -256,3 +269,76 @@ async def test_the_organizer_approves_a_single_source_purchase(desk: Desk, page:
     await page.wait_for_url(re.compile(r"done=approved"))
     await contract.until(lambda s: s.phase is ContractPhase.drafting)
     await until_shown(page, "购买方起草履约计划")
+
+
+async def test_the_organizer_approves_an_increase_beyond_the_award(desk: Desk, page: Page) -> None:
+    contract = await in_force(desk.skipping)
+    await contract.disburse("T1")
+    await contract.deliver("M1")
+    state = await contract.evaluate(PASSING)
+    no, service = contract.contract_no, contract.service
+    increase = amended_plan(state, AMOUNT // 10, ["经街道复核新增10名失能老人纳入服务范围"])
+    await service.propose_amendment(contract.actor(BUYER), no, increase)
+    await service.answer_amendment(contract.actor(SUPPLIER), no, 1, views.AmendmentAnswerInput(agree=True))
+    await contract.until(lambda s: any(t.step == "amendment_approval" for t in s.open_tasks))
+
+    await as_user(page, desk, ORGANIZER, f"/contracts/{no}")
+    await until_shown(page, "同意追加")
+    approval = page.get_by_role("region", name=re.compile("审批合同变更"))
+    text = await approval.inner_text()
+    assert "由 120,000.00元 变更为 132,000.00元" in text and "新增10名失能老人" in text
+    await approval.get_by_role("radio", name="同意追加").check()
+    await approval.get_by_label(re.compile("理由")).fill("新增服务对象经街道复核属实，追加金额在10%以内")
+    await checked(page, "contract-organizer-amendment")
+    await approval.get_by_role("button", name="提交审批意见").click()
+    await page.wait_for_url(re.compile(r"done=approved"))
+    await contract.until(lambda s: s.amount_fen == AMOUNT + AMOUNT // 10)
+    await until_shown(page, "132,000.00元")
+    assert await page.get_by_role("region", name=re.compile("审批合同变更")).count() == 0
+
+
+async def test_the_supplier_reports_rectification_and_the_buyer_suspends_resumes_and_terminates(
+    desk: Desk, page: Page
+) -> None:
+    contract = await in_force(desk.skipping)
+    await contract.disburse("T1")
+    await contract.deliver("M1")
+    await contract.evaluate(FAILING, satisfaction=50)
+    await contract.until(lambda s: s.phase is ContractPhase.rectification)
+    no = contract.contract_no
+
+    await as_user(page, desk, SUPPLIER, f"/contracts/{no}")
+    await until_shown(page, "提交整改报告")
+    rectification = page.get_by_role("region", name="提交整改报告")
+    assert "整改事项" in await rectification.inner_text()
+    await rectification.get_by_label("整改情况").fill("已补齐服务档案，增加周末探访，服务记录逐户核对。")
+    await rectification.get_by_label(re.compile("附件")).set_input_files(
+        files=[{"name": "整改记录.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7 rectification"}]
+    )
+    await checked(page, "contract-supplier-rectification")
+    await rectification.get_by_role("button", name="提交整改报告").click()
+    await page.wait_for_url(re.compile(r"done=rectified"))
+    await contract.until(lambda s: s.rectification is not None and s.rectification.report is not None)
+
+    await as_user(page, desk, BUYER, f"/contracts/{no}")
+    await page.get_by_label("中止理由（每行一条）").fill("服务场所装修，暂停上门服务一个月")
+    await page.get_by_role("button", name="中止合同").click()
+    await contract.until(lambda s: s.phase is ContractPhase.suspended)
+    await until_shown(page, "恢复履行")
+    await checked(page, "contract-suspended")
+    await page.get_by_label("恢复理由（每行一条）").fill("装修完成，恢复上门服务")
+    await page.get_by_role("button", name="恢复履行").click()
+    await contract.until(lambda s: s.phase is ContractPhase.evaluation)  # back to the re-evaluation it was in
+
+    await page.goto(f"{desk.url}/contracts/{no}")
+    await page.get_by_role("button", name="终止合同").click()
+    assert await page.get_by_label("终止理由（每行一条）").evaluate("e => !e.validity.valid"), (
+        "the browser asks for a reason"
+    )
+    await page.get_by_label("终止理由（每行一条）").fill("承接方整改后复评仍不合格")
+    await page.get_by_role("button", name="终止合同").click()
+    await contract.until(lambda s: s.phase is ContractPhase.terminated)
+    await until_shown(page, "合同已终止")
+    assert "不再拨付" in await page.get_by_role("region", name="拨付计划与专帐").inner_text()
+    assert await page.get_by_role("button", name="终止合同").count() == 0
+    await checked(page, "contract-terminated")
