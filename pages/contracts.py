@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -54,6 +54,7 @@ DONE = {
     "suspended": "合同中止或恢复已办理。",
     "terminated": "合同已终止。",
 }
+AmendmentNo = Annotated[int, Path(ge=1, le=10_000, description="变更序号")]
 YUAN = re.compile(r"(\d{1,9})(?:\.(\d{1,2}))?")
 
 
@@ -165,7 +166,6 @@ def _contract_page(
         milestone_rows=MILESTONE_ROWS,
         tranche_rows=TRANCHE_ROWS,
         triggers=TRIGGERS,
-        yuan_text=_yuan_text,
         done=DONE.get(request.query_params.get("done", "")),
         **context,
     )
@@ -261,7 +261,9 @@ async def sign(request: Request, form: Form, who: Who, contracts: Contracts, con
 
     async def signing(actor: Actor) -> Any:
         party = contracts.contract(actor, contract_no).audience
-        return await contracts.sign(actor, contract_no, parsed(views.SigningInput, {"party": party}))
+        if party not in (Audience.buyer, Audience.supplier):
+            raise ServiceError("forbidden", "合同由购买方和承接方签署")
+        return await contracts.sign(actor, contract_no, views.SigningInput(party=party))
 
     return await _act(request, form, who, contracts, contract_no, signing, "signed", "sign")
 
@@ -388,7 +390,7 @@ async def approve_single_source(
 
 @router.post("/contracts/{contract_no}/amendments/{amendment_no}/approval")
 async def approve_amendment(
-    request: Request, form: Form, who: Who, contracts: Contracts, contract_no: ContractNo, amendment_no: int
+    request: Request, form: Form, who: Who, contracts: Contracts, contract_no: ContractNo, amendment_no: AmendmentNo
 ) -> Response:
     return await _act(
         request,
@@ -399,7 +401,7 @@ async def approve_amendment(
         lambda actor: contracts.approve_amendment(
             actor,
             contract_no,
-            max(1, min(amendment_no, 10_000)),
+            amendment_no,
             parsed(views.ApprovalInput, _decision(form, "approve")),
         ),
         "approved",
