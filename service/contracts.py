@@ -5,6 +5,7 @@ organizer; and the public disclosure of contract and payment facts (定期公开
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, update
@@ -53,7 +54,8 @@ from service.common import (
     timeline_view,
 )
 from store import directory, register
-from store.models import ContractRecord, LedgerRecord
+from store.files import content_path
+from store.models import AttachmentRecord, ContractRecord, LedgerRecord
 from workflows.contract import ContractWorkflow
 
 LEDGER_STATUS = {"instructed": "已下达支付指令", "paid": "已拨付", "withheld": "不再拨付"}
@@ -397,6 +399,22 @@ class ContractService(Service):
                 )
             )
         return views.Page[views.DisclosureView](items=disclosed, total=total, limit=limit, offset=offset)
+
+    def report_file(self, actor: Actor, contract_no: str, sha256: str) -> tuple[Path, AttachmentRecord]:
+        """A file the supplier attached to a delivery or 整改 report, for those who may see the contract (the
+        buyer reads it before accepting); any other file is answered as not found, confirming nothing."""
+        state = self._visible_state(actor, contract_no)
+        reports = [r for m in state.milestones for r in m.reports]
+        reports += [state.rectification.report] if state.rectification and state.rectification.report else []
+        uploader = next((r.submitted_by.user_id for r in reports if sha256 in r.attachments), None)
+        record = None
+        if uploader is not None:
+            with Session(self.engine) as session:
+                record = session.get(AttachmentRecord, (sha256, uploader))
+        path = content_path(self.settings.attachments_dir, sha256, "bin")
+        if record is None or not path.exists():
+            raise ServiceError("not_found", f"合同 {contract_no} 的报告中没有这份附件，请从合同页面的履约报告中打开")
+        return path, record
 
     def may_read_document(self, actor: Actor | None, contract_no: str) -> bool:
         """Contract documents follow who may see the contract."""

@@ -17,7 +17,7 @@ from playwright.async_api import Page, expect
 
 from api.app import create_app
 from schemas.accounts import AccountInput
-from schemas.contracts import ContractPhase, TrancheStatus
+from schemas.contracts import ContractPhase, DeliveryInput, TrancheStatus
 from service import views
 from service.accounts import AccountService
 from service.contracts import ContractService
@@ -168,7 +168,11 @@ async def test_a_buyer_accepts_a_report_and_finance_records_the_payments_a_reuse
     await as_user(page, desk, BUYER, f"/contracts/{contract.contract_no}")
     await until_shown(page, "验收履约报告")
     milestone = await page.get_by_role("region", name="服务节点").inner_text()
-    assert "本节点上门服务320人次" in milestone and "附件 1 个" in milestone
+    assert "本节点上门服务320人次" in milestone
+    attachment = await page.get_by_role("link", name="打开第1次报告的附件1").get_attribute("href")
+    assert attachment and attachment.startswith(f"/api/contracts/{contract.contract_no}/attachments/")
+    served = await page.request.get(desk.url + attachment)
+    assert served.ok and await served.body() == b"%PDF-1.7 service records", "the buyer reads what was attached"
     await page.get_by_role("radio", name="退回重新提交").check()
     await page.get_by_role("button", name="提交验收意见").click()
     assert "退回履约报告必须写明理由" in await page.get_by_role("alert").inner_text()
@@ -216,6 +220,11 @@ async def test_a_buyer_accepts_a_report_and_finance_records_the_payments_a_reuse
 async def test_others_reach_nothing_and_the_public_sees_only_what_is_disclosed(desk: Desk, page: Page) -> None:
     contract = await in_force(desk.skipping)
     url = f"{desk.url}/contracts/{contract.contract_no}"
+    supplier = contract.actor(SUPPLIER)
+    records = desk.skipping.service.save_attachment(supplier, "服务记录.pdf", [b"%PDF-1.7 records"])
+    report = DeliveryInput(summary="本节点上门服务320人次，详见附件。", attachments=[records.sha256])
+    await contract.service.submit_delivery(supplier, contract.contract_no, "M1", report)
+    await contract.until(lambda s: bool(s.milestone("M1").reports))
     for outsider in (OTHER_SUPPLIER, OTHER_DEPARTMENT, OTHER_DISTRICT):
         await as_user(page, desk, outsider, "/contracts")
         assert "独居老人居家养老上门服务" not in await page.get_by_role("main").inner_text(), outsider
@@ -225,6 +234,8 @@ async def test_others_reach_nothing_and_the_public_sees_only_what_is_disclosed(d
         assert "独居老人" not in await page.get_by_role("main").inner_text()
     await checked(page, "contract-not-found")
 
+    leaked = await page.request.get(f"{desk.url}/api/contracts/{contract.contract_no}/attachments/{records.sha256}")
+    assert leaked.status == 404 and b"%PDF" not in await leaked.body()
     token = await page.locator("form.sign-out input[name=csrf_token]").input_value()
     paying = await page.request.post(
         url + "/disbursement", form={"csrf_token": token, "tranche_id": "T1", "voucher": "GK-OUTSIDER"}
@@ -319,6 +330,9 @@ async def test_the_supplier_reports_rectification_and_the_buyer_suspends_resumes
     await rectification.get_by_role("button", name="提交整改报告").click()
     await page.wait_for_url(re.compile(r"done=rectified"))
     await contract.until(lambda s: s.rectification is not None and s.rectification.report is not None)
+    await until_shown(page, "已补齐服务档案")
+    attachment = await page.get_by_role("link", name="打开整改报告的附件1").get_attribute("href")
+    assert (await page.request.get(desk.url + str(attachment))).ok
 
     await as_user(page, desk, BUYER, f"/contracts/{no}")
     await page.get_by_label("中止理由（每行一条）").fill("服务场所装修，暂停上门服务一个月")
