@@ -11,17 +11,19 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
 from api.deps import CSRF_FIELD, FORM_CSRF, Caller
 from schemas.application import Track
 from schemas.localtime import date_in_words, local_text
 from schemas.money import yuan
-from schemas.people import STAFF_ROLES, Role
+from schemas.people import STAFF_ROLES, Actor, Role
 from service.accounts import AccountService
 from service.common import ServiceError
 from service.validation import describe
 from settings import PROJECT_ROOT
+from store import register
 
 STATIC_DIR = PROJECT_ROOT / "pages" / "static"
 VENDOR_DIR = PROJECT_ROOT / "pages" / "vendor"
@@ -83,13 +85,15 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
     accounts: AccountService = request.app.state.accounts
     session = accounts.session(who.session_key) if who and who.session_key else None
     unread = request.app.state.service.unread(who.user_id) if who and who.user_id else 0
+    actor = request.app.state.service.actor(who.user_id) if who and who.user_id else None
     return TEMPLATES.TemplateResponse(
         request, template, status_code=status_code,
         context={
             "user_id": who.user_id if who else None,
             "is_admin": bool(who and who.user_id and accounts.is_administrator(who.user_id)),
-            "staff": bool(who and who.user_id) and request.app.state.service.actor(who.user_id).role in STAFF_ROLES,
-            "auditor": bool(who and who.user_id) and request.app.state.service.actor(who.user_id).role is Role.auditor,
+            "staff": actor is not None and actor.role in STAFF_ROLES,
+            "auditor": actor is not None and actor.role is Role.auditor,
+            "contract_party": actor is not None and has_contracts(request.app.state.service.engine, actor),
             "csrf_token": session.csrf_token if session else "",
             "unread": unread,
             "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",
@@ -97,6 +101,14 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
             **context,
         },
     )
+
+
+def has_contracts(engine: Engine, actor: Actor) -> bool:
+    """Whether the header offers 我的合同: to buying departments, finance, evaluators and 民政局, and to the
+    representatives of an organization (who may supply one)."""
+    if actor.role in (Role.department, Role.finance, Role.evaluator, Role.civil_affairs):
+        return True
+    return actor.role is Role.applicant and bool(register.represented_by(engine, actor.user_id))
 
 
 def model_from(form: FormData, model: type[BaseModel]) -> Any:

@@ -15,6 +15,7 @@ from schemas.contracts import (
     AmendmentProposal,
     AmendmentStatus,
     ContractPhase,
+    ContractPlan,
     ContractState,
     DeliveryReview,
     DeliverySubmission,
@@ -30,6 +31,7 @@ from schemas.contracts import (
     TrancheStatus,
 )
 from schemas.localtime import local_text
+from schemas.money import yuan
 from schemas.people import Actor, Role
 
 RUNNING = (ContractPhase.in_force, ContractPhase.evaluation, ContractPhase.rectification)
@@ -90,11 +92,18 @@ def refuse_plan(contract: ContractState, proposal: PlanProposal, today: date) ->
         return refusal
     if contract.phase not in (ContractPhase.drafting, ContractPhase.signing):
         return conflict("合同已生效，履约计划只能通过双方同意的合同变更调整")
-    assert contract.policy is not None
-    problems = plan_problems(proposal.plan, contract.amount_fen, contract.basis, contract.policy)
-    if proposal.plan.start_date < today:
-        problems.insert(0, f"合同开始日期{proposal.plan.start_date:%Y年%-m月%-d日}已过，请从今天（{today:%Y年%-m月%-d日}）或以后开始")
+    problems = proposed_plan_problems(contract, proposal.plan, today)
     return invalid("；".join(problems)) if problems else None
+
+
+def proposed_plan_problems(contract: ContractState, plan: ContractPlan, today: date) -> list[str]:
+    """Everything wrong with a plan the buyer proposes to sign, at once: what the workflow refuses it for,
+    and what the plan editor shows while it is being filled in."""
+    assert contract.policy is not None
+    problems = plan_problems(plan, contract.amount_fen, contract.basis, contract.policy)
+    if plan.start_date < today:
+        problems.insert(0, f"合同开始日期{plan.start_date:%Y年%-m月%-d日}已过，请从今天（{today:%Y年%-m月%-d日}）或以后开始")
+    return problems
 
 
 def refuse_signing(contract: ContractState, signing: SigningAct) -> Refusal | None:
@@ -149,16 +158,23 @@ def refuse_disbursement(contract: ContractState, record: DisbursementRecord) -> 
         return refusal
     reward = [contract.reward] if contract.reward else []
     holder = next((t for t in [*contract.tranches, *reward] if t.voucher == record.voucher), None)
-    return voucher_taken(record.voucher, holder.tranche_id, holder.paid_at) if holder else None
+    return voucher_taken(record.voucher, holder.tranche_id, holder.paid_at, amount_fen=holder.amount_fen) if holder else None
 
 
 def voucher_taken(
-    voucher: str, entry: str | None, at: datetime | None = None, contract_no: str | None = None, paid: bool = True
+    voucher: str,
+    entry: str | None,
+    at: datetime | None = None,
+    contract_no: str | None = None,
+    paid: bool = True,
+    amount_fen: int | None = None,
 ) -> Refusal:
-    """A voucher number identifies one payment in the ledger; the refusal names the entry that has it and
-    when (paid, or recorded and being paid), or, when the caller may not see that entry's contract
+    """A voucher number identifies one payment in the ledger; the refusal names the entry that has it, its
+    amount and when (paid, or recorded and being paid), or, when the caller may not see that entry's contract
     (``entry`` None), only that one does and when."""
-    when = f"（{local_text(at)}{'拨付' if paid else '登记'}）" if at else ""
+    facts = [yuan(amount_fen)] if amount_fen is not None and entry is not None else []
+    facts += [f"{local_text(at)}{'拨付' if paid else '登记'}"] if at else []
+    when = f"（{'，'.join(facts)}）" if facts else ""
     if entry is None:
         return conflict(f"凭证号 {voucher} 已用于专帐中的另一笔拨付{when}（所属合同您无权查看），请核对凭证号")
     where = f"合同 {contract_no} 的{entry}" if contract_no else entry

@@ -5,14 +5,16 @@ organizer; and the public disclosure of contract and payment facts (定期公开
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from rules.contract_permissions import party_of, refuse_disbursement, voucher_taken
+from rules.contract_permissions import is_buyer, party_of, proposed_plan_problems, refuse_disbursement, voucher_taken
 from rules.eligibility import organization_checks
+from rules.permissions import refuse_task_actor
 from schemas.case import ActionReceipt
 from schemas.contracts import (
     CONTRACT_PHASE_NAMES,
@@ -52,7 +54,8 @@ from service.common import (
     timeline_view,
 )
 from store import directory, register
-from store.models import ContractRecord, LedgerRecord
+from store.files import content_path
+from store.models import AttachmentRecord, ContractRecord, LedgerRecord
 from workflows.contract import ContractWorkflow
 
 LEDGER_STATUS = {"instructed": "已下达支付指令", "paid": "已拨付", "withheld": "不再拨付"}
@@ -179,6 +182,14 @@ class ContractService(Service):
     async def propose_plan(self, actor: Actor, contract_no: str, plan: ContractPlan) -> ActionReceipt:
         return await self._act(actor, contract_no, ContractWorkflow.propose_plan, PlanProposal(actor=self._acting(actor, contract_no), plan=plan))
 
+    def check_plan(self, actor: Actor, contract_no: str, plan: ContractPlan) -> views.PlanCheckView:
+        """What the workflow would refuse the buyer's plan for, without proposing it: the plan editor shows
+        the problems while the plan is filled in. Nothing is sent to the workflow."""
+        state = self._visible_state(actor, contract_no)
+        if not is_buyer(state, actor):
+            raise ServiceError("forbidden", f"履约计划由购买方{state.basis.buyer_office}起草")
+        return views.PlanCheckView(problems=proposed_plan_problems(state, plan, local_date(self.now())))
+
     async def sign(self, actor: Actor, contract_no: str, signing: views.SigningInput) -> ActionReceipt:
         payload = SigningAct(actor=self._acting(actor, contract_no), party=signing.party)
         return await self._act(actor, contract_no, ContractWorkflow.sign, payload)
@@ -267,7 +278,8 @@ class ContractService(Service):
         visible = own or self._may_see(actor, self._stored(holder.contract_no))
         recorded = holder.paid_at or holder.voucher_recorded_at
         refusal = voucher_taken(
-            record.voucher, holder.entry if visible else None, recorded, None if own else holder.contract_no, paid=holder.paid_at is not None
+            record.voucher, holder.entry if visible else None, recorded, None if own else holder.contract_no, paid=holder.paid_at is not None,
+            amount_fen=holder.amount_fen,
         )
         return ServiceError(refusal.kind.value, refusal.message)
 
@@ -332,6 +344,10 @@ class ContractService(Service):
             holders=[holder_view(t) for t in state.open_tasks], ledger=self._ledger(contract_no),
             timeline=[timeline_view(e) for e in state.timeline],
             documents=[document_view(d) for d in state.documents], result=state.result,
+            your_tasks=[t.task_id for t in state.open_tasks if refuse_task_actor(t, self.party(actor, state)) is None],
+            single_source_reasons=basis.single_source_reasons,
+            rubric=state.policy.evaluation_dimensions if state.policy else [],
+            satisfaction_weight=state.policy.satisfaction_weight if state.policy else 0,
         )
 
     def contracts(self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.ContractRecordView]:
@@ -384,6 +400,22 @@ class ContractService(Service):
             )
         return views.Page[views.DisclosureView](items=disclosed, total=total, limit=limit, offset=offset)
 
+    def report_file(self, actor: Actor, contract_no: str, sha256: str) -> tuple[Path, AttachmentRecord]:
+        """A file the supplier attached to a delivery or 整改 report, for those who may see the contract (the
+        buyer reads it before accepting); any other file is answered as not found, confirming nothing."""
+        state = self._visible_state(actor, contract_no)
+        reports = [r for m in state.milestones for r in m.reports]
+        reports += [state.rectification.report] if state.rectification and state.rectification.report else []
+        uploader = next((r.submitted_by.user_id for r in reports if sha256 in r.attachments), None)
+        record = None
+        if uploader is not None:
+            with Session(self.engine) as session:
+                record = session.get(AttachmentRecord, (sha256, uploader))
+        path = content_path(self.settings.attachments_dir, sha256, "bin")
+        if record is None or not path.exists():
+            raise ServiceError("not_found", f"合同 {contract_no} 的报告中没有这份附件，请从合同页面的履约报告中打开")
+        return path, record
+
     def may_read_document(self, actor: Actor | None, contract_no: str) -> bool:
         """Contract documents follow who may see the contract."""
         return self._may_see(actor, self._stored(contract_no))
@@ -393,5 +425,5 @@ def contract_not_found(contract_no: str) -> ServiceError:
     """The one answer for a contract that does not exist, has not started, or that the caller may not see."""
     return ServiceError(
         "not_found",
-        f"合同 {contract_no} 不存在、尚未开始办理或您无权查看；公开信息请查看合同定期公开（/api/disclosure/contracts）",
+        f"合同 {contract_no} 不存在、尚未开始办理或您无权查看；公开信息请查看「合同公开」（网页 /disclosure/contracts，接口 /api/disclosure/contracts）",
     )

@@ -564,6 +564,16 @@ class ContractView(BaseModel):
     timeline: list[TimelineView]
     documents: list[DocumentView]
     result: ContractResult | None
+    your_tasks: list[str] = Field(default_factory=list, description="调用者本人（A岗或B岗）现在可以办理的任务编号")
+    single_source_reasons: list[str] = Field(default_factory=list, description="单一来源采购的申请理由")
+    rubric: list[RubricDimension] = Field(default_factory=list, description="绩效评价的各维度及其满分（政策规定）")
+    satisfaction_weight: int = Field(default=0, description="服务对象满意率折算的满分")
+
+
+class PlanCheckView(BaseModel):
+    """What is wrong with a plan the buyer is drafting; empty when it may be proposed as it is."""
+
+    problems: list[str]
 
 
 # --- pages ------------------------------------------------------------------------------------------

@@ -11,7 +11,15 @@ from typing import Any
 from temporalio.client import Client
 
 from rules.contracts import term_end
-from schemas.contracts import ContractPhase, ContractPlan, ContractState, DeliveryInput, EvaluationInput, TrancheStatus
+from schemas.contracts import (
+    AmendmentInput,
+    ContractPhase,
+    ContractPlan,
+    ContractState,
+    DeliveryInput,
+    EvaluationInput,
+    TrancheStatus,
+)
 from schemas.localtime import local_date
 from service import views
 from service.contracts import ContractService
@@ -71,7 +79,32 @@ def plan(start: date, amount: int = AMOUNT, months: int = 12) -> ContractPlan:
 
 
 def evaluation(scores: dict[str, int], satisfaction: int = 95) -> EvaluationInput:
-    return EvaluationInput(scores=scores, satisfaction_rate=satisfaction, respondents=60, comment="服务记录完整，老人反馈良好。")
+    return EvaluationInput(
+        scores=scores, satisfaction_rate=satisfaction, respondents=60, comment="服务记录完整，老人反馈良好。"
+    )
+
+
+def amended_plan(state: ContractState, extra: int, reasons: list[str]) -> AmendmentInput:
+    """The signed plan a month longer, its last milestone with more to deliver and its last tranche raised by ``extra``."""
+    old = state.plan
+    assert old is not None
+    milestones = [m.model_dump(mode="json") for m in old.milestones]
+    milestones[1]["due_date"] = (old.end_date + timedelta(days=25)).isoformat()
+    milestones[1]["deliverables"] = [*milestones[1]["deliverables"], "新增10名老人的服务记录"]
+    tranches = [t.model_dump(mode="json") for t in old.tranches]
+    tranches[2]["amount_fen"] += extra
+    return AmendmentInput.model_validate(
+        {
+            "amount_fen": state.amount_fen + extra,
+            "plan": {
+                "start_date": old.start_date.isoformat(),
+                "end_date": (old.end_date + timedelta(days=30)).isoformat(),
+                "milestones": milestones,
+                "tranches": tranches,
+            },
+            "reasons": reasons,
+        }
+    )
 
 
 REPORT = DeliveryInput(summary="本节点共上门服务320人次，建立服务档案80份，详见附件服务记录。")
@@ -106,7 +139,9 @@ class Contract:
 
     async def disburse(self, tranche_id: str, voucher: str | None = None) -> ContractState:
         await self.service.record_disbursement(
-            self.actor(FINANCE), self.contract_no, views.DisbursementInput(tranche_id=tranche_id, voucher=voucher or f"GK-{self.contract_no}-{tranche_id}")
+            self.actor(FINANCE),
+            self.contract_no,
+            views.DisbursementInput(tranche_id=tranche_id, voucher=voucher or f"GK-{self.contract_no}-{tranche_id}"),
         )
         return await self.until(lambda s: s.payment(tranche_id).status is TrancheStatus.paid)
 
@@ -114,7 +149,9 @@ class Contract:
         """The supplier reports, the buyer accepts."""
         await self.service.submit_delivery(self.actor(SUPPLIER), self.contract_no, milestone_id, REPORT)
         await self.until(lambda s: any(t.step == "acceptance" and t.subject == milestone_id for t in s.open_tasks))
-        await self.service.review_delivery(self.actor(BUYER), self.contract_no, milestone_id, views.DeliveryReviewInput(accept=True))
+        await self.service.review_delivery(
+            self.actor(BUYER), self.contract_no, milestone_id, views.DeliveryReviewInput(accept=True)
+        )
         return await self.until(lambda s: s.milestone(milestone_id).status.value == "accepted")
 
     async def evaluate(self, scores: dict[str, int], satisfaction: int = 95) -> ContractState:
@@ -127,12 +164,17 @@ class Contract:
         await self.skipping.sleep(delta)
 
 
-async def single_source(skipping: Skipping, settings: Settings | None = None, amount: int = AMOUNT, approve: bool = True) -> Contract:
+async def single_source(
+    skipping: Skipping, settings: Settings | None = None, amount: int = AMOUNT, approve: bool = True
+) -> Contract:
     """A single-source contract approved by the organizer, in drafting (or still waiting for approval)."""
     service = ContractService(settings or skipping.settings, skipping.engine, skipping.env.client)
     request = views.SingleSourceInput(
-        title="独居老人居家养老上门服务", service_content="为建工街道80岁以上独居老人提供每周两次上门探访、助洁和健康监测",
-        supplier=SUPPLIER_ORG, amount_fen=amount, duration_months=12,
+        title="独居老人居家养老上门服务",
+        service_content="为建工街道80岁以上独居老人提供每周两次上门探访、助洁和健康监测",
+        supplier=SUPPLIER_ORG,
+        amount_fen=amount,
+        duration_months=12,
         reasons=["该协会是本街道唯一具备医养结合服务能力的社会组织", "服务须与既有服务档案衔接"],
     )
     view = await service.single_source(service.actor(BUYER), request)

@@ -31,11 +31,9 @@ from rules.contracts import plan_problems, term_end
 from rules.eligibility import screen
 from rules.policy_files import policy_in_force
 from schemas.contracts import (
-    AmendmentInput,
     AmendmentStatus,
     ContractBasis,
     ContractPhase,
-    ContractState,
     EvaluationKind,
     LedgerInstruction,
     MilestoneStatus,
@@ -67,6 +65,7 @@ from tests.contract_helpers import (
     SUPPLIER,
     SUPPLIER_ORG,
     Contract,
+    amended_plan,
     evaluation,
     in_force,
     plan,
@@ -416,23 +415,6 @@ def test_the_ledger_holds_a_voucher_number_once(database_url: str) -> None:
         session.add(entry("C4", "GK-1"))
         session.commit()
     engine.dispose()
-
-
-def amended_plan(state: ContractState, extra: int, reasons: list[str]) -> AmendmentInput:
-    """The signed plan a month longer, its last milestone with more to deliver and its last tranche raised by ``extra``."""
-    old = state.plan
-    assert old is not None
-    milestones = [m.model_dump(mode="json") for m in old.milestones]
-    milestones[1]["due_date"] = (old.end_date + timedelta(days=25)).isoformat()
-    milestones[1]["deliverables"] = [*milestones[1]["deliverables"], "新增10名老人的服务记录"]
-    tranches = [t.model_dump(mode="json") for t in old.tranches]
-    tranches[2]["amount_fen"] += extra
-    return AmendmentInput.model_validate({
-        "amount_fen": state.amount_fen + extra,
-        "plan": {"start_date": old.start_date.isoformat(), "end_date": (old.end_date + timedelta(days=30)).isoformat(),
-                 "milestones": milestones, "tranches": tranches},
-        "reasons": reasons,
-    })
 
 
 async def test_amendments_need_both_parties_and_keep_the_past(skipping: Skipping) -> None:

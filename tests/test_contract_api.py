@@ -22,6 +22,7 @@ from tests.contract_helpers import (
     SUPPLIER,
     SUPPLIER_ORG,
     plan,
+    single_source,
 )
 from tests.helpers import until_contract
 
@@ -139,3 +140,24 @@ async def test_a_single_source_contract_through_the_api(api: httpx.AsyncClient, 
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     hidden = await api.get(f"/api/documents/{contract_document['document_id']}.pdf", headers=as_user(STRANGER))
     assert hidden.status_code == 404
+
+
+async def test_the_buyer_checks_a_plan_before_proposing_it_and_nothing_is_proposed(
+    api: httpx.AsyncClient, skipping: Skipping
+) -> None:
+    """The plan editor's check through the API: the workflow's own problems, to the buyer only, and no trace."""
+    contract = await single_source(skipping)
+    today = await contract.today()
+    good = plan(today).model_dump(mode="json")
+    short = {**good, "tranches": [{**good["tranches"][0]}, {**good["tranches"][2]}]}
+    checked = await api.post(f"/api/contracts/{contract.contract_no}/plan/check", json=short, headers=as_user(BUYER))
+    assert checked.status_code == 200
+    assert checked.json()["problems"] == ["拨付计划合计72,000.00元，与合同金额（经批准的单一来源采购金额）120,000.00元不一致，请调整各笔拨付金额"]
+    fine = await api.post(f"/api/contracts/{contract.contract_no}/plan/check", json=good, headers=as_user(BUYER))
+    assert fine.status_code == 200 and fine.json()["problems"] == []
+    by_supplier = await api.post(f"/api/contracts/{contract.contract_no}/plan/check", json=good, headers=as_user(SUPPLIER))
+    assert by_supplier.status_code == 403 and "购买方" in by_supplier.json()["message"]
+    by_stranger = await api.post(f"/api/contracts/{contract.contract_no}/plan/check", json=good, headers=as_user(STRANGER))
+    assert by_stranger.status_code == 404
+    state = await contract.state()
+    assert state.phase is ContractPhase.drafting and state.plan is None, "a check proposes nothing"
