@@ -3,6 +3,8 @@ the caller is checked, the text-size preference, and refusals shown as pages in 
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -14,9 +16,10 @@ from starlette.datastructures import FormData
 
 from api.deps import CSRF_FIELD, FORM_CSRF, Caller
 from schemas.application import Track
-from schemas.localtime import date_in_words, local_text
+from schemas.localtime import SHANGHAI, date_in_words, local_text
 from schemas.money import yuan
-from schemas.people import STAFF_ROLES
+from schemas.people import STAFF_ROLES, Role
+from schemas.procurement import score_text
 from service.accounts import AccountService
 from service.common import ServiceError
 from service.validation import describe
@@ -24,7 +27,7 @@ from settings import PROJECT_ROOT
 
 STATIC_DIR = PROJECT_ROOT / "pages" / "static"
 TEMPLATES = Jinja2Templates(directory=PROJECT_ROOT / "templates" / "pages")
-TEMPLATES.env.filters.update({"local": local_text, "day": date_in_words, "yuan": yuan})
+TEMPLATES.env.filters.update({"local": local_text, "day": date_in_words, "yuan": yuan, "points": score_text})
 
 
 def page_number(page: int) -> int:
@@ -71,12 +74,14 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
     accounts: AccountService = request.app.state.accounts
     session = accounts.session(who.session_key) if who and who.session_key else None
     unread = request.app.state.service.unread(who.user_id) if who and who.user_id else 0
+    role = request.app.state.service.actor(who.user_id).role if who and who.user_id else None
     return TEMPLATES.TemplateResponse(
         request, template, status_code=status_code,
         context={
             "user_id": who.user_id if who else None,
             "is_admin": bool(who and who.user_id and accounts.is_administrator(who.user_id)),
-            "staff": bool(who and who.user_id) and request.app.state.service.actor(who.user_id).role in STAFF_ROLES,
+            "staff": role in STAFF_ROLES,
+            "expert": role is Role.expert,
             "csrf_token": session.csrf_token if session else "",
             "unread": unread,
             "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",
@@ -98,6 +103,22 @@ def parsed(model: type[BaseModel], data: dict[str, Any]) -> Any:
     except ValidationError as error:
         details = describe(error.errors(), model)
         raise ServiceError("invalid", "填写的内容有误：" + "；".join(details), details) from error
+
+
+def fen_from(text: str, what: str) -> int:
+    """An amount typed in 元 (up to two decimals, commas allowed) as integer fen, or a refusal saying how to type it."""
+    match = re.fullmatch(r"(\d{1,12})(?:\.(\d{1,2}))?", text.strip().replace(",", "").replace("，", ""))
+    if not match:
+        raise ServiceError("invalid", f"{what}请填写金额（元），最多两位小数，例如 285000 或 285000.50")
+    return int(match[1]) * 100 + int((match[2] or "").ljust(2, "0"))
+
+
+def local_moment(text: str, what: str) -> str:
+    """A date and time picked in the browser (北京时间, no zone) as an ISO moment with its zone."""
+    try:
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=SHANGHAI).isoformat()
+    except ValueError:
+        raise ServiceError("invalid", f"请选择{what}（日期和时间）") from None
 
 
 def back_to(path: str) -> RedirectResponse:
