@@ -140,14 +140,16 @@ async def acting(
     form_name: str,
     action: Any,
     then: str,
+    typed_key: bool = False,
 ) -> Response:
     """Run an action from a form; a refusal shows the page again beside that form with what was typed (one
     saying the caller may not, or there is no such thing, is a page of its own: the form may not be offered to
-    them), and success shows the page with its confirmation."""
+    them; unless ``typed_key``: the form names a thing by a key typed by hand), and success shows the page
+    with its confirmation."""
     try:
         await action()
     except ServiceError as problem:
-        if problem.kind in ("not_found", "forbidden"):
+        if problem.kind == "forbidden" or (problem.kind == "not_found" and not typed_key):
             raise
         return page(
             request, who, fairs, key, problem.status_code, problem=problem, problem_at=form_name, typed=typed_from(form)
@@ -278,9 +280,8 @@ async def record_negotiation(request: Request, form: Form, who: Who, fairs: Fair
         )
         await fairs.record_negotiation(actor, lot_no, entry)
 
-    return await acting(
-        request, form, who, fairs, lot_page, lot_no, "negotiation", record, f"/lots/{lot_no}?done=negotiation"
-    )
+    then = f"/lots/{lot_no}?done=negotiation"
+    return await acting(request, form, who, fairs, lot_page, lot_no, "negotiation", record, then, typed_key=True)
 
 
 @router.post("/lots/{lot_no}/challenges/{challenge_id}/answer")

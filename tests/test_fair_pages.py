@@ -184,7 +184,7 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
     form = bidder.get_by_role("region", name="我的投标")
     await form.get_by_label("投标的社会组织").select_option("YJ-REG-0001")
     await form.get_by_label(re.compile("^报价（元")).fill("二十八万五")
-    await form.get_by_label("服务方案").fill("组建专业社工团队，每周两次上门探访，建立服务档案并按月评估。")
+    await form.get_by_label("服务方案", exact=True).fill("组建专业社工团队，每周两次上门探访，建立服务档案并按月评估。")
     await form.get_by_label("项目团队（每行一人或一类岗位）").fill("项目主管1名\n社工3名")
     await form.get_by_label(re.compile("^附件")).set_input_files(
         files=[{"name": "服务方案.pdf", "mimeType": "application/pdf", "buffer": PDF}]
@@ -193,7 +193,9 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
     assert (
         "报价请填写金额（元）" in await bidder.get_by_role("region", name="我的投标").get_by_role("alert").inner_text()
     )
-    assert "每周两次上门探访" in await bidder.get_by_label("服务方案").input_value(), "what was typed is kept"
+    assert "每周两次上门探访" in await bidder.get_by_label("服务方案", exact=True).input_value(), (
+        "what was typed is kept"
+    )
     await checked(bidder, "lot-bid-refused")
     await bidder.get_by_label(re.compile("^报价（元")).fill("285000")
     await bidder.get_by_label(re.compile("^附件")).set_input_files(
@@ -231,6 +233,23 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
     assert stolen.status == 404 and f"没有您提交的投标 {bid_id}" in await stolen.text()
     assert len((await fair.state(lot_no)).active_bids) == 3, "nothing was withdrawn"
 
+    department = await ground.person("dept-wj", f"/lots/{lot_no}")
+    assert "投标期" in await department.get_by_role("region", name="项目进度").inner_text()
+    assert "280,000.50元" not in await department.get_by_role("main").inner_text(), "no bids to the buyer while open"
+    talks = department.get_by_role("region", name="洽谈记录")
+    await talks.get_by_label(re.compile("^洽谈的社会组织")).fill("YJ-REG-9999")
+    await talks.get_by_label("洽谈内容").fill("介绍服务需求和考核方式")
+    await talks.get_by_label("参加人员（每行一人）").fill("金海燕\n朴春花")
+    await talks.get_by_role("button", name="保存洽谈记录").click()
+    talks = department.get_by_role("region", name="洽谈记录")
+    assert "YJ-REG-9999 不在社会组织名录中" in await talks.get_by_role("alert").inner_text()
+    assert await talks.get_by_label("洽谈内容").input_value() == "介绍服务需求和考核方式"
+    await checked(department, "lot-negotiation-refused")
+    await talks.get_by_label(re.compile("^洽谈的社会组织")).fill("YJ-REG-0001")
+    await talks.get_by_role("button", name="保存洽谈记录").click()
+    await department.wait_for_url(f"{ground.url}/lots/{lot_no}?done=negotiation")
+    assert "延吉市春晖社会工作服务中心" in await department.get_by_role("region", name="洽谈记录").inner_text()
+
     await fair.close_bidding(lot_no)
     state = await until_lot(fair.client, lot_no, lambda s: s.phase is LotPhase.evaluation)
     await ground.projected(lot_no, lambda lot: lot.phase == LotPhase.evaluation)
@@ -252,6 +271,7 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
 
     seated = [s.expert.user_id for s in state.open_seats]
     expert = await ground.person(seated[0], "/review/lots")
+    await checked(expert, "lot-reviews")
     await expert.get_by_role("link", name=re.compile("社区居家养老上门服务")).click()
     await expert.wait_for_url(f"{ground.url}/lots/{lot_no}")
     rubric = await expert.get_by_role("region", name="我的评审").inner_text()
