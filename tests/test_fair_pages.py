@@ -319,6 +319,25 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
     assert "延吉市春晖社会工作服务中心" in result and "（含当日）" in result and "280,000.50元" in result
     await checked(public, "lot-public-result")
 
+    challenge = views.ChallengeInput(
+        organization="YJ-REG-0003", content="第一名的团队人员与其他项目重复，服务能力评分偏高"
+    )
+    await fair.service.file_challenge(fair.actor("org-yangguang"), lot_no, challenge)
+    await ground.projected(lot_no, lambda lot: bool(lot.challenges) and lot.challenges[0].task_id is not None)
+    organizer = await ground.person(ORGANIZER, f"/lots/{lot_no}")
+    answer = organizer.get_by_role("region", name="质疑")
+    await answer.get_by_label("质疑不成立").check()
+    await answer.get_by_role("button", name="提交答复").click()
+    answer = organizer.get_by_role("region", name="质疑")
+    assert await answer.get_by_role("alert").count() == 1 and await answer.get_by_label("质疑不成立").is_checked()
+    await checked(organizer, "lot-challenge-refused")
+    await answer.get_by_label("答复理由（每行一条）").fill("经核查，团队人员名单真实，不存在重复")
+    await answer.get_by_role("button", name="提交答复").click()
+    await organizer.wait_for_url(f"{ground.url}/lots/{lot_no}?done=answered")
+    await ground.projected(lot_no, lambda lot: lot.challenges[0].status == "dismissed")
+    await organizer.reload()
+    assert "质疑不成立" in await organizer.get_by_role("region", name="质疑").inner_text()
+
     await fair.sleep_past(lot_no, state.result_notice.ends.due_at)
     await until_lot(fair.client, lot_no, lambda s: s.phase is LotPhase.awarding)
     await ground.projected(lot_no, lambda lot: lot.phase == LotPhase.awarding)
@@ -335,7 +354,7 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
     assert "成交单位：延吉市春晖社会工作服务中心" in await bidder.get_by_role("region", name="成交").inner_text()
     await checked(bidder, "lot-awarded")
 
-    organizer = await ground.person(ORGANIZER, f"/lots/{lot_no}")
+    await organizer.reload()
     panel = await organizer.get_by_role("region", name="评审专家").inner_text()
     assert "已评分" in panel and "（含当日）" in panel
     assert "通过" in await organizer.get_by_role("region", name="资格审查结果").inner_text()
