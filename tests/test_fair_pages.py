@@ -359,3 +359,38 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
     assert "已评分" in panel and "（含当日）" in panel
     assert "通过" in await organizer.get_by_role("region", name="资格审查结果").inner_text()
     await checked(organizer, "lot-organizer")
+
+
+async def test_a_failed_lot_shows_its_流标公告_to_the_public_and_the_organizer_closes_it(ground: Fairground) -> None:
+    fair = await published_fair(ground.skipping)
+    lot_no = fair.lots[0]
+    await fair.bid(lot_no, "YJ-REG-0001", 28_000_000)
+    await fair.bid(lot_no, "YJ-REG-0002", 27_000_000)
+    await fair.close_bidding(lot_no)
+    await until_lot(fair.client, lot_no, lambda s: s.phase is LotPhase.failed and bool(s.open_tasks))
+    await ground.projected(lot_no, lambda lot: lot.phase == LotPhase.failed and bool(lot.tasks))
+
+    public = await ground.stranger()
+    await public.goto(f"{ground.url}/lots/{lot_no}")
+    assert "流标" in await public.get_by_role("region", name="项目进度").inner_text()
+    notices = await public.get_by_role("region", name="公告和文书").inner_text()
+    assert "流标" in notices and "下载 PDF" in notices
+    seen = await public.get_by_role("main").inner_text()
+    assert "280,000.00元" not in seen and "春晖" not in seen, "the bids stay unpublished"
+    await checked(public, "lot-public-failed")
+
+    organizer = await ground.person(ORGANIZER, f"/lots/{lot_no}")
+    decision = organizer.get_by_role("region", name="流标处理")
+    await decision.get_by_label("终止项目（发布流标公告）").check()
+    await decision.get_by_role("button", name="提交处理决定").click()
+    decision = organizer.get_by_role("region", name="流标处理")
+    assert await decision.get_by_role("alert").count() == 1
+    assert await decision.get_by_label("终止项目（发布流标公告）").is_checked(), "the choice is kept"
+    await checked(organizer, "lot-failed-refused")
+    await decision.get_by_label("理由（每行一条）").fill("需求调整，改为明年采购")
+    await decision.get_by_role("button", name="提交处理决定").click()
+    await organizer.wait_for_url(f"{ground.url}/lots/{lot_no}?done=decided")
+    await until_lot(fair.client, lot_no, lambda s: s.phase is LotPhase.closed)
+    await ground.projected(lot_no, lambda lot: lot.phase == LotPhase.closed)
+    await public.reload()
+    assert "已终止" in await public.get_by_role("region", name="项目进度").inner_text()
