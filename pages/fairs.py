@@ -214,7 +214,8 @@ async def publish_catalogue(request: Request, form: Form, who: Who, fairs: Fairs
 
 
 def progress(lot: views.LotView) -> list[dict[str, str]]:
-    """The lot's phases as a progress line: done, current, to come; a failed or ended lot stops where it stopped."""
+    """The lot's phases as a progress line: done, current, to come; a failed or ended lot shows the phases it
+    passed (evaluation once it was ranked, awarding once an award was offered) and stops there."""
     phase = LotPhase(lot.phase)
     names = {
         p: LOT_PHASE_NAMES[p][1 if lot.audience in (Audience.organizer, Audience.department) else 0] for p in LotPhase
@@ -227,7 +228,9 @@ def progress(lot: views.LotView) -> list[dict[str, str]]:
             + ["to_come"] * (len(LOT_STEPS) - at - 1)
         )
         return [{"name": names[p], "status": s} for p, s in zip(LOT_STEPS, status, strict=True)]
-    reached = LOT_STEPS[: LOT_STEPS.index(LotPhase.result_notice)]
+    reached = [LotPhase.bidding, LotPhase.screening]
+    reached += [LotPhase.evaluation, LotPhase.result_notice] if lot.ranking else []
+    reached += [LotPhase.awarding] if lot.offers else []
     return [{"name": names[p], "status": "done"} for p in reached] + [{"name": names[phase], "status": "ended"}]
 
 
