@@ -173,6 +173,12 @@ async def test_the_organizer_creates_a_fair_reviews_a_demand_and_publishes_the_c
     assert "300,000.00元" in catalogue and "延吉市卫生健康局" in catalogue and "12 个月" in catalogue
     await checked(public, "fair-public-catalogue")
 
+    await department.reload()
+    await department.get_by_role("link", name=re.compile("^查看项目 .* 的进度$")).click()
+    assert "投标期" in await department.get_by_role("region", name="项目进度").inner_text(), (
+        "the department follows its lot"
+    )
+
 
 async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_what_is_not_theirs(
     ground: Fairground,
@@ -226,6 +232,7 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
     seen = await rival.get_by_role("main").inner_text()
     assert "春晖" not in seen and bid_id not in seen, "a bidder sees only its own bid"
     assert (await rival.request.get(ground.url + attachment)).status == 404, "another's attachment is not found"
+    assert (await (await ground.stranger()).request.get(ground.url + attachment)).status == 404
     stolen = await rival.request.post(
         f"{ground.url}/lots/{lot_no}/bids/{bid_id}/withdrawal",
         form={"csrf_token": await rival.locator("input[name=csrf_token]").first.input_value()},
@@ -307,6 +314,14 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
     )
     assert forged.status == 403 and "您不是本项目当前的评审专家" in await forged.text()
 
+    recusing = await ground.person(seated[1], f"/lots/{lot_no}")
+    await recusing.get_by_label("回避理由").fill("本人曾在投标组织兼职，需回避")
+    await recusing.get_by_role("button", name="申请回避").click()
+    await recusing.wait_for_url(f"{ground.url}/lots/{lot_no}?done=recused")
+    assert "回避" in await recusing.get_by_role("region", name="我的评审").inner_text()
+    assert await recusing.locator("form[action$='/scores']").count() == 0, "no score sheet once recused"
+    await until_lot(fair.client, lot_no, lambda s: len(s.seats) == len(state.seats) + 1)
+
     best = {
         b.bid_id: {d.id: d.weight if b.organization == "YJ-REG-0001" else d.weight - 2 for d in state.policy.rubric}
         for b in eligible
@@ -357,6 +372,9 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
     await organizer.reload()
     panel = await organizer.get_by_role("region", name="评审专家").inner_text()
     assert "已评分" in panel and "（含当日）" in panel
+    assert re.search(r"回避（申请回避：本人曾在投标组织兼职，需回避），由第 \d+ 席接替", panel), (
+        "the recusal and its replacement"
+    )
     assert "通过" in await organizer.get_by_role("region", name="资格审查结果").inner_text()
     await checked(organizer, "lot-organizer")
 
@@ -366,6 +384,15 @@ async def test_a_failed_lot_shows_its_流标公告_to_the_public_and_the_organiz
     lot_no = fair.lots[0]
     await fair.bid(lot_no, "YJ-REG-0001", 28_000_000)
     await fair.bid(lot_no, "YJ-REG-0002", 27_000_000)
+    await fair.bid(lot_no, "YJ-REG-0003", 26_000_000)
+    quitter = await ground.person("org-yangguang", f"/lots/{lot_no}")
+    await quitter.get_by_role("button", name=re.compile("^撤回投标")).click()
+    await quitter.wait_for_url(f"{ground.url}/lots/{lot_no}?done=withdrawn")
+    assert "撤回" in await quitter.get_by_role("region", name="我的投标").inner_text()
+    assert await quitter.get_by_role("button", name="提交投标").count() == 1, (
+        "a withdrawn bid may be replaced until the deadline"
+    )
+    await checked(quitter, "lot-bid-withdrawn")
     await fair.close_bidding(lot_no)
     await until_lot(fair.client, lot_no, lambda s: s.phase is LotPhase.failed and bool(s.open_tasks))
     await ground.projected(lot_no, lambda lot: lot.phase == LotPhase.failed and bool(lot.tasks))
