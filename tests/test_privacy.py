@@ -34,6 +34,8 @@ from tests.helpers import until_lot, until_state
 # the others are either public (fairs and lots are published) or only name a part of a hidden thing.
 HIDDEN = {"case_no", "contract_no", "document_id", "bid_id", "challenge_id"}
 OTHER = {"fair_no", "lot_no", "objection_id", "demand_id", "milestone_id", "amendment_no", "extension",
+         # a file of a case's materials or of a bid: looked up only within the (hidden) case or bid
+         "sha256",
          # the administrator's routes (anyone else is refused before the id is looked at); another user's
          # token is answered as missing (tests/test_accounts.py)
          "user_id", "token_id"}
@@ -162,7 +164,8 @@ def test_every_path_parameter_is_classified() -> None:
 def _path(route: APIRoute, hidden: str, value: str, world: World) -> str:
     fixed = {
         "lot_no": world.lot_no, "fair_no": "YJ-SQH-2026-00001", "objection_id": "YY01", "challenge_id": "ZY01",
-        "demand_id": "D01", "milestone_id": "M1", "amendment_no": "1", "extension": "pdf", hidden: value,
+        "demand_id": "D01", "milestone_id": "M1", "amendment_no": "1", "extension": "pdf", "sha256": "0" * 64,
+        hidden: value,
     }
     return route.path_format.format(**{p: fixed[p] for p in route.param_convertors})
 
