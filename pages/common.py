@@ -46,6 +46,17 @@ def page_at(request: Request, number: int) -> str:
 
 
 TEMPLATES.env.globals["page_at"] = page_at
+TASK_PAGES: dict[str, str] = {}
+"""Where a task is worked on, by its step, for processes other than 备案/登记 (whose cases are at
+``/work/cases/``); each process's page module adds its steps."""
+
+
+def task_page(task: Any) -> str:
+    """The page a task in 待办 leads to."""
+    return TASK_PAGES.get(task.step, "/work/cases/") + task.case_no
+
+
+TEMPLATES.env.globals["task_page"] = task_page
 LARGE_TYPE_COOKIE = "shezu_large_type"
 """The reader's text-size choice ("1": large); a display preference kept only in their browser."""
 API_PREFIXES = ("/api/", "/docs", "/openapi.json", "/redoc")

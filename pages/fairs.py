@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from api.deps import FairNo, Fairs, ItemId, LotNo, Who, signed_in
-from pages.common import Form, back_to, fen_from, local_moment, page_count, page_number, parsed, render
+from pages.common import TASK_PAGES, Form, back_to, fen_from, local_moment, page_count, page_number, parsed, render
 from schemas.people import Actor
 from schemas.procurement import LOT_PHASE_NAMES, DemandInput, LotPhase, NegotiationInput, OfferResponse, SeatStatus
 from service import views
@@ -48,6 +48,7 @@ DONE = {
     "declined": "您已放弃成交。",
 }
 """What a page says after each action succeeded (``?done=``)."""
+TASK_PAGES.update(dict.fromkeys(("challenge_answer", "failed_lot_decision"), "/lots/"))
 
 
 def viewer(fairs: Fairs, who: Who) -> Actor | None:
