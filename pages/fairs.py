@@ -143,17 +143,18 @@ async def acting(
     then: str,
     typed_key: bool = False,
 ) -> Response:
-    """Run an action from a form; a refusal shows the page again beside that form with what was typed (one
+    """Run an action from a form; a refusal shows the page again beside that form with what was typed. One
     saying the caller may not, or there is no such thing, is a page of its own: the form may not be offered to
-    them; unless ``typed_key``: the form names a thing by a key typed by hand), and success shows the page
-    with its confirmation."""
+    them (unless ``typed_key``: the form names a thing by a key typed by hand). One saying the fair or lot has
+    moved on (a conflict) heads the page: the form may no longer be there."""
     try:
         await action()
     except ServiceError as problem:
         if problem.kind == "forbidden" or (problem.kind == "not_found" and not typed_key):
             raise
+        where = "page" if problem.kind == "conflict" else form_name
         return page(
-            request, who, fairs, key, problem.status_code, problem=problem, problem_at=form_name, typed=typed_from(form)
+            request, who, fairs, key, problem.status_code, problem=problem, problem_at=where, typed=typed_from(form)
         )
     return back_to(then)
 

@@ -398,6 +398,13 @@ async def test_a_failed_lot_shows_its_流标公告_to_the_public_and_the_organiz
     await checked(quitter, "lot-bid-withdrawn")
     await fair.close_bidding(lot_no)
     await until_lot(fair.client, lot_no, lambda s: s.phase is LotPhase.failed and bool(s.open_tasks))
+    late = quitter.get_by_role("region", name="我的投标")
+    await late.get_by_label(re.compile("^报价（元")).fill("250000")
+    await late.get_by_label("服务方案", exact=True).fill("重新提交的服务方案，每周三次上门探访。")
+    await late.get_by_label("项目团队（每行一人或一类岗位）").fill("社工3名")
+    await late.get_by_role("button", name="提交投标").click()
+    assert "截止" in await quitter.get_by_role("alert").inner_text(), "a page left open past the deadline is told why"
+    assert await quitter.get_by_role("button", name="提交投标").count() == 0
     await ground.projected(lot_no, lambda lot: lot.phase == LotPhase.failed and bool(lot.tasks))
 
     public = await ground.stranger()
