@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from api.deps import FairNo, Fairs, ItemId, LotNo, Who, signed_in
+from api.deps import CSRF_FIELD, FairNo, Fairs, ItemId, LotNo, Who, signed_in
 from pages.common import TASK_PAGES, Form, back_to, fen_from, local_moment, page_count, page_number, parsed, render
 from schemas.people import Actor
-from schemas.procurement import LOT_PHASE_NAMES, DemandInput, LotPhase, NegotiationInput, OfferResponse, SeatStatus
+from schemas.procurement import LOT_PHASE_NAMES, DemandInput, LotPhase, NegotiationInput, SeatStatus
 from service import views
 from service.common import ServiceError
 from service.fairs import Audience
@@ -63,7 +63,7 @@ def lines(text: object) -> list[str]:
 
 def typed_from(form: FormData) -> dict[str, str]:
     """What was typed into a form (files and the token left out), to show again beside a refusal."""
-    return {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    return {k: str(v) for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
 
 
 def done_message(request: Request) -> str | None:
@@ -120,7 +120,6 @@ def _fair_page(
         who,
         status_code,
         fair=fair,
-        lot_phases={k.value: v[1] for k, v in LOT_PHASE_NAMES.items()},
         done=done_message(request),
         **{"typed": {}, "problem_at": None, **context},
     )
@@ -258,7 +257,6 @@ def lot_page(request: Request, who: Who, fairs: Fairs, lot_no: str, status_code:
         bidding=lot.phase == LotPhase.bidding,
         active_bids=[b for b in lot.bids if b.active],
         open_offers=[o for o in lot.offers if o.response is None],
-        offer_names={r.value: r.label for r in OfferResponse},
         files=fairs.attachment_names(lot.bids),
         done=done_message(request),
         **{"typed": {}, "problem_at": None, **context},
