@@ -218,9 +218,7 @@ def progress(lot: views.LotView) -> list[dict[str, str]]:
     """The lot's phases as a progress line: done, current, to come; a failed or ended lot shows the phases it
     passed (evaluation once it was ranked, awarding once an award was offered) and stops there."""
     phase = LotPhase(lot.phase)
-    names = {
-        p: LOT_PHASE_NAMES[p][1 if lot.audience in (Audience.organizer, Audience.department) else 0] for p in LotPhase
-    }
+    names = {p: LOT_PHASE_NAMES[p][1] for p in LOT_STEPS}  # the steps by their names as steps (投标期, not 接受投标中)
     if phase in LOT_STEPS:
         at = LOT_STEPS.index(phase)
         status = (
@@ -232,7 +230,7 @@ def progress(lot: views.LotView) -> list[dict[str, str]]:
     reached = [LotPhase.bidding, LotPhase.screening]
     reached += [LotPhase.evaluation, LotPhase.result_notice] if lot.ranking else []
     reached += [LotPhase.awarding] if lot.offers else []
-    return [{"name": names[p], "status": "done"} for p in reached] + [{"name": names[phase], "status": "ended"}]
+    return [{"name": names[p], "status": "done"} for p in reached] + [{"name": lot.phase_name, "status": "ended"}]
 
 
 def lot_page(request: Request, who: Who, fairs: Fairs, lot_no: str, status_code: int = 200, **context: Any) -> Response:
