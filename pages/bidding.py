@@ -104,6 +104,22 @@ async def respond_to_award(request: Request, form: Form, who: Who, fairs: Fairs,
     return await acting(request, form, who, fairs, lot_page, lot_no, "award", respond, then)
 
 
+@router.post("/lots/{lot_no}/challenges")
+async def file_challenge(request: Request, form: Form, who: Who, fairs: Fairs, lot_no: LotNo) -> Response:
+    """质疑 during the result notice, by an organization that bid."""
+    actor = fairs.actor(signed_in(who))
+
+    async def file() -> None:
+        challenge = parsed(
+            views.ChallengeInput,
+            {"organization": str(form.get("organization") or ""), "content": str(form.get("content") or "")},
+        )
+        await fairs.file_challenge(actor, lot_no, challenge)
+
+    then = f"/lots/{lot_no}?done=challenged"
+    return await acting(request, form, who, fairs, lot_page, lot_no, "challenge", file, then)
+
+
 @router.get("/review/lots")
 async def expert_lots(request: Request, who: Who, service: Service, page: int = 1, done: bool = False) -> Response:
     """The lots an expert sits on: its scoring tasks, open or (``done``) ended."""

@@ -334,10 +334,11 @@ async def test_a_bidder_and_an_expert_take_a_lot_to_its_award_and_nobody_sees_wh
     assert "延吉市春晖社会工作服务中心" in result and "（含当日）" in result and "280,000.50元" in result
     await checked(public, "lot-public-result")
 
-    challenge = views.ChallengeInput(
-        organization="YJ-REG-0003", content="第一名的团队人员与其他项目重复，服务能力评分偏高"
-    )
-    await fair.service.file_challenge(fair.actor("org-yangguang"), lot_no, challenge)
+    challenger = await ground.person("org-yangguang", f"/lots/{lot_no}")
+    await challenger.get_by_label("质疑内容").fill("第一名的团队人员与其他项目重复，服务能力评分偏高")
+    await challenger.get_by_role("button", name="提交质疑").click()
+    await challenger.wait_for_url(f"{ground.url}/lots/{lot_no}?done=challenged")
+    await checked(challenger, "lot-challenge-filed")
     await ground.projected(lot_no, lambda lot: bool(lot.challenges) and lot.challenges[0].task_id is not None)
     organizer = await ground.person(ORGANIZER, "/work/tasks")
     task = organizer.locator("li.task", has=organizer.get_by_text(re.compile("答复质疑")))
