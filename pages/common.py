@@ -4,6 +4,7 @@ the caller is checked, the text-size preference, and refusals shown as pages in 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -16,9 +17,10 @@ from starlette.datastructures import FormData
 
 from api.deps import CSRF_FIELD, FORM_CSRF, Caller
 from schemas.application import Track
-from schemas.localtime import date_in_words, local_text
+from schemas.localtime import SHANGHAI, date_in_words, local_text
 from schemas.money import yuan
 from schemas.people import STAFF_ROLES, Actor, Role
+from schemas.procurement import score_text
 from service.accounts import AccountService
 from service.common import ServiceError
 from service.validation import describe
@@ -38,7 +40,7 @@ def dates_in_words(text: str) -> str:
     return ISO_DAY.sub(lambda m: f"{int(m[1])}年{int(m[2])}月{int(m[3])}日", text)
 
 
-TEMPLATES.env.filters.update({"local": local_text, "day": date_in_words, "yuan": yuan, "dates_in_words": dates_in_words})
+TEMPLATES.env.filters.update({"local": local_text, "day": date_in_words, "yuan": yuan, "dates_in_words": dates_in_words, "points": score_text})
 
 
 def page_number(page: int) -> int:
@@ -57,6 +59,17 @@ def page_at(request: Request, number: int) -> str:
 
 
 TEMPLATES.env.globals["page_at"] = page_at
+TASK_PAGES: dict[str, str] = {}
+"""Where a task is worked on, by its step, for processes other than 备案/登记 (whose cases are at
+``/work/cases/``); each process's page module adds its steps."""
+
+
+def task_page(task: Any) -> str:
+    """The page a task in 待办 leads to."""
+    return TASK_PAGES.get(task.step, "/work/cases/") + task.case_no
+
+
+TEMPLATES.env.globals["task_page"] = task_page
 LARGE_TYPE_COOKIE = "shezu_large_type"
 """The reader's text-size choice ("1": large); a display preference kept only in their browser."""
 API_PREFIXES = ("/api/", "/docs", "/openapi.json", "/redoc")
@@ -94,6 +107,7 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
             "staff": actor is not None and actor.role in STAFF_ROLES,
             "auditor": actor is not None and actor.role is Role.auditor,
             "contract_party": actor is not None and has_contracts(request.app.state.service.engine, actor),
+            "expert": actor is not None and actor.role is Role.expert,
             "csrf_token": session.csrf_token if session else "",
             "unread": unread,
             "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",
@@ -123,6 +137,22 @@ def parsed(model: type[BaseModel], data: dict[str, Any]) -> Any:
     except ValidationError as error:
         details = describe(error.errors(), model)
         raise ServiceError("invalid", "填写的内容有误：" + "；".join(details), details) from error
+
+
+def fen_from(text: str, what: str) -> int:
+    """An amount typed in 元 (up to two decimals, commas allowed) as integer fen, or a refusal saying how to type it."""
+    match = re.fullmatch(r"(\d{1,12})(?:\.(\d{1,2}))?", text.strip().replace(",", "").replace("，", ""))
+    if not match:
+        raise ServiceError("invalid", f"{what}请填写金额（元），最多两位小数，例如 285000 或 285000.50")
+    return int(match[1]) * 100 + int((match[2] or "").ljust(2, "0"))
+
+
+def local_moment(text: str, what: str) -> str:
+    """A date and time picked in the browser (北京时间, no zone) as an ISO moment with its zone."""
+    try:
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=SHANGHAI).isoformat()
+    except ValueError:
+        raise ServiceError("invalid", f"请选择{what}（日期和时间）") from None
 
 
 def back_to(path: str) -> RedirectResponse:

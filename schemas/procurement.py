@@ -13,7 +13,7 @@ from schemas.case import Task, TaskDecision, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef, NoticePeriod
 from schemas.people import Actor, Locality, Office, Role
 from schemas.policy import PolicyRef, ProcurementPolicy
-from schemas.text import MultiLine, NameItem, RequestModel, SingleLine, newly_bounded, single_line
+from schemas.text import MultiLine, NameItem, RequestModel, Sha256, SingleLine, newly_bounded, single_line
 from schemas.timebounds import PlausibleDate, PlausibleDatetime
 
 GRADE_PATTERN = r"^[1-5]A$"
@@ -175,6 +175,10 @@ class BidInput(RequestModel):
     proposal: MultiLine = Field(min_length=10, max_length=5000, title="服务方案")
     team: list[NameItem] = Field(min_length=1, max_length=30, title="项目团队")
     past_projects: list[NameItem] = Field(default_factory=list, max_length=30, title="以往项目业绩")
+    attachments: list[Sha256] = Field(
+        default_factory=list, max_length=10, title="投标附件（上传后得到的 SHA-256）",
+        description="the bidder's own uploads: proposal, certificates; seen by whoever may see the bid",
+    )
 
     _clean = field_validator("team", "past_projects")(_clean_list)
 

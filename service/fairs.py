@@ -8,6 +8,7 @@ organizer sees everything; the public sees what is published.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -48,9 +49,10 @@ from schemas.procurement import (
     ShowcaseSubmission,
 )
 from service import views
-from service.common import Service, ServiceError, document_view, holder_view, paged, timeline_view
+from service.common import Service, ServiceError, check_attachments, document_view, holder_view, paged, timeline_view
 from store import directory, register
-from store.models import DocumentRecord, FairRecord, LotRecord, OrganizationRecord, ShowcaseRecord
+from store.files import content_path
+from store.models import AttachmentRecord, DocumentRecord, FairRecord, LotRecord, OrganizationRecord, ShowcaseRecord
 from workflows.fair import FairWorkflow
 from workflows.lot import LotWorkflow
 
@@ -76,8 +78,13 @@ class FairService(Service):
 
     # --- fairs -------------------------------------------------------------------------------------
 
+    @staticmethod
+    def may_create_fair(actor: Actor | None) -> bool:
+        """社洽会 are organized by 民政局."""
+        return actor is not None and actor.role is Role.civil_affairs
+
     async def create_fair(self, actor: Actor, fair: views.FairInput) -> views.FairSummary:
-        if actor.role is not Role.civil_affairs:
+        if not self.may_create_fair(actor):
             raise ServiceError("forbidden", "社洽会由民政局组织，只有民政局工作人员可以创建")
         now = datetime.now(UTC)
         if fair.schedule.demands_due <= now:
@@ -138,8 +145,13 @@ class FairService(Service):
         ]
         demands = [d for d in state.demands if organizer or (actor and d.department.user_id == actor.user_id)]
         timeline = state.timeline if organizer else [e for e in state.timeline if e.action in ("fair_created", "demands_closed", "catalogue_published", "fair_closed")]
+        if organizer:
+            audience = Audience.organizer
+        else:
+            audience = Audience.department if actor and actor.role is Role.department else Audience.public
         return views.FairView(
             **self._fair_summary(state).model_dump(),
+            audience=audience,
             catalogue=catalogue,
             demands=demands,
             showcase=state.showcase,
@@ -221,11 +233,13 @@ class FairService(Service):
 
     async def submit_bid(self, actor: Actor, lot_no: str, bid: BidInput) -> ActionReceipt:
         bidder, name = self.representative(actor, bid.organization)
+        check_attachments(self.engine, actor, dict.fromkeys(bid.attachments, "投标"))
         return await self._lot_update(lot_no, LotWorkflow.submit_bid, BidSubmission(actor=bidder, organization_name=name, bid=bid))
 
     async def amend_bid(self, actor: Actor, lot_no: str, bid_id: str, bid: BidInput) -> ActionReceipt:
         bidder, _ = self.representative(actor, bid.organization)
         self._own_bid(actor, lot_no, bid_id)
+        check_attachments(self.engine, actor, dict.fromkeys(bid.attachments, "投标"))
         return await self._lot_update(lot_no, LotWorkflow.amend_bid, BidAmendment(actor=bidder, bid_id=bid_id, bid=bid))
 
     async def withdraw_bid(self, actor: Actor, lot_no: str, bid_id: str) -> ActionReceipt:
@@ -240,6 +254,26 @@ class FairService(Service):
         if bid is None or bid.bidder.user_id != actor.user_id:
             raise ServiceError("not_found", f"项目 {lot_no} 没有您提交的投标 {bid_id}，请核对投标编号")
         return bid
+
+    def bid_file(self, actor: Actor | None, lot_no: str, bid_id: str, sha256: str) -> tuple[Path, AttachmentRecord]:
+        """A file attached to a bid, for whoever the lot shows that bid to (its bidder, the organizer, the
+        panel while it scores); any other is answered as not found, so nothing is confirmed to exist."""
+        bid = next((b for b in self.lot(actor, lot_no).bids if b.bid_id == bid_id), None)
+        record = None
+        if bid is not None and sha256 in bid.attachments:
+            with Session(self.engine) as session:
+                record = session.get(AttachmentRecord, (sha256, bid.bidder.user_id))
+        path = content_path(self.settings.attachments_dir, sha256, "bin")
+        if record is None or not path.exists():
+            raise ServiceError("not_found", f"项目 {lot_no} 没有这份投标附件，请从项目页面的投标中打开")
+        return path, record
+
+    def attachment_names(self, bids: list[Bid]) -> dict[str, str]:
+        """The file names the bidders gave their attachments, by SHA-256 (for listing a bid's files)."""
+        wanted = [(h, b.bidder.user_id) for b in bids for h in b.attachments]
+        with Session(self.engine) as session:
+            found = (session.get(AttachmentRecord, key) for key in wanted)
+            return {r.sha256: r.filename for r in found if r is not None}
 
     async def record_negotiation(self, actor: Actor, lot_no: str, negotiation: NegotiationInput) -> ActionReceipt:
         record = register.organization(self.engine, negotiation.organization)

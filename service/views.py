@@ -394,6 +394,7 @@ class FairView(FairSummary):
     """A fair as one person sees it: the published catalogue is public; demands under review are
     seen by the organizer and, for their own, by each department."""
 
+    audience: str = Field(description="organizer 组织单位、department 购买服务部门或 public 公众（含投标人）")
     catalogue: list[CatalogueEntry]
     demands: list[Demand]
     showcase: list[ShowcaseProject] = Field(description="展示公益服务项目")

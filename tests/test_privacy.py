@@ -34,7 +34,9 @@ from tests.helpers import until_lot, until_state
 # What a path parameter names: hidden things are compared (existing but not visible vs missing);
 # the others are either public (fairs and lots are published) or only name a part of a hidden thing.
 HIDDEN = {"case_no", "contract_no", "document_id", "bid_id", "challenge_id"}
-OTHER = {"fair_no", "lot_no", "objection_id", "demand_id", "milestone_id", "amendment_no", "extension", "sha256",
+OTHER = {"fair_no", "lot_no", "objection_id", "demand_id", "milestone_id", "amendment_no", "extension",
+         # a file of a case's materials or of a bid: looked up only within the (hidden) case or bid
+         "sha256",
          # the administrator's routes (anyone else is refused before the id is looked at); another user's
          # token is answered as missing (tests/test_accounts.py)
          "user_id", "token_id"}

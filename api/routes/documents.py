@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Path, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import IDENTIFIER, CaseNo, Contracts, Fairs, Service, UserId
+from api.deps import IDENTIFIER, CaseNo, Contracts, Fairs, ItemId, LotNo, Service, UserId
 from api.errors import errors
 from service import views
 from service.common import ServiceError
@@ -78,6 +78,25 @@ async def material(
     service: Service, user: UserId,
 ) -> FileResponse:
     path, record = service.material_file(service.actor(user), case_no, sha256)
+    return FileResponse(
+        path, media_type=record.content_type, filename=safe_filename(record.filename),
+        content_disposition_type="inline" if record.content_type in PREVIEWS else "attachment", headers=MATERIAL_HEADERS,
+    )
+
+
+@router.get(
+    "/api/lots/{lot_no}/bids/{bid_id}/attachments/{sha256}", tags=["投标人", "评审专家", "社洽会"],
+    summary="查看投标附件（原文件）",
+    description="只有投标人本人、组织单位和评审期间的评审专家可以查看；PDF 和图片在浏览器中直接显示，其他类型下载。",
+    responses={**errors(404, 422), 200: {"content": {t: {} for t in ATTACHMENT_TYPES}, "description": "投标附件"}},
+    response_class=FileResponse,
+)
+async def bid_attachment(
+    lot_no: LotNo, bid_id: ItemId,
+    sha256: Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$", description="附件的 SHA-256")],
+    fairs: Fairs, user: UserId,
+) -> FileResponse:
+    path, record = fairs.bid_file(fairs.actor(user) if user else None, lot_no, bid_id, sha256)
     return FileResponse(
         path, media_type=record.content_type, filename=safe_filename(record.filename),
         content_disposition_type="inline" if record.content_type in PREVIEWS else "attachment", headers=MATERIAL_HEADERS,
