@@ -8,10 +8,36 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from pages import accounts, admin, applicant, application, audit, bidding, contracts, fairs, messages, notices, ratings, reviewer
+from pages import (
+    accounts,
+    admin,
+    applicant,
+    application,
+    audit,
+    bidding,
+    contracts,
+    fairs,
+    messages,
+    notices,
+    ratings,
+    reviewer,
+)
 from pages.common import STATIC_DIR, VENDOR_DIR, install_errors
 
-ROUTERS = (accounts, admin, applicant, application, contracts, messages, ratings, reviewer, notices, fairs, bidding, audit)
+ROUTERS = (
+    accounts,
+    admin,
+    applicant,
+    application,
+    contracts,
+    messages,
+    ratings,
+    reviewer,
+    notices,
+    fairs,
+    bidding,
+    audit,
+)
 """The page modules, one per user group and process."""
 
 
