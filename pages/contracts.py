@@ -19,7 +19,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.deps import ContractNo, Contracts, ItemId, Service, Who, signed_in
 from api.routes.documents import chunks
-from pages.common import Form, back_to, page_count, page_number, parsed, render
+from pages.common import TASK_PAGES, Form, back_to, page_count, page_number, parsed, render
 from schemas.contracts import ContractPlan, DeliveryInput, EvaluationInput, MilestoneStatus, term_end
 from schemas.localtime import local_date
 from schemas.people import Actor
@@ -28,6 +28,9 @@ from service.common import ServiceError
 from service.contracts import Audience
 
 router = APIRouter()
+TASK_PAGES.update(
+    dict.fromkeys(("single_source_approval", "acceptance", "disbursement", "evaluation", "amendment_approval"), "/contracts/")
+)
 
 CONTRACTS_PER_PAGE = 20
 MILESTONE_ROWS = 4
