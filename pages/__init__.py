@@ -8,10 +8,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from pages import accounts, admin, applicant, application, messages, notices, ratings, reviewer, verify
+from pages import accounts, admin, applicant, application, messages, notices, overview, ratings, reviewer, verify
 from pages.common import STATIC_DIR, install_errors
 
-ROUTERS = (accounts, admin, applicant, application, messages, ratings, reviewer, notices, verify)
+ROUTERS = (accounts, admin, applicant, application, messages, ratings, reviewer, notices, verify, overview)
 """The page modules, one per user group and process."""
 
 

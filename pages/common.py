@@ -16,7 +16,7 @@ from api.deps import CSRF_FIELD, FORM_CSRF, Caller
 from schemas.application import Track
 from schemas.localtime import date_in_words, local_text
 from schemas.money import yuan
-from schemas.people import STAFF_ROLES
+from schemas.people import STAFF_ROLES, Role
 from service.accounts import AccountService
 from service.common import ServiceError
 from service.validation import describe
@@ -71,12 +71,14 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
     accounts: AccountService = request.app.state.accounts
     session = accounts.session(who.session_key) if who and who.session_key else None
     unread = request.app.state.service.unread(who.user_id) if who and who.user_id else 0
+    role = request.app.state.service.actor(who.user_id).role if who and who.user_id else None
     return TEMPLATES.TemplateResponse(
         request, template, status_code=status_code,
         context={
             "user_id": who.user_id if who else None,
             "is_admin": bool(who and who.user_id and accounts.is_administrator(who.user_id)),
-            "staff": bool(who and who.user_id) and request.app.state.service.actor(who.user_id).role in STAFF_ROLES,
+            "staff": role in STAFF_ROLES,
+            "civil_affairs": role is Role.civil_affairs,
             "csrf_token": session.csrf_token if session else "",
             "unread": unread,
             "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",
