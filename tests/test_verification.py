@@ -14,25 +14,32 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 import pytest_asyncio
 import zxingcpp
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy.engine import Engine
+from temporalio.testing import ActivityEnvironment
 
+from activities.documents import DocumentActivities
 from api.app import create_app
 from schemas.case import Phase
 from schemas.documents import DocumentKind
 from service.accounts import LOCK_MINUTES
+from service.common import ServiceError
 from service.contracts import ContractService
 from service.fairs import FairService
-from service.verification import UNKNOWN_CODES_BEFORE_THROTTLE
+from service.verification import UNKNOWN_CODES_BEFORE_THROTTLE, VerificationService
 from store.files import content_path
+from store.verification_codes import find, grouped
 from tests import factories
 from tests.browser import PHONE, SCREENSHOTS, serious_accessibility_problems, serving, shot
 from tests.conftest import Skipping
 from tests.contract_helpers import BUYER, in_force
 from tests.helpers import until_state
 from tests.test_filing import approve, submit, through_reviews
+from tests.test_procurement_documents import REQUESTS as PROCUREMENT
 from tests.test_reviewer_pages import SkippingClock
 
 
@@ -198,6 +205,29 @@ async def test_a_contract_reissued_when_signed_supersedes_its_first_issue(counte
     await shot(page, "verify-superseded")
     await page.goto(counter.url + f"/verify/{signed}")
     await expect(page.get_by_role("status")).to_contain_text("有效")
+
+
+async def test_a_retried_render_prints_the_same_code_and_a_notice_names_its_addressee(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Codes go to the kinds someone holds, survive a retry byte for byte, and verify nothing until issued."""
+    activities = DocumentActivities(tmp_path, engine)
+    award = PROCUREMENT["award"]
+    first, retried = [await ActivityEnvironment().run(activities.render_document, award) for _ in range(2)]
+    assert first.issuance and first.issuance.verification_code
+    assert retried.issuance == first.issuance and retried.pdf_sha256 == first.pdf_sha256
+    html = content_path(tmp_path, first.html_sha256, "html").read_text(encoding="utf-8")
+    assert grouped(first.issuance.verification_code) in html and 'alt="验证二维码"' in html
+    bid = award.lot.bid("B01") if award.lot else None
+    record = find(engine, first.issuance.verification_code)
+    assert (
+        bid and record and record.holder == bid.organization_name and record.reference == first.issuance.document_number
+    )
+    loser = await ActivityEnvironment().run(activities.render_document, PROCUREMENT["ranked_loser"])
+    assert loser.issuance and loser.issuance.verification_code is None, "a result notification is not held"
+    with pytest.raises(ServiceError) as refused:
+        VerificationService(engine).verify(first.issuance.verification_code, None)
+    assert refused.value.kind == "not_found", "rendered but never issued by a workflow"
 
 
 async def test_guessing_codes_from_one_address_must_wait(counter: Counter) -> None:
