@@ -20,18 +20,23 @@ import zxingcpp
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio.testing import ActivityEnvironment
 
 from activities.documents import DocumentActivities
 from api.app import create_app
+from schemas.application import Track
 from schemas.case import Phase
 from schemas.documents import DocumentKind
+from schemas.localtime import local_date
 from service.accounts import LOCK_MINUTES
 from service.common import ServiceError
 from service.contracts import ContractService
 from service.fairs import FairService
 from service.verification import UNKNOWN_CODES_BEFORE_THROTTLE, VerificationService
 from store.files import content_path
+from store.models import OrganizationRecord
+from store.register import RegisterEntry, RegisterFile, load_register
 from store.verification_codes import find, grouped
 from tests import factories
 from tests.browser import PHONE, SCREENSHOTS, serious_accessibility_problems, serving, shot
@@ -48,6 +53,7 @@ class Counter:
     url: str
     skipping: Skipping
     service: SkippingClock
+    case_no: str
     organization_name: str
     issuer_name: str
     document_number: str
@@ -93,6 +99,7 @@ async def counter(skipping: Skipping) -> AsyncIterator[Counter]:
             url,
             skipping,
             service,
+            case_no,
             application.organization_name,
             issuer_name,
             certificate.issuance.document_number,
@@ -205,6 +212,30 @@ async def test_a_contract_reissued_when_signed_supersedes_its_first_issue(counte
     await shot(page, "verify-superseded")
     await page.goto(counter.url + f"/verify/{signed}")
     await expect(page.get_by_role("status")).to_contain_text("有效")
+
+
+async def test_a_certificate_whose_registration_is_revoked_is_no_longer_valid(counter: Counter, page: Page) -> None:
+    """The bureau's register marks the organization as having lost its standing (撤销), as an administrator loads it."""
+    with Session(counter.skipping.engine) as db:
+        organization = db.get(OrganizationRecord, counter.case_no)
+    assert organization is not None and organization.valid_until is not None
+    entry = RegisterEntry(
+        key=counter.case_no,
+        name=organization.name,
+        track=Track(organization.track),
+        community=organization.community,
+        certificate_number=organization.certificate_number,
+        approved_on=local_date(organization.approved_at),
+        valid_until=local_date(organization.valid_until),
+        standing="lost",
+        representative_id=organization.representative_id or "rep",
+        representative_name=organization.representative_name or "王芳",
+    )
+    load_register(counter.skipping.engine, RegisterFile(organizations=[entry]))
+    await page.goto(counter.url + f"/verify/{counter.qr_url.rsplit('/', 1)[1]}")
+    await expect(page.get_by_role("status")).to_contain_text("已失效")
+    await expect(page.get_by_role("status")).to_contain_text("已被撤销")
+    await shot(page, "verify-revoked")
 
 
 async def test_a_retried_render_prints_the_same_code_and_a_notice_names_its_addressee(
