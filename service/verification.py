@@ -138,13 +138,15 @@ class VerificationService:
         )
 
     def _standing(self, record: VerificationCodeRecord, document: DocumentRecord) -> tuple[Standing, str]:
+        """Revoked (the register's 撤销, a terminated contract) comes first, then superseded (a later document of
+        the same kind in the case: the contract text both parties signed, the lot's award passed to another
+        bid), then expired; otherwise valid."""
         with Session(self.engine) as db:
             later = db.exec(
                 select(DocumentRecord)
                 .where(
                     DocumentRecord.case_no == document.case_no,
                     DocumentRecord.kind == document.kind,
-                    DocumentRecord.addressee == document.addressee,
                     col(DocumentRecord.issued_at) > document.issued_at,
                 )
                 .order_by(col(DocumentRecord.issued_at).desc())
@@ -157,6 +159,8 @@ class VerificationService:
             return Standing.revoked, "该组织的备案（登记）已被撤销，本证明不再有效"
         if contract and contract.status == "terminated":
             return Standing.revoked, "该合同已终止"
+        if later and record.kind == DocumentKind.award_notice:
+            return Standing.superseded, f"本项目已于{_day(later.issued_at)}另行发出成交通知书，本通知书不再有效"
         if later:
             return Standing.superseded, f"已于{_day(later.issued_at)}重新签发（{later.title}），请以新签发的文本为准"
         if record.valid_until and self.now() > record.valid_until:
