@@ -6,14 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from api.deps import Service
+from api.deps import IDENTIFIER, Service
 from api.errors import errors
 from service.verification import VerificationService, VerificationView
 
 router = APIRouter()
 
 VerificationCode = Annotated[
-    str, Path(min_length=1, max_length=40, description="文件上的验证码，如 ABCD-EFGH-JKMN（可不带横线）")
+    str,
+    Path(
+        min_length=1, max_length=40, pattern=IDENTIFIER, description="文件上的验证码，如 ABCD-EFGH-JKMN（可不带横线）"
+    ),
 ]
 
 
