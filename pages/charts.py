@@ -15,11 +15,11 @@ STYLE = Style(
     foreground_strong="#1a1a1a",
     foreground_subtle="#767676",
     colors=("#1f5fa8", "#b35c00", "#1e6b34", "#8b1a1a"),
-    title_font_size=18,
-    label_font_size=14,
-    major_label_font_size=14,
-    legend_font_size=14,
-    value_font_size=13,
+    title_font_size=20,
+    label_font_size=16,
+    major_label_font_size=16,
+    legend_font_size=16,
+    value_font_size=15,
 )
 
 
@@ -35,7 +35,7 @@ def bar_chart(
         style=STYLE,
         title=title,
         js=[],
-        width=720,
+        width=560,
         height=max(320, 48 * len(labels) + 140) if horizontal else 360,
         show_legend=len(series) > 1,
         legend_at_bottom=True,
