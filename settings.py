@@ -168,6 +168,11 @@ class Settings(BaseSettings):
         return f"http://{self.http_host}:{self.http_port}"
 
     @property
+    def public_base_url(self) -> str:
+        """Where browsers reach this service: the single sign-on callback and a document's QR code (``/verify/<code>``) lead there."""
+        return (self.public_url or self.api_url).rstrip("/")
+
+    @property
     def delivers(self) -> bool:
         """Whether notifications go beyond the in-app outbox (e-mail or SMS configured)."""
         return bool(self.smtp_host or self.sms_webhook_url)

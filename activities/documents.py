@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio import activity
@@ -21,7 +22,7 @@ from activities.rendering import TEMPLATES_DIR, environment, local_year
 from schemas.document_request import DocumentRequest
 from schemas.documents import DocumentKind, DocumentRef, Issuance
 from settings import get_settings
-from store import document_numbers
+from store import document_numbers, verification_codes
 from store.directory import jurisdiction
 from store.files import put
 
@@ -117,18 +118,24 @@ class DocumentActivities:
         if contact is None:
             raise OfficeNotInDirectory(f"{office.name}（{office.jurisdiction}, {office.role.value}）在名录中没有发文机关代字和联系方式")
         code = request.kind.number_code
-        if code is None:
-            return Issuance(contact=contact)
-        year = local_year(request.issued_at)
-        number = document_numbers.allocate(
-            self.engine,
-            request.document_id,
-            series=f"{office.jurisdiction}:{office.role.value}:{request.kind.value}:{year}",
-            prefix=f"{contact.abbreviation}{code}",
-            year=year,
-            now=request.issued_at,
+        number = None
+        if code is not None:
+            year = local_year(request.issued_at)
+            number = document_numbers.allocate(
+                self.engine,
+                request.document_id,
+                series=f"{office.jurisdiction}:{office.role.value}:{request.kind.value}:{year}",
+                prefix=f"{contact.abbreviation}{code}",
+                year=year,
+                now=request.issued_at,
+            )
+        if not request.kind.verifiable:
+            return Issuance(document_number=number, contact=contact)
+        verification = verification_codes.allocate(
+            self.engine, request.document_id, request.issued_at, **_public_facts(request, number or request.number)
         )
-        return Issuance(document_number=number, contact=contact)
+        url = f"{get_settings().public_base_url}/verify/{verification}"
+        return Issuance(document_number=number, contact=contact, verification_code=verification, verification_url=url)
 
     def _render_and_store(self, request: DocumentRequest) -> DocumentRef:
         check_complete(request)  # before a number is taken: a request that cannot render leaves no gap
@@ -146,6 +153,28 @@ class DocumentActivities:
             addressee=_addressee(request),
             issuance=issuance,
         )
+
+
+def _public_facts(request: DocumentRequest, reference: str) -> dict[str, Any]:
+    """What the verification page may show of a document: what the document itself shows to whoever holds it."""
+    facts: dict[str, Any] = {
+        "kind": request.kind.value,
+        "case_no": request.case_no,
+        "title": request.title,
+        "issuer_name": request.issuer.name,
+        "reference": reference,
+        "valid_from": request.issued_at,
+    }
+    if request.certificate and request.party:
+        return facts | {
+            "holder": request.party.organization_name,
+            "valid_from": request.certificate.valid_from,
+            "valid_until": request.certificate.valid_until,
+        }
+    if request.contract:
+        return facts | {"holder": request.contract.basis.supplier_name}
+    bid = request.lot.bid(request.addressee_bid) if request.lot and request.addressee_bid else None
+    return facts | {"holder": bid.organization_name if bid else ""}
 
 
 def _addressee(request: DocumentRequest) -> str | None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 
+import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from schemas.localtime import SHANGHAI, date_in_words
 from schemas.money import yuan
 from schemas.procurement import score_text
 from settings import PROJECT_ROOT
+from store import verification_codes
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
@@ -87,6 +89,18 @@ def book_title(title: str) -> str:
     return title if "《" in title else f"《{title}》"
 
 
+def qr_code(url: str) -> str:
+    """The QR code of a verification URL as an SVG ``data:`` URI that WeasyPrint prints as vector lines. Drawn
+    by segno (pure Python, no imaging library, deterministic output, so a re-rendered document hashes alike);
+    error correction M survives a crease or a stamp's edge."""
+    return segno.make(url, error="m").svg_data_uri(scale=4, border=0, dark="#000")
+
+
+def grouped_code(code: str) -> str:
+    """A verification code as printed, in groups of four."""
+    return verification_codes.grouped(code)
+
+
 def iso_datetime(value: datetime) -> str:
     """W3C date-time in Shanghai time, e.g. for PDF metadata (``<meta name="dcterms.created">``)."""
     return _local(value).isoformat(timespec="seconds")
@@ -101,6 +115,8 @@ FILTERS = {
     "local_year": local_year,
     "book_title": book_title,
     "score": score_text,
+    "qr_code": qr_code,
+    "grouped_code": grouped_code,
 }
 
 

@@ -18,7 +18,7 @@ from api import errors
 from api.deps import caller
 from api.errors import ErrorBody
 from api.routes import accounts as account_routes
-from api.routes import audit, documents, filings, lots, notifications, ratings, system
+from api.routes import audit, documents, filings, lots, notifications, overview, ratings, system, verify
 from api.routes import contracts as contract_routes
 from api.routes import fairs as fair_routes
 from service.accounts import AccountService
@@ -35,7 +35,10 @@ DOCS_ASSETS = "/api/docs-assets"
 """Where Swagger UI (/docs) and ReDoc (/redoc) load their scripts and styles from: this app, never a CDN,
 so the documentation works on an isolated government network."""
 
-AREAS = (system, account_routes, filings, notifications, ratings, documents, fair_routes, lots, contract_routes, audit)
+AREAS = (
+    system, account_routes, filings, notifications, ratings, documents, fair_routes, lots, contract_routes, audit, verify,
+    overview,
+)
 """The router modules, one per area, in the order their routes are matched."""
 
 

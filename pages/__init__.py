@@ -19,8 +19,10 @@ from pages import (
     fairs,
     messages,
     notices,
+    overview,
     ratings,
     reviewer,
+    verify,
 )
 from pages.common import STATIC_DIR, VENDOR_DIR, install_errors
 
@@ -37,6 +39,8 @@ ROUTERS = (
     fairs,
     bidding,
     audit,
+    verify,
+    overview,
 )
 """The page modules, one per user group and process."""
 

@@ -108,6 +108,7 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
             "auditor": actor is not None and actor.role is Role.auditor,
             "contract_party": actor is not None and has_contracts(request.app.state.service.engine, actor),
             "expert": actor is not None and actor.role is Role.expert,
+            "civil_affairs": actor is not None and actor.role is Role.civil_affairs,
             "csrf_token": session.csrf_token if session else "",
             "unread": unread,
             "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",

@@ -80,6 +80,11 @@ class DocumentKind(StrEnum):
             "termination_notice": "终",
         }[self.value]
 
+    @property
+    def verifiable(self) -> bool:
+        """电子证照: documents someone holds and shows to others carry a verification code and its QR code."""
+        return self in (DocumentKind.certificate, DocumentKind.award_notice, DocumentKind.contract)
+
 
 class Issuance(BaseModel):
     """What the issuing office adds when the document is issued, recorded with the rendered document so
@@ -87,6 +92,8 @@ class Issuance(BaseModel):
 
     document_number: str | None = Field(default=None, description="发文字号, e.g. 延建受〔2026〕3号; none for a contract")
     contact: OfficeContact
+    verification_code: str | None = Field(default=None, description="电子证照 验证码 (certificates, award notices, contracts)")
+    verification_url: str | None = Field(default=None, description="the public verification page the QR code leads to")
 
 
 class CaseParty(BaseModel):

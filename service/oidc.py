@@ -43,7 +43,7 @@ class SingleSignOn:
 
     @property
     def redirect_uri(self) -> str:
-        return f"{(self.settings.public_url or self.settings.api_url).rstrip('/')}/api/oidc/callback"
+        return f"{self.settings.public_base_url}/api/oidc/callback"
 
     async def _discovered(self) -> tuple[dict[str, Any], KeySet]:
         if self._metadata is None or time.monotonic() - self._metadata[0] > DISCOVERY_SECONDS:

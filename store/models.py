@@ -1,7 +1,7 @@
 """Read-model tables. Written only by activities (and admin loaders); read by the API and CLI.
 
-Everything here except the directory, calendars, attachments, the allocations of case numbers and
-发文字号, the notification outbox with its read marks, preferences and deliveries, the accounts and the
+Everything here except the directory, calendars, attachments, the allocations of case numbers,
+发文字号 and verification codes, the notification outbox with its read marks, preferences and deliveries, the accounts and the
 好差评 ratings is a projection of workflow state and can be rebuilt from it (``shezu readmodel rebuild``).
 """
 
@@ -135,6 +135,26 @@ class DocumentNumberRecord(SQLModel, table=True):
     series: str
     seq: int
     number: str
+    allocated_at: datetime = utc_column(nullable=False)
+
+
+class VerificationCodeRecord(SQLModel, table=True):
+    """电子证照: the verification code printed (with its QR code) on a certificate, award notice or contract,
+    allocated once per document when it is first rendered, with what the verification page may show of it:
+    only what the document itself shows. The hashes to check a file against are the issued document's own
+    (``documents``), so a code whose document was never issued verifies nothing."""
+
+    __tablename__ = "verification_codes"
+    document_id: str = Field(primary_key=True)
+    code: str = Field(unique=True)
+    kind: str
+    case_no: str = Field(index=True)
+    title: str
+    issuer_name: str
+    reference: str = Field(description="发文字号, or the contract number for a contract")
+    holder: str = Field(description="the organization the document is issued to")
+    valid_from: datetime | None = utc_column()
+    valid_until: datetime | None = utc_column()
     allocated_at: datetime = utc_column(nullable=False)
 
 

@@ -39,7 +39,9 @@ OTHER = {"fair_no", "lot_no", "objection_id", "demand_id", "milestone_id", "amen
          "sha256",
          # the administrator's routes (anyone else is refused before the id is looked at); another user's
          # token is answered as missing (tests/test_accounts.py)
-         "user_id", "token_id"}
+         "user_id", "token_id",
+         # 电子证照 verification codes are public by design, unguessable and throttled (tests/test_verification.py)
+         "code"}
 MISSING = {
     "case_no": "YJ-JG-BA-2026-99999",
     "contract_no": "YJ-DY-2026-99999",
