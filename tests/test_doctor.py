@@ -9,6 +9,7 @@ import json
 import os
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, delete, select
@@ -17,17 +18,20 @@ from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import TimeSkipper, WorkflowEnvironment
 
+from schemas.procurement import DemandInput
 from service import views
 from service.cases import CaseService
+from service.fairs import FairService
 from service.health import FAILING_ATTEMPTS, health
 from service.rebuild import rebuild
 from store.db import session_scope
 from store.models import CaseRecord
 from tests import factories
 from tests.conftest import dev_server, make_settings, prepared_engine
-from tests.helpers import shezu
+from tests.fair_helpers import DEMAND, ORGANIZER, create_fair
+from tests.helpers import shezu, until_fair
 from worker import build_worker
 
 
@@ -83,28 +87,45 @@ async def test_a_broken_case_is_listed_and_the_tools_that_walk_all_cases_carry_o
         assert "1 次一致" in out, out
 
 
-async def test_export_names_a_child_case_it_cannot_read_and_exports_the_rest(release_0_1: Path, tmp_path: Path) -> None:
-    """Release 0.1's fair has two lots (one awarded, with its contract); one lot's history is gone."""
-    with dev_server(release_0_1 / "temporal.db") as address:
+async def test_export_names_a_child_case_it_cannot_read_and_exports_the_rest(tmp_path: Path) -> None:
+    """A fair with two lots, one of whose histories is gone: the export says which and carries the rest.
+    (Release 0.1's finished fair cannot serve: a server deletes closed runs a day after they close.)"""
+    settings = make_settings(tmp_path)
+    engine = prepared_engine(settings)
+    with dev_server(tmp_path / "temporal.db") as address:
         client = await Client.connect(address, data_converter=pydantic_data_converter)
-        [fair] = [execution.id async for execution in client.list_workflows("WorkflowType = 'FairWorkflow'")]
-        lots = sorted({execution.id async for execution in client.list_workflows("WorkflowType = 'LotWorkflow'")})
-        [contract] = {execution.id async for execution in client.list_workflows(f"WorkflowType = 'ContractWorkflow' AND WorkflowId STARTS_WITH '{fair}'")}
-        gone = next(lot for lot in lots if not contract.startswith(lot))
+        async with build_worker(client, settings, engine):
+            fairs = FairService(settings, engine, client)
+            summary = await create_fair(fairs, datetime.now(UTC))
+            fair = summary.fair_no
+            for department in ("dept-wj", "dept-jy"):
+                demand = DemandInput.model_validate({**DEMAND, "title": f"{DEMAND['title']}（{department}）"})
+                await fairs.submit_demand(fairs.actor(department), fair, demand)
+            await TimeSkipper(client).fast_forward(client.get_workflow_handle(fair), timedelta(days=2, minutes=1))
+            await until_fair(client, fair, lambda s: s.phase.value == "reviewing")
+            for demand in fairs.fair(fairs.actor(ORGANIZER), fair).demands:
+                await fairs.review_demand(fairs.actor(ORGANIZER), fair, demand.demand_id, views.DemandReviewInput(approve=True))
+            await fairs.publish_catalogue(fairs.actor(ORGANIZER), fair)
+            lots = sorted(lot.lot_no for lot in (await until_fair(client, fair, lambda s: len(s.lots) == 2)).lots)
+
+        gone, kept = lots
         await client.workflow_service.delete_workflow_execution(
             DeleteWorkflowExecutionRequest(namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=gone))
         )
-        give_up = time.monotonic() + 90  # the dev server deletes a closed run about 30 s later
+        give_up = time.monotonic() + 90  # the dev server deletes a run some seconds later
         while await _exists(client, gone):
             assert time.monotonic() < give_up, "the dev server did not delete the lot"
             await asyncio.sleep(0.3)
 
-        env = {**os.environ, "SHEZU_TEMPORAL_ADDRESS": address, "SHEZU_DATA_DIR": str(release_0_1)}
+        env = {
+            **os.environ, "SHEZU_TEMPORAL_ADDRESS": address, "SHEZU_DATA_DIR": str(settings.data_dir),
+            "SHEZU_DATABASE_URL": settings.effective_database_url, "SHEZU_TASK_QUEUE": settings.task_queue,
+        }
         bundle = tmp_path / "bundle"
         code, out, err = await shezu(env, "audit", "export", fair, "--output", str(bundle))
         assert code == 1 and f"无法读取，未导出：{gone}" in err, out + err
         manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
-        assert set(manifest["cases"]) == {fair, *(lot for lot in lots if lot != gone), contract}
+        assert set(manifest["cases"]) == {fair, kept}
         assert [entry.split("：")[0] for entry in manifest["unreadable"]] == [gone]
         code, out, _ = await shezu(env, "audit", "verify", str(bundle))
         assert code == 1 and gone in out and "导出时无法读取此案件" in out, out

@@ -144,7 +144,7 @@ async def test_outbox_queues_each_message_once(database_url: str, tmp_path: Path
     with Session(engine) as session:
         rows = session.exec(select(NotificationRecord)).all()
     assert sorted(r.recipient_name for r in rows) == ["赵丽", "钱伟"]
-    assert all("2026-11-27" in r.body and r.subject.startswith("【AB岗转办】") for r in rows)
+    assert all("2026年11月27日（含当日）" in r.body and r.subject.startswith("【AB岗转办】") for r in rows)
 
 
 def test_calendar_years_load_and_replace(database_url: str) -> None:
