@@ -161,14 +161,19 @@ def back_to(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
+START_PAGES = {
+    Role.auditor: "/audit", Role.expert: "/review/lots",
+    Role.department: "/contracts", Role.finance: "/contracts", Role.evaluator: "/contracts",
+    **dict.fromkeys(STAFF_ROLES, "/work/tasks"),
+}
+"""Where each role's work is; anyone else (an applicant, an organization's representative) starts at 我的办件."""
+
+
 def landing(request: Request, user_id: str) -> str:
-    """Where a signed-in person starts: the administrator at 管理, an auditor at 审计, staff at 待办, everyone else at
-    我的办件."""
+    """Where a signed-in person starts: the administrator at 管理, everyone else where their role's work is."""
     if request.app.state.accounts.is_administrator(user_id):
         return "/admin"
-    if request.app.state.service.actor(user_id).role is Role.auditor:
-        return "/audit"
-    return "/work/tasks" if request.app.state.service.actor(user_id).role in STAFF_ROLES else "/my/cases"
+    return START_PAGES.get(request.app.state.service.actor(user_id).role, "/my/cases")
 
 
 def is_page(request: Request) -> bool:

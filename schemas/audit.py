@@ -29,8 +29,8 @@ class AuditSearch(RequestModel):
     office: SingleLine = Field(
         default="", max_length=50, title="办理单位", description="办理、组织或购买单位名称的一部分"
     )
-    since: date | None = Field(default=None, ge=EARLIEST, le=LATEST, title="最近办理日期从")
-    until: date | None = Field(default=None, ge=EARLIEST, le=LATEST, title="最近办理日期到")
+    since: date | None = Field(default=None, title="最近办理日期从", description="2000年至2099年间的日期")
+    until: date | None = Field(default=None, title="最近办理日期到", description="2000年至2099年间的日期")
     status: str = Field(
         default="",
         max_length=40,
@@ -41,6 +41,9 @@ class AuditSearch(RequestModel):
 
     @model_validator(mode="after")
     def _range_in_order(self) -> AuditSearch:
+        # a rule of the search, not a limit JSON Schema can state for a date
+        if any(day and not EARLIEST <= day <= LATEST for day in (self.since, self.until)):
+            raise ValueError("日期须在2000年1月1日至2099年12月31日之间")
         if self.since and self.until and self.until < self.since:
             raise ValueError("“最近办理日期到”不能早于“从”，请调换两个日期")
         return self

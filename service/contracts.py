@@ -425,5 +425,5 @@ def contract_not_found(contract_no: str) -> ServiceError:
     """The one answer for a contract that does not exist, has not started, or that the caller may not see."""
     return ServiceError(
         "not_found",
-        f"合同 {contract_no} 不存在、尚未开始办理或您无权查看；公开信息请查看「合同公开」（网页 /disclosure/contracts，接口 /api/disclosure/contracts）",
+        f"合同 {contract_no} 不存在、尚未开始办理或您无权查看；定期公开的信息请查看「合同公开」（网页 /disclosure/contracts，接口 /api/disclosure/contracts）",
     )

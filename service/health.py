@@ -61,7 +61,8 @@ async def pollers(client: Client, task_queue: str) -> list[str]:
             namespace=client.namespace,
             task_queue=TaskQueue(name=task_queue),
             task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
+        ),
+        retry=True,  # a server busy elsewhere may cancel one call; that is not an unhealthy system
     )
     return sorted(poller.identity for poller in response.pollers)
 
@@ -75,7 +76,8 @@ async def broken_cases(client: Client, task_queue: str) -> list[BrokenCase]:
             DescribeWorkflowExecutionRequest(
                 namespace=client.namespace,
                 execution=WorkflowExecution(workflow_id=execution.id, run_id=execution.run_id),
-            )
+            ),
+            retry=True,
         )
         attempts = described.pending_workflow_task.attempt if described.HasField("pending_workflow_task") else 0
         if attempts >= FAILING_ATTEMPTS:
