@@ -153,6 +153,7 @@ def running_system(settings: Settings, with_api: bool = True, quiet: bool = Fals
         if with_api and not _listening(settings.http_host, settings.http_port):
             api = start("api", [sys.executable, "-m", "cli.main", "api"])
             _wait_listening(settings.http_host, settings.http_port, "HTTP 服务", api)
+        urls.append(f"网上办事（网页）：{settings.api_url}/ ，登录：{settings.api_url}/sign-in")
         urls.append(f"HTTP API（OpenAPI 文档）：{settings.api_url}/docs")
         urls.append(f"日志：{logs}")
         yield system
@@ -177,7 +178,10 @@ def print_demo_accounts(settings: Settings) -> None:
     seeded = AccountService(settings, read_model(settings)).demo_accounts()
     if not seeded:
         return
-    print(f"演示账号（开发模式，密码均为 {settings.demo_password}；登录：POST {settings.api_url}/api/session）：")
+    print(
+        f"演示账号（开发模式，密码均为 {settings.demo_password}；网页登录 {settings.api_url}/sign-in，"
+        f"接口登录 POST {settings.api_url}/api/session）："
+    )
     for account in seeded:
         where = f" {account.jurisdiction}" if account.jurisdiction else ""
         print(f"  {account.user_id:<16} {account.name}（{account.role.label}{where}）")

@@ -80,9 +80,9 @@ async def test_up_restarts_a_killed_worker_and_cases_go_on(tmp_path: Path) -> No
         "SHEZU_GATEWAY_SECRET": TEST_GATEWAY_SECRET,
     }
     env.pop("SHEZU_DATABASE_URL", None)
-    with (tmp_path / "up.err").open("wb") as errors:
+    with (tmp_path / "up.err").open("wb") as errors, (tmp_path / "up.out").open("wb") as printed:
         up = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], cwd=PROJECT_ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=errors)
+                              stdout=printed, stderr=errors)
     api = f"http://127.0.0.1:{http_port}"
     try:
         async with httpx.AsyncClient(base_url=api, timeout=60, headers=GATEWAY) as http:
@@ -95,6 +95,12 @@ async def test_up_restarts_a_killed_worker_and_cases_go_on(tmp_path: Path) -> No
                     pass
                 assert up.poll() is None and time.monotonic() < give_up, (tmp_path / "up.err").read_text()
                 await asyncio.sleep(0.3)
+            give_up = time.monotonic() + 30
+            while "wangfang" not in (banner := (tmp_path / "up.out").read_text(encoding="utf-8")):
+                assert time.monotonic() < give_up, banner
+                await asyncio.sleep(0.2)
+            assert f"网上办事（网页）：{api}/ ，登录：{api}/sign-in" in banner, "the pages' address is printed"
+            assert f"网页登录 {api}/sign-in" in banner and "王芳（申请人）" in banner, "with the demo accounts"
             [worker] = [pid for pid, command in children(up.pid).items() if "cli.main worker" in command]
             os.kill(worker, signal.SIGKILL)
 
