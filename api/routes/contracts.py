@@ -10,12 +10,11 @@ from fastapi.responses import FileResponse
 
 from api.deps import ContractNo, Contracts, ItemId, Limit, Offset, UserId
 from api.errors import errors
-from api.routes.documents import MATERIAL_HEADERS, safe_filename
+from api.routes.documents import STORED_FILE, Sha256, stored_file
 from schemas.case import ActionReceipt
 from schemas.contracts import AmendmentInput, ContractPlan, DeliveryInput, EvaluationInput
 from service import views
 from service.views import PAGE_LIMIT
-from store.files import ATTACHMENT_TYPES, PREVIEWS
 
 router = APIRouter(tags=["合同"])
 
@@ -90,19 +89,16 @@ async def review_delivery(
 @router.get(
     "/api/contracts/{contract_no}/attachments/{sha256}", summary="查看履约报告或整改报告的附件（原文件）",
     description="只有能查看该合同的人可以查看；PDF 和图片在浏览器中直接显示，其他类型下载。",
-    responses={**errors(401, 404, 422), 200: {"content": {t: {} for t in ATTACHMENT_TYPES}, "description": "附件文件"}},
+    responses={**errors(401, 404, 422), **STORED_FILE},
     response_class=FileResponse,
 )
 async def report_attachment(
     contract_no: ContractNo,
-    sha256: Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$", description="附件的 SHA-256")],
+    sha256: Sha256,
     contracts: Contracts, user: UserId,
 ) -> FileResponse:
     path, record = contracts.report_file(contracts.actor(user), contract_no, sha256)
-    return FileResponse(
-        path, media_type=record.content_type, filename=safe_filename(record.filename),
-        content_disposition_type="inline" if record.content_type in PREVIEWS else "attachment", headers=MATERIAL_HEADERS,
-    )
+    return stored_file(path, record)
 
 
 @router.post("/api/contracts/{contract_no}/disbursements", summary="财政部门登记拨付", responses=ACT)

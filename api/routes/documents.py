@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path as FsPath
 from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, File, Path, UploadFile
@@ -15,6 +16,7 @@ from service import views
 from service.common import ServiceError
 from service.documents import document_file
 from store.files import ATTACHMENT_TYPES, CHUNK, PREVIEWS
+from store.models import AttachmentRecord
 
 router = APIRouter()
 
@@ -65,42 +67,48 @@ MATERIAL_HEADERS = {
 """A material is shown as the type its content was sniffed as, never guessed again by the browser, and
 nothing in it may run script or load anything (only this site may frame it)."""
 
+Sha256 = Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$", description="文件的 SHA-256")]
+STORED_FILE = {200: {"content": {t: {} for t in ATTACHMENT_TYPES}, "description": "上传的原文件"}}
 
-@router.get(
-    "/api/cases/{case_no}/attachments/{sha256}", tags=["申请人", "工作人员"], summary="查看案件的申请材料（原文件）",
-    description="只有申请人本人和案件所在辖区的工作人员可以查看；PDF 和图片在浏览器中直接显示，其他类型下载。",
-    responses={**errors(401, 404, 422), 200: {"content": {t: {} for t in ATTACHMENT_TYPES}, "description": "材料文件"}},
-    response_class=FileResponse,
-)
-async def material(
-    case_no: CaseNo,
-    sha256: Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$", description="材料文件的 SHA-256")],
-    service: Service, user: UserId,
-) -> FileResponse:
-    path, record = service.material_file(service.actor(user), case_no, sha256)
+
+def stored_file(path: FsPath, record: AttachmentRecord) -> FileResponse:
+    """An uploaded file as the type sniffed at upload: shown by the browser if it displays that type by
+    itself (PDF, images), downloaded otherwise, under a safe name and headers that stop it running anything."""
     return FileResponse(
         path, media_type=record.content_type, filename=safe_filename(record.filename),
         content_disposition_type="inline" if record.content_type in PREVIEWS else "attachment", headers=MATERIAL_HEADERS,
     )
+
+
+@router.get(
+    "/api/cases/{case_no}/attachments/{sha256}", tags=["申请人", "工作人员"], summary="查看案件的申请材料（原文件）",
+    description="只有申请人本人和案件所在辖区的工作人员可以查看；PDF 和图片在浏览器中直接显示，其他类型下载。",
+    responses={**errors(401, 404, 422), **STORED_FILE},
+    response_class=FileResponse,
+)
+async def material(
+    case_no: CaseNo,
+    sha256: Sha256,
+    service: Service, user: UserId,
+) -> FileResponse:
+    path, record = service.material_file(service.actor(user), case_no, sha256)
+    return stored_file(path, record)
 
 
 @router.get(
     "/api/lots/{lot_no}/bids/{bid_id}/attachments/{sha256}", tags=["投标人", "评审专家", "社洽会"],
     summary="查看投标附件（原文件）",
     description="只有投标人本人、组织单位和评审期间的评审专家可以查看；PDF 和图片在浏览器中直接显示，其他类型下载。",
-    responses={**errors(404, 422), 200: {"content": {t: {} for t in ATTACHMENT_TYPES}, "description": "投标附件"}},
+    responses={**errors(404, 422), **STORED_FILE},
     response_class=FileResponse,
 )
 async def bid_attachment(
     lot_no: LotNo, bid_id: ItemId,
-    sha256: Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$", description="附件的 SHA-256")],
+    sha256: Sha256,
     fairs: Fairs, user: UserId,
 ) -> FileResponse:
     path, record = fairs.bid_file(fairs.actor(user) if user else None, lot_no, bid_id, sha256)
-    return FileResponse(
-        path, media_type=record.content_type, filename=safe_filename(record.filename),
-        content_disposition_type="inline" if record.content_type in PREVIEWS else "attachment", headers=MATERIAL_HEADERS,
-    )
+    return stored_file(path, record)
 
 
 def safe_filename(name: str) -> str:
