@@ -16,6 +16,7 @@ from activities.calendar import CalendarActivities
 from activities.contracts import ContractActivities
 from activities.directory import DirectoryActivities
 from activities.documents import DocumentActivities
+from activities.incubation import IncubationActivities
 from activities.notifications import NotificationActivities
 from activities.policy import PolicyActivities
 from activities.procurement import ProcurementActivities
@@ -25,10 +26,11 @@ from settings import Settings, get_settings
 from workflows.contract import ContractWorkflow
 from workflows.fair import FairWorkflow
 from workflows.filing import FilingWorkflow
+from workflows.incubation import IncubationWorkflow
 from workflows.lot import LotWorkflow
 from workflows.notify import NotificationDeliveryWorkflow
 
-WORKFLOWS = [FilingWorkflow, FairWorkflow, LotWorkflow, ContractWorkflow, NotificationDeliveryWorkflow]
+WORKFLOWS = [FilingWorkflow, FairWorkflow, LotWorkflow, ContractWorkflow, NotificationDeliveryWorkflow, IncubationWorkflow]
 
 STICKY_QUEUE_TIMEOUT = timedelta(seconds=2)
 """A workflow task goes first to the queue of the worker that has the case cached ("sticky"); if that
@@ -47,6 +49,7 @@ def activities(settings: Settings, engine: Engine, client: Client) -> list[objec
     policy = PolicyActivities(settings.policies_dir, settings.history_limit)
     procurement = ProcurementActivities(engine, settings.policies_dir, settings.history_limit)
     read = ReadModelActivities(engine)
+    incubation = IncubationActivities(engine, settings.policies_dir)
     return [
         calendar.compute_deadline,
         calendar.count_working_days,
@@ -72,6 +75,11 @@ def activities(settings: Settings, engine: Engine, client: Client) -> list[objec
         read.project_fair,
         read.project_lot,
         read.project_contract,
+        incubation.incubation_base,
+        incubation.incubation_policy,
+        incubation.claim_incubation_place,
+        incubation.release_incubation_place,
+        incubation.project_incubation,
     ]
 
 

@@ -25,6 +25,7 @@ from schemas.case import CaseState
 from schemas.contracts import ContractState
 from schemas.document_request import DocumentRequest
 from schemas.documents import DocumentRef
+from schemas.incubation_case import IncubationState
 from schemas.procurement import FairState, LotState
 
 M = TypeVar("M")
@@ -40,7 +41,7 @@ class Process:
     projection: str
 
     def case_no(self, state: BaseModel) -> str:
-        return str(getattr(state, {CaseState: "case_no", FairState: "fair_no", LotState: "lot_no"}.get(self.state, "contract_no")))
+        return str(getattr(state, {CaseState: "case_no", IncubationState: "case_no", FairState: "fair_no", LotState: "lot_no"}.get(self.state, "contract_no")))
 
 
 PROCESSES: dict[str, Process] = {
@@ -50,6 +51,7 @@ PROCESSES: dict[str, Process] = {
         Process("FairWorkflow", "社洽会", FairState, "project_fair"),
         Process("LotWorkflow", "购买服务项目", LotState, "project_lot"),
         Process("ContractWorkflow", "政府购买服务合同", ContractState, "project_contract"),
+        Process("IncubationWorkflow", "孵化案件", IncubationState, "project_incubation"),
     )
 }
 

@@ -48,10 +48,12 @@ calendar_app = typer.Typer(help="工作日日历（国务院办公厅放假安�
 directory_app = typer.Typer(help="辖区与人员名录（AB岗）", no_args_is_help=True)
 readmodel_app = typer.Typer(help="读模型", no_args_is_help=True)
 register_app = typer.Typer(help="社会组织名录", no_args_is_help=True)
+incubation_app = typer.Typer(help="社会组织孵化基地（1+8+N）", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(directory_app, name="directory")
 app.add_typer(readmodel_app, name="readmodel")
 app.add_typer(register_app, name="register")
+app.add_typer(incubation_app, name="incubation")
 app.add_typer(fair_app, name="fair")
 app.add_typer(lot_app, name="lot")
 app.add_typer(contract_app, name="contract")
@@ -487,6 +489,33 @@ def register_import(file: Path) -> None:
     except (ValidationError, OSError, ValueError) as error:
         fail(f"名录文件有误：{error}")
     typer.echo(f"已导入 {count} 个社会组织")
+
+
+@incubation_app.command("load-bases")
+def incubation_load_bases(file: Path) -> None:
+    """导入孵化基地（总部与街道分基地）：运营机构、席位、服务内容、AB岗与导师；运营机构须已在社会组织名录中。"""
+    from store.bases import load_bases, read_bases_file
+
+    try:
+        count = load_bases(read_model(get_settings()), read_bases_file(file))
+    except (ValidationError, OSError, ValueError) as error:
+        fail(f"孵化基地文件有误：{error}")
+    typer.echo(f"已导入 {count} 个孵化基地")
+
+
+@incubation_app.command("bases")
+def incubation_bases(jurisdiction: str = typer.Option("", help="辖区代码，如 YJ；默认全部")) -> None:
+    """列出孵化基地及其空余席位和服务内容。"""
+    from store.bases import bases_in, places_taken
+
+    engine = read_model(get_settings())
+    found = bases_in(engine, jurisdiction)
+    if not found:
+        typer.echo("没有孵化基地，请先用 shezu incubation load-bases 导入")
+    for base in found:
+        free = base.capacity - places_taken(engine, base.code)
+        services = "、".join(s.label for s in base.services)
+        typer.echo(f"{base.code}  {base.name}（{base.kind.label}）  空余席位 {free}/{base.capacity}  服务：{services}")
 
 
 @readmodel_app.command("rebuild")

@@ -2,7 +2,9 @@
 
 Layout: ``policies/<jurisdiction code>/<version>.yaml``; ``policies/national/`` is the fallback.
 A file may say ``base: <folder>`` to inherit what it does not define (whole sections, and tracks
-one by one) from that folder's version in force on the same date.
+one by one) from that folder's version in force on the same date, or ``base: <folder>/<version>`` to
+amend one named version: a new version then states only what it adds or changes, and the files already
+recorded by earlier cases stay as they were.
 """
 
 from __future__ import annotations
@@ -54,10 +56,19 @@ def _in_force(folder: Path, on: date) -> _PolicyFile | None:
     return max(candidates, key=lambda f: str(f.raw["effective_from"]), default=None)
 
 
+def _named(policies_dir: Path, name: str, on: date) -> _PolicyFile | None:
+    """``<folder>/<version>``: that very file, if it has taken effect by ``on``."""
+    folder, _, version = name.partition("/")
+    found = next((f for f in _versions(policies_dir / folder) if f.path.stem == version), None)
+    if found is None or date.fromisoformat(str(found.raw["effective_from"])) > on:
+        return None
+    return found
+
+
 def _resolve(policies_dir: Path, folder: str, on: date, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[_PolicyFile]]:
     if folder in seen:
         raise PolicyNotFound(f"policy base cycle: {' → '.join((*seen, folder))}")
-    found = _in_force(policies_dir / folder, on)
+    found = _named(policies_dir, folder, on) if "/" in folder else _in_force(policies_dir / folder, on)
     if found is None:
         raise PolicyNotFound(f"{folder}：没有在 {on.isoformat()} 生效的政策文件")
     raw = dict(found.raw)

@@ -21,6 +21,8 @@ class Role(StrEnum):
     evaluator = "evaluator"
     administrator = "administrator"
     auditor = "auditor"
+    incubator = "incubator"
+    mentor = "mentor"
 
     @property
     def label(self) -> str:
@@ -41,6 +43,8 @@ ROLE_LABELS: dict[Role, str] = {
     Role.evaluator: "第三方评估机构",
     Role.administrator: "系统管理员",
     Role.auditor: "审计人员",
+    Role.incubator: "孵化基地",
+    Role.mentor: "孵化导师",
 }
 
 STAFF_ROLES = frozenset({Role.community_committee, Role.street_office, Role.civil_affairs})

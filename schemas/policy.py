@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.application import Track
+from schemas.incubation import IncubationPolicy
 from schemas.people import Level, Role
 
 
@@ -368,6 +369,7 @@ class Policy(BaseModel):
     green_channel: GreenChannel | None = None
     procurement: ProcurementPolicy | None = None
     contracts: ContractPolicy | None = None
+    incubation: IncubationPolicy | None = None
     objection_limits: ActionLimit = Field(default=OBJECTION_LIMITS, description="objections to one filing in 公示, per person")
     corrections_per_round: int = Field(
         default=CORRECTIONS_PER_ROUND, ge=1, le=100, description="补正 submissions in one round (a jurisdiction default)"

@@ -76,8 +76,9 @@ SIGN_UPS_PER_CLIENT = 10
 SIGN_UP_OUTCOMES = ("signed_up", "sign_up_refused")
 NAME_UNAVAILABLE = "该用户名不可用，请换一个（例如在后面加几位数字）"
 
-STAFF_ASSIGNABLE = frozenset(Role) - {Role.applicant, Role.public, Role.bidder, Role.supplier, Role.expert}
-"""Roles an administrator gives in the directory (experts are kept in the expert pool, organizations in the register)."""
+STAFF_ASSIGNABLE = frozenset(Role) - {Role.applicant, Role.public, Role.bidder, Role.supplier, Role.expert, Role.incubator, Role.mentor}
+"""Roles an administrator gives in the directory (experts are kept in the expert pool, organizations in the register,
+incubation bases' staff and mentors in the bases file)."""
 
 
 DEMO_APPLICANTS = {"wangfang": "王芳"}

@@ -12,12 +12,14 @@ from typing import Any
 
 from sqlmodel import Session
 
+from activities.incubation import project_incubation
 from activities.read_model import project, project_contract, project_fair, project_lot
 from service.common import Service
 from store.db import exclusive_scope
 from workflows.contract import ContractWorkflow
 from workflows.fair import FairWorkflow
 from workflows.filing import FilingWorkflow
+from workflows.incubation import IncubationWorkflow
 from workflows.lot import LotWorkflow
 
 QUERY_TIMEOUT = timedelta(seconds=30)
@@ -28,6 +30,7 @@ PROJECTIONS: dict[str, tuple[Any, Callable[[Session, Any], Any]]] = {
     "FairWorkflow": (FairWorkflow.status, project_fair),
     "LotWorkflow": (LotWorkflow.status, project_lot),
     "ContractWorkflow": (ContractWorkflow.status, project_contract),
+    "IncubationWorkflow": (IncubationWorkflow.status, project_incubation),
 }
 
 

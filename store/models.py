@@ -521,3 +521,78 @@ class AuditViewRecord(SQLModel, table=True):
     page: str = Field(description="what was looked at: search, case, document_check, bundle, views")
     case_no: str | None = Field(default=None, index=True)
     detail: dict[str, Any] | None = json_column()
+
+
+# --- 孵化: bases, their places and waiting lists, and the incubations ------------------------------
+
+
+class IncubationBaseRecord(SQLModel, table=True):
+    """A base as loaded from the bases file (directory data, not a projection)."""
+
+    __tablename__ = "incubation_bases"
+    code: str = Field(primary_key=True)
+    name: str
+    kind: str
+    jurisdiction: str = Field(index=True)
+    operator: str = Field(description="the hub organization's register key")
+    contract_no: str | None = None
+    address: str
+    capacity: int
+    services: list[str] | None = json_column()
+    staff_a: dict[str, Any] | None = json_column()
+    staff_b: dict[str, Any] | None = json_column()
+    mentors: list[dict[str, Any]] | None = json_column()
+
+
+class IncubationPlaceRecord(SQLModel, table=True):
+    """A place held in a base: the primary key (base, seat) is what makes two admissions unable to take the
+    same place, and an incubation holds at most one place anywhere."""
+
+    __tablename__ = "incubation_places"
+    base_code: str = Field(primary_key=True)
+    seat: int = Field(primary_key=True)
+    case_no: str = Field(unique=True)
+    held_since: datetime = utc_column(nullable=False)
+
+
+class IncubationQueueRecord(SQLModel, table=True):
+    """The waiting list of a full base: first come first served by the time the base admitted the group
+    (``id`` increases with it); an incubation waits in at most one list."""
+
+    __tablename__ = "incubation_queue"
+    id: int | None = Field(default=None, primary_key=True)
+    base_code: str = Field(index=True)
+    case_no: str = Field(unique=True)
+    queued_at: datetime = utc_column(nullable=False)
+
+
+class IncubationRecord(SQLModel, table=True):
+    """One group's incubation (projection of its workflow): where, in which phase, how it ended, and the
+    filing case it started; the register entry of the organization lists these."""
+
+    __tablename__ = "incubations"
+    case_no: str = Field(primary_key=True)
+    base_code: str = Field(index=True)
+    jurisdiction: str = Field(index=True, description="the base's, for staff of that jurisdiction and above")
+    group_name: str
+    organization: str | None = Field(default=None, index=True, description="register key once filed or registered")
+    representative_id: str = Field(index=True)
+    mentor_id: str | None = Field(default=None, index=True)
+    phase: str
+    revision: int
+    filing_case_no: str | None = Field(default=None, index=True)
+    admitted_at: datetime | None = utc_column()
+    filed_at: datetime | None = utc_column()  # when a filing started from the incubation was approved
+    ended_at: datetime | None = utc_column()
+    outcome: str | None = Field(default=None, description="graduated / exited / refused")
+    updated_at: datetime = utc_column(nullable=False)
+    state: dict[str, Any] | None = json_column()
+
+
+class IncubationFilingRecord(SQLModel, table=True):
+    """A filing case started from inside an incubation, so the filing's pages can link back to it (every one,
+    also a refused filing the group later filed again)."""
+
+    __tablename__ = "incubation_filings"
+    filing_case_no: str = Field(primary_key=True)
+    incubation_case_no: str = Field(index=True)

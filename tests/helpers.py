@@ -18,6 +18,7 @@ from schemas.calendar import CalendarSource, CalendarSourceKind, Deadline
 from schemas.case import CaseState
 from schemas.contracts import ContractState
 from schemas.documents import DocumentRef
+from schemas.incubation_case import IncubationState
 from schemas.procurement import FairState, LotState
 from service.cases import CaseService
 from settings import PROJECT_ROOT
@@ -25,6 +26,7 @@ from store.files import content_path
 from workflows.contract import ContractWorkflow
 from workflows.fair import FairWorkflow
 from workflows.filing import FilingWorkflow
+from workflows.incubation import IncubationWorkflow
 from workflows.lot import LotWorkflow
 
 T = TypeVar("T")
@@ -78,6 +80,12 @@ async def _until(client: Client, workflow_id: str, query: Any, condition: Callab
 
 async def until_state(client: Client, case_no: str, condition: Callable[[CaseState], bool], seconds: float = 30) -> CaseState:
     return await _until(client, case_no, FilingWorkflow.status, condition, seconds)
+
+
+async def until_incubation(
+    client: Client, case_no: str, condition: Callable[[IncubationState], bool], seconds: float = 30
+) -> IncubationState:
+    return await _until(client, case_no, IncubationWorkflow.status, condition, seconds)
 
 
 async def until_fair(client: Client, fair_no: str, condition: Callable[[FairState], bool], seconds: float = 30) -> FairState:

@@ -817,3 +817,15 @@ def test_household_registration_names_the_community_however_it_is_written(regist
     materials = assess(app, policy, ref, community_names=names).checklist.materials
     (wang,) = [m for m in materials if m.material == "identity_proof" and m.person == "王芳"]
     assert (wang.status is MaterialStatus.waived) is local, wang.explanation
+
+
+def test_a_new_version_amends_the_one_before_without_touching_its_file() -> None:
+    """Yanji's 2026.12 adds the incubation rules by naming 2026.1 as its base: cases decided before it keep
+    their recorded file (and digest), and the green channel carries over unchanged."""
+    before, before_ref = policy_in_force(POLICIES, list(CHAINS["YJ"]), date(2026, 11, 30))
+    after, after_ref = policy_in_force(POLICIES, list(CHAINS["YJ"]), date(2026, 12, 1))
+    assert (before.version, after.version) == ("2026.1", "2026.12")
+    assert before.incubation is None and after.incubation is not None
+    assert after_ref.path == "YJ/2026-12.yaml + YJ/2026-01.yaml + national/2026-01.yaml"
+    assert before_ref.path == "YJ/2026-01.yaml + national/2026-01.yaml"
+    assert after.green_channel == before.green_channel and after.tracks == before.tracks

@@ -292,15 +292,26 @@ class ProcessWorkflow:
     # --- tasks for a post (AB岗) ------------------------------------------------------------------
 
     async def _open_task(
-        self, step: StepPlan, working_days: int, office: Office, title: str, phase: str | None, subject: str | None = None
+        self,
+        step: StepPlan,
+        working_days: int,
+        office: Office,
+        title: str,
+        phase: str | None,
+        subject: str | None = None,
+        post: Post | None = None,
     ) -> Task:
         """Open a task for the A post; ``subject`` says what it is about (a milestone, a payment) from the moment
-        it exists, since an update may act on it while the assignment notice is still being queued."""
-        department = office.name if step.role is Role.department else ""
-        post, deadline = await asyncio.gather(
-            self._call("assign_post", PostRequest(role=step.role, jurisdiction=office.jurisdiction, office=department), Post),
-            self._deadline(working_days, step.reminder_working_days_before),
-        )
+        it exists, since an update may act on it while the assignment notice is still being queued. A ``post``
+        given (an incubation base's AB岗, from the bases file) is used instead of the directory's."""
+        if post is not None:
+            deadline = await self._deadline(working_days, step.reminder_working_days_before)
+        else:
+            department = office.name if step.role is Role.department else ""
+            post, deadline = await asyncio.gather(
+                self._call("assign_post", PostRequest(role=step.role, jurisdiction=office.jurisdiction, office=department), Post),
+                self._deadline(working_days, step.reminder_working_days_before),
+            )
         number = 1 + sum(t.step == step.id for t in self.case.tasks)
         task = Task(
             task_id=f"{step.id}-{number}",
