@@ -6,6 +6,7 @@ full by the same service call as ``POST /api/cases``."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -44,8 +45,14 @@ STAND_INS = {
     "people": [{"name": "待填写", "role": "founder"}], "applicant_name": "待填写", "contact_phone": "00000",
 }
 """What a field not yet reached stands in with, so a step's own fields can be checked on their own."""
+CASE_NUMBER = re.compile(r"[A-Za-z0-9_-]{1,40}")
 DRAFT_LIMIT = 200_000
 """The most a posted draft may hold: an application's own limits keep a real one far below this."""
+
+
+def incubation_named(value: str) -> str | None:
+    """The incubation case a filing is started from, as the form carries it (a case number, or nothing)."""
+    return value if CASE_NUMBER.fullmatch(value) else None
 
 
 def _draft(form: FormData, community: str, track: Track) -> dict[str, Any]:
@@ -118,7 +125,8 @@ async def _uploads(form: FormData, service: CaseService, actor: Actor, draft: di
 
 
 def _page(request: Request, who: Who, service: Service, community: str, track: Track, step: str,
-          draft: dict[str, Any], status_code: int = 200, problem: ServiceError | None = None) -> Response:
+          draft: dict[str, Any], status_code: int = 200, problem: ServiceError | None = None,
+          incubation: str | None = None) -> Response:
     guide = service.requirements(community, track)
     checklist = None
     if STEPS.index(step) >= STEPS.index("materials"):
@@ -130,14 +138,18 @@ def _page(request: Request, who: Who, service: Service, community: str, track: T
         request, "apply.html", who, status_code=status_code, guide=guide, track=track, community=community,
         step=step, steps=STEPS, titles=STEP_TITLES, draft=draft, draft_json=json.dumps(draft, ensure_ascii=False),
         checklist=checklist, problem=problem, rows=PEOPLE_ROWS, roles=list(PersonRole), venues=list(VenueKind),
+        incubation=incubation,
     )
 
 
 @router.get("/apply/{community}/{track}")
-async def start(request: Request, who: Who, service: Service, community: CaseNo, track: str) -> Response:
+async def start(request: Request, who: Who, service: Service, community: CaseNo, track: str,
+                incubation: str = "") -> Response:
+    """The first step; ``incubation`` names the incubation the filing is started from (孵化期间申请)."""
     service.actor(signed_in(who))
     named = track_named(track)
-    return _page(request, who, service, community, named, STEPS[0], {"track": named.value, "community": community})
+    draft = {"track": named.value, "community": community}
+    return _page(request, who, service, community, named, STEPS[0], draft, incubation=incubation_named(incubation))
 
 
 @router.post("/apply/{community}/{track}")
@@ -151,14 +163,19 @@ async def _take_step(
     request: Request, form: FormData, who: Caller, service: CaseService, actor: Actor, community: str, track: Track
 ) -> Response:
     draft = _draft(form, community, track)
+    incubation = incubation_named(str(form.get("incubation") or ""))
     current = str(form.get("step") or "")
     if current not in STEPS:
         raise ServiceError("invalid", "申请步骤不正确，请从办事指南重新开始在线申请")
     if form.get("go") == "back":
-        return _page(request, who, service, community, track, STEPS[max(0, STEPS.index(current) - 1)], draft)
+        return _page(request, who, service, community, track, STEPS[max(0, STEPS.index(current) - 1)], draft,
+                     incubation=incubation)
     try:
         if current == "review":
             application = Application.model_validate(draft)
+            if incubation:
+                filed = await request.app.state.incubations.start_filing(actor, incubation, application)
+                return back_to(f"/my/incubations/{incubation}?done=filed&filing={filed.case_no}")
             receipt = await service.submit(service.actor(actor.user_id, application.applicant_name), application)
             return back_to(f"/my/cases/{receipt.case_no}?done=submitted")
         if current == "materials":
@@ -171,7 +188,7 @@ async def _take_step(
     except ValidationError as error:
         details = describe(error.errors(), Application)
         problem = ServiceError("invalid", "申请还不完整：" + "；".join(details), details)
-        return _page(request, who, service, community, track, current, draft, problem.status_code, problem)
+        return _page(request, who, service, community, track, current, draft, problem.status_code, problem, incubation)
     except ServiceError as problem:
-        return _page(request, who, service, community, track, current, draft, problem.status_code, problem)
-    return _page(request, who, service, community, track, STEPS[STEPS.index(current) + 1], draft)
+        return _page(request, who, service, community, track, current, draft, problem.status_code, problem, incubation)
+    return _page(request, who, service, community, track, STEPS[STEPS.index(current) + 1], draft, incubation=incubation)
