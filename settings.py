@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     register_file: Path | None = PROJECT_ROOT / "directory" / "sample-register.yaml"
     """Organizations registered before this system, loaded when the register is empty (set to
     an empty value in production to start with an empty register)."""
+    bases_file: Path | None = PROJECT_ROOT / "directory" / "sample-bases.yaml"
+    """Incubation bases (孵化基地) with their staff and mentors, loaded when there are none; their operators
+    must be in the register (set to an empty value to start with none)."""
 
     history_limit: int | None = None
     """Continue a long-lived case (filing, fair, lot, contract) as new beyond this many history events

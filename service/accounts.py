@@ -664,7 +664,7 @@ class AccountService:
             return [self._view(db, r) for r in db.exec(query)]
 
     def seed_demo_accounts(self) -> list[AccountView]:
-        """One account per directory person and register representative, all with the demo password,
+        """One account per directory person, register representative and base staff or mentor, all with the demo password,
         on a development system whose account table is empty. Never in production."""
         if self.settings.mode is not Mode.development:
             return []
@@ -674,6 +674,7 @@ class AccountService:
             people = {r.user_id: r.name for r in db.exec(select(StaffRecord))}
             people |= {r.user_id: r.name for r in db.exec(select(ExpertRecord))}
             people |= {user_id: name for user_id, name in representatives(self.engine).items() if user_id not in people}
+            people |= {user_id: name for user_id, name in directory.base_people(self.engine).items() if user_id not in people}
             people |= DEMO_APPLICANTS
             shared = PASSWORDS.hash(self.settings.demo_password)  # one hash: every demo account has the same password
             now = _now()

@@ -154,19 +154,32 @@ class CaseService(Service):
                         f"（证书编号 {organization.certificate_number}），组织名称不能重复",
                     )
 
-    async def submit(self, actor: Actor, application: Application) -> views.SubmissionReceipt:
+    def _checked_submission(self, actor: Actor, application: Application) -> tuple[str, str]:
+        """Everything a filing or registration is checked for before it gets a number (also when it is
+        started from inside an incubation); its number series and the key that keeps one case open per name."""
         if actor.role in STAFF_ROLES:
             raise ServiceError("forbidden", "工作人员不能以申请人身份提交申请，请使用申请人账号")
         locality = self._locality(application.community)
         assessment = self.assess(application)
         self._check_attachments(actor, application.materials)
         self._check_name_free(application, locality)
-        procedure = assessment.procedure
-        authority = locality.at_level(procedure.authority_level)
-        now = datetime.now(UTC)
-        series = f"{authority.code}-{'BA' if application.track is Track.filing else 'DJ'}-{local_date(now).year}"
+        authority = locality.at_level(assessment.procedure.authority_level)
+        series = f"{authority.code}-{'BA' if application.track is Track.filing else 'DJ'}-{local_date(datetime.now(UTC)).year}"
         district = locality.at_level(Level.district).code
-        case_no = await self._start_case(series, open_case_key(district, application.organization_name), actor, application)
+        return series, open_case_key(district, application.organization_name)
+
+    def allocate_case_number(self, actor: Actor, application: Application) -> str:
+        """A checked application's case number, for a filing another process starts as its child (an
+        incubation's); ``release`` gives it back if that start is refused."""
+        series, open_key = self._checked_submission(actor, application)
+        try:
+            return self._allocate(series, open_key, datetime.now(UTC), "申请")
+        except DuplicateOpenCase as duplicate:
+            raise _duplicate(application, duplicate) from duplicate
+
+    async def submit(self, actor: Actor, application: Application) -> views.SubmissionReceipt:
+        series, open_key = self._checked_submission(actor, application)
+        case_no = await self._start_case(series, open_key, actor, application)
         await self._readable_after_start(case_no, FilingWorkflow.status, "申请")
         view = self._view(self.readable_state(actor, case_no), actor)
         return views.SubmissionReceipt(
@@ -185,9 +198,7 @@ class CaseService(Service):
                 lambda case_no: FilingRequest(case_no=case_no, applicant=actor, application=application),
             )
         except DuplicateOpenCase as duplicate:
-            raise ServiceError(
-                "conflict", f"「{application.organization_name}」已有办理中的申请（案号 {duplicate.case_no}），请勿重复提交"
-            ) from duplicate
+            raise _duplicate(application, duplicate) from duplicate
 
     # --- human actions -------------------------------------------------------------------------
 
@@ -586,6 +597,12 @@ class CaseService(Service):
 def _unread(user_id: str) -> Any:
     return select(func.count()).select_from(NotificationRecord).where(
         NotificationRecord.recipient_id == user_id, col(NotificationRecord.read_at).is_(None))
+
+
+def _duplicate(application: Application, duplicate: DuplicateOpenCase) -> ServiceError:
+    return ServiceError(
+        "conflict", f"「{application.organization_name}」已有办理中的申请（案号 {duplicate.case_no}），请勿重复提交"
+    )
 
 
 def case_not_found(case_no: str) -> ServiceError:

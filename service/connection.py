@@ -9,6 +9,7 @@ from temporalio.service import TLSConfig
 
 from service.accounts import AccountService
 from settings import Settings
+from store.bases import bases_in, load_bases, read_bases_file
 from store.db import engine_for, require_current_schema, schema_lock, upgrade
 from store.directory import directory_is_empty, load_directory, read_directory_file
 from store.register import load_register, read_register_file, register_is_empty
@@ -39,7 +40,8 @@ def read_model(settings: Settings) -> Engine:
 
 def prepare_read_model(settings: Settings) -> Engine:
     """``shezu migrate`` and ``shezu up``: upgrade the schema, then load the configured directory (and
-    the register of organizations that predate the system, if configured) into an empty read model,
+    the register of organizations that predate the system and the incubation bases, if configured) into an
+    empty read model,
     and on a development system give each of their people a demo account. All happen under the
     schema lock, so processes that start together do each once."""
     engine = engine_for(settings.effective_database_url)
@@ -49,5 +51,7 @@ def prepare_read_model(settings: Settings) -> Engine:
             load_directory(engine, read_directory_file(settings.directory_file))
         if settings.register_file and register_is_empty(engine):
             load_register(engine, read_register_file(settings.register_file))
+        if settings.bases_file and not bases_in(engine, ""):
+            load_bases(engine, read_bases_file(settings.bases_file))
         AccountService(settings, engine).seed_demo_accounts()
     return engine

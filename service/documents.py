@@ -12,8 +12,9 @@ from service.cases import CaseService
 from service.common import ServiceError
 from service.contracts import ContractService
 from service.fairs import FairService
+from service.incubation import IncubationService
 from store.files import content_path
-from store.models import ContractRecord, DocumentRecord, FairRecord, LotRecord
+from store.models import ContractRecord, DocumentRecord, FairRecord, IncubationRecord, LotRecord
 
 
 def document_file(
@@ -25,8 +26,10 @@ def document_file(
             session.get(LotRecord, record.case_no) is not None or session.get(FairRecord, record.case_no) is not None
         )
         contract = record is not None and session.get(ContractRecord, record.case_no) is not None
+        incubation = record is not None and session.get(IncubationRecord, record.case_no) is not None
     if record is None or not (
         contracts.may_read_document(actor, record.case_no) if contract
+        else IncubationService(cases.settings, cases.engine).may_read_document(actor, record.case_no) if incubation
         else fairs.may_read_document(actor, record) if procurement
         else cases.may_read_document(actor, record)
     ):

@@ -14,7 +14,7 @@ from schemas.people import Actor, Jurisdiction, Level, Locality, OfficeContact, 
 from schemas.procurement import Expert
 from schemas.text import RequestModel, SingleLine
 from store.db import session_scope
-from store.models import ExpertRecord, JurisdictionRecord, PostRecord, StaffRecord
+from store.models import ExpertRecord, IncubationBaseRecord, JurisdictionRecord, PostRecord, StaffRecord
 
 _CHILD_LEVEL = {Level.district: Level.street, Level.street: Level.community}
 
@@ -219,13 +219,42 @@ def _actor(record: StaffRecord) -> Actor:
 
 
 def staff_member(engine: Engine, user_id: str) -> Actor | None:
-    """A member of staff or an expert, as the directory knows them."""
+    """A member of staff or an expert, as the directory knows them; or someone of an incubation base's
+    staff or its mentors, as the bases file knows them."""
     with Session(engine) as session:
         record = session.get(StaffRecord, user_id)
         if record:
             return _actor(record)
         expert = session.get(ExpertRecord, user_id)
-        return _expert(expert).actor if expert else None
+        return _expert(expert).actor if expert else _base_person(session, user_id)
+
+
+def _base_person(session: Session, user_id: str) -> Actor | None:
+    """Base staff act as 孵化基地 (``incubator``), mentors as 孵化导师; one who serves several bases (a hub
+    running the headquarters and a branch) has the widest of their jurisdictions. What they may do on a
+    case is decided by the base they serve (rules/incubation_permissions.py), not by this jurisdiction."""
+    found: list[tuple[Role, str, str]] = []
+    for base in session.exec(select(IncubationBaseRecord)):
+        staff = [p for p in (base.staff_a, base.staff_b) if p and p.get("user_id") == user_id]
+        mentors = [m for m in base.mentors or [] if m.get("user_id") == user_id]
+        for person, role in [*((p, Role.incubator) for p in staff), *((m, Role.mentor) for m in mentors)]:
+            found.append((role, base.jurisdiction, person["name"]))
+    if not found:
+        return None
+    role = Role.incubator if any(r is Role.incubator for r, _, _ in found) else Role.mentor
+    _, jurisdiction, name = min((f for f in found if f[0] is role), key=lambda f: (len(f[1]), f[1]))
+    return Actor(user_id=user_id, name=name, role=role, jurisdiction=jurisdiction)
+
+
+def base_people(engine: Engine) -> dict[str, str]:
+    """Everyone of the bases' staff and mentors (user id → name), for demo accounts."""
+    with Session(engine) as session:
+        return {
+            person["user_id"]: person["name"]
+            for base in session.exec(select(IncubationBaseRecord))
+            for person in [base.staff_a, base.staff_b, *(base.mentors or [])]
+            if person
+        }
 
 
 def _expert(record: ExpertRecord) -> Expert:

@@ -31,6 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from cli.system import TIME_SKIPPING_FLAG
 from service.cases import CaseService
 from settings import PROJECT_ROOT, Settings
+from store.bases import load_bases, read_bases_file
 from store.db import make_engine, migrate
 from store.directory import load_directory, read_directory_file
 from store.register import load_register, read_register_file
@@ -38,6 +39,7 @@ from worker import build_worker
 
 SAMPLE_DIRECTORY = PROJECT_ROOT / "directory" / "sample.yaml"
 SAMPLE_REGISTER = PROJECT_ROOT / "directory" / "sample-register.yaml"
+SAMPLE_BASES = PROJECT_ROOT / "directory" / "sample-bases.yaml"
 TEST_GATEWAY_SECRET = "shezu-test-gateway-secret"
 GATEWAY = {"X-Shezu-Gateway": TEST_GATEWAY_SECRET}
 """Tests run the API in trusted-gateway mode and send this, so a test names its user with X-User-Id."""
@@ -70,6 +72,7 @@ def prepared_engine(settings: Settings) -> Engine:
     engine = migrated_engine(settings.effective_database_url)
     load_directory(engine, read_directory_file(SAMPLE_DIRECTORY))
     load_register(engine, read_register_file(SAMPLE_REGISTER))
+    load_bases(engine, read_bases_file(SAMPLE_BASES))
     return engine
 
 
