@@ -49,8 +49,9 @@ def _case_page(request: Request, who: Who, service: Service, actor: Actor, case_
     case = service.case(actor, case_no)
     materials = service.requirements(case.community, Track(case.track)).requirements.materials if case.correction else []
     rating = RatingService(service).rating(actor, case_no) if case.closed else None
+    incubation = request.app.state.incubations.incubation_of_filing(actor, case_no)
     return render(request, "case.html", who, status_code=status_code, case=case, materials=materials,
-                  supplementary=SUPPLEMENTARY, rating=rating, scores=SCORES, **context)
+                  supplementary=SUPPLEMENTARY, rating=rating, scores=SCORES, incubation=incubation, **context)
 
 
 @router.get("/my/cases/{case_no}")

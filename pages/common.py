@@ -109,6 +109,7 @@ def render(request: Request, template: str, who: Caller | None = None, status_co
             "contract_party": actor is not None and has_contracts(request.app.state.service.engine, actor),
             "expert": actor is not None and actor.role is Role.expert,
             "civil_affairs": actor is not None and actor.role is Role.civil_affairs,
+            "base_people": actor is not None and actor.role in BASE_ROLES,
             "csrf_token": session.csrf_token if session else "",
             "unread": unread,
             "large_type": request.cookies.get(LARGE_TYPE_COOKIE) == "1",
@@ -161,7 +162,10 @@ def back_to(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
+BASE_ROLES = frozenset({Role.incubator, Role.mentor})
+"""The people of an incubation base (its A岗/B岗 and mentors): their work is 孵化管理, they have no 办件."""
 START_PAGES = {
+    **dict.fromkeys(BASE_ROLES, "/work/incubations"),
     Role.auditor: "/audit", Role.expert: "/review/lots",
     Role.department: "/contracts", Role.finance: "/contracts", Role.evaluator: "/contracts",
     **dict.fromkeys(STAFF_ROLES, "/work/tasks"),

@@ -7,6 +7,7 @@ not see is "not found" here too, and which forms show is the service's ``actions
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,12 +15,13 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from api.deps import CaseNo, Incubations, Service, Who, signed_in
-from pages.application import incubation_named
 from pages.common import TASK_PAGES, Form, back_to, page_count, page_number, parsed, render, track_named
+from rules.policy_files import PolicyNotFound, policy_in_force
 from schemas.application import Track
 from schemas.case import PhaseName
-from schemas.incubation import SERVICE_LABELS
+from schemas.incubation import SERVICE_LABELS, IncubationPolicy
 from schemas.incubation_case import AssessmentOutcome, IncubationPhase
+from schemas.localtime import local_date
 from schemas.people import Actor, Role
 from service import incubation_views as iv
 from service.common import ServiceError
@@ -165,12 +167,24 @@ async def base(request: Request, who: Who, incubations: Incubations, code: CaseN
 # --- the group ----------------------------------------------------------------------------------------------
 
 
+def _term(incubations: Incubations, found: iv.BaseView) -> IncubationPolicy | None:
+    """The incubation rules in force today where the base is (codes nest: YJ-JG → YJ), for the form to state
+    the term allowed; the workflow still judges the application by the rules in force when it arrives."""
+    parts = found.jurisdiction.split("-")
+    chain = ["-".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    try:
+        policy, _ = policy_in_force(incubations.settings.policies_dir, chain, local_date(datetime.now(UTC)))
+    except PolicyNotFound:
+        return None
+    return policy.incubation
+
+
 def _apply_page(
     request: Request, who: Who, incubations: Incubations, code: str, status_code: int = 200, **context: Any
 ) -> Response:
     found = incubations.base(code)
-    term = incubations.term(code)
-    typed = context.pop("typed", None) or {"term_months": str(term.min)}
+    term = _term(incubations, found)
+    typed = context.pop("typed", None) or {"term_months": str(term.min_term_months) if term else ""}
     return render(request, "incubation/apply.html", who, status_code=status_code, b=found, term=term, typed=typed, **context)
 
 

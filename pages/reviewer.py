@@ -113,6 +113,7 @@ def _case_page(
         decisions=DECISIONS,
         resolutions=RESOLUTIONS,
         communities={c.code: c.full_name for c in service.communities()},
+        incubation=request.app.state.incubations.incubation_of_filing(actor, case_no),
         typed=typed or {},
         **context,
     )

@@ -89,6 +89,11 @@ async def apply_online(page: Page, name: str, shots: str = "") -> None:
     """From a community's 办事指南 to the review page, filling each step as an applicant would: the green
     channel's checklist, the uploads it asks for, and the review page before submission."""
     await page.get_by_role("link", name="在线申请").click()
+    await fill_application(page, name, shots)
+
+
+async def fill_application(page: Page, name: str, shots: str = "") -> None:
+    """The online application from its first step to the review page (see ``apply_online``)."""
     await page.get_by_label("组织名称").fill(name)
     await page.get_by_label("宗旨和业务范围").fill("组织社区老年居民开展广场舞活动")
     await page.get_by_role("button", name="下一步").click()
