@@ -135,7 +135,7 @@ async def test_a_group_applies_is_admitted_files_from_inside_and_graduates_with_
     case_no = page.url.split("/my/incubations/")[1].split("?")[0]
     await until_shown(page, "入孵审核中")
     await checked(page, "incubation-group-applied")
-    await page.get_by_role("link", name="我的孵化").click()
+    await page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的孵化").click()
     assert GROUP_NAME in await page.get_by_role("main").inner_text()
 
     # the base's A岗 admits it with a mentor and services of the base; a refusal without reasons is refused
@@ -143,12 +143,12 @@ async def test_a_group_applies_is_admitted_files_from_inside_and_graduates_with_
     await page.get_by_role("link", name=GROUP_NAME).click()
     await until_shown(page, "入孵审核")
     form = page.get_by_role("region", name="入孵审核")
-    await form.get_by_label("不予入孵").check()
+    await form.get_by_role("radio", name="不予入孵").check()
     await form.get_by_role("button", name="提交审核意见").click()
     assert "理由" in await page.get_by_role("alert").inner_text()
     assert (await until_incubation(client, case_no, lambda s: True)).phase is IncubationPhase.applied, "nothing changed"
-    await form.get_by_label("准予入孵").check()
-    await form.get_by_label("导师").select_option(label="韩雪梅（财务管理）")
+    await form.get_by_role("radio", name="准予入孵").check()
+    await form.get_by_label("导师", exact=True).select_option(label="韩雪梅（财务管理）")
     await form.get_by_label("财务代理").uncheck()
     await form.get_by_label("服务计划").fill("每月一次能力培训，导师协助制定章程和办理备案")
     await checked(page, "incubation-admission-form")
@@ -234,7 +234,7 @@ async def test_a_group_applies_is_admitted_files_from_inside_and_graduates_with_
     assessment = page.get_by_role("region", name="出壳评估")
     for criterion in await assessment.get_by_role("checkbox").all():
         await criterion.check()
-    await assessment.get_by_label("准予出壳").check()
+    await assessment.get_by_role("radio", name="准予出壳").check()
     await checked(page, "incubation-assessment-form")
     await assessment.get_by_role("button", name="提交评估结论").click()
     await page.wait_for_url(re.compile(r"done=assessment"))
@@ -246,7 +246,7 @@ async def test_a_group_applies_is_admitted_files_from_inside_and_graduates_with_
     await page.get_by_role("link", name=GROUP_NAME).click()
     review = page.get_by_role("region", name="审核出壳评估")
     assert "准予出壳" in await review.inner_text()
-    await review.get_by_label("同意基地的评估结论").check()
+    await review.get_by_role("radio", name="同意基地的评估结论").check()
     await checked(page, "incubation-civil-affairs-review")
     await review.get_by_role("button", name="提交审核意见").click()
     await page.wait_for_url(re.compile(r"done=review"))
