@@ -17,8 +17,11 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from rules.policy_files import policy_in_force
 from schemas.case import Phase, TaskStatus
+from schemas.documents import DocumentKind, DocumentRef
+from schemas.incubation import Service
 from schemas.incubation_case import (
     AssessmentOutcome,
+    AssessmentReview,
     CheckInReport,
     FilingStart,
     IncubationApplication,
@@ -29,6 +32,7 @@ from schemas.incubation_case import (
     IncubationRequest,
     IncubationState,
 )
+from schemas.localtime import SHANGHAI
 from schemas.people import Actor, Role
 from service import views
 from store import bases
@@ -38,6 +42,7 @@ from store.register import load_register, read_register_file
 from tests import factories
 from tests.conftest import PROJECT_ROOT, SAMPLE_DIRECTORY, SAMPLE_REGISTER, Skipping, migrated_engine
 from tests.helpers import accepted_updates, keep_golden, shezu, until_incubation, until_state
+from tests.test_contract import document_text, notified
 from workflows.incubation import IncubationWorkflow
 
 SAMPLE_BASES = PROJECT_ROOT / "directory" / "sample-bases.yaml"
@@ -134,6 +139,9 @@ def test_many_admissions_at_once_never_overfill_a_base(read_model: Engine) -> No
 
 PIAO = Actor(user_id="fh-piao", name="朴美玲", role=Role.incubator, jurisdiction="YJ-JG")
 MENTOR = Actor(user_id="ds-cui", name="崔明哲", role=Role.mentor, jurisdiction="YJ-JG")
+CHEN = Actor(user_id="mz-chen", name="陈洁", role=Role.civil_affairs, jurisdiction="YJ")
+"""延吉市民政局's A岗, who reviews every 出壳评估 of the city's bases."""
+HN = Actor(user_id="fh-cui", name="崔英姬", role=Role.incubator, jurisdiction="YJ-HN")
 CRITERIA = ["filed_or_registered", "governance", "finance", "services"]
 
 
@@ -165,11 +173,25 @@ def pending(state: IncubationState, step: str) -> bool:
     return any(t.step == step and t.status is TaskStatus.open for t in state.tasks)
 
 
-async def admit(skipping: Skipping, case_no: str) -> IncubationState:
+async def admit(skipping: Skipping, case_no: str, actor: Actor = PIAO, **choice: object) -> IncubationState:
     await until_incubation(skipping.env.client, case_no, lambda s: pending(s, "admission"))
     handle = skipping.env.client.get_workflow_handle(case_no)
-    await handle.execute_update(IncubationWorkflow.decide_admission, IncubationDecision(admit=True, actor=PIAO))
+    decision = IncubationDecision.model_validate({"admit": True, "actor": actor, **choice})
+    await handle.execute_update(IncubationWorkflow.decide_admission, decision)
     return await until_incubation(skipping.env.client, case_no, lambda s: s.phase is not IncubationPhase.applied)
+
+
+async def assessed(skipping: Skipping, case_no: str, assessment: IncubationAssessment, review: AssessmentReview) -> None:
+    """The base's 出壳评估, then civil affairs' review of it once its task is open."""
+    client = skipping.env.client
+    await client.get_workflow_handle(case_no).execute_update(IncubationWorkflow.assess, assessment)
+    await until_incubation(client, case_no, lambda s: pending(s, "assessment_review"))
+    await client.get_workflow_handle(case_no).execute_update(IncubationWorkflow.review_assessment, review)
+
+
+def document(skipping: Skipping, state: IncubationState, kind: DocumentKind) -> tuple[DocumentRef, str]:
+    [found] = [d for d in state.documents if d.kind is kind]
+    return found, document_text(skipping, found)
 
 
 async def refused(call: Awaitable[object], message: str) -> None:
@@ -188,6 +210,9 @@ async def test_a_full_base_lists_the_next_group_and_gives_it_the_place_an_exit_f
     waiting = await admit(with_bases, third)
     assert waiting.phase is IncubationPhase.waiting and waiting.waiting_position == 1
     assert "列入候补名单第1位" in waiting.timeline[-1].summary
+    assert not waiting.documents, "no agreement before the group has a place"
+    [told] = await notified(with_bases, third, "incubation_waitlisted", 1)
+    assert "候补名单第1位" in told.subject and "有席位空出时依次递补" in told.body
     assert bases.places_taken(with_bases.engine, "YJ-JG-FH") == 2
 
     stranger = Actor(user_id="someone", name="路人", role=Role.applicant)
@@ -198,8 +223,14 @@ async def test_a_full_base_lists_the_next_group_and_gives_it_the_place_an_exit_f
     await leave(IncubationWorkflow.leave, IncubationExit(reasons=["成员外出务工，活动暂停"], actor=first_rep))
     gone = await until_incubation(client, first, lambda s: s.phase is IncubationPhase.exited)
     assert "由" + third + "递补" in gone.timeline[-1].summary
-    moved_in = await until_incubation(client, third, lambda s: s.phase is IncubationPhase.incubating)
+    moved_in = await until_incubation(client, third, lambda s: s.phase is IncubationPhase.incubating and s.documents)
     assert moved_in.mentor is not None and moved_in.mentor.name == "崔明哲"
+    _, agreement = document(with_bases, moved_in, DocumentKind.incubation_agreement)
+    assert "建工太极拳队" in agreement and "孵化期限" in agreement, "the agreement comes when the place does"
+    [granted] = await notified(with_bases, third, "incubation_place_granted", 1)
+    assert "已按候补顺序递补入驻" in granted.body and "（含当日）" in granted.body
+    [left] = await notified(with_bases, first, "incubation_ended", 1)
+    assert "成员外出务工，活动暂停" in left.body
     assert bases.places_taken(with_bases.engine, "YJ-JG-FH") == 2
     assert await client.get_workflow_handle(first).result() == "exited", "an ended incubation's case is closed"
     await keep_golden(client, first, "incubation_exited_place_passed_on")
@@ -222,30 +253,95 @@ async def test_a_refusal_needs_reasons_and_a_refused_group_holds_no_place(with_b
     done = await until_incubation(client, case_no, lambda s: s.phase is IncubationPhase.refused)
     assert done.reasons == ["服务内容与本基地方向不符"]
     assert bases.places_taken(with_bases.engine, "YJ-HN-FH") == 0
+    _, letter = document(with_bases, done, DocumentKind.admission_refusal)
+    assert "河南街道手工坊：" in letter and "决定不予入孵" in letter and "1.服务内容与本基地方向不符" in letter
+    assert "延吉市阳光助残服务中心" in letter, "signed by the base's operator, from the register"
+    [told] = await notified(with_bases, case_no, "incubation_refused", 1)
+    assert "理由：服务内容与本基地方向不符" in told.body
 
 
-async def test_a_late_mentor_report_goes_to_the_bases_b_post_and_is_flagged(with_bases: Skipping) -> None:
+async def test_a_late_mentor_report_is_flagged_goes_to_the_b_post_and_then_to_civil_affairs(with_bases: Skipping) -> None:
+    """The mentor is reminded before the report is due; at the due date it is flagged late and handed to the base's
+    B岗; still missing five working days later, 延吉市民政局's A岗 is told."""
     client = with_bases.env.client
     case_no, rep = await apply(with_bases, "河南街道助残志愿队", base_code="YJ-HN-FH")
-    hn = Actor(user_id="fh-cui", name="崔英姬", role=Role.incubator, jurisdiction="YJ-HN")
-    await until_incubation(client, case_no, lambda s: pending(s, "admission"))
+    await admit(with_bases, case_no, actor=HN)
     handle = client.get_workflow_handle(case_no)
-    await handle.execute_update(IncubationWorkflow.decide_admission, IncubationDecision(admit=True, actor=hn))
     await until_incubation(client, case_no, lambda s: pending(s, "check_in"))
-    await with_bases.sleep(timedelta(days=40))
-    escalated = await until_incubation(
-        client, case_no, lambda s: any(t.escalated_at for t in s.tasks if t.step == "check_in")
-    )
-    task = next(t for t in escalated.tasks if t.step == "check_in")
+    for _ in range(12):
+        state = await until_incubation(client, case_no, lambda s: True)
+        if any(e.action == "report_escalated" for e in state.timeline):
+            break
+        await with_bases.sleep(timedelta(days=7))
+    else:
+        raise AssertionError("the late report never reached civil affairs")
+    actions = [e.action for e in state.timeline]
+    assert actions.index("task_reminded") < actions.index("report_flagged_late") < actions.index("report_escalated")
+    task = next(t for t in state.tasks if t.step == "check_in")
     assert task.holder.name == "朴志勇", "handed to the base's B post"
-    assert any(e.action == "task_reminded" for e in escalated.timeline), "the mentor was reminded before"
+    assert state.late_reports == 1, "flagged late once, when it was due"
+    escalated = next(e for e in state.timeline if e.action == "report_escalated")
+    assert "报民政局" in escalated.summary and "延吉市民政局A岗陈洁" in escalated.summary
+
+    [due] = await notified(with_bases, case_no, "incubation_report_due", 1)
+    assert due.recipient_id == "ds-li" and "（含当日）前提交" in due.body
+    [late] = await notified(with_bases, case_no, "incubation_report_late", 1)
+    assert late.recipient_id == "ds-li" and "已记为逾期" in late.body and "将报延吉市民政局" in late.body
+    [told] = await notified(with_bases, case_no, "incubation_report_escalated", 1)
+    assert told.recipient_id == "mz-chen" and "河南街道助残志愿队" in told.subject and "逾期5个工作日" in told.body
+
     mentor = Actor(user_id="ds-li", name="李文静", role=Role.mentor, jurisdiction="YJ-HN")
     await handle.execute_update(
         IncubationWorkflow.report_check_in, CheckInReport(summary="本月开展助残探访四次，服务二十人次", actor=mentor)
     )
-    late = await until_incubation(client, case_no, lambda s: s.late_reports == 1)
-    assert any("逾期提交" in e.summary for e in late.timeline)
+    late_in = await until_incubation(client, case_no, lambda s: any(e.action == "report_late" for e in s.timeline))
+    assert late_in.late_reports == 1 and any("逾期提交" in e.summary for e in late_in.timeline)
     await handle.execute_update(IncubationWorkflow.leave, IncubationExit(reasons=["测试结束"], actor=rep))
+
+
+async def test_the_base_chooses_a_mentor_and_services_of_its_own_and_the_agreement_states_them(
+    with_bases: Skipping,
+) -> None:
+    client = with_bases.env.client
+    case_no, rep = await apply(with_bases, "幸福社区手语角", base_code="YJ-HN-FH", term_months=8)
+    await until_incubation(client, case_no, lambda s: pending(s, "admission"))
+    decide = client.get_workflow_handle(case_no).execute_update
+    before = await accepted_updates(client, case_no)
+    stranger = IncubationDecision(admit=True, mentor_id="ds-han", actor=HN)
+    await refused(decide(IncubationWorkflow.decide_admission, stranger), "所选导师不是河南街道社会组织孵化分基地的导师")
+    not_offered = IncubationDecision(admit=True, services=[Service.space, Service.finance], actor=HN)
+    await refused(decide(IncubationWorkflow.decide_admission, not_offered), "不提供财务代理，请从本基地的服务中选择")
+    assert await accepted_updates(client, case_no) == before, "a refused choice leaves no trace"
+
+    state = await admit(
+        with_bases, case_no, actor=HN, mentor_id="ds-li", services=[Service.mentoring, Service.space],
+        service_plan="每月两次手语培训，协助制定章程",
+    )  # fmt: skip
+    state = await until_incubation(client, case_no, lambda s: bool(s.documents))
+    assert state.mentor is not None and state.mentor.user_id == "ds-li"
+    assert state.services == [Service.space, Service.mentoring], "in the base's order"
+    assert state.service_plan == "每月两次手语培训，协助制定章程"
+    ref, text = document(with_bases, state, DocumentKind.incubation_agreement)
+    assert ref.issuance is None, "the operator's agreement: no 发文字号 nor office contacts of the bureau"
+    for fact in (
+        "入孵协议", f"协议编号：{case_no}-01", "甲方（基地）河南街道社会组织孵化分基地", "运营单位：延吉市阳光助残服务中心",
+        "乙方（入孵组织）幸福社区手语角", "代表人：张秀兰", "甲方向乙方提供：办公场地、导师辅导", "每月两次手语培训，协助制定章程",
+        "指定李文静为乙方的孵化导师", "每22个工作日报告一次", "逾期5个工作日仍未报告的，报延吉市民政局",
+        "1.已完成备案或登记", "延期不超过6个月", "退出孵化", "甲方：延吉市阳光助残服务中心", "代表人（签字）：张秀兰",
+    ):
+        assert fact in text, fact
+    assert "民政局（盖章）" not in text and "延吉市民政局" not in text.split("甲方：")[1], "no government seal"
+    assert state.admitted_at is not None
+    assert f"自{state.admitted_at.astimezone(SHANGHAI).year}年" in text
+    [admitted] = await notified(with_bases, case_no, "incubation_admitted", 1)
+    assert "导师：李文静；服务内容：办公场地、导师辅导" in admitted.body and "（含当日）" in admitted.body
+    [assigned] = await notified(with_bases, case_no, "incubation_mentor_assigned", 1)
+    assert assigned.recipient_id == "ds-li" and "幸福社区手语角" in assigned.subject
+    applied = await notified(with_bases, case_no, "incubation_applied", 2)
+    assert {n.recipient_id for n in applied} == {"fh-cui", "fh-park"}, "the base's staff hear of the application"
+    await client.get_workflow_handle(case_no).execute_update(
+        IncubationWorkflow.leave, IncubationExit(reasons=["测试结束"], actor=rep)
+    )
 
 
 async def report_until_assessment(skipping: Skipping, case_no: str, summary: str) -> int:
