@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 
 from rules.policy_files import policy_in_force
@@ -37,7 +37,7 @@ from schemas.people import Actor, Role
 from service import views
 from store import bases
 from store.directory import load_directory, read_directory_file
-from store.models import IncubationRecord, OrganizationRecord
+from store.models import IncubationRecord, OrganizationRecord, TaskRecord
 from store.register import load_register, read_register_file
 from tests import factories
 from tests.conftest import PROJECT_ROOT, SAMPLE_DIRECTORY, SAMPLE_REGISTER, Skipping, migrated_engine
@@ -361,10 +361,13 @@ async def report_until_assessment(skipping: Skipping, case_no: str, summary: str
     raise AssertionError("the assessment never opened")
 
 
-async def test_extended_once_then_graduated_and_a_second_extension_is_refused(with_bases: Skipping) -> None:
+async def test_extended_once_then_graduated_after_civil_affairs_sent_the_assessment_back(with_bases: Skipping) -> None:
+    """出壳评估 by the base, reviewed by 延吉市民政局: an extension agreed, a graduation sent back once with reasons
+    that reach the base's new task, then agreed; the 出壳证书 is issued by both."""
     client = with_bases.env.client
-    case_no, _ = await apply(with_bases, "延吉市社区书法协会筹备组", base_code="YJ-FH")
-    assess = client.get_workflow_handle(case_no).execute_update
+    case_no, rep = await apply(with_bases, "延吉市社区书法协会筹备组", base_code="YJ-FH")
+    handle = client.get_workflow_handle(case_no)
+    assess = handle.execute_update
     await admit(with_bases, case_no)
     assert await report_until_assessment(with_bases, case_no, "本月开展书法公益课两次，完成章程草稿") >= 5, "six months"
     unmet = IncubationAssessment(outcome=AssessmentOutcome.graduate, criteria_met=CRITERIA[1:], actor=PIAO)
@@ -377,20 +380,66 @@ async def test_extended_once_then_graduated_and_a_second_extension_is_refused(wi
         outcome=AssessmentOutcome.extend, reasons=["备案材料尚在准备"], extension_months=3, actor=PIAO
     )
     await assess(IncubationWorkflow.assess, extend)
+    reviewing = await until_incubation(client, case_no, lambda s: pending(s, "assessment_review"))
+    assert reviewing.phase is IncubationPhase.assessing and reviewing.extensions == 0, "nothing applies before the review"
+    assert reviewing.assessment == extend
+    review = next(t for t in reviewing.tasks if t.step == "assessment_review")
+    assert (review.a.user_id, review.b.user_id, review.office.name) == ("mz-chen", "mz-lin", "延吉市民政局")
+    inbox = with_bases.service.inbox(with_bases.service.actor("mz-chen"), scope="mine")
+    assert any(t.case_no == case_no and t.step == "assessment_review" for t in inbox.items), "in civil affairs' 待办"
+    await refused(
+        assess(IncubationWorkflow.review_assessment, AssessmentReview(agree=True, actor=PIAO)), "没有找到这个孵化案件"
+    )
+    await assess(IncubationWorkflow.review_assessment, AssessmentReview(agree=True, actor=CHEN))
     extended = await until_incubation(client, case_no, lambda s: s.extensions == 1)
     assert extended.phase is IncubationPhase.incubating
-    assert any("延期出壳3个月" in e.summary for e in extended.timeline)
+    assert any("经延吉市民政局审核同意，延期出壳3个月" in e.summary for e in extended.timeline)
     assert await report_until_assessment(with_bases, case_no, "已提交备案申请，继续开展活动") >= 2
     await refused(assess(IncubationWorkflow.assess, extend), "按规定只能延期1次")
-    await assess(
-        IncubationWorkflow.assess,
-        IncubationAssessment(outcome=AssessmentOutcome.graduate, criteria_met=CRITERIA, actor=PIAO),
+
+    graduate = IncubationAssessment(outcome=AssessmentOutcome.graduate, criteria_met=CRITERIA, actor=PIAO)
+    await assess(IncubationWorkflow.assess, graduate)
+    await until_incubation(client, case_no, lambda s: pending(s, "assessment_review"))
+    before = await accepted_updates(client, case_no)
+    await refused(
+        assess(IncubationWorkflow.review_assessment, AssessmentReview(agree=False, actor=CHEN)), "不同意须写明理由"
     )
+    assert await accepted_updates(client, case_no) == before
+    back = AssessmentReview(agree=False, reasons=["财务代理协议未见原件，请核实后重新评估"], actor=CHEN)
+    await assess(IncubationWorkflow.review_assessment, back)
+    again = await until_incubation(client, case_no, lambda s: pending(s, "assessment"))
+    assert again.phase is IncubationPhase.assessing
+    returned = next(e for e in again.timeline if e.action == "assessment_returned")
+    assert "延吉市民政局不同意基地的出壳评估意见（准予出壳）" in returned.summary
+    assert "财务代理协议未见原件，请核实后重新评估" in returned.summary
+    task = next(t for t in again.tasks if t.step == "assessment" and t.status is TaskStatus.open)
+    assert "民政局退回重新评估：财务代理协议未见原件，请核实后重新评估" in task.title, "the reasons reach the base's task"
+    told = await notified(with_bases, case_no, "incubation_assessment_returned", 2)
+    assert {n.recipient_id for n in told} == {"fh-piao", "fh-jin"} and "财务代理协议未见原件" in told[0].body
+    await assessed(with_bases, case_no, graduate, AssessmentReview(agree=True, actor=CHEN))
     graduated = await until_incubation(client, case_no, lambda s: s.phase is IncubationPhase.graduated)
-    assert graduated.late_reports == 0 and graduated.ended_at is not None
+    assert graduated.late_reports == 0 and graduated.ended_at is not None and graduated.assessment == graduate
     with Session(with_bases.engine) as session:
         record = session.get(IncubationRecord, case_no)
+        rows = session.exec(select(TaskRecord).where(TaskRecord.case_no == case_no)).all()
     assert record is not None and record.outcome == "graduated" and record.phase == "graduated"
+    holders = {(r.step, r.a_user_id, r.b_user_id) for r in rows}
+    assert {("admission", "fh-piao", "fh-jin"), ("check_in", "ds-cui", "fh-jin"), ("assessment", "fh-piao", "fh-jin"),
+            ("assessment_review", "mz-chen", "mz-lin")} <= holders, "every task is in the 待办 table"  # fmt: skip
+
+    ref, text = document(with_bases, graduated, DocumentKind.graduation_certificate)
+    assert ref.issuance is not None and ref.issuance.verification_code, "checkable like other certificates"
+    assert ref.issuance.document_number and ref.issuance.document_number.startswith("延民孵证〔")
+    for fact in (
+        "延吉市社会组织孵化及创新服务基地", "出壳证书", "“延吉市社区书法协会筹备组”", "经基地出壳评估、延吉市民政局审核，达到出壳标准，准予出壳",
+        "运营单位：延吉市春晖社会工作服务中心", "其间延期出壳一次", "已完成备案或登记；有章程并按章程开展活动", "电子证照验证码",
+    ):
+        assert fact in text, fact
+    assert text.count("（盖章）") == 2, "the base and the district 民政局 both seal it"
+    outcomes = {n.subject.split("：")[-1]: n for n in await notified(with_bases, case_no, "incubation_assessed", 2)}
+    assert set(outcomes) == {"延期出壳", "准予出壳"} and outcomes["准予出壳"].recipient_id == rep.user_id
+    assert "已经民政局审核同意" in outcomes["准予出壳"].body and "出壳证书可在案件详情中下载" in outcomes["准予出壳"].body
+    assert "孵化期延至" in outcomes["延期出壳"].body
     await keep_golden(client, case_no, "incubation_extended_graduated")
 
 
