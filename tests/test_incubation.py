@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.worker import Worker
 
 from rules.policy_files import policy_in_force
 from schemas.case import Phase, TaskStatus
@@ -43,6 +44,7 @@ from tests import factories
 from tests.conftest import PROJECT_ROOT, SAMPLE_DIRECTORY, SAMPLE_REGISTER, Skipping, migrated_engine
 from tests.helpers import accepted_updates, keep_golden, shezu, until_incubation, until_state
 from tests.test_contract import document_text, notified
+from worker import WORKFLOWS, activities
 from workflows.incubation import IncubationWorkflow
 
 SAMPLE_BASES = PROJECT_ROOT / "directory" / "sample-bases.yaml"
@@ -151,7 +153,9 @@ def with_bases(skipping: Skipping) -> Skipping:
     return skipping
 
 
-async def apply(skipping: Skipping, group: str, base_code: str = "YJ-JG-FH", term_months: int = 6) -> tuple[str, Actor]:
+async def apply(
+    skipping: Skipping, group: str, base_code: str = "YJ-JG-FH", term_months: int = 6, task_queue: str | None = None
+) -> tuple[str, Actor]:
     case_no = f"FH-{uuid.uuid4().hex[:8]}"
     representative = Actor(user_id=f"rep-{case_no}", name="张秀兰", role=Role.applicant)
     application = IncubationApplication(
@@ -164,7 +168,7 @@ async def apply(skipping: Skipping, group: str, base_code: str = "YJ-JG-FH", ter
         IncubationWorkflow.run,
         IncubationRequest(case_no=case_no, application=application, representative=representative),
         id=case_no,
-        task_queue=skipping.settings.task_queue,
+        task_queue=task_queue or skipping.settings.task_queue,
     )
     return case_no, representative
 
@@ -441,6 +445,29 @@ async def test_extended_once_then_graduated_after_civil_affairs_sent_the_assessm
     assert "已经民政局审核同意" in outcomes["准予出壳"].body and "出壳证书可在案件详情中下载" in outcomes["准予出壳"].body
     assert "孵化期延至" in outcomes["延期出壳"].body
     await keep_golden(client, case_no, "incubation_extended_graduated")
+
+
+async def test_a_long_term_continues_as_new_between_reports_and_still_graduates(with_bases: Skipping) -> None:
+    """A worker whose cases continue beyond 150 events: a six-month term of reports spans several runs, each
+    carrying the whole state, and the assessment and its review still follow."""
+    own = with_bases.settings.model_copy(update={"task_queue": f"shezu-incubation-{uuid.uuid4().hex[:8]}", "history_limit": 150})
+    client = with_bases.env.client
+    async with Worker(
+        client, task_queue=own.task_queue, workflows=WORKFLOWS, activities=activities(own, with_bases.engine, client),
+        activity_executor=ThreadPoolExecutor(max_workers=4),
+    ):
+        case_no, _ = await apply(with_bases, "春光社区舞蹈队", base_code="YJ-FH", task_queue=own.task_queue)
+        await admit(with_bases, case_no)
+        first_run = (await client.get_workflow_handle(case_no).describe()).run_id
+        reports = await report_until_assessment(with_bases, case_no, "本月排练四次，参加社区演出一次")
+        state = await until_incubation(client, case_no, lambda s: True)
+        assert state.runs >= 2 and any(e.action == "continued" for e in state.timeline)
+        assert state.reports == reports and sum(t.step == "check_in" for t in state.tasks) == reports, "nothing lost"
+        assert (await client.get_workflow_handle(case_no).describe()).run_id != first_run, "a new run holds it now"
+        graduate = IncubationAssessment(outcome=AssessmentOutcome.graduate, criteria_met=CRITERIA, actor=PIAO)
+        await assessed(with_bases, case_no, graduate, AssessmentReview(agree=True, actor=CHEN))
+        done = await until_incubation(client, case_no, lambda s: s.phase is IncubationPhase.graduated)
+        assert [d.kind for d in done.documents] == [DocumentKind.incubation_agreement, DocumentKind.graduation_certificate]
 
 
 async def file_from_incubation(skipping: Skipping, group: str) -> tuple[str, str, Actor]:
