@@ -14,9 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from activities.calendar import working_calendar
 from api.deps import CaseNo, Incubations, Service, Who, signed_in
 from pages.common import TASK_PAGES, Form, back_to, page_count, page_number, parsed, render, track_named
 from rules.policy_files import PolicyNotFound, policy_in_force
+from rules.workdays import working_days_left
 from schemas.application import Track
 from schemas.case import PhaseName
 from schemas.incubation import SERVICE_LABELS, IncubationPolicy
@@ -25,6 +27,7 @@ from schemas.localtime import local_date
 from schemas.people import Actor, Role
 from service import incubation_views as iv
 from service.common import ServiceError
+from service.views import DUE_SOON_WORKING_DAYS
 from store import bases as base_store
 
 router = APIRouter()
@@ -72,6 +75,20 @@ def progress(case: iv.IncubationView, staff: bool) -> list[dict[str, str]]:
     return [*line, {"name": case.phase_name, "status": "ended"}]
 
 
+def report_due(incubations: Incubations, case: iv.IncubationView) -> dict[str, Any] | None:
+    """The mentor's open report: when it is due and how many working days are left (on the working calendar,
+    as 待办 counts them), or that it is late."""
+    holder = next((h for h in case.holders if h.step == "check_in"), None)
+    if holder is None:
+        return None
+    due = holder.deadline.due_date
+    if holder.overdue:
+        return {"due": due, "late": True}
+    now = incubations.now()
+    left = working_days_left(now, due, working_calendar(incubations.engine, range(local_date(now).year, due.year + 1)))
+    return {"due": due, "late": False, "left": left, "soon": left <= DUE_SOON_WORKING_DAYS}
+
+
 def _lines(text: object) -> list[str]:
     return [line.strip() for line in str(text or "").splitlines() if line.strip()][:10]
 
@@ -116,6 +133,7 @@ def _case_page(
         filing_home="/my/cases/" if group else "/work/cases/",
         outcomes=FILING_OUTCOMES,
         outcomes_assess=[(o.value, o.label) for o in AssessmentOutcome],
+        due=report_due(incubations, case) if "report" in case.actions else None,
         mentors=mentors.mentors if mentors else [],
         services=[(s.value, s.label) for s in mentors.services] if mentors else [],
         communities=service.communities() if "start_filing" in case.actions else [],

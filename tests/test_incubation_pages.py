@@ -20,6 +20,8 @@ from api.app import create_app
 from schemas.accounts import AccountInput
 from schemas.case import Phase, TaskStatus
 from schemas.incubation_case import IncubationPhase, IncubationState
+from schemas.people import Actor, Role
+from service import incubation_views as iv
 from service import views
 from service.accounts import AccountService
 from service.incubation import IncubationService
@@ -165,7 +167,7 @@ async def test_a_group_applies_is_admitted_files_from_inside_and_graduates_with_
     await as_user(page, desk, MENTOR, "/work/incubations")
     await page.get_by_role("link", name=GROUP_NAME).click()
     report = page.get_by_role("region", name="提交孵化报告")
-    assert re.search(r"本期报告请于\d{4}年\d{1,2}月\d{1,2}日前提交", await report.inner_text())
+    assert re.search(r"本期报告请于\d{4}年\d{1,2}月\d{1,2}日前提交，还有 \d+ 个工作日", await report.inner_text())
     await report.get_by_label("孵化报告").fill("本月开展读书分享会四次，完成章程初稿，准备备案材料")
     await checked(page, "incubation-mentor-report")
     await report.get_by_role("button", name="提交孵化报告").click()
@@ -240,7 +242,12 @@ async def test_a_group_applies_is_admitted_files_from_inside_and_graduates_with_
     await page.wait_for_url(re.compile(r"done=assessment"))
     await until_incubation(client, case_no, lambda s: pending(s, "assessment_review"))
 
-    await as_user(page, desk, CIVIL_AFFAIRS, "/work/incubations")
+    await as_user(page, desk, CIVIL_AFFAIRS, "/work/tasks")
+    task = page.locator(f'a[href="/work/incubations/{case_no}"]')
+    assert await task.count() == 1, "the review task in 待办 leads to the incubation"
+    await page.goto(f"{desk.url}/work/cases/{filing_no}")
+    assert await page.get_by_role("link", name=case_no).get_attribute("href") == f"/work/incubations/{case_no}"
+    await page.goto(f"{desk.url}/work/incubations")
     await page.get_by_label("孵化基地").select_option(value="YJ-FH")
     await page.get_by_role("button", name="筛选").click()
     await page.get_by_role("link", name=GROUP_NAME).click()
@@ -263,3 +270,43 @@ async def test_a_group_applies_is_admitted_files_from_inside_and_graduates_with_
     served = await page.request.get(desk.url + certificate)
     assert served.ok and (await served.body()).startswith(b"%PDF"), "the certificate is a PDF the group can keep"
 
+
+
+async def test_a_full_base_lists_the_next_group_in_words_and_in_order(desk: Desk, page: Page) -> None:
+    """建工 branch has two places: once both are taken, the group the base admits next waits, and everyone
+    reads its position: the group on its page, the base in its list, the public on the base page."""
+    skipping, client = desk.skipping, desk.skipping.env.client
+    incubations = IncubationService(skipping.settings, skipping.engine, client)
+    staff = skipping.service.actor(STAFF)
+    for n, name in enumerate(("民安邻里互助队", "建工太极拳队")):
+        group = Actor(user_id=f"grp-full-{n}", name="张秀兰", role=Role.applicant)
+        application = iv.IncubationApplicationInput(
+            base_code="YJ-JG-FH", group_name=name, plan="开展邻里互助和健身活动，学习备案和财务管理", term_months=6
+        )
+        receipt = await incubations.apply(group, application)
+        await until_incubation(client, receipt.case_no, lambda s: pending(s, "admission"))
+        await incubations.decide_admission(staff, receipt.case_no, True, [])
+        await until_incubation(client, receipt.case_no, lambda s: s.phase is IncubationPhase.incubating)
+
+    await as_user(page, desk, OTHER_GROUP, "/bases/YJ-JG-FH/apply")
+    assert "席位已满（共 2 个），现在申请将列入候补名单" in await page.get_by_role("main").inner_text()
+    await page.get_by_label("组织或团队名称").fill("春光社区手工编织队")
+    await page.get_by_label("入孵计划").fill("组织社区妇女开展手工编织公益活动，学习备案办理")
+    await page.get_by_role("button", name="提交入孵申请").click()
+    await page.wait_for_url(re.compile(r"done=applied"))
+    case_no = page.url.split("/my/incubations/")[1].split("?")[0]
+    await until_incubation(client, case_no, lambda s: pending(s, "admission"))
+    await incubations.decide_admission(staff, case_no, True, [])
+    await until_shown(page, "您在候补名单第 1 位，有席位空出时将首先递补")
+    assert "候补" in await page.get_by_role("region", name="孵化进度").inner_text()
+    await checked(page, "incubation-group-waiting")
+
+    await as_user(page, desk, STAFF, "/work/incubations")
+    queue = await page.get_by_role("region", name="候补名单").inner_text()
+    assert "第 1 位：春光社区手工编织队" in queue
+    await checked(page, "incubation-staff-list")
+
+    await page.context.clear_cookies()
+    await page.goto(desk.url + "/bases/YJ-JG-FH")
+    assert "席位已满（共 2 个），1 个团队在候补" in await page.get_by_role("main").inner_text()
+    await checked(page, "incubation-base-full")
