@@ -77,13 +77,13 @@ def progress(case: iv.IncubationView, staff: bool) -> list[dict[str, str]]:
 
 def report_due(incubations: Incubations, case: iv.IncubationView) -> dict[str, Any] | None:
     """The mentor's open report: when it is due and how many working days are left (on the working calendar,
-    as 待办 counts them), or that it is late."""
+    as 待办 counts them), or that it is late: past its date, or already handed to the base's B岗 for that."""
     holder = next((h for h in case.holders if h.step == "check_in"), None)
     if holder is None:
         return None
     due = holder.deadline.due_date
-    if holder.overdue:
-        return {"due": due, "late": True}
+    if holder.overdue or holder.post == "B":
+        return {"due": due, "late": True, "holder": holder.holder}
     now = incubations.now()
     left = working_days_left(now, due, working_calendar(incubations.engine, range(local_date(now).year, due.year + 1)))
     return {"due": due, "late": False, "left": left, "soon": left <= DUE_SOON_WORKING_DAYS}

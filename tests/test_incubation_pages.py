@@ -34,6 +34,7 @@ OTHER_GROUP = "grp-li"
 STAFF = "fh-piao"
 MENTOR = "ds-han"
 OTHER_MENTOR = "ds-li"
+BRANCH_MENTOR = "ds-cui"
 CIVIL_AFFAIRS = "mz-chen"
 PEOPLE = {
     GROUP: "王芳",
@@ -41,6 +42,7 @@ PEOPLE = {
     STAFF: "朴美玲",
     MENTOR: "韩雪梅",
     OTHER_MENTOR: "李文静",
+    BRANCH_MENTOR: "崔明哲",
     CIVIL_AFFAIRS: "陈洁",
 }
 GROUP_NAME = "春光社区银发读书会"
@@ -310,3 +312,21 @@ async def test_a_full_base_lists_the_next_group_in_words_and_in_order(desk: Desk
     await page.goto(desk.url + "/bases/YJ-JG-FH")
     assert "席位已满（共 2 个），1 个团队在候补" in await page.get_by_role("main").inner_text()
     await checked(page, "incubation-base-full")
+
+    # a report not in by its due date is late, in words and in colour, on the mentor's form
+    await skipping.sleep(timedelta(days=40))
+    await as_user(page, desk, BRANCH_MENTOR, "/work/incubations")
+    await page.get_by_role("link", name="民安邻里互助队").click()
+    late = page.get_by_role("region", name="提交孵化报告").locator(".notice.error")
+    await until_shown(page, "本期报告已逾期")
+    assert "逾期的报告会被记录" in await late.inner_text()
+    await checked(page, "incubation-mentor-report-late")
+
+    # the waiting group leaves with its reasons
+    await as_user(page, desk, OTHER_GROUP, f"/my/incubations/{case_no}")
+    await page.get_by_label("退出理由（必填，每行一条）").fill("成员另有安排，暂不入孵")
+    await page.get_by_role("button", name="退出孵化").click()
+    await page.wait_for_url(re.compile(r"done=exit"))
+    gone = await until_incubation(client, case_no, lambda s: s.phase is IncubationPhase.exited)
+    assert gone.reasons == ["成员另有安排，暂不入孵"]
+    await until_shown(page, "已退出孵化")
