@@ -134,6 +134,7 @@ def _case_page(
         outcomes=FILING_OUTCOMES,
         outcomes_assess=[(o.value, o.label) for o in AssessmentOutcome],
         due=report_due(incubations, case) if "report" in case.actions else None,
+        rules=rules_today(incubations, incubations.base(case.base_code).jurisdiction) if "assess" in case.actions else None,
         mentors=mentors.mentors if mentors else [],
         services=[(s.value, s.label) for s in mentors.services] if mentors else [],
         communities=service.communities() if "start_filing" in case.actions else [],
@@ -185,10 +186,10 @@ async def base(request: Request, who: Who, incubations: Incubations, code: CaseN
 # --- the group ----------------------------------------------------------------------------------------------
 
 
-def _term(incubations: Incubations, found: iv.BaseView) -> IncubationPolicy | None:
-    """The incubation rules in force today where the base is (codes nest: YJ-JG → YJ), for the form to state
-    the term allowed; the workflow still judges the application by the rules in force when it arrives."""
-    parts = found.jurisdiction.split("-")
+def rules_today(incubations: Incubations, jurisdiction: str) -> IncubationPolicy | None:
+    """The incubation rules in force today where a base is (codes nest: YJ-JG → YJ), for a form to state the
+    term or the extension allowed; the workflow still judges by the rules its case recorded."""
+    parts = jurisdiction.split("-")
     chain = ["-".join(parts[:n]) for n in range(len(parts), 0, -1)]
     try:
         policy, _ = policy_in_force(incubations.settings.policies_dir, chain, local_date(datetime.now(UTC)))
@@ -201,7 +202,7 @@ def _apply_page(
     request: Request, who: Who, incubations: Incubations, code: str, status_code: int = 200, **context: Any
 ) -> Response:
     found = incubations.base(code)
-    term = _term(incubations, found)
+    term = rules_today(incubations, found.jurisdiction)
     typed = context.pop("typed", None) or {"term_months": str(term.min_term_months) if term else ""}
     return render(request, "incubation/apply.html", who, status_code=status_code, b=found, term=term, typed=typed, **context)
 
