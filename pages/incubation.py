@@ -62,14 +62,13 @@ def progress(case: iv.IncubationView, staff: bool) -> list[dict[str, str]]:
     waited = case.phase is IncubationPhase.waiting or any(e.phase_after == IncubationPhase.waiting for e in case.timeline)
     steps = [(p, n) for p, n in PROGRESS if p is not IncubationPhase.waiting or waited]
     phases = [p for p, _ in steps]
+    if case.phase is IncubationPhase.graduated:
+        return [{"name": n.future, "status": "done"} for _, n in steps]
     if case.phase in phases:
         at = phases.index(case.phase)
-        ended = case.phase is IncubationPhase.graduated
-        return [
-            {"name": n.future if i < at or ended else (n.staff if staff else n.applicant) if i == at else n.future,
-             "status": "done" if i < at or ended else "current" if i == at else "to_come"}
-            for i, (_, n) in enumerate(steps)
-        ]  # fmt: skip
+        line = [{"name": n.future, "status": "done"} for _, n in steps[:at]]
+        line.append({"name": steps[at][1].staff if staff else steps[at][1].applicant, "status": "current"})
+        return line + [{"name": n.future, "status": "to_come"} for _, n in steps[at + 1 :]]
     reached = {IncubationPhase(e.phase_after) for e in case.timeline if e.phase_after in IncubationPhase.__members__}
     line = [{"name": n.future, "status": "done"} for p, n in steps if p in reached or p is IncubationPhase.applied]
     return [*line, {"name": case.phase_name, "status": "ended"}]
@@ -101,10 +100,6 @@ def _typed(form: FormData) -> dict[str, Any]:
     return typed
 
 
-def _is_staff(actor: Actor) -> bool:
-    return actor.role is not Role.applicant
-
-
 def _case_page(
     request: Request,
     who: Who,
@@ -119,7 +114,7 @@ def _case_page(
     actor = service.actor(signed_in(who))
     case = incubations.view(actor, case_no)
     group = case.audience == "group"
-    mentors = base_store.base(service.engine, case.base_code) if "decide_admission" in case.actions else None
+    offered = base_store.base(service.engine, case.base_code) if "decide_admission" in case.actions else None
     return render(
         request,
         "incubation/case.html",
@@ -135,8 +130,8 @@ def _case_page(
         outcomes_assess=[(o.value, o.label) for o in AssessmentOutcome],
         due=report_due(incubations, case) if "report" in case.actions else None,
         rules=rules_today(incubations, incubations.base(case.base_code).jurisdiction) if "assess" in case.actions else None,
-        mentors=mentors.mentors if mentors else [],
-        services=[(s.value, s.label) for s in mentors.services] if mentors else [],
+        mentors=offered.mentors if offered else [],
+        services=[(s.value, s.label) for s in offered.services] if offered else [],
         communities=service.communities() if "start_filing" in case.actions else [],
         tracks=list(Track),
         done=DONE.get(request.query_params.get("done", "")),
@@ -290,7 +285,7 @@ async def work_list(
     """The caller's incubations by phase (a base's, a mentor's, the jurisdiction's), and each base's waiting
     list in order."""
     actor = service.actor(signed_in(who))
-    if not _is_staff(actor):
+    if actor.role is Role.applicant:
         raise ServiceError("forbidden", "该页面供孵化基地、导师和民政部门使用；入孵的团队请在“我的孵化”中查看")
     page = page_number(page)
     chosen_phase = IncubationPhase(phase) if phase in IncubationPhase.__members__ else None
