@@ -141,6 +141,7 @@ async def test_a_group_applies_is_admitted_files_from_inside_and_graduates_with_
     await checked(page, "incubation-group-applied")
     await page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的孵化").click()
     assert GROUP_NAME in await page.get_by_role("main").inner_text()
+    await checked(page, "incubation-my-list")
 
     # the base's A岗 admits it with a mentor and services of the base; a refusal without reasons is refused
     await as_user(page, desk, STAFF, "/work/incubations")
@@ -252,6 +253,7 @@ async def test_a_group_applies_is_admitted_files_from_inside_and_graduates_with_
     await page.goto(f"{desk.url}/work/incubations")
     await page.get_by_label("孵化基地").select_option(value="YJ-FH")
     await page.get_by_role("button", name="筛选").click()
+    await checked(page, "incubation-civil-affairs-list")
     await page.get_by_role("link", name=GROUP_NAME).click()
     review = page.get_by_role("region", name="审核出壳评估")
     assert "准予出壳" in await review.inner_text()
