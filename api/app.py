@@ -21,11 +21,13 @@ from api.routes import accounts as account_routes
 from api.routes import audit, documents, filings, lots, notifications, overview, ratings, system, verify
 from api.routes import contracts as contract_routes
 from api.routes import fairs as fair_routes
+from api.routes import incubation as incubation_routes
 from service.accounts import AccountService
 from service.cases import CaseService
 from service.connection import connect_temporal, read_model
 from service.contracts import ContractService
 from service.fairs import FairService
+from service.incubation import IncubationService
 from service.oidc import SingleSignOn
 from settings import Settings, get_settings
 
@@ -36,8 +38,8 @@ DOCS_ASSETS = "/api/docs-assets"
 so the documentation works on an isolated government network."""
 
 AREAS = (
-    system, account_routes, filings, notifications, ratings, documents, fair_routes, lots, contract_routes, audit, verify,
-    overview,
+    system, account_routes, filings, notifications, ratings, documents, fair_routes, lots, contract_routes,
+    incubation_routes, audit, verify, overview,
 )
 """The router modules, one per area, in the order their routes are matched."""
 
@@ -47,6 +49,7 @@ def create_app(
     service: CaseService | None = None,
     fairs: FairService | None = None,
     contracts: ContractService | None = None,
+    incubations: IncubationService | None = None,
 ) -> FastAPI:
     """The app; tests pass ready services, production builds them from settings at start-up."""
 
@@ -58,6 +61,7 @@ def create_app(
             app.state.service = CaseService(config, engine, client)
             app.state.fairs = FairService(config, engine, client)
             app.state.contracts = ContractService(config, engine, client)
+            app.state.incubations = IncubationService(config, engine, client)
             app.state.accounts = AccountService(config, engine)
             app.state.sso = SingleSignOn(config) if config.single_sign_on else None
         yield
@@ -85,6 +89,7 @@ def create_app(
     app.state.service = service
     app.state.fairs = fairs
     app.state.contracts = contracts
+    app.state.incubations = incubations or (IncubationService(service.settings, service.engine, service._client) if service else None)
     app.state.accounts = AccountService(service.settings, service.engine) if service else None
     app.state.sso = SingleSignOn(service.settings) if service and service.settings.single_sign_on else None
     errors.install(app)

@@ -13,6 +13,7 @@ from service.cases import CaseService
 from service.common import SIGN_IN_FIRST, ServiceError
 from service.contracts import ContractService
 from service.fairs import FairService
+from service.incubation import IncubationService
 from service.views import PAGE_LIMIT, PAGE_LIMIT_MAX
 
 
@@ -26,6 +27,10 @@ def fair_service(request: Request) -> FairService:
 
 def contract_service(request: Request) -> ContractService:
     return request.app.state.contracts
+
+
+def incubation_service(request: Request) -> IncubationService:
+    return request.app.state.incubations
 
 
 SESSION_COOKIE = "shezu_session"
@@ -124,6 +129,7 @@ def current_user(who: Annotated[Caller, Depends(caller)]) -> str | None:
 Service = Annotated[CaseService, Depends(case_service)]
 Fairs = Annotated[FairService, Depends(fair_service)]
 Contracts = Annotated[ContractService, Depends(contract_service)]
+Incubations = Annotated[IncubationService, Depends(incubation_service)]
 UserId = Annotated[str | None, Depends(current_user)]
 Accounts = Annotated[AccountService, Depends(account_service)]
 Who = Annotated[Caller, Depends(caller)]
@@ -143,6 +149,8 @@ CaseNo = Annotated[str, key("案件编号，如 YJ-JG-BA-2026-00001")]
 FairNo = Annotated[str, key("社洽会编号")]
 LotNo = Annotated[str, key("项目编号")]
 ContractNo = Annotated[str, key("合同编号")]
+IncubationNo = Annotated[str, key("孵化案号，如 YJ-JG-FH-2026-00001")]
+BaseCode = Annotated[str, key("孵化基地编号，如 YJ-FH")]
 ItemId = Annotated[str, key("编号（异议、需求、投标、质疑、节点）")]
 
 

@@ -29,6 +29,7 @@ from cli.common import (
 )
 from cli.contracts import contract_app
 from cli.fairs import fair_app, lot_app
+from cli.incubation import incubation_app
 from schemas.application import Application, Track
 from schemas.localtime import local_text
 from schemas.money import yuan
@@ -48,7 +49,6 @@ calendar_app = typer.Typer(help="工作日日历（国务院办公厅放假安�
 directory_app = typer.Typer(help="辖区与人员名录（AB岗）", no_args_is_help=True)
 readmodel_app = typer.Typer(help="读模型", no_args_is_help=True)
 register_app = typer.Typer(help="社会组织名录", no_args_is_help=True)
-incubation_app = typer.Typer(help="社会组织孵化基地（1+8+N）", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(directory_app, name="directory")
 app.add_typer(readmodel_app, name="readmodel")
@@ -501,21 +501,6 @@ def incubation_load_bases(file: Path) -> None:
     except (ValidationError, OSError, ValueError) as error:
         fail(f"孵化基地文件有误：{error}")
     typer.echo(f"已导入 {count} 个孵化基地")
-
-
-@incubation_app.command("bases")
-def incubation_bases(jurisdiction: str = typer.Option("", help="辖区代码，如 YJ；默认全部")) -> None:
-    """列出孵化基地及其空余席位和服务内容。"""
-    from store.bases import bases_in, places_taken
-
-    engine = read_model(get_settings())
-    found = bases_in(engine, jurisdiction)
-    if not found:
-        typer.echo("没有孵化基地，请先用 shezu incubation load-bases 导入")
-    for base in found:
-        free = base.capacity - places_taken(engine, base.code)
-        services = "、".join(s.label for s in base.services)
-        typer.echo(f"{base.code}  {base.name}（{base.kind.label}）  空余席位 {free}/{base.capacity}  服务：{services}")
 
 
 @readmodel_app.command("rebuild")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from schemas.application import Application
 from schemas.incubation import Service
 from schemas.incubation_case import AssessmentOutcome, IncubationApplication, IncubationPhase
 from schemas.text import MultiLine, Reason, RequestModel, SingleLine
@@ -48,12 +47,6 @@ class AssessmentReviewInput(RequestModel):
 
 class ExitInput(RequestModel):
     reasons: list[Reason] = Field(min_length=1, max_length=10, title="退出理由")
-
-
-class FilingInput(RequestModel):
-    """备案/登记 from inside incubation: the same application a filing takes (``POST /api/cases``)."""
-
-    application: Application
 
 
 # --- what the service answers ---------------------------------------------------------------------------
