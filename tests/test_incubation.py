@@ -498,6 +498,8 @@ async def test_a_filing_started_in_incubation_is_approved_and_becomes_its_milest
     reached = await until_incubation(client, case_no, lambda s: s.organization is not None)
     assert reached.organization == filing_no and reached.filings[0].outcome == "approved"
     assert any(e.action == "milestone_reached" and filing_no in e.summary for e in reached.timeline)
+    [told] = await notified(with_bases, case_no, "incubation_milestone", 1)
+    assert told.recipient_id == representative.user_id and f"已获准予（{filing_no}）" in told.body
     with Session(with_bases.engine) as session:
         record = session.get(IncubationRecord, case_no)
         organization = session.get(OrganizationRecord, filing_no)
@@ -521,6 +523,8 @@ async def test_a_refused_filing_is_recorded_and_the_group_may_file_again(with_ba
     await service.decide(service.actor("jg-zhou"), filing_no, refusal)
     missed = await until_incubation(client, case_no, lambda s: s.filings[0].outcome is not None)
     assert missed.filings[0].outcome == "refused" and missed.organization is None
+    [told] = await notified(with_bases, case_no, "incubation_milestone", 1)
+    assert "未获准予：活动场所与本社区无关" in told.body
     assert any(
         "未获准予：活动场所与本社区无关" in e.summary and "可在孵化期内再次申请" in e.summary for e in missed.timeline
     )
