@@ -42,7 +42,7 @@ from store.models import IncubationRecord, OrganizationRecord, TaskRecord
 from store.register import load_register, read_register_file
 from tests import factories
 from tests.conftest import PROJECT_ROOT, SAMPLE_DIRECTORY, SAMPLE_REGISTER, Skipping, migrated_engine
-from tests.helpers import accepted_updates, keep_golden, shezu, until_incubation, until_state
+from tests.helpers import accepted_updates, keep_golden, misplaced_seals, shezu, until_incubation, until_state
 from tests.test_contract import document_text, notified
 from worker import WORKFLOWS, activities
 from workflows.incubation import IncubationWorkflow
@@ -440,6 +440,8 @@ async def test_extended_once_then_graduated_after_civil_affairs_sent_the_assessm
     ):
         assert fact in text, fact
     assert text.count("（盖章）") == 2, "the base and the district 民政局 both seal it"
+    agreement, _ = document(with_bases, graduated, DocumentKind.incubation_agreement)
+    assert misplaced_seals(with_bases.settings.documents_dir, {"出壳证书": ref, "入孵协议": agreement}) == {}
     outcomes = {n.subject.split("：")[-1]: n for n in await notified(with_bases, case_no, "incubation_assessed", 2)}
     assert set(outcomes) == {"延期出壳", "准予出壳"} and outcomes["准予出壳"].recipient_id == rep.user_id
     assert "已经民政局审核同意" in outcomes["准予出壳"].body and "出壳证书可在案件详情中下载" in outcomes["准予出壳"].body
@@ -498,6 +500,8 @@ async def test_a_filing_started_in_incubation_is_approved_and_becomes_its_milest
     reached = await until_incubation(client, case_no, lambda s: s.organization is not None)
     assert reached.organization == filing_no and reached.filings[0].outcome == "approved"
     assert any(e.action == "milestone_reached" and filing_no in e.summary for e in reached.timeline)
+    [told] = await notified(with_bases, case_no, "incubation_milestone", 1)
+    assert told.recipient_id == representative.user_id and f"已获准予（{filing_no}）" in told.body
     with Session(with_bases.engine) as session:
         record = session.get(IncubationRecord, case_no)
         organization = session.get(OrganizationRecord, filing_no)
@@ -521,6 +525,8 @@ async def test_a_refused_filing_is_recorded_and_the_group_may_file_again(with_ba
     await service.decide(service.actor("jg-zhou"), filing_no, refusal)
     missed = await until_incubation(client, case_no, lambda s: s.filings[0].outcome is not None)
     assert missed.filings[0].outcome == "refused" and missed.organization is None
+    [told] = await notified(with_bases, case_no, "incubation_milestone", 1)
+    assert "未获准予：活动场所与本社区无关" in told.body
     assert any(
         "未获准予：活动场所与本社区无关" in e.summary and "可在孵化期内再次申请" in e.summary for e in missed.timeline
     )

@@ -1,10 +1,12 @@
 """孵化: one durable case per group in a base, from its application to graduation (出壳) or exit.
 
-application → admission review by the base (AB岗, working-day deadline, reasons for a refusal) → a place,
-or the base's waiting list until one frees → a mentor and the term → the mentor's reports on the policy's
-schedule (reminded before, handed to the base's B岗 and flagged late when missed) → 出壳评估 on the policy's
-criteria → graduated, extended once with reasons, or exited with reasons. Ending frees the place, which goes
-to the head of the waiting list (store/bases.py says why that is race-free) and that group's case is told.
+application → admission review by the base (AB岗, working-day deadline; a mentor and services of its own, or
+reasons for a refusal) → a place, or the base's waiting list until one frees → the term and its 入孵协议 → the
+mentor's reports on the policy's schedule (reminded before; when missed, flagged late and handed to the base's
+B岗, then told to the district 民政局) → 出壳评估 by the base on the policy's criteria, reviewed by the 民政局
+(sent back with reasons until it agrees) → graduated with a 出壳证书, extended once, or exited. Ending frees the
+place, which goes to the head of the waiting list (store/bases.py says why that is race-free) and that group's
+case is told.
 
 The group, the base or civil affairs may end it early (with reasons) at any point.
 """
