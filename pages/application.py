@@ -174,8 +174,8 @@ async def _take_step(
         if current == "review":
             application = Application.model_validate(draft)
             if incubation:
-                filed = await request.app.state.incubations.start_filing(actor, incubation, application)
-                return back_to(f"/my/incubations/{incubation}?done=filed&filing={filed.case_no}")
+                await request.app.state.incubations.start_filing(actor, incubation, application)
+                return back_to(f"/my/incubations/{incubation}?done=filed")
             receipt = await service.submit(service.actor(actor.user_id, application.applicant_name), application)
             return back_to(f"/my/cases/{receipt.case_no}?done=submitted")
         if current == "materials":
