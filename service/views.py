@@ -21,6 +21,7 @@ from schemas.contracts import (
     Tranche,
 )
 from schemas.documents import DocumentRef
+from schemas.incubation import IncubationHistory
 from schemas.policy import GreenChannel, PolicyRef, RubricDimension, TrackPolicy
 from schemas.procurement import (
     Bid,
@@ -604,6 +605,13 @@ class InboxPage(Page[TaskView]):
     jurisdictions: list[InboxChoice]
 
 
+class IncubationHistoryView(IncubationHistory):
+    """One incubation in a register entry, with its status and the sentence the entry shows."""
+
+    status: str = Field(description="孵化中 / 已出壳 / 已退出")
+    text: str = Field(description="入孵基地和时间、孵化期间的备案登记、出壳或退出（日期、证书编号或理由）")
+
+
 class OrganizationView(BaseModel):
     """An organization in the register that the caller represents."""
 
@@ -611,6 +619,7 @@ class OrganizationView(BaseModel):
     name: str
     track: str
     grade: str = Field(description="最近一次绩效评价等级；无则为空")
+    incubations: list[IncubationHistoryView] = Field(default_factory=list, description="孵化经历（入孵的才列出），先早后晚")
 
 
 class NotificationPage(Page[NotificationView]):

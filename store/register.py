@@ -15,12 +15,14 @@ from sqlmodel import Session, select
 
 from schemas.application import Track
 from schemas.contracts import BankAccount, PerformanceRecord
+from schemas.documents import DocumentRef
+from schemas.incubation import IncubationHistory
 from schemas.localtime import SHANGHAI
 from schemas.procurement import GRADE_PATTERN, OrganizationFacts
 from schemas.text import RequestModel, SingleLine, name_key
 from store import directory
 from store.db import session_scope
-from store.models import OrganizationRecord
+from store.models import IncubationBaseRecord, IncubationRecord, OrganizationRecord
 
 
 class RegisterEntry(BaseModel):
@@ -138,7 +140,44 @@ def facts(engine: Engine, key: str) -> OrganizationFacts | None:
         barred_until_year=record.barred_until_year,
         performance_grade=record.performance_grade,
         performance_year=record.performance_year,
+        incubations=incubation_history(engine, key),
     )
+
+
+CERTIFICATE_KIND = "graduation_certificate"
+
+
+def incubation_history(engine: Engine, key: str) -> list[IncubationHistory]:
+    """The organization's incubations from their projection (so a read-model rebuild keeps them), oldest first:
+    only those it was admitted to; an application refused or still waiting is no part of its record."""
+    with Session(engine) as session:
+        query = (
+            select(IncubationRecord, IncubationBaseRecord)
+            .join(IncubationBaseRecord, IncubationBaseRecord.code == IncubationRecord.base_code)  # type: ignore[arg-type]
+            .where(IncubationRecord.organization == key, IncubationRecord.admitted_at.is_not(None))  # type: ignore[union-attr]
+            .order_by(IncubationRecord.admitted_at)  # type: ignore[arg-type]
+        )
+        rows = session.exec(query).all()
+    history = []
+    for record, base in rows:
+        state = record.state or {}
+        certificate = next((d for d in state.get("documents", []) if d.get("kind") == CERTIFICATE_KIND), None)
+        history.append(
+            IncubationHistory(
+                case_no=record.case_no,
+                base_code=record.base_code,
+                base_name=base.name,
+                admitted_at=record.admitted_at,
+                filing_case_no=record.filing_case_no,
+                filed_at=record.filed_at,
+                outcome=record.outcome if record.outcome in ("graduated", "exited") else None,
+                ended_at=record.ended_at,
+                certificate_number=DocumentRef.model_validate(certificate).reference if certificate else None,
+                reasons=state.get("reasons", []) if record.outcome == "exited" else [],
+            )
+        )
+    return history
+
 
 
 def record_performance(engine: Engine, performance: PerformanceRecord) -> None:

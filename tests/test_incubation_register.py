@@ -1,0 +1,103 @@
+"""The register remembers incubation, and a fair's screening and ranking use it as the policy says: an
+organization that left a base without graduating is barred for a while, a graduate ranks first on a tie."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from api.app import create_app
+from schemas.localtime import SHANGHAI, date_in_words
+from schemas.procurement import LotPhase
+from service.fairs import FairService
+from store import bases
+from store.models import IncubationRecord
+from tests.conftest import GATEWAY, PROJECT_ROOT, Skipping
+from tests.fair_helpers import published_fair
+from tests.helpers import until_lot
+
+SAMPLE_BASES = PROJECT_ROOT / "directory" / "sample-bases.yaml"
+RULE = "《延吉市社区社会组织备案登记与孵化培育规则》（2026.12）孵化培育·社洽会公平竞争条款"
+
+
+def incubated(skipping: Skipping, organization: str, outcome: str | None, admitted: datetime, ended: datetime | None, **state: object) -> None:
+    """An incubation as its workflow's projection leaves it in the read model (the source of the register's history)."""
+    with Session(skipping.engine) as session:
+        session.add(
+            IncubationRecord(
+                case_no=f"FH-{organization}-{admitted:%m%d}", base_code="YJ-JG-FH", jurisdiction="YJ-JG", group_name=organization,
+                organization=organization, representative_id="rep", phase=outcome or "incubating", revision=3,
+                admitted_at=admitted, ended_at=ended, outcome=outcome, updated_at=ended or admitted,
+                state={"reasons": [], "documents": [], **state},
+            )
+        )
+        session.commit()
+
+
+@pytest.fixture(scope="module")
+def register_with_incubations(skipping: Skipping) -> Skipping:
+    bases.load_bases(skipping.engine, bases.read_bases_file(SAMPLE_BASES))
+    return skipping
+
+
+async def test_an_exited_organization_is_barred_and_a_graduate_ranks_first_on_a_tie(register_with_incubations: Skipping) -> None:
+    skipping = register_with_incubations
+    now = await skipping.env.get_current_time()
+    incubated(skipping, "YJ-REG-0003", "exited", now - timedelta(days=200), now - timedelta(days=60), reasons=["连续三次未参加导师辅导"])
+    incubated(skipping, "YJ-REG-0002", "graduated", now - timedelta(days=300), now - timedelta(days=30))
+    fair = await published_fair(skipping)
+    lot_no = fair.lots[0]
+    await fair.bid(lot_no, "YJ-REG-0001", 25_000_000)
+    await fair.bid(lot_no, "YJ-REG-0002", 26_000_000)  # dearer: without the preference it would rank behind 0001
+    await fair.bid(lot_no, "YJ-REG-0003", 24_000_000)
+    await fair.bid(lot_no, "XQ-REG-0001", 20_000_000)
+    state = await fair.close_bidding(lot_no)
+
+    screening = {s.organization: s for s in state.screenings}
+    assert not screening["YJ-REG-0003"].eligible
+    failure = "；".join(screening["YJ-REG-0003"].failures)
+    assert "退出" in failure and "不足12个月" in failure and RULE in failure and "连续三次未参加导师辅导" in history(screening["YJ-REG-0003"])
+    assert screening["YJ-REG-0002"].eligible and screening["YJ-REG-0002"].graduated
+    assert "已出壳" in history(screening["YJ-REG-0002"])
+    assert screening["XQ-REG-0001"].eligible and not screening["XQ-REG-0001"].graduated
+    assert [c.condition for c in screening["XQ-REG-0001"].checks if "孵化" in c.condition] == []
+
+    same = {"plan": 30, "capacity": 25, "budget": 15, "reputation": 8}
+    ids = {org: await fair.bid_id(lot_no, org) for org in ("YJ-REG-0001", "YJ-REG-0002", "XQ-REG-0001")}
+    points = {ids["YJ-REG-0001"]: same, ids["YJ-REG-0002"]: same, ids["XQ-REG-0001"]: {**same, "plan": 20}}
+    await fair.score_all(lot_no, points)
+    ranked = await until_lot(fair.client, lot_no, lambda s: s.ranking is not None and s.phase is not LotPhase.evaluation)
+    assert ranked.ranking is not None
+    order = [e.organization for e in ranked.ranking.entries]
+    assert order == ["YJ-REG-0002", "YJ-REG-0001", "XQ-REG-0001"]
+    second = ranked.ranking.entries[1]
+    assert second.tie_note == f"与第1名得分相同，第1名为孵化出壳的社会组织，依据{RULE}优先，排其后"
+    assert ranked.ranking.tie_break.startswith("最终得分相同的，孵化出壳的社会组织排前")
+    assert ranked.ranking.entries[2].tie_note is None  # a lower score: nothing to break
+
+
+def history(screening) -> str:  # type: ignore[no-untyped-def]
+    return next(c.detail for c in screening.checks if c.condition == "孵化经历")
+
+
+async def test_the_register_entry_lists_each_incubation_and_how_it_ended(register_with_incubations: Skipping) -> None:
+    skipping = register_with_incubations
+    now = await skipping.env.get_current_time()
+    incubated(skipping, "YJ-REG-0005", "graduated", now - timedelta(days=400), now - timedelta(days=100))
+    incubated(skipping, "YJ-REG-0005", None, now - timedelta(days=20), None)
+    fairs = FairService(skipping.settings, skipping.engine, skipping.env.client)
+    app = create_app(service=skipping.service, fairs=fairs)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test", headers=GATEWAY) as api:
+        entry = (await api.get("/api/my/organizations", headers={"X-User-Id": "org-hemei"})).json()["items"][0]
+        unincubated = (await api.get("/api/my/organizations", headers={"X-User-Id": "org-chunhui"})).json()["items"][0]
+    assert entry["key"] == "YJ-REG-0005"
+    assert [(h["base_name"], h["status"]) for h in entry["incubations"]] == [
+        ("建工街道社会组织孵化分基地", "已出壳"), ("建工街道社会组织孵化分基地", "孵化中"),
+    ]
+    ended = (now - timedelta(days=100)).astimezone(SHANGHAI).date()
+    assert f"{date_in_words(ended)}已出壳" in entry["incubations"][0]["text"]
+    assert entry["incubations"][1]["text"].endswith("孵化中")
+    assert unincubated["incubations"] == []
