@@ -15,6 +15,7 @@ from schemas.contracts import (
     ContractPlan,
     ContractResult,
     Evaluation,
+    IncubationProgress,
     Milestone,
     Rectification,
     Signature,
@@ -569,6 +570,9 @@ class ContractView(BaseModel):
     your_tasks: list[str] = Field(default_factory=list, description="调用者本人（A岗或B岗）现在可以办理的任务编号")
     single_source_reasons: list[str] = Field(default_factory=list, description="单一来源采购的申请理由")
     rubric: list[RubricDimension] = Field(default_factory=list, description="绩效评价的各维度及其满分（政策规定）")
+    progress: dict[str, IncubationProgress] = Field(
+        default_factory=dict, description="未验收的孵化成果节点：节点编号 → 合同期内当前达成数和计入的组织（按读模型即时统计）"
+    )
     satisfaction_weight: int = Field(default=0, description="服务对象满意率折算的满分")
 
 

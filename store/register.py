@@ -11,13 +11,13 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from schemas.application import Track
-from schemas.contracts import BankAccount, PerformanceRecord
+from schemas.contracts import BankAccount, IncubatedOrganization, IncubationMeasure, PerformanceRecord
 from schemas.documents import DocumentRef
 from schemas.incubation import IncubationHistory
-from schemas.localtime import SHANGHAI
+from schemas.localtime import SHANGHAI, local_date
 from schemas.procurement import GRADE_PATTERN, OrganizationFacts
 from schemas.text import RequestModel, SingleLine, name_key
 from store import directory
@@ -178,6 +178,28 @@ def incubation_history(engine: Engine, key: str) -> list[IncubationHistory]:
         )
     return history
 
+
+
+def incubation_outcomes(engine: Engine, measure: IncubationMeasure, bases: list[str], start: date, end: date) -> list[IncubatedOrganization]:
+    """The incubations of ``bases`` that reached ``measure`` (admitted, filed or registered, graduated) on a
+    day from ``start`` to ``end``, both included, in the order they reached it: what a hub's contract counts."""
+    with Session(engine) as session:
+        records = session.exec(select(IncubationRecord).where(col(IncubationRecord.base_code).in_(bases))).all()
+    reached = []
+    for record in records:
+        moment = {
+            "admitted": record.admitted_at,
+            "filed": record.filed_at,
+            "graduated": record.ended_at if record.outcome == "graduated" else None,
+        }[measure]
+        if moment is not None and start <= local_date(moment) <= end:
+            reached.append((moment, record))
+    return [
+        IncubatedOrganization(
+            case_no=r.case_no, name=r.group_name, organization=r.organization, base_code=r.base_code, on=local_date(moment)
+        )
+        for moment, r in sorted(reached, key=lambda pair: (pair[0], pair[1].case_no))
+    ]
 
 
 def record_performance(engine: Engine, performance: PerformanceRecord) -> None:

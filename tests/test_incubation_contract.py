@@ -1,0 +1,107 @@
+"""The hub's own contract: a milestone counted in its bases' incubation outcomes is reported only once the
+target is reached, carries the figures and the organizations to the buyer, and is then paid as any other."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from api.app import create_app
+from schemas.contracts import ContractPhase, TrancheStatus
+from service import views
+from service.contracts import ContractService
+from store import bases
+from store.models import IncubationRecord
+from tests.conftest import GATEWAY, PROJECT_ROOT, Skipping
+from tests.contract_helpers import BUYER, ORGANIZER, REPORT, Contract, plan
+
+SAMPLE_BASES = PROJECT_ROOT / "directory" / "sample-bases.yaml"
+HUB, HUB_ORG = "org-chunhui", "YJ-REG-0001"
+"""延吉市春晖社会工作服务中心 runs the headquarters YJ-FH and the 建工 branch (directory/sample-bases.yaml)."""
+
+
+def graduated(skipping: Skipping, case_no: str, base_code: str, on: datetime) -> None:
+    """A graduation as the incubation workflow's projection leaves it in the read model."""
+    with Session(skipping.engine) as session:
+        session.add(
+            IncubationRecord(
+                case_no=case_no, base_code=base_code, jurisdiction="YJ", group_name=f"{case_no}读书会", organization=None,
+                representative_id="rep", phase="graduated", revision=5, admitted_at=on - timedelta(days=200), ended_at=on,
+                outcome="graduated", updated_at=on, state={},
+            )
+        )
+        session.commit()
+
+
+@pytest.fixture(scope="module")
+def hub(skipping: Skipping) -> Skipping:
+    bases.load_bases(skipping.engine, bases.read_bases_file(SAMPLE_BASES))
+    return skipping
+
+
+def hub_plan(start, amount: int) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """The helpers' plan, its first milestone 2 graduates of the headquarters."""
+    body = plan(start, amount).model_dump(mode="json")
+    body["milestones"][0]["deliverable"] = {"measure": "graduated", "count": 2, "bases": ["YJ-FH"]}
+    return body
+
+
+async def test_a_graduation_target_is_refused_short_accepted_when_reached_then_paid(hub: Skipping) -> None:
+    skipping = hub
+    service = ContractService(skipping.settings, skipping.engine, skipping.env.client)
+    request = views.SingleSourceInput(
+        title="延吉市社会组织孵化及创新服务基地运营",
+        service_content="运营孵化基地总部：入孵评审、导师辅导、备案登记指导和出壳评估",
+        supplier=HUB_ORG, amount_fen=6_000_000, duration_months=12,
+        reasons=["春晖是本市唯一具备孵化基地运营经验的枢纽型社会组织"],
+    )
+    contract_no = (await service.single_source(service.actor(BUYER), request)).contract_no
+    contract = Contract(service, skipping.env.client, skipping, contract_no)
+    await contract.until(lambda s: s.phase is ContractPhase.approval and s.open_tasks)
+    await service.approve_single_source(service.actor(ORGANIZER), contract_no, views.ApprovalInput(approve=True))
+    await contract.until(lambda s: s.phase is ContractPhase.drafting)
+    start = await contract.today()
+    now = await skipping.env.get_current_time()
+
+    app = create_app(service=skipping.service, contracts=service)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shezu.test", headers=GATEWAY) as api:
+        buyer, supplier = {"X-User-Id": BUYER}, {"X-User-Id": HUB}
+        wrong = hub_plan(start, 6_000_000)
+        wrong["milestones"][0]["deliverable"]["bases"] = ["YJ-HN-FH", "YJ-XX"]
+        refused = await api.post(f"/api/contracts/{contract_no}/plan", json=wrong, headers=buyer)
+        assert refused.status_code == 422
+        assert refused.json()["details"] == [
+            "节点1：河南街道社会组织孵化分基地（YJ-HN-FH）不由承接方「延吉市春晖社会工作服务中心」运营，不能计入本合同",
+            "节点1：孵化基地 YJ-XX 不存在，请填写基地代码（如 YJ-FH）",
+        ]
+        assert (await api.post(f"/api/contracts/{contract_no}/plan", json=hub_plan(start, 6_000_000), headers=buyer)).status_code == 200
+        await contract.until(lambda s: s.phase is ContractPhase.signing)
+        await service.sign(service.actor(BUYER), contract_no, views.SigningInput(party="buyer"))
+        await service.sign(service.actor(HUB), contract_no, views.SigningInput(party="supplier"))
+        await contract.until(lambda s: s.phase is ContractPhase.in_force)
+
+        graduated(skipping, f"FH-{contract_no}-1", "YJ-FH", now + timedelta(hours=1))
+        graduated(skipping, f"FH-{contract_no}-old", "YJ-FH", now - timedelta(days=3))  # before the term: not counted
+        graduated(skipping, f"FH-{contract_no}-hn", "YJ-HN-FH", now + timedelta(hours=1))  # another hub's base
+        view = (await api.get(f"/api/contracts/{contract_no}", headers=buyer)).json()
+        assert view["progress"]["M1"]["reached"] == 1 and view["progress"]["M1"]["target"] == 2
+        short = await api.post(f"/api/contracts/{contract_no}/milestones/M1/report", json=REPORT.model_dump(mode="json"), headers=supplier)
+        assert short.status_code == 409
+        assert short.json()["message"] == "节点M1要求已出壳2家，合同期内目前已出壳1家，还差1家，达到后再提交履约报告"
+        assert (await contract.state()).milestone("M1").reports == []  # type: ignore[union-attr]
+
+        graduated(skipping, f"FH-{contract_no}-2", "YJ-FH", now + timedelta(hours=2))
+        sent = await api.post(f"/api/contracts/{contract_no}/milestones/M1/report", json=REPORT.model_dump(mode="json"), headers=supplier)
+        assert sent.status_code == 200, sent.text
+
+    state = await contract.until(lambda s: any(t.step == "acceptance" and t.subject == "M1" for t in s.open_tasks))
+    progress = state.milestone("M1").reports[0].progress  # type: ignore[union-attr]
+    assert progress is not None and progress.text == "已出壳 2/2 家"
+    assert [o.case_no for o in progress.organizations] == [f"FH-{contract_no}-1", f"FH-{contract_no}-2"]
+    await service.review_delivery(service.actor(BUYER), contract_no, "M1", views.DeliveryReviewInput(accept=True))
+    state = await contract.until(lambda s: s.payment("T2").status is TrancheStatus.instructed)
+    paid = await contract.disburse("T2")
+    assert paid.payment("T2").status is TrancheStatus.paid
