@@ -3,18 +3,25 @@ target is reached, carries the figures and the organizations to the buyer, and i
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
+import pytest_asyncio
+from playwright.async_api import Page, expect
 from sqlmodel import Session
 
 from api.app import create_app
+from schemas.accounts import AccountInput
 from schemas.contracts import ContractPhase, TrancheStatus
 from service import views
+from service.accounts import AccountService
 from service.contracts import ContractService
 from store import bases
 from store.models import IncubationRecord
+from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, serving, shot, sign_in_as
 from tests.conftest import GATEWAY, PROJECT_ROOT, Skipping
 from tests.contract_helpers import BUYER, ORGANIZER, REPORT, Contract, plan
 
@@ -49,9 +56,8 @@ def hub_plan(start, amount: int) -> dict:  # type: ignore[no-untyped-def, type-a
     return body
 
 
-async def test_a_graduation_target_is_refused_short_accepted_when_reached_then_paid(hub: Skipping) -> None:
-    skipping = hub
-    service = ContractService(skipping.settings, skipping.engine, skipping.env.client)
+async def hub_contract(service: ContractService, skipping: Skipping) -> str:
+    """A single-source contract with the hub for running the headquarters, approved and in drafting."""
     request = views.SingleSourceInput(
         title="延吉市社会组织孵化及创新服务基地运营",
         service_content="运营孵化基地总部：入孵评审、导师辅导、备案登记指导和出壳评估",
@@ -63,6 +69,14 @@ async def test_a_graduation_target_is_refused_short_accepted_when_reached_then_p
     await contract.until(lambda s: s.phase is ContractPhase.approval and s.open_tasks)
     await service.approve_single_source(service.actor(ORGANIZER), contract_no, views.ApprovalInput(approve=True))
     await contract.until(lambda s: s.phase is ContractPhase.drafting)
+    return contract_no
+
+
+async def test_a_graduation_target_is_refused_short_accepted_when_reached_then_paid(hub: Skipping) -> None:
+    skipping = hub
+    service = ContractService(skipping.settings, skipping.engine, skipping.env.client)
+    contract_no = await hub_contract(service, skipping)
+    contract = Contract(service, skipping.env.client, skipping, contract_no)
     start = await contract.today()
     now = await skipping.env.get_current_time()
 
@@ -105,3 +119,55 @@ async def test_a_graduation_target_is_refused_short_accepted_when_reached_then_p
     state = await contract.until(lambda s: s.payment("T2").status is TrancheStatus.instructed)
     paid = await contract.disburse("T2")
     assert paid.payment("T2").status is TrancheStatus.paid
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def desk(hub: Skipping) -> AsyncIterator[str]:
+    settings, engine, client = hub.settings, hub.engine, hub.env.client
+    app = create_app(service=hub.service, contracts=ContractService(settings, engine, client))
+    accounts = AccountService(settings, engine)
+    for user_id, name in {BUYER: "金海燕", HUB: "朴春花"}.items():
+        accounts.open_account(AccountInput(user_id=user_id, name=name, password=PASSWORD), by="test")
+    async with serving(app) as url:
+        yield url
+
+
+async def test_the_buyer_sets_a_target_in_the_plan_editor_and_the_supplier_sees_how_many_more(hub: Skipping, desk: str, page: Page) -> None:
+    service = ContractService(hub.settings, hub.engine, hub.env.client)
+    contract_no = await hub_contract(service, hub)
+    contract = Contract(service, hub.env.client, hub, contract_no)
+    await page.set_viewport_size(PHONE)
+    await sign_in_as(page, desk, BUYER, f"/contracts/{contract_no}")
+    # the other test's graduations are at the headquarters; this contract counts the 建工 branch
+    await page.get_by_label("节点1名称").fill("第一批组织出壳")
+    await page.get_by_label("节点1交付成果（每行一项）").fill("出壳评估报告")
+    await page.get_by_label("节点1完成日期").fill(await page.get_by_label("合同结束日期").input_value())
+    await page.get_by_label("节点1孵化成果指标（孵化基地运营合同适用）").select_option(label="已出壳")
+    await page.get_by_label("节点1目标数（家，合同期内）").fill("2")
+    await page.get_by_label("节点1计入的孵化基地（基地代码，多个用空格分隔，如 YJ-FH YJ-JG-FH）").fill("yj-fh YJ-HN-FH")
+    await page.get_by_label("拨付1金额（元）").fill("60000")
+    await page.get_by_label("拨付1条件").select_option(label="节点验收后")
+    await page.get_by_label("拨付1对应节点（条件为节点验收时）").select_option(label="节点1")
+    problems = page.locator("#plan-problems")
+    await expect(problems).to_contain_text("河南街道社会组织孵化分基地（YJ-HN-FH）不由承接方", timeout=15_000)
+    await page.get_by_label("节点1计入的孵化基地（基地代码，多个用空格分隔，如 YJ-FH YJ-JG-FH）").fill("YJ-JG-FH")
+    await expect(problems).to_contain_text("计划可以提交", timeout=15_000)
+    assert await serious_accessibility_problems(page) == []
+    await shot(page, "contract-hub-plan-editor")
+    await page.get_by_role("button", name="提交履约计划").click()
+    await page.wait_for_url(re.compile(r"done=plan"))
+    await contract.until(lambda s: s.phase is ContractPhase.signing)
+    await service.sign(service.actor(BUYER), contract_no, views.SigningInput(party="buyer"))
+    await service.sign(service.actor(HUB), contract_no, views.SigningInput(party="supplier"))
+    await contract.until(lambda s: s.phase is ContractPhase.in_force)
+    graduated(hub, f"FH-{contract_no}-1", "YJ-JG-FH", await hub.env.get_current_time() + timedelta(hours=1))
+
+    await page.context.clear_cookies()
+    await sign_in_as(page, desk, HUB, f"/contracts/{contract_no}")
+    milestones = page.get_by_role("region", name="服务节点")
+    await expect(milestones).to_contain_text("合同期内已出壳2家（计入基地 YJ-JG-FH） · 目前已出壳 1/2 家，还差1家")
+    await page.get_by_label("履约情况").fill("本节点已有1个组织通过出壳评估。")
+    await page.get_by_role("button", name="提交履约报告").click()
+    await expect(page.get_by_role("main")).to_contain_text("还差1家，达到后再提交履约报告")
+    assert await serious_accessibility_problems(page) == []
+    await shot(page, "contract-hub-report-short")
