@@ -3,21 +3,31 @@ organization that left a base without graduating is barred for a while, a gradua
 
 from __future__ import annotations
 
+import re
+import subprocess
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
+import pytest_asyncio
+from playwright.async_api import Page, expect
 from sqlmodel import Session
 
 from api.app import create_app
+from schemas.accounts import AccountInput
+from schemas.documents import DocumentKind
 from schemas.localtime import SHANGHAI, date_in_words
 from schemas.procurement import LotPhase
+from service.accounts import AccountService
 from service.fairs import FairService
 from store import bases
+from store.files import content_path
 from store.models import IncubationRecord
+from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, serving, shot, sign_in_as
 from tests.conftest import GATEWAY, PROJECT_ROOT, Skipping
 from tests.fair_helpers import published_fair
-from tests.helpers import until_lot
+from tests.helpers import until_fair, until_lot
 
 SAMPLE_BASES = PROJECT_ROOT / "directory" / "sample-bases.yaml"
 RULE = "《延吉市社区社会组织备案登记与孵化培育规则》（2026.12）孵化培育·社洽会公平竞争条款"
@@ -43,13 +53,40 @@ def register_with_incubations(skipping: Skipping) -> Skipping:
     return skipping
 
 
-async def test_an_exited_organization_is_barred_and_a_graduate_ranks_first_on_a_tie(register_with_incubations: Skipping) -> None:
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def desk(register_with_incubations: Skipping) -> AsyncIterator[str]:
+    skipping = register_with_incubations
+    app = create_app(service=skipping.service, fairs=FairService(skipping.settings, skipping.engine, skipping.env.client))
+    accounts = AccountService(skipping.settings, skipping.engine)
+    for user_id, name in {"mz-chen": "陈洁", "org-hemei": "李红梅"}.items():
+        accounts.open_account(AccountInput(user_id=user_id, name=name, password=PASSWORD), by="test")
+    async with serving(app) as url:
+        yield url
+
+
+async def seen_by(page: Page, url: str, user_id: str, path: str, name: str) -> None:
+    await page.context.clear_cookies()
+    await page.set_viewport_size(PHONE)
+    await sign_in_as(page, url, user_id, path)
+    assert await serious_accessibility_problems(page) == [], name
+    await shot(page, name)
+
+
+async def test_an_exited_organization_is_barred_and_a_graduate_ranks_first_on_a_tie(
+    register_with_incubations: Skipping, desk: str, page: Page
+) -> None:
     skipping = register_with_incubations
     now = await skipping.env.get_current_time()
     incubated(skipping, "YJ-REG-0003", "exited", now - timedelta(days=200), now - timedelta(days=60), reasons=["连续三次未参加导师辅导"])
     incubated(skipping, "YJ-REG-0002", "graduated", now - timedelta(days=300), now - timedelta(days=30))
     fair = await published_fair(skipping)
     lot_no = fair.lots[0]
+    published = await until_fair(fair.client, fair.fair_no, lambda s: any(d.kind is DocumentKind.demand_catalogue for d in s.documents))
+    catalogue = next(d for d in published.documents if d.kind is DocumentKind.demand_catalogue)
+    pdf = content_path(skipping.settings.documents_dir, catalogue.pdf_sha256, "pdf")
+    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout)
+    text = re.sub(r"社洽会编号：[-A-Z0-9]+—\d+—", "", text)  # the page footer, where the paragraph breaks across pages
+    assert f"依据{RULE}：投标截止前12个月内退出孵化基地（未出壳）的社会组织，资格审查不予通过；最终得分相同的，经孵化基地出壳的社会组织排名在前" in text
     await fair.bid(lot_no, "YJ-REG-0001", 25_000_000)
     await fair.bid(lot_no, "YJ-REG-0002", 26_000_000)  # dearer: without the preference it would rank behind 0001
     await fair.bid(lot_no, "YJ-REG-0003", 24_000_000)
@@ -78,12 +115,20 @@ async def test_an_exited_organization_is_barred_and_a_graduate_ranks_first_on_a_
     assert ranked.ranking.tie_break.startswith("最终得分相同的，孵化出壳的社会组织排前")
     assert ranked.ranking.entries[2].tie_note is None  # a lower score: nothing to break
 
+    await seen_by(page, desk, "mz-chen", f"/lots/{lot_no}", "lot-incubation-screening-ranking")
+    screening_section = page.get_by_role("region", name="资格审查结果")
+    await expect(screening_section).to_contain_text("✗ 不符合：退出孵化限制")
+    await expect(screening_section).to_contain_text("✓ 符合：孵化经历（“延吉市夕阳红养老服务协会”")
+    await expect(page.get_by_role("region", name="评审结果")).to_contain_text(second.tie_note)
+
 
 def history(screening) -> str:  # type: ignore[no-untyped-def]
     return next(c.detail for c in screening.checks if c.condition == "孵化经历")
 
 
-async def test_the_register_entry_lists_each_incubation_and_how_it_ended(register_with_incubations: Skipping) -> None:
+async def test_the_register_entry_lists_each_incubation_and_how_it_ended(
+    register_with_incubations: Skipping, desk: str, page: Page
+) -> None:
     skipping = register_with_incubations
     now = await skipping.env.get_current_time()
     incubated(skipping, "YJ-REG-0005", "graduated", now - timedelta(days=400), now - timedelta(days=100))
@@ -101,3 +146,9 @@ async def test_the_register_entry_lists_each_incubation_and_how_it_ended(registe
     assert f"{date_in_words(ended)}已出壳" in entry["incubations"][0]["text"]
     assert entry["incubations"][1]["text"].endswith("孵化中")
     assert unincubated["incubations"] == []
+
+    await seen_by(page, desk, "org-hemei", "/my/cases", "my-cases-register-incubation")
+    entry_card = page.get_by_role("region", name="我代表的社会组织（社会组织名录）")
+    await expect(entry_card).to_contain_text("延吉市和美家庭服务中心")
+    await expect(entry_card).to_contain_text(f"已出壳：{date_in_words((now - timedelta(days=400)).astimezone(SHANGHAI).date())}入孵建工街道社会组织孵化分基地")
+    await expect(entry_card).to_contain_text("孵化中：")
