@@ -25,6 +25,9 @@ def _clean(values: list[str]) -> list[str]:
 # --- the plan: milestones and the payment schedule -----------------------------------------------
 
 
+LISTED_ORGANIZATIONS = 100
+"""A target's bound, and how many counted organizations a report carries: each report stays in the contract's
+state, which travels whole (about 20 KB a report at most)."""
 IncubationMeasure = Literal["admitted", "filed", "graduated"]
 MEASURE_LABELS: dict[str, str] = {"admitted": "已入孵", "filed": "孵化期间已备案或登记", "graduated": "已出壳"}
 BaseCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)*$", max_length=40)]
@@ -35,7 +38,7 @@ class IncubationDeliverable(RequestModel):
     pays the operator by progress (用社会组织孵化培育社会组织)."""
 
     measure: IncubationMeasure = Field(title="孵化成果（admitted 入孵 / filed 孵化期间备案或登记 / graduated 出壳）")
-    count: int = Field(ge=1, le=1000, title="目标数（家）")
+    count: int = Field(ge=1, le=LISTED_ORGANIZATIONS, title="目标数（家）")
     bases: list[BaseCode] = Field(min_length=1, max_length=20, title="计入的孵化基地（基地代码）")
 
     @field_validator("bases")
@@ -160,7 +163,7 @@ class IncubationProgress(BaseModel):
     measure: IncubationMeasure
     target: int
     reached: int
-    organizations: list[IncubatedOrganization]
+    organizations: list[IncubatedOrganization] = Field(description="the first ones to reach it, at most LISTED_ORGANIZATIONS")
     counted_at: AwareDatetime
 
     @property

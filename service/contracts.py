@@ -25,6 +25,7 @@ from rules.permissions import refuse_task_actor
 from schemas.case import ActionReceipt
 from schemas.contracts import (
     CONTRACT_PHASE_NAMES,
+    LISTED_ORGANIZATIONS,
     MEASURE_LABELS,
     AmendmentAnswer,
     AmendmentApproval,
@@ -216,7 +217,8 @@ class ContractService(Service):
             return None
         reached = register.incubation_outcomes(self.engine, target.measure, target.bases, state.plan.start_date, state.plan.end_date)
         return IncubationProgress(
-            measure=target.measure, target=target.count, reached=len(reached), organizations=reached, counted_at=self.now()
+            measure=target.measure, target=target.count, reached=len(reached), organizations=reached[:LISTED_ORGANIZATIONS],
+            counted_at=self.now(),
         )
 
     def check_plan(self, actor: Actor, contract_no: str, plan: ContractPlan) -> views.PlanCheckView:

@@ -24,6 +24,7 @@ from store.models import IncubationRecord
 from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, serving, shot, sign_in_as
 from tests.conftest import GATEWAY, PROJECT_ROOT, Skipping
 from tests.contract_helpers import BUYER, ORGANIZER, REPORT, Contract, plan
+from tests.helpers import keep_golden
 
 SAMPLE_BASES = PROJECT_ROOT / "directory" / "sample-bases.yaml"
 HUB, HUB_ORG = "org-chunhui", "YJ-REG-0001"
@@ -119,6 +120,7 @@ async def test_a_graduation_target_is_refused_short_accepted_when_reached_then_p
     state = await contract.until(lambda s: s.payment("T2").status is TrancheStatus.instructed)
     paid = await contract.disburse("T2")
     assert paid.payment("T2").status is TrancheStatus.paid
+    await keep_golden(skipping.env.client, contract_no, "contract_incubation_milestone_paid")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -27,7 +27,7 @@ from store.models import IncubationRecord
 from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, serving, shot, sign_in_as
 from tests.conftest import GATEWAY, PROJECT_ROOT, Skipping
 from tests.fair_helpers import published_fair
-from tests.helpers import until_fair, until_lot
+from tests.helpers import keep_golden, until_fair, until_lot
 
 SAMPLE_BASES = PROJECT_ROOT / "directory" / "sample-bases.yaml"
 RULE = "《延吉市社区社会组织备案登记与孵化培育规则》（2026.12）孵化培育·社洽会公平竞争条款"
@@ -114,6 +114,7 @@ async def test_an_exited_organization_is_barred_and_a_graduate_ranks_first_on_a_
     assert second.tie_note == f"与第1名得分相同，第1名为孵化出壳的社会组织，依据{RULE}优先，排其后"
     assert ranked.ranking.tie_break.startswith("最终得分相同的，孵化出壳的社会组织排前")
     assert ranked.ranking.entries[2].tie_note is None  # a lower score: nothing to break
+    await keep_golden(fair.client, lot_no, "lot_incubation_barred_graduate_first")
 
     await seen_by(page, desk, "mz-chen", f"/lots/{lot_no}", "lot-incubation-screening-ranking")
     screening_section = page.get_by_role("region", name="资格审查结果")
