@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
@@ -15,10 +15,12 @@ from playwright.async_api import Page, expect
 from sqlmodel import Session
 
 from api.app import create_app
+from rules.eligibility import incubation_checks
 from schemas.accounts import AccountInput
-from schemas.documents import DocumentKind
+from schemas.documents import DocumentKind, DocumentRef
+from schemas.incubation import IncubationFairRules, IncubationHistory
 from schemas.localtime import SHANGHAI, date_in_words
-from schemas.procurement import LotPhase
+from schemas.procurement import LotPhase, OrganizationFacts
 from service.accounts import AccountService
 from service.fairs import FairService
 from store import bases
@@ -45,6 +47,13 @@ def incubated(skipping: Skipping, organization: str, outcome: str | None, admitt
             )
         )
         session.commit()
+
+
+def document_text(skipping: Skipping, document: DocumentRef) -> str:
+    """The issued PDF's text without whitespace or the page footers (社洽会编号：… — 2 —), where a sentence may break."""
+    pdf = content_path(skipping.settings.documents_dir, document.pdf_sha256, "pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return re.sub(r"[\u4e00-\u9fff]{2,6}编号：[-A-Z0-9]+—\d+—", "", re.sub(r"\s+", "", text))
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +92,7 @@ async def test_an_exited_organization_is_barred_and_a_graduate_ranks_first_on_a_
     lot_no = fair.lots[0]
     published = await until_fair(fair.client, fair.fair_no, lambda s: any(d.kind is DocumentKind.demand_catalogue for d in s.documents))
     catalogue = next(d for d in published.documents if d.kind is DocumentKind.demand_catalogue)
-    pdf = content_path(skipping.settings.documents_dir, catalogue.pdf_sha256, "pdf")
-    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout)
-    text = re.sub(r"社洽会编号：[-A-Z0-9]+—\d+—", "", text)  # the page footer, where the paragraph breaks across pages
+    text = document_text(skipping, catalogue)
     assert f"依据{RULE}：投标截止前12个月内退出孵化基地（未出壳）的社会组织，资格审查不予通过；最终得分相同的，经孵化基地出壳的社会组织排名在前" in text
     await fair.bid(lot_no, "YJ-REG-0001", 25_000_000)
     await fair.bid(lot_no, "YJ-REG-0002", 26_000_000)  # dearer: without the preference it would rank behind 0001
@@ -114,6 +121,8 @@ async def test_an_exited_organization_is_barred_and_a_graduate_ranks_first_on_a_
     assert second.tie_note == f"与第1名得分相同，第1名为孵化出壳的社会组织，依据{RULE}优先，排其后"
     assert ranked.ranking.tie_break.startswith("最终得分相同的，孵化出壳的社会组织排前")
     assert ranked.ranking.entries[2].tie_note is None  # a lower score: nothing to break
+    report = next(d for d in ranked.documents if d.kind is DocumentKind.evaluation_report)
+    assert re.sub(r"\s+", "", second.tie_note) in document_text(skipping, report)
     await keep_golden(fair.client, lot_no, "lot_incubation_barred_graduate_first")
 
     await seen_by(page, desk, "mz-chen", f"/lots/{lot_no}", "lot-incubation-screening-ranking")
@@ -153,3 +162,30 @@ async def test_the_register_entry_lists_each_incubation_and_how_it_ended(
     await expect(entry_card).to_contain_text("延吉市和美家庭服务中心")
     await expect(entry_card).to_contain_text(f"已出壳：{date_in_words((now - timedelta(days=400)).astimezone(SHANGHAI).date())}入孵建工街道社会组织孵化分基地")
     await expect(entry_card).to_contain_text("孵化中：")
+
+
+def test_the_bar_counts_whole_months_back_from_the_deadline_and_only_exits_bar() -> None:
+    rules = IncubationFairRules(exited_bar_months=12, prefer_graduates=True, basis="孵化规则第八条")
+    deadline = date(2026, 12, 14)
+
+    def facts(*history: IncubationHistory) -> OrganizationFacts:
+        return OrganizationFacts(
+            key="YJ-REG-0009", name="延吉市示例服务中心", track="service_institution", community_full_name="建工街道春光社区",
+            jurisdiction_chain=["YJ", "YJ-JG", "YJ-JG-CG"], standing="good", incubations=list(history),
+        )
+
+    def left(outcome: str, day: date) -> IncubationHistory:
+        ended = datetime.combine(day, datetime.min.time(), SHANGHAI)
+        return IncubationHistory(
+            case_no="FH-1", base_code="YJ-FH", base_name="延吉市社会组织孵化及创新服务基地", admitted_at=ended - timedelta(days=180),
+            outcome=outcome, ended_at=ended, reasons=["未按计划开展活动"] if outcome == "exited" else [],
+        )
+
+    def barred(organization: OrganizationFacts) -> list[str]:
+        return [c.detail for c in incubation_checks(organization, deadline, rules) if not c.met]
+
+    assert barred(facts(left("exited", date(2025, 12, 15)))) != []  # the deadline is the last day of the 12 months
+    assert barred(facts(left("exited", date(2025, 12, 14)))) == []  # 12 whole months ago: the bar has run out
+    assert barred(facts(left("graduated", date(2026, 12, 1)))) == []
+    assert incubation_checks(facts(), deadline, rules) == []  # never incubated: nothing to say
+    assert barred(facts(left("exited", date(2026, 6, 1)))) and incubation_checks(facts(left("exited", date(2026, 6, 1))), deadline, None)[0].met
