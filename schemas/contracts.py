@@ -46,6 +46,10 @@ class IncubationDeliverable(RequestModel):
     def _distinct(cls, bases: list[str]) -> list[str]:
         return list(dict.fromkeys(bases))
 
+    @property
+    def text(self) -> str:
+        return f"合同期内{MEASURE_LABELS[self.measure]}{self.count}家（计入孵化基地 {'、'.join(self.bases)}）"
+
 
 class MilestoneInput(RequestModel):
     title: SingleLine = Field(min_length=2, max_length=80, title="节点名称")

@@ -4,6 +4,7 @@ target is reached, carries the figures and the organizations to the buyer, and i
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -16,10 +17,12 @@ from sqlmodel import Session
 from api.app import create_app
 from schemas.accounts import AccountInput
 from schemas.contracts import ContractPhase, TrancheStatus
+from schemas.documents import DocumentKind
 from service import views
 from service.accounts import AccountService
 from service.contracts import ContractService
 from store import bases
+from store.files import content_path
 from store.models import IncubationRecord
 from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, serving, shot, sign_in_as
 from tests.conftest import GATEWAY, PROJECT_ROOT, Skipping
@@ -96,7 +99,11 @@ async def test_a_graduation_target_is_refused_short_accepted_when_reached_then_p
         await contract.until(lambda s: s.phase is ContractPhase.signing)
         await service.sign(service.actor(BUYER), contract_no, views.SigningInput(party="buyer"))
         await service.sign(service.actor(HUB), contract_no, views.SigningInput(party="supplier"))
-        await contract.until(lambda s: s.phase is ContractPhase.in_force)
+        signed = await contract.until(lambda s: s.phase is ContractPhase.in_force and any(d.kind is DocumentKind.contract for d in s.documents))
+        document = next(d for d in reversed(signed.documents) if d.kind is DocumentKind.contract)
+        pdf = content_path(skipping.settings.documents_dir, document.pdf_sha256, "pdf")
+        text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout)
+        assert "孵化成果：合同期内已出壳2家（计入孵化基地YJ-FH）" in text  # the table cell wraps after it
 
         graduated(skipping, f"FH-{contract_no}-1", "YJ-FH", now + timedelta(hours=1))
         graduated(skipping, f"FH-{contract_no}-old", "YJ-FH", now - timedelta(days=3))  # before the term: not counted
@@ -167,7 +174,7 @@ async def test_the_buyer_sets_a_target_in_the_plan_editor_and_the_supplier_sees_
     await page.context.clear_cookies()
     await sign_in_as(page, desk, HUB, f"/contracts/{contract_no}")
     milestones = page.get_by_role("region", name="服务节点")
-    await expect(milestones).to_contain_text("合同期内已出壳2家（计入基地 YJ-JG-FH） · 目前已出壳 1/2 家，还差1家")
+    await expect(milestones).to_contain_text("合同期内已出壳2家（计入孵化基地 YJ-JG-FH） · 目前已出壳 1/2 家，还差1家")
     await page.get_by_label("履约情况").fill("本节点已有1个组织通过出壳评估。")
     await page.get_by_role("button", name="提交履约报告").click()
     await expect(page.get_by_role("main")).to_contain_text("还差1家，达到后再提交履约报告")
