@@ -346,6 +346,9 @@ class ContractService(Service):
         return await self._act(actor, contract_no, ContractWorkflow.submit_rectification, payload)
 
     async def propose_amendment(self, actor: Actor, contract_no: str, amendment: AmendmentInput) -> ActionReceipt:
+        state = self._visible_state(actor, contract_no)
+        if party_of(state, self.party(actor, state)) and (problems := self._deliverable_problems(state, amendment.plan)):
+            raise ServiceError("invalid", "变更后履约计划的孵化成果指标需要修改：" + "；".join(problems), problems)
         payload = AmendmentProposal(actor=self._acting(actor, contract_no), amendment=amendment)
         return await self._act(actor, contract_no, ContractWorkflow.propose_amendment, payload)
 

@@ -145,6 +145,7 @@ def facts(engine: Engine, key: str) -> OrganizationFacts | None:
 
 
 CERTIFICATE_KIND = "graduation_certificate"
+"""The 出壳证书's document kind, whose number the register entry cites."""
 
 
 def incubation_history(engine: Engine, key: str) -> list[IncubationHistory]:
@@ -177,7 +178,6 @@ def incubation_history(engine: Engine, key: str) -> list[IncubationHistory]:
             )
         )
     return history
-
 
 
 def incubation_outcomes(engine: Engine, measure: IncubationMeasure, bases: list[str], start: date, end: date) -> list[IncubatedOrganization]:

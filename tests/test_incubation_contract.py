@@ -105,6 +105,10 @@ async def test_a_graduation_target_is_refused_short_accepted_when_reached_then_p
         text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout)
         assert "孵化成果：合同期内已出壳2家（计入孵化基地YJ-FH）" in text  # the table cell wraps after it
 
+        amended = {"plan": wrong, "reasons": ["增加计入的孵化基地"]}
+        refused = await api.post(f"/api/contracts/{contract_no}/amendments", json=amended, headers=buyer)
+        assert refused.status_code == 422 and "不由承接方「延吉市春晖社会工作服务中心」运营" in refused.json()["message"]
+
         graduated(skipping, f"FH-{contract_no}-1", "YJ-FH", now + timedelta(hours=1))
         graduated(skipping, f"FH-{contract_no}-old", "YJ-FH", now - timedelta(days=3))  # before the term: not counted
         graduated(skipping, f"FH-{contract_no}-hn", "YJ-HN-FH", now + timedelta(hours=1))  # another hub's base
