@@ -42,6 +42,8 @@ class ProcurementActivities:
         if policy.procurement is None:
             raise ApplicationError(f"{policy.title}没有社洽会（政府购买服务）规则", type="policy", non_retryable=True)
         procurement = policy.procurement
+        if policy.incubation and policy.incubation.fair_rules:
+            procurement = procurement.model_copy(update={"incubation_rules": policy.incubation.fair_rules})
         if self.history_limit:
             procurement = procurement.model_copy(update={"history_events_limit": self.history_limit})
         return ProcurementRules(policy=procurement, ref=ref)
@@ -52,7 +54,10 @@ class ProcurementActivities:
         name = place.full_name if place else request.requirements.jurisdiction
         return ScreeningResult(
             screenings=[
-                screen(bid, register.facts(self.engine, bid.organization), request.requirements, request.fair_year, request.on, name)
+                screen(
+                    bid, register.facts(self.engine, bid.organization), request.requirements, request.fair_year, request.on, name,
+                    request.incubation_rules,
+                )
                 for bid in request.bids
             ]
         )

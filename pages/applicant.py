@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import CaseNo, Service, Who, signed_in
+from api.deps import CaseNo, Fairs, Service, Who, signed_in
 from api.routes.documents import chunks
 from pages.common import Form, back_to, model_from, page_count, page_number, parsed, render, track_named
 from rules.checklist import SUPPLEMENTARY
@@ -36,11 +36,17 @@ async def guide(request: Request, who: Who, service: Service, community: CaseNo,
 
 
 @router.get("/my/cases")
-async def my_cases(request: Request, who: Who, service: Service, page: int = 1) -> Response:
+async def my_cases(request: Request, who: Who, service: Service, fairs: Fairs, page: int = 1) -> Response:
+    """The applicant's cases, and the register entries of the organizations they represent (with their
+    incubation history), as the register shows them to the bidders' screening."""
     actor = service.actor(signed_in(who))
     page = page_number(page)
     found = service.my_cases(actor, CASES_PER_PAGE, (page - 1) * CASES_PER_PAGE)
-    return render(request, "my_cases.html", who, cases=found, page=page, pages=page_count(found.total, CASES_PER_PAGE))
+    organizations = fairs.my_organizations(actor, 50).items
+    return render(
+        request, "my_cases.html", who, cases=found, page=page, pages=page_count(found.total, CASES_PER_PAGE),
+        organizations=organizations, tracks={t.value: t.label for t in Track},
+    )
 
 
 def _case_page(request: Request, who: Who, service: Service, actor: Actor, case_no: str, status_code: int = 200, **context: object) -> Response:

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 from api.deps import ContractNo, Contracts, ItemId, Service, Who, signed_in
 from api.routes.documents import chunks
 from pages.common import TASK_PAGES, Form, back_to, page_count, page_number, parsed, render
-from schemas.contracts import ContractPlan, DeliveryInput, EvaluationInput, MilestoneStatus, term_end
+from schemas.contracts import MEASURE_LABELS, ContractPlan, DeliveryInput, EvaluationInput, MilestoneStatus, term_end
 from schemas.localtime import local_date
 from schemas.people import Actor
 from service import views
@@ -96,9 +96,21 @@ def _plan_typed(contract: views.ContractView, today: Any) -> dict[str, str]:
             f"m{n}_due": m.due_date.isoformat(),
         }
         typed |= {f"m{n}_mid": "on"} if m.mid_term_evaluation else {}
+        if target := m.deliverable:
+            typed |= {f"m{n}_measure": target.measure, f"m{n}_count": str(target.count), f"m{n}_bases": " ".join(target.bases)}
     for n, t in enumerate(plan.tranches):
         typed |= {f"t{n}_amount": _yuan_text(t.amount_fen), f"t{n}_on": t.on, f"t{n}_milestone": str(t.milestone or "")}
     return typed
+
+
+def _deliverable(typed: dict[str, str], n: int) -> dict[str, Any] | None:
+    """A milestone row's incubation target, if a measure is chosen: the count as typed (the model says what is
+    wrong with it) and the base codes separated by spaces or commas."""
+    measure = typed.get(f"m{n}_measure", "")
+    if not measure:
+        return None
+    codes = re.split(r"[\s,，、]+", typed.get(f"m{n}_bases", "").strip().upper())
+    return {"measure": measure, "count": typed.get(f"m{n}_count", "").strip() or None, "bases": [c for c in codes if c]}
 
 
 def _plan(typed: dict[str, str]) -> ContractPlan:
@@ -113,6 +125,7 @@ def _plan(typed: dict[str, str]) -> ContractPlan:
                     "deliverables": _lines(deliverables),
                     "due_date": due or None,
                     "mid_term_evaluation": typed.get(f"m{n}_mid") == "on",
+                    "deliverable": _deliverable(typed, n),
                 }
             )
     tranches = []
@@ -167,6 +180,7 @@ def _contract_page(
         typed=typed
         or (_plan_typed(contract, local_date(datetime.now(UTC))) if contract.audience == Audience.buyer else {}),
         milestone_rows=MILESTONE_ROWS,
+        measures=MEASURE_LABELS,
         tranche_rows=TRANCHE_ROWS,
         triggers=TRIGGERS,
         done=DONE.get(request.query_params.get("done", "")),

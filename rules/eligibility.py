@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from schemas.application import Track
+from schemas.contracts import term_end
+from schemas.incubation import IncubationFairRules, IncubationHistory
 from schemas.localtime import date_in_words, local_date
 from schemas.procurement import Bid, Check, Eligibility, OrganizationFacts, Screening, grade_value
 
@@ -20,13 +22,58 @@ def screen(
     fair_year: int,
     on: date,
     jurisdiction_name: str | None = None,
+    incubation_rules: IncubationFairRules | None = None,
 ) -> Screening:
     """Pure: the same register facts always give the same screening, every failed condition named."""
     if organization is None:
         checks = [_check("在册", False, "", f"“{bid.organization_name}”未在社会组织名录中备案或登记")]
         return Screening(bid_id=bid.bid_id, organization=bid.organization, organization_name=bid.organization_name, checks=checks)
     checks = organization_checks(organization, requirements, fair_year, on, jurisdiction_name)
-    return Screening(bid_id=bid.bid_id, organization=bid.organization, organization_name=organization.name, checks=checks)
+    checks.extend(incubation_checks(organization, on, incubation_rules))
+    return Screening(
+        bid_id=bid.bid_id, organization=bid.organization, organization_name=organization.name, checks=checks,
+        graduated=organization.graduated,
+    )
+
+
+def incubation_history_text(history: IncubationHistory) -> str:
+    """One incubation as the register entry states it."""
+    text = f"{date_in_words(local_date(history.admitted_at))}入孵{history.base_name}"
+    if history.filed_at:
+        text += f"，孵化期间于{date_in_words(local_date(history.filed_at))}完成备案或登记（{history.filing_case_no}）"
+    if history.outcome == "graduated" and history.ended_at:
+        certificate = f"，出壳证书{history.certificate_number}" if history.certificate_number else ""
+        return f"{text}，{date_in_words(local_date(history.ended_at))}已出壳{certificate}"
+    if history.outcome == "exited" and history.ended_at:
+        reasons = f"（{'；'.join(history.reasons)}）" if history.reasons else ""
+        return f"{text}，{date_in_words(local_date(history.ended_at))}已退出{reasons}"
+    return f"{text}，孵化中"
+
+
+def incubation_checks(organization: OrganizationFacts, on: date, rules: IncubationFairRules | None) -> list[Check]:
+    """The register's incubation history for the experts to see, and the policy's bar on an organization that
+    exited a base (not graduated) within the bar's months before the bid deadline."""
+    if not organization.incubations:
+        return []
+    name = organization.name
+    checks = [
+        Check(condition="孵化经历", met=True, detail=f"“{name}”" + "；".join(incubation_history_text(h) for h in organization.incubations))
+    ]
+    if rules and rules.exited_bar_months:
+        months = rules.exited_bar_months
+        recent = [
+            h for h in organization.incubations
+            if h.outcome == "exited" and h.ended_at and on <= term_end(local_date(h.ended_at), months)
+        ]
+        left = f"于{date_in_words(local_date(recent[-1].ended_at))}退出{recent[-1].base_name}孵化" if recent and recent[-1].ended_at else ""
+        checks.append(
+            _check(
+                "退出孵化限制", not recent,
+                f"“{name}”投标截止前{months}个月内没有退出孵化的记录",
+                f"“{name}”{left}（未出壳），距投标截止不足{months}个月，依据{rules.basis}，不得参加本次投标",
+            )
+        )
+    return checks
 
 
 def organization_checks(

@@ -6,8 +6,10 @@ rounded half up, so the same sheets always give the same ranking on every machin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from schemas.policy import ProcurementPolicy
-from schemas.procurement import Bid, RankedBid, Ranking, ScoreInput, ScoreSheet
+from schemas.procurement import Bid, RankedBid, Ranking, ScoreInput, ScoreSheet, Screening
 
 
 def sheet_problems(sheet: ScoreInput, bids: list[Bid], policy: ProcurementPolicy) -> list[str]:
@@ -41,9 +43,12 @@ def aggregation_rule(policy: ProcurementPolicy, experts: int) -> str:
     return f"每个投标取{experts}名专家评分合计的平均值（保留两位小数）"
 
 
-def rank(bids: list[Bid], sheets: list[ScoreSheet], policy: ProcurementPolicy) -> Ranking:
-    """Final score per bid, ordered by the policy's tie-break: price, then the plan score, then time."""
+def rank(bids: list[Bid], sheets: list[ScoreSheet], policy: ProcurementPolicy, screenings: Sequence[Screening] = ()) -> Ranking:
+    """Final score per bid, ordered by the policy's tie-break: price, then the plan score, then time; first of
+    all a graduate of incubation where the policy prefers graduates (the screenings say who graduated)."""
     drop = len(sheets) >= policy.drop_extremes_from_experts
+    rules = policy.incubation_rules
+    graduates = {s.bid_id for s in screenings if s.graduated} if rules and rules.prefer_graduates else set()
     first_dimension = policy.rubric[0].id
     entries = []
     for bid in bids:
@@ -64,12 +69,14 @@ def rank(bids: list[Bid], sheets: list[ScoreSheet], policy: ProcurementPolicy) -
                 },
                 submitted_at=bid.amended_at or bid.submitted_at,
                 rank=0,
+                graduate=bid.bid_id in graduates,
             )
         )
 
-    def key(entry: RankedBid) -> tuple[int, int, int, float]:
+    def key(entry: RankedBid) -> tuple[int, bool, int, int, float]:
         return (
             -entry.final_score_x100,
+            not entry.graduate,
             entry.price_fen,
             -entry.dimension_means_x100[first_dimension],
             entry.submitted_at.timestamp(),
@@ -80,11 +87,16 @@ def rank(bids: list[Bid], sheets: list[ScoreSheet], policy: ProcurementPolicy) -
         entry.rank = position
         previous = entries[position - 2] if position > 1 else None
         if previous and previous.final_score_x100 == entry.final_score_x100:
-            entry.tie_note = _tie_note(previous, entry, first_dimension)
-    return Ranking(entries=entries, aggregation=aggregation_rule(policy, len(sheets)), tie_break=policy.tie_break)
+            entry.tie_note = _tie_note(previous, entry, first_dimension, rules.basis if rules else "")
+    tie_break = policy.tie_break
+    if rules and rules.prefer_graduates:
+        tie_break = f"最终得分相同的，孵化出壳的社会组织排前（依据{rules.basis}）；其余{tie_break}"
+    return Ranking(entries=entries, aggregation=aggregation_rule(policy, len(sheets)), tie_break=tie_break)
 
 
-def _tie_note(ahead: RankedBid, behind: RankedBid, first_dimension: str) -> str:
+def _tie_note(ahead: RankedBid, behind: RankedBid, first_dimension: str, basis: str) -> str:
+    if ahead.graduate and not behind.graduate:
+        return f"与第{ahead.rank}名得分相同，第{ahead.rank}名为孵化出壳的社会组织，依据{basis}优先，排其后"
     if ahead.price_fen != behind.price_fen:
         return f"与第{ahead.rank}名得分相同，报价较高，排其后"
     if ahead.dimension_means_x100[first_dimension] != behind.dimension_means_x100[first_dimension]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
 
 from schemas.case import Task, TaskDecision, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef
@@ -25,11 +25,38 @@ def _clean(values: list[str]) -> list[str]:
 # --- the plan: milestones and the payment schedule -----------------------------------------------
 
 
+LISTED_ORGANIZATIONS = 100
+"""A target's bound, and how many counted organizations a report carries: each report stays in the contract's
+state, which travels whole (about 20 KB a report at most)."""
+IncubationMeasure = Literal["admitted", "filed", "graduated"]
+MEASURE_LABELS: dict[str, str] = {"admitted": "已入孵", "filed": "孵化期间已备案或登记", "graduated": "已出壳"}
+BaseCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)*$", max_length=40)]
+
+
+class IncubationDeliverable(RequestModel):
+    """A hub's milestone counted in its bases' incubation outcomes within the contract term, so the contract
+    pays the operator by progress (用社会组织孵化培育社会组织)."""
+
+    measure: IncubationMeasure = Field(title="孵化成果（admitted 入孵 / filed 孵化期间备案或登记 / graduated 出壳）")
+    count: int = Field(ge=1, le=LISTED_ORGANIZATIONS, title="目标数（家）")
+    bases: list[BaseCode] = Field(min_length=1, max_length=20, title="计入的孵化基地（基地代码）")
+
+    @field_validator("bases")
+    @classmethod
+    def _distinct(cls, bases: list[str]) -> list[str]:
+        return list(dict.fromkeys(bases))
+
+    @property
+    def text(self) -> str:
+        return f"合同期内{MEASURE_LABELS[self.measure]}{self.count}家（计入孵化基地 {'、'.join(self.bases)}）"
+
+
 class MilestoneInput(RequestModel):
     title: SingleLine = Field(min_length=2, max_length=80, title="节点名称")
     deliverables: list[NameItem] = Field(min_length=1, max_length=20, title="交付成果")
     due_date: PlausibleDate = Field(title="完成日期")
     mid_term_evaluation: bool = Field(default=False, title="完成后进行中期绩效评价")
+    deliverable: IncubationDeliverable | None = Field(default=None, title="孵化成果指标（基地运营方的合同）")
 
     _clean = field_validator("deliverables")(_clean)
 
@@ -124,7 +151,38 @@ class DeliveryInput(RequestModel):
     attachments: list[Sha256] = Field(default_factory=list, max_length=20, title="附件（上传后得到的 SHA-256）")
 
 
-class DeliveryReport(DeliveryInput):
+class IncubatedOrganization(BaseModel):
+    """One organization counted towards a milestone's incubation target."""
+
+    case_no: str
+    name: str
+    organization: str | None = Field(default=None, description="register key once filed or registered")
+    base_code: str
+    on: date = Field(description="the day it counted: admitted, filed or graduated")
+
+
+class IncubationProgress(BaseModel):
+    """The read model's count for a milestone's incubation target, at the moment it was taken."""
+
+    measure: IncubationMeasure
+    target: int
+    reached: int
+    organizations: list[IncubatedOrganization] = Field(description="the first ones to reach it, at most LISTED_ORGANIZATIONS")
+    counted_at: AwareDatetime
+
+    @property
+    def text(self) -> str:
+        return f"{MEASURE_LABELS[self.measure]} {self.reached}/{self.target} 家"
+
+
+class DeliveryContent(DeliveryInput):
+    """A report as the workflow records it: what the supplier wrote, and for an incubation milestone the
+    figures the service attached when it was submitted (never typed by the supplier)."""
+
+    progress: IncubationProgress | None = None
+
+
+class DeliveryReport(DeliveryContent):
     recorded: ClassVar[bool] = True
     report_no: int
     submitted_by: Actor
@@ -447,7 +505,7 @@ class SigningAct(BaseModel):
 class DeliverySubmission(BaseModel):
     actor: Actor
     milestone_id: str
-    report: DeliveryInput
+    report: DeliveryContent
 
 
 class DeliveryReview(BaseModel):

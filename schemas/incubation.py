@@ -8,8 +8,9 @@ and mentors. Groups enter before or after filing, and leave by a graduation asse
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from schemas.text import SingleLine
 
@@ -49,6 +50,19 @@ class GraduationCriterion(BaseModel):
     label: str = Field(min_length=1, max_length=60, description="what the assessors check, e.g. 已完成备案或登记")
 
 
+class IncubationFairRules(BaseModel):
+    """What an incubation counts for at a 社洽会, so that support given is not support wasted: a bar after
+    leaving a base without graduating, and graduates first among equal scores."""
+
+    exited_bar_months: int | None = Field(
+        default=None, ge=1, le=60,
+        description="an organization that exited incubation (not graduated, not refused at admission) within this many "
+        "months before the bid deadline is not eligible",
+    )
+    prefer_graduates: bool = Field(default=False, description="among bids with equal final scores, a graduate (已出壳) ranks first")
+    basis: str = Field(min_length=2, max_length=120, description="the clause these rules rest on, cited in screenings and rankings")
+
+
 class IncubationPolicy(BaseModel):
     """A term in a base: how long, how often the mentor reports, what graduation asks, one extension."""
 
@@ -74,6 +88,7 @@ class IncubationPolicy(BaseModel):
     history_events_limit: int = Field(
         default=5000, ge=50, description="a case continues as new beyond this many history events"
     )
+    fair_rules: IncubationFairRules | None = Field(default=None, description="how screening and ranking at fairs use incubation")
 
     @model_validator(mode="after")
     def _term_ordered(self) -> IncubationPolicy:
@@ -120,3 +135,23 @@ class IncubationBase(BaseModel):
         if len({m.user_id for m in self.mentors}) != len(self.mentors):
             raise ValueError(f"{self.code}: a mentor is listed twice")
         return self
+
+
+class IncubationHistory(BaseModel):
+    """One incubation in an organization's register entry, as the read model projects it: where, since when,
+    the filing it made there, and how it ended (``outcome`` None while it runs)."""
+
+    case_no: str
+    base_code: str
+    base_name: str
+    admitted_at: AwareDatetime
+    filing_case_no: str | None = None
+    filed_at: AwareDatetime | None = None
+    outcome: Literal["graduated", "exited"] | None = None
+    ended_at: AwareDatetime | None = None
+    certificate_number: str | None = Field(default=None, description="the 出壳证书's number, once issued")
+    reasons: list[str] = Field(default_factory=list, description="why it exited")
+
+    @property
+    def label(self) -> str:
+        return {"graduated": "已出壳", "exited": "已退出", None: "孵化中"}[self.outcome]

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.application import Track
-from schemas.incubation import IncubationPolicy
+from schemas.incubation import IncubationFairRules, IncubationPolicy
 from schemas.people import Level, Role
 
 
@@ -290,6 +290,9 @@ class ProcurementPolicy(BaseModel):
     )
     failed_lot_basis: Citation | None = Field(default=None, description="the clause a 流标 rests on")
     citations: list[Citation] = Field(default_factory=list)
+    incubation_rules: IncubationFairRules | None = Field(
+        default=None, description="the incubation section's fair rules, joined in when a fair takes the policy in force"
+    )
 
     @model_validator(mode="after")
     def _weights_make_a_hundred(self) -> ProcurementPolicy:

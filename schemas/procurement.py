@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_v
 from schemas.calendar import Deadline
 from schemas.case import Task, TaskDecision, TaskStatus, TimelineEvent
 from schemas.documents import DocumentRef, NoticePeriod
+from schemas.incubation import IncubationFairRules, IncubationHistory
 from schemas.people import Actor, Locality, Office, Role
 from schemas.policy import PolicyRef, ProcurementPolicy
 from schemas.text import MultiLine, NameItem, RequestModel, Sha256, SingleLine, newly_bounded, single_line
@@ -221,6 +222,7 @@ class Screening(BaseModel):
     organization: str
     organization_name: str
     checks: list[Check]
+    graduated: bool = Field(default=False, description="graduated from incubation (已出壳): the fair rules may prefer it on a tie")
 
     @property
     def eligible(self) -> bool:
@@ -236,7 +238,8 @@ class ScreeningRequest(BaseModel):
     requirements: Eligibility
     bids: list[Bid]
     fair_year: int
-    on: date
+    on: date = Field(description="the screening day, the day the bids closed")
+    incubation_rules: IncubationFairRules | None = None
 
 
 class OrganizationFacts(BaseModel):
@@ -253,6 +256,11 @@ class OrganizationFacts(BaseModel):
     barred_until_year: int | None = None
     performance_grade: str | None = Field(default=None, description="the latest contract evaluation's grade")
     performance_year: int | None = None
+    incubations: list[IncubationHistory] = Field(default_factory=list)
+
+    @property
+    def graduated(self) -> bool:
+        return any(h.outcome == "graduated" for h in self.incubations)
 
 
 class Expert(BaseModel):
@@ -351,6 +359,7 @@ class RankedBid(BaseModel):
     rank: int
     tie_note: str | None = None
     disqualified: str | None = None
+    graduate: bool = Field(default=False, description="ranked first among equal scores as a graduate of incubation")
 
 
 class Ranking(BaseModel):

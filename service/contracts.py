@@ -12,12 +12,21 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from rules.contract_permissions import is_buyer, party_of, proposed_plan_problems, refuse_disbursement, voucher_taken
+from rules.contract_permissions import (
+    is_buyer,
+    party_of,
+    proposed_plan_problems,
+    refuse_delivery,
+    refuse_disbursement,
+    voucher_taken,
+)
 from rules.eligibility import organization_checks
 from rules.permissions import refuse_task_actor
 from schemas.case import ActionReceipt
 from schemas.contracts import (
     CONTRACT_PHASE_NAMES,
+    LISTED_ORGANIZATIONS,
+    MEASURE_LABELS,
     AmendmentAnswer,
     AmendmentApproval,
     AmendmentInput,
@@ -27,12 +36,16 @@ from schemas.contracts import (
     ContractRequest,
     ContractStart,
     ContractState,
+    DeliveryContent,
     DeliveryInput,
     DeliveryReview,
     DeliverySubmission,
     DisbursementRecord,
     EvaluationInput,
     EvaluationSubmission,
+    IncubationProgress,
+    Milestone,
+    MilestoneStatus,
     PlanProposal,
     RectificationReport,
     SigningAct,
@@ -53,7 +66,7 @@ from service.common import (
     paged,
     timeline_view,
 )
-from store import directory, register
+from store import bases, directory, register
 from store.files import content_path
 from store.models import AttachmentRecord, ContractRecord, LedgerRecord
 from workflows.contract import ContractWorkflow
@@ -180,7 +193,33 @@ class ContractService(Service):
         return await self._act(actor, contract_no, ContractWorkflow.approve_single_source, payload)
 
     async def propose_plan(self, actor: Actor, contract_no: str, plan: ContractPlan) -> ActionReceipt:
+        state = self._visible_state(actor, contract_no)
+        if is_buyer(state, actor) and (problems := self._deliverable_problems(state, plan)):
+            raise ServiceError("invalid", "履约计划的孵化成果指标需要修改：" + "；".join(problems), problems)
         return await self._act(actor, contract_no, ContractWorkflow.propose_plan, PlanProposal(actor=self._acting(actor, contract_no), plan=plan))
+
+    def _deliverable_problems(self, state: ContractState, plan: ContractPlan) -> list[str]:
+        """A milestone may count only the bases the supplier operates: the hub is paid for its own bases' work."""
+        problems = []
+        for n, milestone in enumerate(plan.milestones, start=1):
+            for code in milestone.deliverable.bases if milestone.deliverable else []:
+                found = bases.base(self.engine, code)
+                if found is None:
+                    problems.append(f"节点{n}：孵化基地 {code} 不存在，请填写基地代码（如 YJ-FH）")
+                elif found.operator != state.basis.supplier:
+                    problems.append(f"节点{n}：{found.name}（{code}）不由承接方「{state.basis.supplier_name}」运营，不能计入本合同")
+        return problems
+
+    def incubation_progress(self, state: ContractState, milestone: Milestone) -> IncubationProgress | None:
+        """How far a milestone's incubation target is, counted now in the read model over the contract term."""
+        target = milestone.deliverable
+        if target is None or state.plan is None:
+            return None
+        reached = register.incubation_outcomes(self.engine, target.measure, target.bases, state.plan.start_date, state.plan.end_date)
+        return IncubationProgress(
+            measure=target.measure, target=target.count, reached=len(reached), organizations=reached[:LISTED_ORGANIZATIONS],
+            counted_at=self.now(),
+        )
 
     def check_plan(self, actor: Actor, contract_no: str, plan: ContractPlan) -> views.PlanCheckView:
         """What the workflow would refuse the buyer's plan for, without proposing it: the plan editor shows
@@ -188,14 +227,29 @@ class ContractService(Service):
         state = self._visible_state(actor, contract_no)
         if not is_buyer(state, actor):
             raise ServiceError("forbidden", f"履约计划由购买方{state.basis.buyer_office}起草")
-        return views.PlanCheckView(problems=proposed_plan_problems(state, plan, local_date(self.now())))
+        return views.PlanCheckView(
+            problems=proposed_plan_problems(state, plan, local_date(self.now())) + self._deliverable_problems(state, plan)
+        )
 
     async def sign(self, actor: Actor, contract_no: str, signing: views.SigningInput) -> ActionReceipt:
         payload = SigningAct(actor=self._acting(actor, contract_no), party=signing.party)
         return await self._act(actor, contract_no, ContractWorkflow.sign, payload)
 
     async def submit_delivery(self, actor: Actor, contract_no: str, milestone_id: str, report: DeliveryInput) -> ActionReceipt:
-        payload = DeliverySubmission(actor=self._acting(actor, contract_no), milestone_id=milestone_id, report=report)
+        """For an incubation milestone the current figures and organizations go with the report, so the buyer
+        accepts on facts; short of the target the report is refused, saying how many more are needed."""
+        state = self._visible_state(actor, contract_no)
+        milestone = state.milestone(milestone_id)
+        progress = self.incubation_progress(state, milestone) if milestone else None
+        content = DeliveryContent(**report.model_dump(), progress=progress)
+        payload = DeliverySubmission(actor=self.party(actor, state), milestone_id=milestone_id, report=content)
+        if progress and progress.reached < progress.target and refuse_delivery(state, payload) is None:
+            label = MEASURE_LABELS[progress.measure]
+            raise ServiceError(
+                "conflict",
+                f"节点{milestone_id}要求{label}{progress.target}家，合同期内目前{label}{progress.reached}家，"
+                f"还差{progress.target - progress.reached}家，达到后再提交履约报告",
+            )
         check_attachments(self.engine, actor, {digest: "履约报告" for digest in report.attachments})
         return await self._act(actor, contract_no, ContractWorkflow.submit_delivery, payload)
 
@@ -292,6 +346,9 @@ class ContractService(Service):
         return await self._act(actor, contract_no, ContractWorkflow.submit_rectification, payload)
 
     async def propose_amendment(self, actor: Actor, contract_no: str, amendment: AmendmentInput) -> ActionReceipt:
+        state = self._visible_state(actor, contract_no)
+        if party_of(state, self.party(actor, state)) and (problems := self._deliverable_problems(state, amendment.plan)):
+            raise ServiceError("invalid", "变更后履约计划的孵化成果指标需要修改：" + "；".join(problems), problems)
         payload = AmendmentProposal(actor=self._acting(actor, contract_no), amendment=amendment)
         return await self._act(actor, contract_no, ContractWorkflow.propose_amendment, payload)
 
@@ -348,6 +405,11 @@ class ContractService(Service):
             single_source_reasons=basis.single_source_reasons,
             rubric=state.policy.evaluation_dimensions if state.policy else [],
             satisfaction_weight=state.policy.satisfaction_weight if state.policy else 0,
+            progress={
+                m.milestone_id: progress
+                for m in state.milestones
+                if m.status is not MilestoneStatus.accepted and (progress := self.incubation_progress(state, m))
+            },
         )
 
     def contracts(self, actor: Actor, limit: int = views.PAGE_LIMIT, offset: int = 0) -> views.Page[views.ContractRecordView]:

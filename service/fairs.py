@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from rules.eligibility import incubation_history_text
 from schemas.case import ActionReceipt
 from schemas.documents import DocumentKind, DocumentRef
 from schemas.localtime import local_date
@@ -219,7 +220,16 @@ class FairService(Service):
         )
         with Session(self.engine) as session:
             records, total = paged(session, query, limit, offset)
-        items = [views.OrganizationView(key=r.case_no, name=r.name, track=r.track, grade=r.grade or "") for r in records]
+        items = [
+            views.OrganizationView(
+                key=r.case_no, name=r.name, track=r.track, grade=r.grade or "",
+                incubations=[
+                    views.IncubationHistoryView(**h.model_dump(), status=h.label, text=incubation_history_text(h))
+                    for h in register.incubation_history(self.engine, r.case_no)
+                ],
+            )
+            for r in records
+        ]
         return views.Page[views.OrganizationView](items=items, total=total, limit=limit, offset=offset)
 
     # --- lots --------------------------------------------------------------------------------------

@@ -15,12 +15,14 @@ from schemas.contracts import (
     ContractPlan,
     ContractResult,
     Evaluation,
+    IncubationProgress,
     Milestone,
     Rectification,
     Signature,
     Tranche,
 )
 from schemas.documents import DocumentRef
+from schemas.incubation import IncubationHistory
 from schemas.policy import GreenChannel, PolicyRef, RubricDimension, TrackPolicy
 from schemas.procurement import (
     Bid,
@@ -568,6 +570,9 @@ class ContractView(BaseModel):
     your_tasks: list[str] = Field(default_factory=list, description="调用者本人（A岗或B岗）现在可以办理的任务编号")
     single_source_reasons: list[str] = Field(default_factory=list, description="单一来源采购的申请理由")
     rubric: list[RubricDimension] = Field(default_factory=list, description="绩效评价的各维度及其满分（政策规定）")
+    progress: dict[str, IncubationProgress] = Field(
+        default_factory=dict, description="未验收的孵化成果节点：节点编号 → 合同期内当前达成数和计入的组织（按读模型即时统计）"
+    )
     satisfaction_weight: int = Field(default=0, description="服务对象满意率折算的满分")
 
 
@@ -604,6 +609,13 @@ class InboxPage(Page[TaskView]):
     jurisdictions: list[InboxChoice]
 
 
+class IncubationHistoryView(IncubationHistory):
+    """One incubation in a register entry, with its status and the sentence the entry shows."""
+
+    status: str = Field(description="孵化中 / 已出壳 / 已退出")
+    text: str = Field(description="入孵基地和时间、孵化期间的备案登记、出壳或退出（日期、证书编号或理由）")
+
+
 class OrganizationView(BaseModel):
     """An organization in the register that the caller represents."""
 
@@ -611,6 +623,7 @@ class OrganizationView(BaseModel):
     name: str
     track: str
     grade: str = Field(description="最近一次绩效评价等级；无则为空")
+    incubations: list[IncubationHistoryView] = Field(default_factory=list, description="孵化经历（入孵的才列出），先早后晚")
 
 
 class NotificationPage(Page[NotificationView]):

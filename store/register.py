@@ -11,16 +11,18 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from schemas.application import Track
-from schemas.contracts import BankAccount, PerformanceRecord
-from schemas.localtime import SHANGHAI
+from schemas.contracts import BankAccount, IncubatedOrganization, IncubationMeasure, PerformanceRecord
+from schemas.documents import DocumentRef
+from schemas.incubation import IncubationHistory
+from schemas.localtime import SHANGHAI, local_date
 from schemas.procurement import GRADE_PATTERN, OrganizationFacts
 from schemas.text import RequestModel, SingleLine, name_key
 from store import directory
 from store.db import session_scope
-from store.models import OrganizationRecord
+from store.models import IncubationBaseRecord, IncubationRecord, OrganizationRecord
 
 
 class RegisterEntry(BaseModel):
@@ -138,7 +140,66 @@ def facts(engine: Engine, key: str) -> OrganizationFacts | None:
         barred_until_year=record.barred_until_year,
         performance_grade=record.performance_grade,
         performance_year=record.performance_year,
+        incubations=incubation_history(engine, key),
     )
+
+
+CERTIFICATE_KIND = "graduation_certificate"
+"""The 出壳证书's document kind, whose number the register entry cites."""
+
+
+def incubation_history(engine: Engine, key: str) -> list[IncubationHistory]:
+    """The organization's incubations from their projection (so a read-model rebuild keeps them), oldest first:
+    only those it was admitted to; an application refused or still waiting is no part of its record."""
+    with Session(engine) as session:
+        query = (
+            select(IncubationRecord, IncubationBaseRecord)
+            .join(IncubationBaseRecord, IncubationBaseRecord.code == IncubationRecord.base_code)  # type: ignore[arg-type]
+            .where(IncubationRecord.organization == key, IncubationRecord.admitted_at.is_not(None))  # type: ignore[union-attr]
+            .order_by(IncubationRecord.admitted_at)  # type: ignore[arg-type]
+        )
+        rows = session.exec(query).all()
+    history = []
+    for record, base in rows:
+        state = record.state or {}
+        certificate = next((d for d in state.get("documents", []) if d.get("kind") == CERTIFICATE_KIND), None)
+        history.append(
+            IncubationHistory(
+                case_no=record.case_no,
+                base_code=record.base_code,
+                base_name=base.name,
+                admitted_at=record.admitted_at,
+                filing_case_no=record.filing_case_no,
+                filed_at=record.filed_at,
+                outcome=record.outcome if record.outcome in ("graduated", "exited") else None,
+                ended_at=record.ended_at,
+                certificate_number=DocumentRef.model_validate(certificate).reference if certificate else None,
+                reasons=state.get("reasons", []) if record.outcome == "exited" else [],
+            )
+        )
+    return history
+
+
+def incubation_outcomes(engine: Engine, measure: IncubationMeasure, bases: list[str], start: date, end: date) -> list[IncubatedOrganization]:
+    """The incubations of ``bases`` that reached ``measure`` (admitted, filed or registered, graduated) on a
+    day from ``start`` to ``end``, both included, in the order they reached it: what a hub's contract counts."""
+    with Session(engine) as session:
+        records = session.exec(select(IncubationRecord).where(col(IncubationRecord.base_code).in_(bases))).all()
+    reached = []
+    for record in records:
+        moment = {
+            "admitted": record.admitted_at,
+            "filed": record.filed_at,
+            "graduated": record.ended_at if record.outcome == "graduated" else None,
+        }[measure]
+        if moment is not None and start <= local_date(moment) <= end:
+            reached.append((moment, record))
+    return [
+        IncubatedOrganization(
+            case_no=r.case_no, name=r.group_name, organization=r.organization, base_code=r.base_code, on=local_date(moment)
+        )
+        for moment, r in sorted(reached, key=lambda pair: (pair[0], pair[1].case_no))
+    ]
 
 
 def record_performance(engine: Engine, performance: PerformanceRecord) -> None:

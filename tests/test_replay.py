@@ -27,7 +27,7 @@ EXPECTED = {
     "filing_continued", "lot_continued", "lot_continued_while_bidding", "fair_continued", "lot_reported_to_fair",
     "filing_clock_paused", "objection_answered", "lot_awarded_signing_deadline", "lot_retender_announced",
     "contract_increase_approved", "incubation_exited_place_passed_on", "incubation_extended_graduated",
-    "incubation_filing_approved",
+    "incubation_filing_approved", "lot_incubation_barred_graduate_first", "contract_incubation_milestone_paid",
 }
 
 

@@ -84,6 +84,9 @@ SIGNING_DEADLINE_STATED = "award-notice-signing-deadline"
 RETENDER_ANNOUNCED = "retender-announced"
 """Patch: lots re-tendered before it announced the new bid window in their timeline only."""
 
+INCUBATION_FAIR_RULES = "incubation-fair-rules"
+"""Patch: lots screened and ranked before it knew nothing of incubation (no exit bar, no preference for graduates)."""
+
 RESULT_NOTICE_CHANNEL = "社洽会公告栏及组织单位门户网站"
 
 
@@ -188,6 +191,7 @@ class LotWorkflow(ProcessWorkflow):
             bids=bids,
             fair_year=local_date(self.case.bids_close).year,
             on=local_date(workflow.now()),
+            incubation_rules=self.case.policy.incubation_rules if workflow.patched(INCUBATION_FAIR_RULES) else None,
         )
         self.case.screenings = (await self._call("screen_bids", request, ScreeningResult)).screenings
         failed = [s for s in self.case.screenings if not s.eligible]
@@ -250,7 +254,7 @@ class LotWorkflow(ProcessWorkflow):
         sheets = [s.sheet for s in self.case.seats if s.status is SeatStatus.scored and s.sheet]
         if not sheets:
             return False
-        self.case.ranking = rank(eligible, sheets, policy)
+        self.case.ranking = rank(eligible, sheets, policy, self.case.screenings if workflow.patched(INCUBATION_FAIR_RULES) else [])
         await self._issue(DocumentKind.evaluation_report)
         top = self.case.ranking.entries[0]
         self._record(

@@ -61,7 +61,7 @@ async def propose_plan(contract_no: ContractNo, plan: ContractPlan, contracts: C
 
 
 @router.post(
-    "/api/contracts/{contract_no}/plan/check", summary="购买方检查履约计划（不提交，返回问题）", responses=errors(403, 404, 422)
+    "/api/contracts/{contract_no}/plan/check", summary="购买方检查履约计划（不提交，返回问题）", responses=errors(400, 403, 404, 422)
 )
 async def check_plan(contract_no: ContractNo, plan: ContractPlan, contracts: Contracts, user: UserId) -> views.PlanCheckView:
     return contracts.check_plan(contracts.actor(user), contract_no, plan)
