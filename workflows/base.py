@@ -266,7 +266,10 @@ class ProcessWorkflow:
         return await self._call("compute_deadline", request, Deadline)
 
     async def _working_days_left(self, deadline: Deadline) -> int:
-        request = WorkingDaysRequest(start=workflow.now(), end=deadline.due_at)
+        return await self._working_days_until(deadline.due_at)
+
+    async def _working_days_until(self, end: datetime) -> int:
+        request = WorkingDaysRequest(start=workflow.now(), end=end)
         return await self._call("count_working_days", request, int)
 
     async def _render(self, request: DocumentRequest) -> DocumentRef:

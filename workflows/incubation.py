@@ -279,7 +279,7 @@ class IncubationWorkflow(ProcessWorkflow):
         )  # fmt: skip
 
     async def _check_ins(self) -> None:
-        """A report every few working days until the term ends, each due that long after the last one was due (or
+        """A report every few working days while one still falls due within the term, each due that long after the last one was due (or
         came in late); the mentor is reminded before, a missed one goes to the base's B岗 and is flagged late, and
         if it is still missing after the policy's days, the district 民政局 is told. Between two reports the case
         may continue as new, unless a filing started here is still running (its result comes back to this run)."""
@@ -288,7 +288,7 @@ class IncubationWorkflow(ProcessWorkflow):
             CHECK_IN, "导师孵化报告", Role.mentor, policy.check_in_working_days, policy.late_report_working_days
         )
         assert self.case.term_ends is not None and self.case.mentor is not None
-        while workflow.now() < self.case.term_ends:
+        while await self._working_days_until(self.case.term_ends) >= policy.check_in_working_days:  # the next report falls due within the term; none is set beyond it
             if all(f.outcome is not None for f in self.case.filings):
                 await self._continue_as_new_if_long(CONTINUES_AS_NEW)
             number = 1 + sum(t.step == CHECK_IN for t in self.case.tasks)
@@ -297,6 +297,7 @@ class IncubationWorkflow(ProcessWorkflow):
                 await self._main_wait(lambda: False, until=task.deadline.due_at)
             else:
                 self._record(None, "report_late", f"第{number}次孵化报告逾期提交，已记为逾期")
+        await self._main_wait(lambda: False, until=self.case.term_ends)  # 出壳评估 starts when the term ends
 
     async def _assessment(self) -> bool:
         """出壳评估 by the base, then civil affairs' review: agreed, it applies; sent back, the base assesses again
