@@ -245,9 +245,10 @@ class IncubationService(Service):
     async def review_assessment(self, actor: Actor, case_no: str, agree: bool, reasons: list[str]) -> ActionReceipt:
         """Civil affairs confirms the base's 出壳评估, or sends it back with reasons."""
         review = AssessmentReview(agree=agree, reasons=reasons, actor=actor)
-        return await self._act(
-            actor, case_no, rules.refuse_assessment_review, IncubationWorkflow.review_assessment, review  # type: ignore[attr-defined]
-        )
+        state, base, _ = self._visible(actor, case_no)
+        _refuse(rules.refuse_assessment_review(state, base, actor))
+        update = IncubationWorkflow.review_assessment  # type: ignore[attr-defined]
+        return await self._update(case_no, update, review, lambda: self._closed(case_no))
 
     async def leave(self, actor: Actor, case_no: str, reasons: list[str]) -> ActionReceipt:
         """Ending early, with reasons: the group itself, the base's staff or civil affairs; the place goes on."""
