@@ -182,7 +182,8 @@ class IncubationService(Service):
         state, _, _ = self._visible(actor, case_no)
         return iv.IncubationReceipt(
             case_no=case_no, phase=state.phase, phase_name=state.phase.label,
-            message=f"入孵申请已提交，{base.name}将在{state.policy.admission_working_days if state.policy else ''}个工作日内审核",
+            message=f"入孵申请已提交，{base.name}将在{state.policy.admission_working_days}个工作日内审核"
+            if state.policy else f"入孵申请已提交，等待{base.name}审核",
             status_url=f"/api/incubations/{case_no}",
         )  # fmt: skip
 
