@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     comes through the government's identity platform (single sign-on)."""
     demo_password: str = "shezu-demo-2026"
     """The password of every demo account a development system seeds."""
+
+    @field_validator("register_file", "bases_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """``SHEZU_REGISTER_FILE=`` (empty) means no file, not the current directory."""
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _sms_is_signed(self) -> Settings:

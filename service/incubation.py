@@ -182,7 +182,8 @@ class IncubationService(Service):
         state, _, _ = self._visible(actor, case_no)
         return iv.IncubationReceipt(
             case_no=case_no, phase=state.phase, phase_name=state.phase.label,
-            message=f"入孵申请已提交，{base.name}将在{state.policy.admission_working_days if state.policy else ''}个工作日内审核",
+            message=f"入孵申请已提交，{base.name}将在{state.policy.admission_working_days}个工作日内审核"
+            if state.policy else f"入孵申请已提交，等待{base.name}审核",
             status_url=f"/api/incubations/{case_no}",
         )  # fmt: skip
 
@@ -245,9 +246,10 @@ class IncubationService(Service):
     async def review_assessment(self, actor: Actor, case_no: str, agree: bool, reasons: list[str]) -> ActionReceipt:
         """Civil affairs confirms the base's 出壳评估, or sends it back with reasons."""
         review = AssessmentReview(agree=agree, reasons=reasons, actor=actor)
-        return await self._act(
-            actor, case_no, rules.refuse_assessment_review, IncubationWorkflow.review_assessment, review  # type: ignore[attr-defined]
-        )
+        state, base, _ = self._visible(actor, case_no)
+        _refuse(rules.refuse_assessment_review(state, base, actor))
+        update = IncubationWorkflow.review_assessment  # type: ignore[attr-defined]
+        return await self._update(case_no, update, review, lambda: self._closed(case_no))
 
     async def leave(self, actor: Actor, case_no: str, reasons: list[str]) -> ActionReceipt:
         """Ending early, with reasons: the group itself, the base's staff or civil affairs; the place goes on."""

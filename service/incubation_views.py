@@ -3,12 +3,17 @@ the views of bases and incubations, each already filtered for who asks."""
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, Field
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from schemas.incubation import Service
 from schemas.incubation_case import AssessmentOutcome, IncubationApplication, IncubationPhase
 from schemas.text import MultiLine, Reason, RequestModel, SingleLine
 from service.views import DocumentView, HolderView, TimelineView
+
+CriterionId = Annotated[str, StringConstraints(pattern=r"^[a-z_]+$", min_length=1, max_length=40)]
+"""A graduation criterion as the policy names it, e.g. filed_or_registered."""
 
 # --- what callers send --------------------------------------------------------------------------------
 
@@ -35,7 +40,7 @@ class ReportInput(RequestModel):
 
 class AssessmentInput(RequestModel):
     outcome: AssessmentOutcome = Field(title="评估结论（graduate 准予出壳 / extend 延期出壳 / exit 退出孵化）")
-    criteria_met: list[SingleLine] = Field(default_factory=list, max_length=20, title="已达到的出壳标准（标准编号）")
+    criteria_met: list[CriterionId] = Field(default_factory=list, max_length=20, title="已达到的出壳标准（标准编号）")
     reasons: list[Reason] = Field(default_factory=list, max_length=10, title="理由")
     extension_months: int | None = Field(default=None, ge=1, le=12, title="延期月数")
 

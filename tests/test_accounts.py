@@ -319,6 +319,11 @@ def test_a_development_system_seeds_demo_accounts_and_production_never_does(tmp_
     seeded = {a.user_id: a for a in development.accounts.seed_demo_accounts()}
     assert {"admin", "cg-zhao", "dept-wj", "exp-01", "org-chunhui", "wangfang"} <= set(seeded)
     assert seeded["cg-zhao"].role == "community_committee" and seeded["admin"].role == "administrator"
+    base_people = {user_id: (a.role, a.jurisdiction) for user_id, a in seeded.items() if user_id in ("fh-piao", "fh-cui", "ds-li")}
+    assert base_people == {
+        "fh-piao": ("incubator", "YJ"), "fh-cui": ("incubator", "YJ-HN"), "ds-li": ("mentor", "YJ-HN"),
+    }, "base staff and mentors come from the bases file: the headquarters' A岗 also staffs a branch, and acts for the district"
+    assert development.accounts.sign_in("ds-li", development.settings.demo_password, None).user.role == "mentor"
     assert development.accounts.seed_demo_accounts() == [], "only on the first start"
     assert development.accounts.sign_in("cg-zhao", development.settings.demo_password, None).user.user_id == "cg-zhao"
 

@@ -544,6 +544,7 @@ async def test_the_cli_loads_the_bases_and_lists_their_free_places(tmp_path: Pat
         **os.environ,
         "SHEZU_DATABASE_URL": f"sqlite:///{tmp_path / 'readmodel.db'}",
         "SHEZU_DATA_DIR": str(tmp_path),
+        "SHEZU_BASES_FILE": "",
     }
     for command in (
         ["migrate"],

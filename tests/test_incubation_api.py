@@ -9,16 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 import pytest_asyncio
 
 from api.app import create_app
+from schemas.case import Phase
 from schemas.incubation_case import IncubationPhase, IncubationState
 from service.incubation import IncubationService
 from store import bases
 from tests import factories
 from tests.conftest import GATEWAY, Skipping
-from tests.helpers import accepted_updates, until_incubation
+from tests.helpers import accepted_updates, until_incubation, until_state
 from workflows.incubation import IncubationWorkflow
 
 PIAO = "fh-piao"  # A岗 of the headquarters and of 建工 branch
@@ -149,6 +149,10 @@ async def test_a_group_enters_files_from_inside_and_is_assessed(api: httpx.Async
     assert back is not None and back.case_no == case_no, "linked both ways"
     assert incubations.incubation_of_filing(skipping.service.actor(OTHER_DISTRICT), filing_no) is None
 
+    await approve_filing(api, skipping, filing_no)
+    reached = await settled(skipping, case_no, lambda s: s.organization is not None)
+    assert reached.organization == filing_no, "the approved filing is the incubation's milestone"
+
     await report_until_assessment(api, skipping, case_no)
     unmet = {"outcome": "graduate", "criteria_met": CRITERIA[1:]}
     answer = await api.post(f"/api/incubations/{case_no}/assessment", json=unmet, headers=as_user(PIAO))
@@ -162,19 +166,35 @@ async def test_a_group_enters_files_from_inside_and_is_assessed(api: httpx.Async
     graduate = {"outcome": "graduate", "criteria_met": CRITERIA}
     assert (await api.post(f"/api/incubations/{case_no}/assessment", json=graduate, headers=as_user(PIAO))).status_code == 200
 
-    if not hasattr(IncubationWorkflow, "review_assessment"):
-        pytest.skip("civil affairs' review of 出壳评估 comes with the workflow helper's review_assessment update")
-    await settled(skipping, case_no, lambda s: pending(s, "assessment_review"))
-    review = {"agree": True}
-    other = await api.post(f"/api/incubations/{case_no}/assessment/review", json=review, headers=as_user(OTHER_DISTRICT))
-    assert other.status_code == 404
-    by_base = await api.post(f"/api/incubations/{case_no}/assessment/review", json=review, headers=as_user(PIAO))
-    assert by_base.status_code == 403 and "民政局" in by_base.json()["message"]
-    ok = await api.post(f"/api/incubations/{case_no}/assessment/review", json=review, headers=as_user(CIVIL_AFFAIRS))
-    assert ok.status_code == 200, ok.text
+    if hasattr(IncubationWorkflow, "review_assessment"):  # civil affairs confirms 出壳评估 (the workflow helper's update)
+        await settled(skipping, case_no, lambda s: pending(s, "assessment_review"))
+        review = {"agree": True}
+        other = await api.post(f"/api/incubations/{case_no}/assessment/review", json=review, headers=as_user(OTHER_DISTRICT))
+        assert other.status_code == 404
+        by_base = await api.post(f"/api/incubations/{case_no}/assessment/review", json=review, headers=as_user(PIAO))
+        assert by_base.status_code == 403 and "民政局" in by_base.json()["message"]
+        reviewer = (await api.get(f"/api/incubations/{case_no}", headers=as_user(CIVIL_AFFAIRS))).json()
+        assert reviewer["actions"] == ["review_assessment", "leave"]
+        ok = await api.post(f"/api/incubations/{case_no}/assessment/review", json=review, headers=as_user(CIVIL_AFFAIRS))
+        assert ok.status_code == 200, ok.text
     await settled(skipping, case_no, lambda s: s.phase is IncubationPhase.graduated)
     final = (await api.get(f"/api/incubations/{case_no}", headers=as_user(rep))).json()
     assert final["phase_name"] == "已出壳" and final["actions"] == []
+
+
+async def approve_filing(api: httpx.AsyncClient, skipping: Skipping, filing_no: str) -> None:
+    """The filing's own procedure, by the community, the street and (after 公示) the street again."""
+    for user, step in (("cg-zhao", "preliminary_review"), ("jg-zhou", "authority_review")):
+        decided = await api.post(
+            f"/api/cases/{filing_no}/decisions", json={"step": step, "outcome": "approve"}, headers=as_user(user)
+        )
+        assert decided.status_code == 200, decided.text
+    await skipping.sleep(timedelta(days=9))
+    await until_state(skipping.env.client, filing_no, lambda s: s.phase is Phase.decision)
+    decided = await api.post(
+        f"/api/cases/{filing_no}/decisions", json={"step": "decision", "outcome": "approve"}, headers=as_user("jg-zhou")
+    )
+    assert decided.status_code == 200, decided.text
 
 
 async def report_until_assessment(api: httpx.AsyncClient, skipping: Skipping, case_no: str) -> None:
@@ -241,7 +261,7 @@ async def test_oversized_malformed_and_misdirected_applications_are_refused_in_c
         "organization": ({"organization": "YJ-REG-0001"}, 422, "不是它登记的负责人"),
     }
     for field, (change, status, says) in cases.items():
-        answer = await api.post("/api/incubations", json=application("YJ-HN-FH", "河南读书会", **change), headers=rep)
+        answer = await api.post("/api/incubations", json={**application("YJ-HN-FH", "河南读书会"), **change}, headers=rep)
         assert answer.status_code == status, (field, answer.text)
         body = answer.json()
         assert says in body["message"] + "".join(body["details"]), field

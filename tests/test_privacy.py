@@ -18,12 +18,16 @@ import pytest_asyncio
 from fastapi.routing import APIRoute
 
 from api.app import AREAS, create_app
+from schemas.application import Application
 from schemas.contracts import AmendmentInput, ContractPlan, DeliveryInput, EvaluationInput
 from schemas.procurement import BidInput, LotPhase
 from schemas.ratings import RatingInput
+from service import incubation_views as iv
 from service import views
 from service.contracts import ContractService
 from service.fairs import PUBLIC_DOCUMENTS, FairService
+from service.incubation import IncubationService
+from service.incubation_views import IncubationApplicationInput
 from settings import PROJECT_ROOT
 from tests import factories
 from tests.conftest import GATEWAY, Skipping
@@ -33,7 +37,7 @@ from tests.helpers import until_lot, until_state
 
 # What a path parameter names: hidden things are compared (existing but not visible vs missing);
 # the others are either public (fairs and lots are published) or only name a part of a hidden thing.
-HIDDEN = {"case_no", "contract_no", "document_id", "bid_id", "challenge_id"}
+HIDDEN = {"case_no", "contract_no", "document_id", "bid_id", "challenge_id", "incubation_no"}
 OTHER = {"fair_no", "lot_no", "objection_id", "demand_id", "milestone_id", "amendment_no", "extension",
          # a file of a case's materials or of a bid: looked up only within the (hidden) case or bid
          "sha256",
@@ -48,6 +52,7 @@ MISSING = {
     "document_id": "0123456789abcdef0123456789abcdef",
     "bid_id": "B99",
     "challenge_id": "ZY99",
+    "incubation_no": "YJ-FH-2026-99999",
 }
 
 ROUTES = [r for area in AREAS for r in area.router.routes if isinstance(r, APIRoute)]
@@ -83,6 +88,12 @@ def bodies(world: World) -> dict[type, Any]:
         BidInput: {**example("bid.json"), "organization": "YJ-REG-0003"},  # the stranger's own organization
         views.ChallengeAnswerInput: {"upheld": False, "reasons": ["经核查不属实"]},
         RatingInput: {"score": 5, "comment": "办得快"},
+        iv.AdmissionInput: {"admit": True},
+        iv.ReportInput: {"summary": "本月开展读书会两次，学习记账"},
+        iv.AssessmentInput: {"outcome": "exit", "reasons": ["活动停止"]},
+        iv.AssessmentReviewInput: {"agree": True},
+        iv.ExitInput: {"reasons": ["活动停止"]},
+        Application: factories.filing().model_dump(mode="json"),
     }
 
 
@@ -112,6 +123,11 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
     await cases.withdraw(applicant, closed_case, views.WithdrawalInput(reason="另有安排"))
     await until_state(client, closed_case, lambda s: s.phase.terminal)
     case_documents = [d.document_id for d in cases.case(applicant, open_case).documents]
+    incubations = IncubationService(skipping.settings, skipping.engine, client)
+    incubation = IncubationApplicationInput(
+        base_code="YJ-FH", group_name="春光读书会", plan="开展老年人读书会和邻里互助活动", term_months=6
+    )
+    incubation_no = (await incubations.apply(cases.actor(factories.applicant_id()), incubation)).case_no
 
     contract = await in_force(skipping)
     contract_view = contracts.contract(contracts.actor("dept-wj"), contract.contract_no)
@@ -143,6 +159,7 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
                 "document_id": case_documents + [d.document_id for d in contract_view.documents] + lot_documents,
                 "bid_id": [lot.bid_of("YJ-REG-0001").bid_id],  # org-chunhui's
                 "challenge_id": ["ZY01"],
+                "incubation_no": [incubation_no],
             },
             lot_no=lot_no,
             strangers={
@@ -155,6 +172,8 @@ async def world(skipping: Skipping) -> AsyncIterator[World]:
                 "bid_id": ["org-yangguang"],
                 # a bidder who did not file it, a member of the public, a department
                 "challenge_id": ["org-yangguang", "someone-else", "dept-jy"],
+                # another group, another district's civil affairs, another base's staff, a mentor not assigned
+                "incubation_no": ["someone-else", "xq-mz-feng", "fh-cui", "ds-han", None],
             },
         )
 
@@ -169,6 +188,7 @@ def _path(route: APIRoute, hidden: str, value: str, world: World) -> str:
     fixed = {
         "lot_no": world.lot_no, "fair_no": "YJ-SQH-2026-00001", "objection_id": "YY01", "challenge_id": "ZY01",
         "demand_id": "D01", "milestone_id": "M1", "amendment_no": "1", "extension": "pdf", "sha256": "0" * 64,
+        "incubation_no": MISSING["incubation_no"],
         hidden: value,
     }
     return route.path_format.format(**{p: fixed[p] for p in route.param_convertors})
@@ -191,7 +211,9 @@ async def _answer(
 
 @pytest.mark.parametrize(("method", "route"), COMPARED, ids=[f"{m} {r.path}" for m, r in COMPARED])
 async def test_a_stranger_cannot_tell_an_existing_case_from_a_missing_one(world: World, method: str, route: APIRoute) -> None:
-    hidden = next(p for p in ("bid_id", "challenge_id", "document_id", "contract_no", "case_no") if p in route.param_convertors)
+    hidden = next(
+        p for p in ("bid_id", "challenge_id", "document_id", "contract_no", "case_no", "incubation_no") if p in route.param_convertors
+    )
     variants = [{}, {"live": "true"}] if method == "GET" and hidden == "case_no" else [{}]
     for params in variants:
         for user in world.strangers[hidden]:

@@ -60,50 +60,50 @@ async def incubation_list(
     return incubations.list(incubations.actor(user), base, phase, limit, offset)
 
 
-@router.get("/api/incubations/{case_no}", summary="孵化案件详情（含现在可以办理的事项）", responses=errors(404, 422))
-async def incubation(case_no: IncubationNo, incubations: Incubations, user: UserId) -> iv.IncubationView:
-    return incubations.view(incubations.actor(user), case_no)
+@router.get("/api/incubations/{incubation_no}", summary="孵化案件详情（含现在可以办理的事项）", responses=errors(404, 422))
+async def incubation(incubation_no: IncubationNo, incubations: Incubations, user: UserId) -> iv.IncubationView:
+    return incubations.view(incubations.actor(user), incubation_no)
 
 
-@router.post("/api/incubations/{case_no}/admission", summary="基地入孵审核（准予并确定导师和服务，或不予并说明理由）", responses=ACT)
-async def admission(case_no: IncubationNo, decision: iv.AdmissionInput, incubations: Incubations, user: UserId) -> ActionReceipt:
+@router.post("/api/incubations/{incubation_no}/admission", summary="基地入孵审核（准予并确定导师和服务，或不予并说明理由）", responses=ACT)
+async def admission(incubation_no: IncubationNo, decision: iv.AdmissionInput, incubations: Incubations, user: UserId) -> ActionReceipt:
     return await incubations.decide_admission(
-        incubations.actor(user), case_no, decision.admit, decision.reasons, decision.mentor_id, decision.services,
+        incubations.actor(user), incubation_no, decision.admit, decision.reasons, decision.mentor_id, decision.services,
         decision.service_plan,
     )
 
 
-@router.post("/api/incubations/{case_no}/reports", summary="导师提交孵化报告", responses=ACT)
-async def report(case_no: IncubationNo, report: iv.ReportInput, incubations: Incubations, user: UserId) -> ActionReceipt:
-    return await incubations.report(incubations.actor(user), case_no, report.summary)
+@router.post("/api/incubations/{incubation_no}/reports", summary="导师提交孵化报告", responses=ACT)
+async def report(incubation_no: IncubationNo, report: iv.ReportInput, incubations: Incubations, user: UserId) -> ActionReceipt:
+    return await incubations.report(incubations.actor(user), incubation_no, report.summary)
 
 
-@router.post("/api/incubations/{case_no}/assessment", summary="基地出壳评估（准予出壳、延期一次或退出孵化）", responses=ACT)
+@router.post("/api/incubations/{incubation_no}/assessment", summary="基地出壳评估（准予出壳、延期一次或退出孵化）", responses=ACT)
 async def assessment(
-    case_no: IncubationNo, assessment: iv.AssessmentInput, incubations: Incubations, user: UserId
+    incubation_no: IncubationNo, assessment: iv.AssessmentInput, incubations: Incubations, user: UserId
 ) -> ActionReceipt:
     return await incubations.assess(
-        incubations.actor(user), case_no, assessment.outcome, assessment.criteria_met, assessment.reasons,
+        incubations.actor(user), incubation_no, assessment.outcome, assessment.criteria_met, assessment.reasons,
         assessment.extension_months,
     )
 
 
-@router.post("/api/incubations/{case_no}/assessment/review", summary="民政局审核出壳评估（同意或退回）", responses=ACT)
+@router.post("/api/incubations/{incubation_no}/assessment/review", summary="民政局审核出壳评估（同意或退回）", responses=ACT)
 async def assessment_review(
-    case_no: IncubationNo, review: iv.AssessmentReviewInput, incubations: Incubations, user: UserId
+    incubation_no: IncubationNo, review: iv.AssessmentReviewInput, incubations: Incubations, user: UserId
 ) -> ActionReceipt:
-    return await incubations.review_assessment(incubations.actor(user), case_no, review.agree, review.reasons)
+    return await incubations.review_assessment(incubations.actor(user), incubation_no, review.agree, review.reasons)
 
 
-@router.post("/api/incubations/{case_no}/exit", summary="退出孵化（入孵组织、基地或民政局，须说明理由）", responses=ACT)
-async def exit_incubation(case_no: IncubationNo, request: iv.ExitInput, incubations: Incubations, user: UserId) -> ActionReceipt:
-    return await incubations.leave(incubations.actor(user), case_no, request.reasons)
+@router.post("/api/incubations/{incubation_no}/exit", summary="退出孵化（入孵组织、基地或民政局，须说明理由）", responses=ACT)
+async def exit_incubation(incubation_no: IncubationNo, request: iv.ExitInput, incubations: Incubations, user: UserId) -> ActionReceipt:
+    return await incubations.leave(incubations.actor(user), incubation_no, request.reasons)
 
 
 @router.post(
-    "/api/incubations/{case_no}/filings", summary="孵化期内申请备案或登记（作为孵化的子案件办理）", status_code=201,
+    "/api/incubations/{incubation_no}/filings", summary="孵化期内申请备案或登记（作为孵化的子案件办理）", status_code=201,
     responses=ACT,
 )
-async def filing(case_no: IncubationNo, application: Application, incubations: Incubations, user: UserId) -> iv.FilingReceipt:
+async def filing(incubation_no: IncubationNo, application: Application, incubations: Incubations, user: UserId) -> iv.FilingReceipt:
     """The body is the same application a filing takes on its own (``POST /api/cases``)."""
-    return await incubations.start_filing(incubations.actor(user), case_no, application)
+    return await incubations.start_filing(incubations.actor(user), incubation_no, application)
