@@ -49,7 +49,7 @@ def activities(settings: Settings, engine: Engine, client: Client) -> list[objec
     policy = PolicyActivities(settings.policies_dir, settings.history_limit)
     procurement = ProcurementActivities(engine, settings.policies_dir, settings.history_limit)
     read = ReadModelActivities(engine)
-    incubation = IncubationActivities(engine, settings.policies_dir)
+    incubation = IncubationActivities(engine, settings.policies_dir, settings.history_limit)
     return [
         calendar.compute_deadline,
         calendar.count_working_days,
@@ -77,6 +77,7 @@ def activities(settings: Settings, engine: Engine, client: Client) -> list[objec
         read.project_contract,
         incubation.incubation_base,
         incubation.incubation_policy,
+        incubation.incubation_parties,
         incubation.claim_incubation_place,
         incubation.release_incubation_place,
         incubation.project_incubation,

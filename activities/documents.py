@@ -52,6 +52,9 @@ REQUIRED_FACTS: dict[DocumentKind, tuple[str, ...]] = {
     DocumentKind.rectification_notice: ("contract", "items", "deadline"),
     DocumentKind.reward_decision: ("contract", "subject"),
     DocumentKind.termination_notice: ("contract", "items"),
+    DocumentKind.incubation_agreement: ("incubation",),
+    DocumentKind.graduation_certificate: ("incubation",),
+    DocumentKind.admission_refusal: ("incubation", "items"),
 }
 """Facts without which a document would be unlawful or unreadable (a decision without an appeal route,
 a correction notice without items or a date); optional facts are handled by the templates."""
@@ -110,8 +113,11 @@ class DocumentActivities:
         except IncompleteDocumentRequest as error:
             raise ApplicationError(str(error), type="IncompleteDocumentRequest", non_retryable=True) from error
 
-    def _issue(self, request: DocumentRequest) -> Issuance:
-        """The office's contact details and, the first time, the document's 发文字号 (kept on a retry)."""
+    def _issue(self, request: DocumentRequest) -> Issuance | None:
+        """The office's contact details and, the first time, the document's 发文字号 (kept on a retry); nothing
+        for what an incubation base issues alone, which is no office of the directory."""
+        if request.kind.issued_by_base:
+            return None
         office = request.issuer
         place = jurisdiction(self.engine, office.jurisdiction)
         contact = place.contact_of(office) if place else None
@@ -173,6 +179,8 @@ def _public_facts(request: DocumentRequest, reference: str) -> dict[str, Any]:
         }
     if request.contract:
         return facts | {"holder": request.contract.basis.supplier_name}
+    if request.incubation:
+        return facts | {"holder": request.incubation.application.group_name}
     bid = request.lot.bid(request.addressee_bid) if request.lot and request.addressee_bid else None
     return facts | {"holder": bid.organization_name if bid else ""}
 

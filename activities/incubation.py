@@ -11,20 +11,22 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import heartbeating
-from activities.read_model import _project_documents, _project_timeline
+from activities.read_model import _project_documents, _project_tasks, _project_timeline
 from rules.policy_files import PolicyNotFound, policy_in_force
 from schemas.incubation import IncubationBase, IncubationPolicy
-from schemas.incubation_case import BaseAsk, IncubationState, PlaceClaim, PlaceOutcome
+from schemas.incubation_case import BaseAsk, BaseParties, IncubationState, PlaceClaim, PlaceOutcome
 from schemas.localtime import local_date
-from store import bases, directory
+from schemas.people import Level, Role
+from store import bases, directory, register
 from store.db import exclusive_scope
 from store.models import IncubationFilingRecord, IncubationRecord
 
 
 class IncubationActivities:
-    def __init__(self, engine: Engine, policies_dir: Path) -> None:
+    def __init__(self, engine: Engine, policies_dir: Path, history_limit: int | None = None) -> None:
         self.engine = engine
         self.policies_dir = policies_dir
+        self.history_limit = history_limit
 
     @activity.defn(name="incubation_base")
     def incubation_base(self, code: str) -> IncubationBase:
@@ -47,7 +49,20 @@ class IncubationActivities:
             raise ApplicationError(str(error), type="policy", non_retryable=True) from error
         if policy.incubation is None:
             raise ApplicationError(f"{policy.title}没有孵化规则", type="policy", non_retryable=True)
+        if self.history_limit:
+            return policy.incubation.model_copy(update={"history_events_limit": self.history_limit})
         return policy.incubation
+
+    @activity.defn(name="incubation_parties")
+    def incubation_parties(self, code: str) -> BaseParties:
+        """The operator's name as the register has it and the district 民政局 over the base, as documents name them."""
+        base = self.incubation_base(code)
+        operator = register.organization(self.engine, base.operator)
+        locality = directory.locality(self.engine, base.jurisdiction)
+        if operator is None or locality is None:
+            missing = base.operator if operator is None else base.jurisdiction
+            raise ApplicationError(f"孵化基地 {code}：{missing} 不在名录中", type="not_found", non_retryable=True)
+        return BaseParties(operator_name=operator.name, authority=locality.office(Role.civil_affairs, Level.district))
 
     @activity.defn(name="claim_incubation_place")
     def claim_incubation_place(self, claim: PlaceClaim) -> PlaceOutcome:
@@ -90,5 +105,6 @@ def project_incubation(session: Session, state: IncubationState) -> None:
     session.add(record)
     for filing in state.filings:
         session.merge(IncubationFilingRecord(filing_case_no=filing.case_no, incubation_case_no=state.case_no))
+    _project_tasks(session, state.case_no, state.tasks, state.application.group_name, state.phase.label)
     _project_timeline(session, state.case_no, state.timeline)
     _project_documents(session, state.case_no, state.documents)

@@ -11,6 +11,7 @@ from schemas.calendar import Deadline
 from schemas.checklist import Checklist
 from schemas.contracts import ContractState
 from schemas.documents import CaseParty, CertificateFacts, DocumentKind, NoticePeriod
+from schemas.incubation_case import IncubationState
 from schemas.people import Office
 from schemas.policy import Appeal, Citation
 from schemas.procurement import FairState, LotState
@@ -45,6 +46,7 @@ class DocumentRequest(BaseModel):
     signing_due: date | None = Field(default=None, description="成交通知书: the last day to sign the contract")
     contract: ContractState | None = Field(default=None, description="the contract as it stood (contract documents)")
     subject: str | None = Field(default=None, description="what within the case the document is about: a tranche, an evaluation")
+    incubation: IncubationState | None = Field(default=None, description="the incubation as it stood (incubation documents)")
 
     @property
     def case_no(self) -> str:
@@ -55,4 +57,6 @@ class DocumentRequest(BaseModel):
             return self.lot.lot_no
         if self.contract:
             return self.contract.contract_no
+        if self.incubation:
+            return self.incubation.case_no
         return self.fair.fair_no if self.fair else ""

@@ -30,6 +30,9 @@ class DocumentKind(StrEnum):
     rectification_notice = "rectification_notice"
     reward_decision = "reward_decision"
     termination_notice = "termination_notice"
+    incubation_agreement = "incubation_agreement"
+    graduation_certificate = "graduation_certificate"
+    admission_refusal = "admission_refusal"
 
     @property
     def default_title(self) -> str:
@@ -53,11 +56,15 @@ class DocumentKind(StrEnum):
             "rectification_notice": "整改通知书",
             "reward_decision": "以奖代补奖励决定书",
             "termination_notice": "合同终止通知书",
+            "incubation_agreement": "入孵协议",
+            "graduation_certificate": "出壳证书",
+            "admission_refusal": "不予入孵告知书",
         }[self.value]
 
     @property
     def number_code(self) -> str | None:
-        """文种代字 in the 发文字号 (延建受〔2026〕3号); a contract is identified by its contract number instead."""
+        """文种代字 in the 发文字号 (延建受〔2026〕3号); a contract is identified by its contract number instead, and
+        what a base issues alone (its 入孵协议, a 不予入孵告知书) by the number it has within the incubation."""
         return {
             "acceptance_notice": "受",
             "correction_notice": "补",
@@ -78,12 +85,23 @@ class DocumentKind(StrEnum):
             "rectification_notice": "整",
             "reward_decision": "奖",
             "termination_notice": "终",
+            "incubation_agreement": None,
+            "graduation_certificate": "孵证",
+            "admission_refusal": None,
         }[self.value]
 
     @property
     def verifiable(self) -> bool:
         """电子证照: documents someone holds and shows to others carry a verification code and its QR code."""
-        return self in (DocumentKind.certificate, DocumentKind.award_notice, DocumentKind.contract)
+        return self in (
+            DocumentKind.certificate, DocumentKind.award_notice, DocumentKind.contract, DocumentKind.graduation_certificate
+        )  # fmt: skip
+
+    @property
+    def issued_by_base(self) -> bool:
+        """An incubation base's operator is an organization, not an office of the directory: what it issues alone
+        carries no 发文字号 and no office contacts, and no government seal."""
+        return self in (DocumentKind.incubation_agreement, DocumentKind.admission_refusal)
 
 
 class Issuance(BaseModel):

@@ -71,6 +71,9 @@ class IncubationPolicy(BaseModel):
     graduation_criteria: list[GraduationCriterion] = Field(min_length=1)
     extensions_allowed: int = Field(default=1, ge=0, le=1, description="延期出壳: at most once")
     max_extension_months: int = Field(ge=1, le=12)
+    history_events_limit: int = Field(
+        default=5000, ge=50, description="a case continues as new beyond this many history events"
+    )
 
     @model_validator(mode="after")
     def _term_ordered(self) -> IncubationPolicy:

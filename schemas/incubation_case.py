@@ -11,8 +11,8 @@ from schemas.application import Application
 from schemas.case import Task, TimelineEvent
 from schemas.documents import DocumentRef
 from schemas.incubation import IncubationBase, IncubationPolicy, Service
-from schemas.people import Actor
-from schemas.text import SingleLine
+from schemas.people import Actor, Office
+from schemas.text import MultiLine, NameItem, Reason, SingleLine
 
 
 class IncubationPhase(StrEnum):
@@ -63,14 +63,14 @@ class IncubationDecision(BaseModel):
     """The base's answer to an application: admit with a service plan and a mentor, or refuse with reasons."""
 
     admit: bool
-    reasons: list[str] = Field(default_factory=list, max_length=10, title="理由")
+    reasons: list[Reason] = Field(default_factory=list, max_length=10, title="理由")
     mentor_id: str | None = Field(
         default=None, max_length=64, title="导师", description="one of the base's mentors; None: its first"
     )
     services: list[Service] = Field(
         default_factory=list, max_length=len(Service), title="服务内容", description="from the base's; empty: all"
     )
-    service_plan: str | None = Field(default=None, max_length=1000, title="服务计划", description="what the base will do")
+    service_plan: MultiLine | None = Field(default=None, max_length=1000, title="服务计划", description="what the base will do")
     actor: Actor
 
 
@@ -78,7 +78,7 @@ class AssessmentReview(BaseModel):
     """Civil affairs' part of 出壳评估: agree with the base's finding, or send it back with reasons."""
 
     agree: bool
-    reasons: list[str] = Field(default_factory=list, max_length=10, title="理由")
+    reasons: list[Reason] = Field(default_factory=list, max_length=10, title="理由")
     actor: Actor
 
 
@@ -103,8 +103,8 @@ class IncubationAssessment(BaseModel):
     """出壳评估: the base's finding on each criterion, and graduate, extend once, or exit, with reasons."""
 
     outcome: AssessmentOutcome
-    criteria_met: list[str] = Field(default_factory=list, max_length=20, title="已达到的出壳标准")
-    reasons: list[str] = Field(default_factory=list, max_length=10, title="理由")
+    criteria_met: list[NameItem] = Field(default_factory=list, max_length=20, title="已达到的出壳标准")
+    reasons: list[Reason] = Field(default_factory=list, max_length=10, title="理由")
     extension_months: int | None = Field(default=None, ge=1, le=12, title="延期月数")
     actor: Actor
 
@@ -112,7 +112,7 @@ class IncubationAssessment(BaseModel):
 class IncubationExit(BaseModel):
     """Leaving before the assessment: the group itself, the base or civil affairs, always with reasons."""
 
-    reasons: list[str] = Field(min_length=1, max_length=10, title="退出理由")
+    reasons: list[Reason] = Field(min_length=1, max_length=10, title="退出理由")
     actor: Actor
 
 
@@ -174,6 +174,8 @@ class IncubationState(BaseModel):
     reasons: list[str] = Field(default_factory=list, description="why it was refused, or exited")
     filings: list[FilingMilestone] = Field(default_factory=list, description="备案/登记 started from the incubation")
     organization: str | None = Field(default=None, description="register key once a filing started here was approved")
+    operator_name: str | None = Field(default=None, description="the hub organization running the base, as the register names it")
+    authority: Office | None = Field(default=None, description="the district 民政局 over the base: reviews 出壳评估, co-issues 出壳证书")
 
 
 class BaseAsk(BaseModel):
@@ -181,6 +183,13 @@ class BaseAsk(BaseModel):
 
     base_code: str
     at: AwareDatetime
+
+
+class BaseParties(BaseModel):
+    """Who stands behind a base on its documents: its operator from the register, and the district 民政局."""
+
+    operator_name: str
+    authority: Office
 
 
 class PlaceOutcome(BaseModel):

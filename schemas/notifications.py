@@ -44,6 +44,19 @@ class NotificationKind(StrEnum):
     contract_terminated = "contract_terminated"
     amendment_proposed = "amendment_proposed"
     amendment_decided = "amendment_decided"
+    incubation_applied = "incubation_applied"
+    incubation_admitted = "incubation_admitted"
+    incubation_refused = "incubation_refused"
+    incubation_waitlisted = "incubation_waitlisted"
+    incubation_place_granted = "incubation_place_granted"
+    incubation_mentor_assigned = "incubation_mentor_assigned"
+    incubation_report_due = "incubation_report_due"
+    incubation_report_late = "incubation_report_late"
+    incubation_report_escalated = "incubation_report_escalated"
+    incubation_milestone = "incubation_milestone"
+    incubation_assessed = "incubation_assessed"
+    incubation_assessment_returned = "incubation_assessment_returned"
+    incubation_ended = "incubation_ended"
 
 
 class NotificationRequest(BaseModel):
