@@ -70,6 +70,8 @@ class Demo:
         self.stamp = time.strftime("%m%d%H%M%S")
         self.fair_no = ""
         self.tokens: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        """New users' names where a document states them (the 入孵协议's 代表人); others are named by their id."""
 
     def say(self, text: str) -> None:
         self.step += 1
@@ -81,7 +83,7 @@ class Demo:
             if user != ADMINISTRATOR:  # a new applicant or representative gets an account first
                 opened = await self.http.post(
                     "/api/admin/accounts", headers=await self.signed_in(ADMINISTRATOR),
-                    json={"user_id": user, "name": user, "password": self.settings.demo_password},
+                    json={"user_id": user, "name": self.names.get(user, user), "password": self.settings.demo_password},
                 )
                 self.check(opened.status_code in (201, 409), f"管理员未能为 {user} 开设账号：{opened.text}")
             self.tokens[user] = await self.sign_in(user)
@@ -507,6 +509,7 @@ class Demo:
     async def incubated_filed_and_graduated(self) -> None:
         print("\n=== 七、孵化：银发读书会入孵，孵化期内备案，期满出壳 ===")
         representative = f"demo-group-{self.stamp}"
+        self.names[representative] = "王芳"
         application = example("incubation-application")
         application["group_name"] += f"（演示{self.stamp}）"
         code = application["base_code"]
@@ -573,13 +576,14 @@ class Demo:
         base = self.demo_base()
         start = await self.places(base.code)
         self.say(f"{base.name}：{start['capacity']}个席位，空余{start['free_places']}个，候补{start['waiting']}个")
-        groups = ["手工编织队", "象棋协会", "邻里调解队"][: base.capacity + 1]
+        groups = [("手工编织队", "刘秀兰"), ("象棋协会", "金哲"), ("邻里调解队", "朴春花")][: base.capacity + 1]
         cases = []
-        for n, group in enumerate(groups):
+        for n, (group, leader) in enumerate(groups):
             application = {
                 **example("incubation-application"), "base_code": base.code, "group_name": f"春光社区{group}（演示{self.stamp}）"
             }
             representative = f"demo-group-{self.stamp}-{n + 2}"
+            self.names[representative] = leader
             view = await self.applied_and_admitted(representative, application, {})
             cases.append((representative, view))
             places = await self.places(base.code)
@@ -591,16 +595,29 @@ class Demo:
                     view["phase"] == "waiting" and view["waiting_position"] == 1 and places["waiting"] == 1,
                     f"基地已满，{group}应列入候补第1位，实际 {view['phase_name']}，第{view['waiting_position']}位",
                 )
-                waitlisted = next(e["summary"] for e in view["timeline"] if e["action"] == "waitlisted")
-                self.say(f"{group}获准入孵但基地已满：{waitlisted}")
+                told = await self.told(representative, view["case_no"], "incubation_waitlisted")
+                self.say(f"{group}获准入孵但基地已满，{leader}收到通知：{told['subject']}")
         (leaving, first), (_, last) = cases[0], cases[-1]
         reasons = ["团队主要成员迁往外地，活动无法继续"]
         await self.call("POST", f"/api/incubations/{first['case_no']}/exit", leaving, 200, {"reasons": reasons})
-        self.say(f"{groups[0]}申请退出孵化，理由：{reasons[0]}；席位空出")
+        self.say(f"{groups[0][0]}申请退出孵化，理由：{reasons[0]}；席位空出")
         view = await self.incubation(last["case_no"], BASE_STAFF, lambda v: v["phase"] == "incubating", "递补入孵")
+        told = await self.told(cases[-1][0], last["case_no"], "incubation_place_granted")
         places = await self.places(base.code)
         self.check(places["free_places"] == 0 and places["waiting"] == 0, f"递补后应满员且无人候补，实际空余{places['free_places']}、候补{places['waiting']}")
-        self.say(f"候补第1位的{groups[-1]}按顺序递补入孵，导师{view['mentor']}；{base.name}空余席位{places['free_places']}个，候补{places['waiting']}个")
+        self.say(
+            f"候补第1位的{groups[-1][0]}按顺序递补入孵（{groups[-1][1]}收到通知：{told['subject']}），导师{view['mentor']}；"
+            f"{base.name}空余席位{places['free_places']}个，候补{places['waiting']}个"
+        )
+
+    async def told(self, user: str, case_no: str, kind: str, seconds: float = 60) -> dict[str, Any]:
+        """The message of ``kind`` the case sent ``user`` (notifications are sent by an activity, just after the change)."""
+        give_up = time.monotonic() + seconds
+        while (found := await self.find("/api/notifications", user, lambda n: n["case_no"] == case_no and n["kind"] == kind)) is None:
+            if time.monotonic() > give_up:
+                raise Unexpected(f"{user} 未收到 {case_no} 的 {kind} 通知")
+            await asyncio.sleep(0.3)
+        return found
 
     def demo_base(self) -> IncubationBase:
         """The sample file's 建工街道 branch, copied under a code of its own for each demo run and loaded as an
