@@ -2,7 +2,8 @@
 registration, and a 社洽会 with two lots (one awarded after a 质疑, one 流标), driven through the
 HTTP API as applicants, reviewers, departments, bidders and experts would, each signed in with the
 development system's demo account (new applicants get one from the administrator), checking each step;
-then, as an auditor, an audit bundle of the fair verified offline and its OCDS package.
+then, as an auditor, an audit bundle of the fair verified offline and its OCDS package; last, incubation: a
+group that enters a base, files during its term and graduates, and a base that fills and serves its waiting list.
 
 Deadlines run in working days; the demo fast-forwards the clock of one workflow at a time past
 its deadline on the dev server (per-workflow time skipping, enabled by ``shezu up``), so those
@@ -32,11 +33,13 @@ from cli.system import running_system
 from rules.contracts import term_end
 from schemas.application import Track
 from schemas.contracts import EvaluationKind
+from schemas.incubation import IncubationBase
 from schemas.localtime import SHANGHAI, local_date
 from schemas.money import yuan
 from schemas.procurement import score_text
 from service.connection import connect_temporal, read_model
 from settings import PROJECT_ROOT, Settings
+from store import bases
 from store.register import RegisterEntry, RegisterFile, load_register
 
 
@@ -50,6 +53,8 @@ ORGANIZER = "mz-chen"
 BUYER = "dept-wj"
 FINANCE = "fin-01"
 EVALUATOR = "eval-01"
+BASE_STAFF = "fh-piao"
+MENTOR = "ds-cui"
 BIDDERS = {"YJ-REG-0001": "org-chunhui", "YJ-REG-0002": "org-xiyanghong", "YJ-REG-0003": "org-yangguang", "YJ-REG-0005": "org-hemei"}
 
 
@@ -65,6 +70,8 @@ class Demo:
         self.stamp = time.strftime("%m%d%H%M%S")
         self.fair_no = ""
         self.tokens: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        """New users' names where a document states them (the 入孵协议's 代表人); others are named by their id."""
 
     def say(self, text: str) -> None:
         self.step += 1
@@ -76,7 +83,7 @@ class Demo:
             if user != ADMINISTRATOR:  # a new applicant or representative gets an account first
                 opened = await self.http.post(
                     "/api/admin/accounts", headers=await self.signed_in(ADMINISTRATOR),
-                    json={"user_id": user, "name": user, "password": self.settings.demo_password},
+                    json={"user_id": user, "name": self.names.get(user, user), "password": self.settings.demo_password},
                 )
                 self.check(opened.status_code in (201, 409), f"管理员未能为 {user} 开设账号：{opened.text}")
             self.tokens[user] = await self.sign_in(user)
@@ -208,9 +215,12 @@ class Demo:
         self.say(f"河南街道郑红试图办理建工街道的案件，得到与案号不存在相同的答复：{message}")
         answer = await self.decide(case_no, "jg-zhou", "authority_review", "approve")
         self.check(answer["phase"] == "public_notice", f"审核同意后应进入公示，实际 {answer['phase_applicant_name']}")
+        await self.noticed_and_approved(case_no, applicant)
+
+    async def noticed_and_approved(self, case_no: str, applicant: str) -> dict[str, Any]:
+        """A 建工街道 filing approved by the street office: its public notice, run out on its clock, then the decision."""
         view = await self.case(case_no, applicant)
         self.say(f"建工街道办事处A岗周静审核同意，进入公示，公示至 {view['public_notice_until']}；{await self.document(view, 'public_notice', applicant)}")
-
         self.say("（演示）快进本案时钟至公示期满")
         await self.fast_forward(case_no, datetime.fromisoformat(view["next_deadline"]["due_at"]))
         await self.until_phase(case_no, applicant, "decision")
@@ -218,6 +228,7 @@ class Demo:
         self.check(answer["phase"] == "approved", f"应准予备案，实际 {answer['phase_applicant_name']}")
         view = await self.case(case_no, applicant)
         self.say(f"公示期满无异议，周静作出准予备案决定，证书编号 {view['certificate_number']}；{await self.document(view, 'certificate', applicant)}")
+        return view
 
     async def refused_registration(self) -> None:
         applicant = f"demo-applicant-{self.stamp}-2"
@@ -478,6 +489,147 @@ class Demo:
         ocids = {release["ocid"] for release in package["releases"]}
         self.say(f"OCDS 1.1 发布包：{len(ocids)} 个采购过程、{len(package['releases'])} 条发布，已按官方模式校验：{published}")
 
+    # --- incubation ----------------------------------------------------------------------------
+
+    async def incubation(self, case_no: str, user: str, done: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        return await self.until(f"/api/incubations/{case_no}", user, done, what)
+
+    async def places(self, code: str) -> dict[str, Any]:
+        """The base's public page: free places and the waiting list's length."""
+        return await self.call("GET", f"/api/bases/{code}", None, 200)
+
+    async def applied_and_admitted(self, representative: str, application: dict[str, Any], admission: dict[str, Any]) -> dict[str, Any]:
+        """A group applies and the base's A岗 admits it: it takes a place, or waits for one."""
+        receipt = await self.call("POST", "/api/incubations", representative, 201, application)
+        case_no = receipt["case_no"]
+        await self.incubation(case_no, BASE_STAFF, lambda v: "decide_admission" in v["actions"], "进入入孵审核")
+        await self.call("POST", f"/api/incubations/{case_no}/admission", BASE_STAFF, 200, {"admit": True, **admission})
+        return await self.incubation(case_no, representative, lambda v: v["phase"] in ("incubating", "waiting"), "入孵或候补")
+
+    async def incubated_filed_and_graduated(self) -> None:
+        print("\n=== 七、孵化：银发读书会入孵，孵化期内备案，期满出壳 ===")
+        representative = f"demo-group-{self.stamp}"
+        self.names[representative] = "王芳"
+        application = example("incubation-application")
+        application["group_name"] += f"（演示{self.stamp}）"
+        code = application["base_code"]
+        before = await self.places(code)
+        admission = {
+            "mentor_id": MENTOR, "services": ["mentoring", "filing_help"],
+            "service_plan": "每月一次章程和财务管理辅导，协助准备备案材料，推荐参加社洽会展示。",
+        }
+        view = await self.applied_and_admitted(representative, application, admission)
+        case_no = view["case_no"]
+        self.check(view["phase"] == "incubating", f"{before['name']}有空余席位，应入孵，实际 {view['phase_name']}")
+        self.say(f"春光社区银发读书会（尚未备案）申请入驻{view['base_name']}，案号 {case_no}；{before['name']}空余席位 {before['free_places']} 个")
+        self.say(
+            f"基地A岗朴美玲准予入孵：导师{view['mentor']}，服务内容{'、'.join(view['services'])}，"
+            f"孵化期至{local_date(datetime.fromisoformat(view['term_ends']))}；{await self.document(view, 'incubation_agreement', representative)}"
+        )
+        after = await self.places(code)
+        self.check(after["free_places"] == before["free_places"] - 1, f"入孵后空余席位应减少一个，实际 {after['free_places']}")
+
+        filing = example("filing")
+        filing["organization_name"] = application["group_name"]
+        filing["business_scope"] = "组织社区老年居民开展读书分享和邻里互助探访"
+        receipt = await self.call("POST", f"/api/incubations/{case_no}/filings", representative, 201, filing)
+        filing_no = receipt["case_no"]
+        self.check(receipt["incubation_case_no"] == case_no, "孵化期内的备案应记在本孵化案件下")
+        self.say(f"读书会在孵化期内申请备案，作为孵化的子案件办理，案号 {filing_no}")
+        await self.until_phase(filing_no, representative, "preliminary_review")
+        await self.decide(filing_no, "cg-zhao", "preliminary_review", "approve")
+        self.say("社区居委会A岗赵丽初审同意")
+        await self.decide(filing_no, "jg-zhou", "authority_review", "approve")
+        await self.noticed_and_approved(filing_no, representative)
+        view = await self.incubation(case_no, representative, lambda v: v["organization"] is not None, "记录备案里程碑")
+        [milestone] = view["filings"]
+        self.check(milestone["case_no"] == filing_no and milestone["outcome"] == "approved", f"孵化案件应显示备案已获准予：{milestone}")
+        self.say(f"孵化案件记录：{next(e['summary'] for e in reversed(view['timeline']) if e['action'] == 'milestone_reached')}")
+
+        mentor = view["mentor"]
+        while True:
+            view = await self.incubation(
+                case_no, MENTOR, lambda v: v["phase"] == "assessing" or any(h["step"] == "check_in" for h in v["holders"]), "开始下一次孵化报告"
+            )
+            if view["phase"] == "assessing":
+                break
+            due = next(h["deadline"] for h in view["holders"] if h["step"] == "check_in")
+            report = {"summary": f"第{view['reports'] + 1}次辅导：读书会按计划每周活动，本月完善了章程和活动记录，财务由社区代管。"}
+            await self.call("POST", f"/api/incubations/{case_no}/reports", MENTOR, 200, report)
+            self.say(f"导师{mentor}按期提交第{view['reports'] + 1}次孵化报告（{due['due_date']}前）；（演示）快进孵化案件时钟至下次报告")
+            await self.fast_forward(case_no, datetime.fromisoformat(due["due_at"]))
+        self.check(view["late_reports"] == 0, f"导师按期报告，不应有逾期报告，实际 {view['late_reports']} 次")
+        self.say(f"孵化期满，共{view['reports']}次孵化报告，无逾期；进入出壳评估")
+
+        criteria = [c["id"] for c in view["criteria"]]
+        await self.incubation(case_no, BASE_STAFF, lambda v: "assess" in v["actions"], "等待出壳评估")
+        await self.call("POST", f"/api/incubations/{case_no}/assessment", BASE_STAFF, 200, {"outcome": "graduate", "criteria_met": criteria})
+        self.say(f"基地出壳评估：达到全部出壳标准（{'、'.join(c['label'] for c in view['criteria'])}），准予出壳，报民政局审核")
+        await self.incubation(case_no, ORGANIZER, lambda v: "review_assessment" in v["actions"], "等待民政局审核")
+        await self.call("POST", f"/api/incubations/{case_no}/assessment/review", ORGANIZER, 200, {"agree": True})
+        view = await self.incubation(case_no, representative, lambda v: v["phase"] == "graduated", "出壳")
+        self.say(f"民政局陈洁审核同意，读书会出壳；{await self.document(view, 'graduation_certificate', representative)}")
+        self.check((await self.places(code))["free_places"] == before["free_places"], "出壳后席位应空出")
+
+    async def base_fills_and_serves_its_waiting_list(self) -> None:
+        print("\n=== 八、孵化基地满员：候补名单按顺序递补 ===")
+        base = self.demo_base()
+        start = await self.places(base.code)
+        self.say(f"{base.name}：{start['capacity']}个席位，空余{start['free_places']}个，候补{start['waiting']}个")
+        groups = [("手工编织队", "刘秀兰"), ("象棋协会", "金哲"), ("邻里调解队", "朴春花")][: base.capacity + 1]
+        cases = []
+        for n, (group, leader) in enumerate(groups):
+            application = {
+                **example("incubation-application"), "base_code": base.code, "group_name": f"春光社区{group}（演示{self.stamp}）"
+            }
+            representative = f"demo-group-{self.stamp}-{n + 2}"
+            self.names[representative] = leader
+            view = await self.applied_and_admitted(representative, application, {})
+            cases.append((representative, view))
+            places = await self.places(base.code)
+            if n < base.capacity:
+                self.check(view["phase"] == "incubating", f"基地未满，{group}应入孵，实际 {view['phase_name']}")
+                self.say(f"{group}获准入孵，{base.name}空余席位{places['free_places']}个")
+            else:
+                self.check(
+                    view["phase"] == "waiting" and view["waiting_position"] == 1 and places["waiting"] == 1,
+                    f"基地已满，{group}应列入候补第1位，实际 {view['phase_name']}，第{view['waiting_position']}位",
+                )
+                told = await self.told(representative, view["case_no"], "incubation_waitlisted")
+                self.say(f"{group}获准入孵但基地已满，{leader}收到通知：{told['subject']}")
+        (leaving, first), (_, last) = cases[0], cases[-1]
+        reasons = ["团队主要成员迁往外地，活动无法继续"]
+        await self.call("POST", f"/api/incubations/{first['case_no']}/exit", leaving, 200, {"reasons": reasons})
+        self.say(f"{groups[0][0]}申请退出孵化，理由：{reasons[0]}；席位空出")
+        view = await self.incubation(last["case_no"], BASE_STAFF, lambda v: v["phase"] == "incubating", "递补入孵")
+        told = await self.told(cases[-1][0], last["case_no"], "incubation_place_granted")
+        places = await self.places(base.code)
+        self.check(places["free_places"] == 0 and places["waiting"] == 0, f"递补后应满员且无人候补，实际空余{places['free_places']}、候补{places['waiting']}")
+        self.say(
+            f"候补第1位的{groups[-1][0]}按顺序递补入孵（{groups[-1][1]}收到通知：{told['subject']}），导师{view['mentor']}；"
+            f"{base.name}空余席位{places['free_places']}个，候补{places['waiting']}个"
+        )
+
+    async def told(self, user: str, case_no: str, kind: str, seconds: float = 60) -> dict[str, Any]:
+        """The message of ``kind`` the case sent ``user`` (notifications are sent by an activity, just after the change)."""
+        give_up = time.monotonic() + seconds
+        while (found := await self.find("/api/notifications", user, lambda n: n["case_no"] == case_no and n["kind"] == kind)) is None:
+            if time.monotonic() > give_up:
+                raise Unexpected(f"{user} 未收到 {case_no} 的 {kind} 通知")
+            await asyncio.sleep(0.3)
+        return found
+
+    def demo_base(self) -> IncubationBase:
+        """The sample file's 建工街道 branch, copied under a code of its own for each demo run and loaded as an
+        administrator would (``shezu incubation load-bases``), so the places this run's groups keep do not fill the next's."""
+        engine = read_model(self.settings)
+        sample = bases.base(engine, "YJ-JG-FH")
+        self.check(sample is not None, "孵化基地 YJ-JG-FH 未导入；演示使用 directory/sample-bases.yaml 中的基地")
+        assert sample is not None
+        copy = sample.model_copy(update={"code": f"{sample.code}-D{self.stamp}", "name": f"{sample.name}（演示{self.stamp}）"})
+        bases.load_bases(engine, bases.BasesFile(bases=[copy]))
+        return copy
+
     def demo_supplier(self) -> tuple[str, str]:
         """A supplier of its own for each demo run, imported into the register as an administrator would
         (``shezu register import``), so that barring it does not change the next run's fair."""
@@ -540,6 +692,8 @@ async def _run(settings: Settings) -> None:
         await demo.delivered_and_rewarded(contract_no, winner)
         await demo.terminated_after_rectification()
         await demo.audit()
+        await demo.incubated_filed_and_graduated()
+        await demo.base_fills_and_serves_its_waiting_list()
 
 
 def _api_up(settings: Settings) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,8 +46,14 @@ async def test_demo_runs_the_whole_system_on_a_fresh_data_folder(tmp_path: Path)
     assert (tmp_path / "data" / "temporal.db").exists(), "the dev server keeps its data on disk"
     saved = {p.stem for p in (tmp_path / "data" / "demo").glob("*.pdf")}
     # filing 4, refusal 1, catalogue, failed-lot notice, award notice; the rewarded contract: contract, two
-    # evaluation reports, reward decision; the terminated one: contract, two reports, rectification and termination notices
-    assert len(saved) == 17, saved
+    # evaluation reports, reward decision; the terminated one: contract, two reports, rectification and termination
+    # notices; the incubation: 入孵协议, the filing's public notice and certificate, 出壳证书
+    assert len(saved) == 21, saved
+    for title in ("入孵协议", "出壳证书"):
+        [pdf] = re.findall(rf"{title}（[^）]+）已生成：(\S+\.pdf)", out)
+        assert Path(pdf).read_bytes().startswith(b"%PDF"), f"the demo saved the {title} it names"
+    assert "孵化期内申请备案" in out and "已记入社会组织名录" in out and "无逾期" in out
+    assert "收到通知：【列入候补】" in out and "候补名单第1位" in out and "按顺序递补入孵" in out
     assert "离线核验通过" in out and "OCDS 1.1 发布包" in out
     [bundle] = (tmp_path / "data" / "demo").glob("audit-*")
     cases = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["cases"]
