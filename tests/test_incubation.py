@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Awaitable
@@ -560,3 +561,25 @@ async def test_the_cli_loads_the_bases_and_lists_their_free_places(tmp_path: Pat
     code, out, _ = await shezu(env, "incubation", "bases", "--jurisdiction", "YJ")
     assert out.splitlines()[0].startswith("YJ-FH  延吉市社会组织孵化及创新服务基地（孵化基地总部）  空余席位 8/8")
     assert "服务：办公场地、导师辅导、备案登记指导" in out
+
+
+async def test_a_group_that_leaves_while_its_filing_runs_is_told_at_once_and_the_filing_still_comes_back(
+    with_bases: Skipping,
+) -> None:
+    """Leaving must not wait on the filing (it may take weeks): the exit is answered and shown at once, the place
+    goes back, and the filing's outcome is still recorded on the ended incubation."""
+    service, client = with_bases.service, with_bases.env.client
+    case_no, filing_no, representative = await file_from_incubation(with_bases, "春光社区剪纸小组")
+    leaving = IncubationExit(reasons=["团队成员外出务工，暂停活动"], actor=representative)
+    await asyncio.wait_for(client.get_workflow_handle(case_no).execute_update(IncubationWorkflow.leave, leaving), 30)
+    with Session(with_bases.engine) as session:
+        record = session.get(IncubationRecord, case_no)
+        assert record is not None and record.phase == "exited", "the read model shows the exit before the filing ends"
+    await service.decide(
+        service.actor("cg-zhao"), filing_no, views.DecisionInput(step="preliminary_review", outcome="approve")
+    )
+    refusal = views.DecisionInput(step="authority_review", outcome="refuse", reasons=["活动场所与本社区无关"])
+    await service.decide(service.actor("jg-zhou"), filing_no, refusal)
+    ended = await until_incubation(client, case_no, lambda s: s.filings[0].outcome is not None)
+    assert ended.phase is IncubationPhase.exited and ended.filings[0].outcome == "refused"
+    assert await client.get_workflow_handle(case_no).result() == "exited"

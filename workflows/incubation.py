@@ -152,8 +152,10 @@ class IncubationWorkflow(ProcessWorkflow):
                     break
         except CaseClosed:
             pass
-        await asyncio.gather(*self._filings)
-        await self._settle()
+        await self._settle()  # the ending is read (and the update that ended it answered) before any filing ends
+        if self._filings:
+            await asyncio.gather(*self._filings)  # a filing still running comes back to this case as its milestone
+            await self._settle()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.case.phase.value
 
