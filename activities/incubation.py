@@ -38,11 +38,8 @@ class IncubationActivities:
     @activity.defn(name="incubation_policy")
     def incubation_policy(self, ask: BaseAsk) -> IncubationPolicy:
         base = self.incubation_base(ask.base_code)
-        chain: list[str] = []
-        code: str | None = base.jurisdiction
-        while code and (place := directory.jurisdiction(self.engine, code)) is not None:
-            chain.append(place.code)
-            code = place.parent
+        place = directory.locality(self.engine, base.jurisdiction)
+        chain = [j.code for j in place.chain] if place else []
         try:
             policy, _ = policy_in_force(self.policies_dir, chain, local_date(ask.at))
         except PolicyNotFound as error:

@@ -570,6 +570,10 @@ class Demo:
         view = await self.incubation(case_no, representative, lambda v: v["phase"] == "graduated", "出壳")
         self.say(f"民政局陈洁审核同意，读书会出壳；{await self.document(view, 'graduation_certificate', representative)}")
         self.check((await self.places(code))["free_places"] == before["free_places"], "出壳后席位应空出")
+        entry = await self.find("/api/my/organizations", representative, lambda o: o["key"] == filing_no)
+        stays = entry["incubations"] if entry else []
+        self.check(bool(stays) and stays[-1]["outcome"] == "graduated", f"社会组织名录条目应记有出壳：{entry}")
+        self.say(f"社会组织名录中读书会的条目记有孵化经历：{stays[-1]['text']}")
 
     async def base_fills_and_serves_its_waiting_list(self) -> None:
         print("\n=== 八、孵化基地满员：候补名单按顺序递补 ===")

@@ -7,28 +7,21 @@ not see is "not found" here too, and which forms show is the service's ``actions
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from activities.calendar import working_calendar
 from api.deps import CaseNo, Incubations, Service, Who, signed_in
 from pages.common import TASK_PAGES, Form, back_to, page_count, page_number, parsed, render, track_named
-from rules.policy_files import PolicyNotFound, policy_in_force
-from rules.workdays import working_days_left
 from schemas.application import Track
 from schemas.case import PhaseName
-from schemas.incubation import SERVICE_LABELS, IncubationPolicy
+from schemas.incubation import SERVICE_LABELS
 from schemas.incubation_case import AssessmentOutcome, IncubationPhase
-from schemas.localtime import local_date
 from schemas.people import Actor, Role
 from service import incubation_views as iv
 from service.common import ServiceError
-from service.views import DUE_SOON_WORKING_DAYS
-from store import bases as base_store
 
 router = APIRouter()
 TASK_PAGES.update(dict.fromkeys(("admission", "check_in", "assessment", "assessment_review"), "/work/incubations/"))
@@ -74,20 +67,6 @@ def progress(case: iv.IncubationView, staff: bool) -> list[dict[str, str]]:
     return [*line, {"name": case.phase_name, "status": "ended"}]
 
 
-def report_due(incubations: Incubations, case: iv.IncubationView) -> dict[str, Any] | None:
-    """The mentor's open report: when it is due and how many working days are left (on the working calendar,
-    as 待办 counts them), or that it is late: past its date, or already handed to the base's B岗 for that."""
-    holder = next((h for h in case.holders if h.step == "check_in"), None)
-    if holder is None:
-        return None
-    due = holder.deadline.due_date
-    if holder.overdue or holder.post == "B":
-        return {"due": due, "late": True, "holder": holder.holder}
-    now = incubations.now()
-    left = working_days_left(now, due, working_calendar(incubations.engine, range(local_date(now).year, due.year + 1)))
-    return {"due": due, "late": False, "left": left, "soon": left <= DUE_SOON_WORKING_DAYS}
-
-
 def _lines(text: object) -> list[str]:
     return [line.strip() for line in str(text or "").splitlines() if line.strip()][:10]
 
@@ -114,7 +93,6 @@ def _case_page(
     actor = service.actor(signed_in(who))
     case = incubations.view(actor, case_no)
     group = case.audience == "group"
-    offered = base_store.base(service.engine, case.base_code) if "decide_admission" in case.actions else None
     return render(
         request,
         "incubation/case.html",
@@ -128,10 +106,6 @@ def _case_page(
         filing_home="/my/cases/" if group else "/work/cases/",
         outcomes=FILING_OUTCOMES,
         outcomes_assess=[(o.value, o.label) for o in AssessmentOutcome],
-        due=report_due(incubations, case) if "report" in case.actions else None,
-        rules=rules_today(incubations, incubations.base(case.base_code).jurisdiction) if "assess" in case.actions else None,
-        mentors=offered.mentors if offered else [],
-        services=[(s.value, s.label) for s in offered.services] if offered else [],
         communities=service.communities() if "start_filing" in case.actions else [],
         tracks=list(Track),
         done=DONE.get(request.query_params.get("done", "")),
@@ -181,25 +155,12 @@ async def base(request: Request, who: Who, incubations: Incubations, code: CaseN
 # --- the group ----------------------------------------------------------------------------------------------
 
 
-def rules_today(incubations: Incubations, jurisdiction: str) -> IncubationPolicy | None:
-    """The incubation rules in force today where a base is (codes nest: YJ-JG → YJ), for a form to state the
-    term or the extension allowed; the workflow still judges by the rules its case recorded."""
-    parts = jurisdiction.split("-")
-    chain = ["-".join(parts[:n]) for n in range(len(parts), 0, -1)]
-    try:
-        policy, _ = policy_in_force(incubations.settings.policies_dir, chain, local_date(datetime.now(UTC)))
-    except PolicyNotFound:
-        return None
-    return policy.incubation
-
-
 def _apply_page(
     request: Request, who: Who, incubations: Incubations, code: str, status_code: int = 200, **context: Any
 ) -> Response:
     found = incubations.base(code)
-    term = rules_today(incubations, found.jurisdiction)
-    typed = context.pop("typed", None) or {"term_months": str(term.min_term_months) if term else ""}
-    return render(request, "incubation/apply.html", who, status_code=status_code, b=found, term=term, typed=typed, **context)
+    typed = context.pop("typed", None) or {"term_months": str(found.min_term_months or "")}
+    return render(request, "incubation/apply.html", who, status_code=status_code, b=found, typed=typed, **context)
 
 
 @router.get("/bases/{code}/apply")

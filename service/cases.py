@@ -448,6 +448,20 @@ class CaseService(Service):
         places: list[Jurisdiction] = []
         if actor.role is Role.expert:
             query = select(TaskRecord).where(TaskRecord.role == Role.expert.value, TaskRecord.holder_id == actor.user_id)
+        elif actor.role in (Role.incubator, Role.mentor):
+            # a base's staff and mentors hold posts named by the bases file, not the directory: their tasks are
+            # those they hold or back up, whatever the jurisdiction
+            query = select(TaskRecord).where(
+                TaskRecord.holder_id == actor.user_id
+                if scope in ("mine", "escalated")
+                else or_(
+                    TaskRecord.holder_id == actor.user_id,
+                    TaskRecord.a_user_id == actor.user_id,
+                    TaskRecord.b_user_id == actor.user_id,
+                )
+            )
+            if scope == "escalated":
+                query = query.where(col(TaskRecord.escalated), TaskRecord.b_user_id == actor.user_id)
         else:
             self.require_staff(actor)
             places = self._jurisdictions_below(actor, jurisdiction)

@@ -15,12 +15,15 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from activities.calendar import working_calendar
 from rules import incubation_permissions as rules
 from rules.incubation_permissions import Audience
 from rules.permissions import Refusal
+from rules.policy_files import PolicyNotFound, policy_in_force
+from rules.workdays import working_days_left
 from schemas.application import Application
 from schemas.case import ActionReceipt, TaskStatus
-from schemas.incubation import IncubationBase
+from schemas.incubation import IncubationBase, IncubationPolicy
 from schemas.incubation_case import (
     AssessmentOutcome,
     AssessmentReview,
@@ -41,7 +44,7 @@ from service import views
 from service.cases import CaseService
 from service.common import Service, ServiceError, document_view, holder_view, paged, timeline_view
 from store import bases as base_store
-from store import register
+from store import directory, register
 from store.case_numbers import release
 from store.models import (
     AccountRecord,
@@ -88,6 +91,7 @@ class IncubationService(Service):
         taken = base_store.places_taken(self.engine, base.code)
         waiting = session.exec(select(func.count()).where(IncubationQueueRecord.base_code == base.code)).one()
         operator = register.organization(self.engine, base.operator)
+        rules_now = self._rules_today(base)
         return iv.BaseView(
             code=base.code, name=base.name, kind=base.kind.value, kind_label=base.kind.label,
             jurisdiction=base.jurisdiction, address=base.address, operator=base.operator,
@@ -97,6 +101,37 @@ class IncubationService(Service):
             mentors=[iv.MentorView(name=m.name, specialties=list(m.specialties)) for m in base.mentors],
             capacity=base.capacity, free_places=max(base.capacity - taken, 0), waiting=int(waiting),
             url=f"/api/bases/{base.code}",
+            min_term_months=rules_now.min_term_months if rules_now else None,
+            max_term_months=rules_now.max_term_months if rules_now else None,
+        )  # fmt: skip
+
+    def _rules_today(self, base: IncubationBase) -> IncubationPolicy | None:
+        """The incubation rules in force today where the base is, for forms to state the term allowed; a case
+        is still judged by the rules it recorded when it began."""
+        place = directory.locality(self.engine, base.jurisdiction)
+        try:
+            policy, _ = policy_in_force(
+                self.settings.policies_dir, [j.code for j in place.chain] if place else [], local_date(self.now())
+            )
+        except PolicyNotFound:
+            return None
+        return policy.incubation
+
+    def _report_due(self, state: IncubationState, now: datetime) -> iv.ReportDue | None:
+        task = next((t for t in state.tasks if t.step == "check_in" and t.status is TaskStatus.open), None)
+        if task is None:
+            return None
+        due = task.deadline.due_at
+        if task.escalated or now >= due:
+            return iv.ReportDue(
+                due_date=task.deadline.due_date, late=True, working_days_left=None, due_soon=False,
+                holder=task.holder.name,
+            )  # fmt: skip
+        calendar = working_calendar(self.engine, range(local_date(now).year, local_date(due).year + 1))
+        left = working_days_left(now, task.deadline.due_date, calendar)
+        return iv.ReportDue(
+            due_date=task.deadline.due_date, late=False, working_days_left=left,
+            due_soon=left <= views.DUE_SOON_WORKING_DAYS, holder=task.holder.name,
         )  # fmt: skip
 
     def bases(self, jurisdiction: str | None = None) -> list[iv.BaseView]:
@@ -315,7 +350,16 @@ class IncubationService(Service):
             documents=[document_view(d) for d in state.documents],
             timeline=[timeline_view(e) for e in state.timeline],
             ended_at=state.ended_at,
-            actions=rules.actions(state, base, actor),
+            actions=(actions := rules.actions(state, base, actor)),
+            mentor_choices=[
+                iv.MentorChoice(user_id=m.user_id, name=m.name, specialties=list(m.specialties)) for m in base.mentors
+            ] if "decide_admission" in actions else [],
+            service_choices=[
+                iv.ServiceChoice(value=s.value, label=s.label) for s in base.services
+            ] if "decide_admission" in actions else [],
+            extensions_allowed=state.policy.extensions_allowed if state.policy else None,
+            max_extension_months=state.policy.max_extension_months if state.policy else None,
+            report_due=self._report_due(state, now) if "report" in actions else None,
         )  # fmt: skip
 
     def _bases_served(self, actor: Actor) -> list[str]:

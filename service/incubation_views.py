@@ -3,6 +3,7 @@ the views of bases and incubations, each already filtered for who asks."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
@@ -62,6 +63,28 @@ class MentorView(BaseModel):
     specialties: list[str]
 
 
+class MentorChoice(MentorView):
+    """A mentor the base may assign at admission (only its staff are shown the ids)."""
+
+    user_id: str
+
+
+class ServiceChoice(BaseModel):
+    value: str
+    label: str
+
+
+class ReportDue(BaseModel):
+    """The mentor's open report: by when, and how many working days are left (counted as 待办 counts them), or
+    that it is late (past its date, or handed to the base's B岗)."""
+
+    due_date: date
+    late: bool
+    working_days_left: int | None
+    due_soon: bool
+    holder: str
+
+
 class BaseView(BaseModel):
     """A base as the public sees it."""
 
@@ -81,6 +104,8 @@ class BaseView(BaseModel):
     free_places: int
     waiting: int = Field(description="候补名单上的组织数")
     url: str
+    min_term_months: int | None = Field(default=None, description="现行政策规定的最短孵化期限（月）")
+    max_term_months: int | None = Field(default=None, description="现行政策规定的最长孵化期限（月）")
 
 
 class IncubationReceipt(BaseModel):
@@ -152,6 +177,11 @@ class IncubationView(BaseModel):
     actions: list[str] = Field(
         description="现在可以办理的：decide_admission、report、assess、review_assessment、leave、start_filing"
     )
+    mentor_choices: list[MentorChoice] = Field(default_factory=list, description="入孵审核时可选的导师")
+    service_choices: list[ServiceChoice] = Field(default_factory=list, description="入孵审核时可选的服务内容")
+    extensions_allowed: int | None = Field(default=None, description="本案政策允许的延期次数")
+    max_extension_months: int | None = Field(default=None, description="本案政策允许的最长延期（月）")
+    report_due: ReportDue | None = Field(default=None, description="导师本期孵化报告的期限（仅导师可见）")
 
 
 class IncubationSummary(BaseModel):

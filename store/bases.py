@@ -15,17 +15,16 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 from sqlalchemy import delete, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from schemas.incubation import IncubationBase
-from schemas.incubation_case import IncubationPhase
 from schemas.text import RequestModel
 from store import directory, register
 from store.db import exclusive_scope, session_scope
-from store.models import IncubationBaseRecord, IncubationPlaceRecord, IncubationQueueRecord, IncubationRecord
+from store.models import IncubationBaseRecord, IncubationPlaceRecord, IncubationQueueRecord
 
 
 class BasesFile(RequestModel):
@@ -150,37 +149,3 @@ def _locked_base(session: Session, base_code: str) -> IncubationBaseRecord:
     if record is None:
         raise ValueError(f"孵化基地 {base_code} 不存在")
     return record
-
-
-class IncubationHistoryEntry(BaseModel):
-    """One stay of an organization in a base, as its register entry lists it."""
-
-    case_no: str
-    base_name: str
-    phase_label: str
-    admitted_at: datetime | None
-    ended_at: datetime | None
-    graduated: bool
-
-
-def incubation_history(engine: Engine, organization: str) -> list[IncubationHistoryEntry]:
-    """The incubations of a register entry (by its key), oldest first: where, how it stands or ended."""
-    with Session(engine) as session:
-        rows = session.exec(
-            select(IncubationRecord, IncubationBaseRecord)
-            .where(
-                IncubationRecord.organization == organization, IncubationRecord.base_code == IncubationBaseRecord.code
-            )
-            .order_by(col(IncubationRecord.admitted_at))
-        ).all()
-    return [
-        IncubationHistoryEntry(
-            case_no=record.case_no,
-            base_name=base.name,
-            phase_label=IncubationPhase(record.phase).label,
-            admitted_at=record.admitted_at,
-            ended_at=record.ended_at,
-            graduated=record.outcome == IncubationPhase.graduated.value,
-        )
-        for record, base in rows
-    ]

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from schemas.application import Track
 from schemas.contracts import BankAccount, IncubatedOrganization, IncubationMeasure, PerformanceRecord
-from schemas.documents import DocumentRef
+from schemas.documents import DocumentKind, DocumentRef
 from schemas.incubation import IncubationHistory
 from schemas.localtime import SHANGHAI, local_date
 from schemas.procurement import GRADE_PATTERN, OrganizationFacts
@@ -144,7 +144,7 @@ def facts(engine: Engine, key: str) -> OrganizationFacts | None:
     )
 
 
-CERTIFICATE_KIND = "graduation_certificate"
+CERTIFICATE_KIND = DocumentKind.graduation_certificate
 """The 出壳证书's document kind, whose number the register entry cites."""
 
 

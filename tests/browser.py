@@ -136,3 +136,26 @@ async def fill_application(page: Page, name: str, shots: str = "") -> None:
     assert name in review and "建工街道春光社区活动室" in review and "王芳、李明" in review
     assert await serious_accessibility_problems(page) == []
     await shot(page, f"{shots}apply-review")
+
+
+async def fresh_sign_in(page: Page, url: str, user_id: str, then: str) -> None:
+    """A fresh sign-in on a phone-sized screen (the previous person is signed out first)."""
+    await page.context.clear_cookies()
+    await page.set_viewport_size(PHONE)
+    await sign_in_as(page, url, user_id, then)
+
+
+async def until_shown(page: Page, text: str, seconds: float = 30) -> None:
+    """Reload (bounded) until the page shows ``text``: the read model follows the workflow a moment later."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + seconds
+    while text not in (shown := await page.get_by_role("main").inner_text()):
+        assert loop.time() < give_up, f"never showed {text!r}; the page shows: {shown[:1500]}"
+        await asyncio.sleep(0.2)
+        await page.reload()
+
+
+async def checked(page: Page, name: str) -> None:
+    """No serious accessibility problem on the page, and a screenshot to look at."""
+    assert await serious_accessibility_problems(page) == [], name
+    await shot(page, name)

@@ -25,7 +25,7 @@ from service.accounts import AccountService
 from service.cases import CaseService
 from service.contracts import ContractService
 from service.fairs import FairService
-from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, serving, shot, sign_in_as
+from tests.browser import PASSWORD, PHONE, checked, serving, sign_in_as
 from tests.conftest import Skipping
 from tests.fair_helpers import BIDDERS, ORGANIZER, published_fair
 from tests.helpers import until_lot
@@ -89,11 +89,6 @@ async def ground(skipping: Skipping, browser: Browser) -> AsyncIterator[Fairgrou
 def local_input(moment: datetime) -> str:
     """A moment as a datetime-local field takes it (北京时间)."""
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
-
-
-async def checked(page: Page, name: str) -> None:
-    assert await serious_accessibility_problems(page) == [], name
-    await shot(page, name)
 
 
 async def test_the_organizer_creates_a_fair_reviews_a_demand_and_publishes_the_catalogue(ground: Fairground) -> None:

@@ -37,7 +37,7 @@ from schemas.incubation_case import (
 from schemas.localtime import SHANGHAI
 from schemas.people import Actor, Role
 from service import views
-from store import bases
+from store import bases, register
 from store.directory import load_directory, read_directory_file
 from store.models import IncubationRecord, OrganizationRecord, TaskRecord
 from store.register import load_register, read_register_file
@@ -508,9 +508,9 @@ async def test_a_filing_started_in_incubation_is_approved_and_becomes_its_milest
         organization = session.get(OrganizationRecord, filing_no)
     assert record is not None and record.filing_case_no == filing_no and record.organization == filing_no
     assert organization is not None and organization.name == "春光社区银发合唱团", "the register has it"
-    [remembered] = bases.incubation_history(with_bases.engine, filing_no)
+    [remembered] = register.incubation_history(with_bases.engine, filing_no)
     assert (remembered.case_no, remembered.base_name) == (case_no, "延吉市社会组织孵化及创新服务基地")
-    assert remembered.phase_label == "孵化中" and not remembered.graduated, "the register entry remembers the stay"
+    assert remembered.label == "孵化中" and remembered.filing_case_no == filing_no, "the register entry remembers the stay"
     history = await client.get_workflow_handle(filing_no).describe()
     assert history.parent_id == case_no, "the filing knows the incubation it was started from"
     await keep_golden(client, case_no, "incubation_filing_approved")

@@ -117,10 +117,14 @@ async def test_a_group_enters_files_from_inside_and_is_assessed(api: httpx.Async
 
     staff_view = (await api.get(f"/api/incubations/{case_no}", headers=as_user(PIAO))).json()
     assert staff_view["actions"] == ["decide_admission", "leave"]
+    inbox = (await api.get("/api/tasks", params={"scope": "mine"}, headers=as_user(PIAO))).json()
+    assert (case_no, "admission") in [(t["case_no"], t["step"]) for t in inbox["items"]], "the base's A岗 finds it in 待办"
     await admit(api, skipping, case_no)
     state = await settled(skipping, case_no, lambda s: pending(s, "check_in"))
     assert state.mentor is not None and state.mentor.user_id == MENTOR
 
+    mentor_inbox = (await api.get("/api/tasks", headers=as_user(MENTOR))).json()
+    assert (case_no, "check_in") in [(t["case_no"], t["step"]) for t in mentor_inbox["items"]], "the mentor's 待办"
     mentor_view = (await api.get(f"/api/incubations/{case_no}", headers=as_user(MENTOR))).json()
     assert mentor_view["phase_name"] == "孵化中" and mentor_view["actions"] == ["report"]
     assert (await api.get(f"/api/incubations/{case_no}", headers=as_user(OTHER_MENTOR))).status_code == 404

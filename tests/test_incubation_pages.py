@@ -7,7 +7,6 @@ axe-core finds no serious or critical problem on any page."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,7 +24,15 @@ from service import incubation_views as iv
 from service import views
 from service.accounts import AccountService
 from service.incubation import IncubationService
-from tests.browser import PASSWORD, PHONE, fill_application, serious_accessibility_problems, serving, shot, sign_in_as
+from tests.browser import (
+    PASSWORD,
+    PHONE,
+    checked,
+    fill_application,
+    fresh_sign_in,
+    serving,
+    until_shown,
+)
 from tests.conftest import Skipping
 from tests.helpers import until_incubation, until_state
 
@@ -65,25 +72,7 @@ async def desk(skipping: Skipping) -> AsyncIterator[Desk]:
 
 
 async def as_user(page: Page, desk: Desk, user_id: str, then: str) -> None:
-    """A fresh sign-in on a phone-sized screen (the previous person is signed out first)."""
-    await page.context.clear_cookies()
-    await page.set_viewport_size(PHONE)
-    await sign_in_as(page, desk.url, user_id, then)
-
-
-async def until_shown(page: Page, text: str, seconds: float = 30) -> None:
-    """Reload (bounded) until the page shows ``text``: the read model follows the workflow a moment later."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + seconds
-    while text not in (shown := await page.get_by_role("main").inner_text()):
-        assert loop.time() < give_up, f"never showed {text!r}; the page shows: {shown[:1500]}"
-        await asyncio.sleep(0.2)
-        await page.reload()
-
-
-async def checked(page: Page, name: str) -> None:
-    assert await serious_accessibility_problems(page) == [], name
-    await shot(page, name)
+    await fresh_sign_in(page, desk.url, user_id, then)
 
 
 def pending(state: IncubationState, step: str) -> bool:
