@@ -549,10 +549,17 @@ class Demo:
         mentor = view["mentor"]
         while True:
             view = await self.incubation(
-                case_no, MENTOR, lambda v: v["phase"] == "assessing" or any(h["step"] == "check_in" for h in v["holders"]), "开始下一次孵化报告"
-            )
+                case_no, MENTOR,
+                lambda v: v["phase"] == "assessing" or v["timeline"][-1]["action"] == "reports_done"
+                or any(h["step"] == "check_in" for h in v["holders"]),
+                "开始下一次孵化报告",
+            )  # fmt: skip
             if view["phase"] == "assessing":
                 break
+            if view["timeline"][-1]["action"] == "reports_done":
+                self.say(f"{view['timeline'][-1]['summary']}；（演示）快进孵化案件时钟至孵化期届满")
+                await self.fast_forward(case_no, datetime.fromisoformat(view["term_ends"]))
+                continue
             due = next(h["deadline"] for h in view["holders"] if h["step"] == "check_in")
             report = {"summary": f"第{view['reports'] + 1}次辅导：读书会按计划每周活动，本月完善了章程和活动记录，财务由社区代管。"}
             await self.call("POST", f"/api/incubations/{case_no}/reports", MENTOR, 200, report)

@@ -299,7 +299,13 @@ class IncubationWorkflow(ProcessWorkflow):
                 await self._main_wait(lambda: False, until=task.deadline.due_at)
             else:
                 self._record(None, "report_late", f"第{number}次孵化报告逾期提交，已记为逾期")
-        await self._main_wait(lambda: False, until=self.case.term_ends)  # 出壳评估 starts when the term ends
+        if workflow.now() < self.case.term_ends:
+            self._record(
+                None, "reports_done",
+                f"本孵化期的孵化报告已全部提交（共{self.case.reports}次）；"
+                f"孵化期至{self.case.term_ends.astimezone(SHANGHAI).date().isoformat()}届满，届满后进入出壳评估",
+            )  # fmt: skip
+            await self._main_wait(lambda: False, until=self.case.term_ends)
 
     async def _assessment(self) -> bool:
         """出壳评估 by the base, then civil affairs' review: agreed, it applies; sent back, the base assesses again
