@@ -26,7 +26,7 @@ from service.contracts import ContractService
 from service.fairs import FairService
 from service.incubation import IncubationService
 from store.models import AuditViewRecord
-from tests.browser import PASSWORD, PHONE, serious_accessibility_problems, serving, shot, sign_in_as
+from tests.browser import PASSWORD, PHONE, SCREENSHOTS, serious_accessibility_problems, serving, shot, sign_in_as
 from tests.conftest import Skipping
 from tests.helpers import history_length, until_incubation
 from tests.test_audit_diagram import Drawing, recorded
@@ -155,6 +155,9 @@ async def test_an_auditor_finds_an_incubation_reads_it_checks_its_agreement_and_
     assert await serious_accessibility_problems(page) == []
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await shot(page, "audit-incubation-phone")
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await figure.screenshot(path=str(SCREENSHOTS / "audit-incubation-diagram.png"))
+    await page.set_viewport_size(PHONE)
 
     async with page.expect_download() as download:
         await page.get_by_role("link", name=re.compile("下载审计包")).click()
