@@ -18,6 +18,7 @@ from audit.history import RecordedCase
 from schemas.case import PHASE_NAMES, Phase
 from schemas.checklist import Procedure
 from schemas.contracts import CONTRACT_PHASE_NAMES, ContractPhase
+from schemas.incubation_case import IncubationPhase
 from schemas.localtime import local_text
 from schemas.procurement import LOT_PHASE_NAMES, FairPhase, LotPhase
 
@@ -114,6 +115,28 @@ CONTRACT_MAP = _map(
 )
 
 
+_ENDED = (IncubationPhase.graduated, IncubationPhase.exited, IncubationPhase.refused)
+
+INCUBATION_MAP = _map(
+    [Stage(p.value, p.label, p in _ENDED) for p in IncubationPhase],
+    [
+        (START, IncubationPhase.applied, "申请入孵"),
+        (IncubationPhase.applied, IncubationPhase.refused, "基地不予入孵"),
+        (IncubationPhase.applied, IncubationPhase.incubating, "准予入孵，入驻基地"),
+        (IncubationPhase.applied, IncubationPhase.waiting, "准予入孵，基地已满，列入候补"),
+        (IncubationPhase.waiting, IncubationPhase.incubating, "席位空出，按候补顺序递补入孵"),
+        (IncubationPhase.incubating, IncubationPhase.assessing, "孵化期满，出壳评估"),
+        (IncubationPhase.assessing, IncubationPhase.incubating, "经民政局审核同意，延期出壳"),
+        (IncubationPhase.assessing, IncubationPhase.graduated, "经民政局审核同意，准予出壳"),
+        (IncubationPhase.assessing, IncubationPhase.exited, "经民政局审核同意退出孵化，或中途退出"),
+        *((phase, IncubationPhase.exited, "中途退出孵化") for phase in
+          (IncubationPhase.applied, IncubationPhase.waiting, IncubationPhase.incubating)),
+    ],
+)
+"""Read off workflows/incubation.py: a refusal ends at admission; an extension (once, by policy) goes back to
+incubating; the group, the base or civil affairs may end it early in any open phase (``leave``)."""
+
+
 def filing_map(procedure: Procedure | None) -> ProcessMap:
     """Review steps in the procedure's order; a refusal ends the case only at a step of the authority's role
     (a 居委会初审 that disagrees passes the case on with its opinion). Without a procedure (the case was not
@@ -180,7 +203,12 @@ def process_map(case: RecordedCase) -> ProcessMap:
     if case.process.workflow_type == "FilingWorkflow":
         final = case.final_state
         return filing_map(final.procedure if final is not None else None)
-    fixed = {"FairWorkflow": FAIR_MAP, "LotWorkflow": LOT_MAP, "ContractWorkflow": CONTRACT_MAP}
+    fixed = {
+        "FairWorkflow": FAIR_MAP,
+        "LotWorkflow": LOT_MAP,
+        "ContractWorkflow": CONTRACT_MAP,
+        "IncubationWorkflow": INCUBATION_MAP,
+    }
     return fixed[case.process.workflow_type]
 
 

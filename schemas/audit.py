@@ -9,7 +9,13 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from schemas.text import RequestModel, SingleLine
 
-PROCESS_NAMES = {"filing": "备案/登记", "fair": "社洽会", "lot": "购买服务项目", "contract": "政府购买服务合同"}
+PROCESS_NAMES = {
+    "filing": "备案/登记",
+    "fair": "社洽会",
+    "lot": "购买服务项目",
+    "contract": "政府购买服务合同",
+    "incubation": "孵化",
+}
 """The processes an auditor searches, by the key a search names them with."""
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 """The dates a search may name: well around any case this system holds."""
@@ -21,13 +27,13 @@ class AuditSearch(RequestModel):
         max_length=64,
         pattern=r"^[A-Za-z0-9-]*$",
         title="编号",
-        description="案号、社洽会、项目或合同编号的全部或一部分",
+        description="案号、社洽会、项目、合同或孵化案件编号的全部或一部分",
     )
     organization: SingleLine = Field(
-        default="", max_length=50, title="组织名称", description="申请组织或承接组织名称的一部分"
+        default="", max_length=50, title="组织名称", description="申请组织、承接组织或孵化的组织、团队名称的一部分"
     )
     office: SingleLine = Field(
-        default="", max_length=50, title="办理单位", description="办理、组织或购买单位名称的一部分"
+        default="", max_length=50, title="办理单位", description="办理、组织或购买单位名称，或孵化基地名称的一部分"
     )
     since: date | None = Field(default=None, title="最近办理日期从", description="2000年至2099年间的日期")
     until: date | None = Field(default=None, title="最近办理日期到", description="2000年至2099年间的日期")
@@ -36,7 +42,7 @@ class AuditSearch(RequestModel):
         max_length=40,
         pattern=r"^([a-z]+(:[a-z_]+)?)?$",
         title="流程和阶段",
-        description="流程（filing、fair、lot、contract），或流程:阶段，如 lot:bidding",
+        description="流程（filing、fair、lot、contract、incubation），或流程:阶段，如 lot:bidding",
     )
 
     @model_validator(mode="after")
@@ -51,7 +57,7 @@ class AuditSearch(RequestModel):
 
 class AuditCaseRow(BaseModel):
     number: str
-    process: str = Field(description="filing, fair, lot or contract")
+    process: str = Field(description="filing, fair, lot, contract or incubation")
     process_name: str
     organization: str
     office: str

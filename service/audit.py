@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from temporalio.service import RPCError
 
 from audit.bundle import build_bundle, export_cases, policy_refs, zipped
-from audit.diagram import FAIR_MAP, LOT_MAP, filing_map, process_diagram
+from audit.diagram import FAIR_MAP, INCUBATION_MAP, LOT_MAP, filing_map, process_diagram
 from audit.history import RecordedCase
 from audit.source import CaseNotFound, fetch_runs
 from audit.timeline import reconstruct
@@ -39,7 +39,7 @@ from service.common import ServiceError, paged
 from service.contracts import CONTRACT_STATUS
 from store.db import session_scope
 from store.files import content_path
-from store.models import AuditViewRecord, CaseRecord, ContractRecord, FairRecord, LotRecord
+from store.models import AuditViewRecord, CaseRecord, ContractRecord, FairRecord, IncubationRecord, LotRecord
 
 PAGE_NAMES = {
     "search": "查找案件",
@@ -56,6 +56,7 @@ PHASES: dict[str, dict[str, str]] = {
     "lot": {s.phase: s.name for s in LOT_MAP.stages},
     "contract": {"awaiting_contract_process": CONTRACT_STATUS["awaiting_contract_process"]}
     | {p.value: n[1] for p, n in CONTRACT_PHASE_NAMES.items()},
+    "incubation": {s.phase: s.name for s in INCUBATION_MAP.stages},
 }
 """Each process's phases by value, in staff's words: what a search's 流程和阶段 offers (a filing's review steps
 under their usual names; a case's own procedure may name them otherwise, as its row then shows)."""
@@ -102,8 +103,8 @@ class AuditService:
 
     def _rows(self, search: AuditSearch, process: str | None, phase: str) -> list[AuditCaseRow]:
         """The cases of one process (or of all) that the database finds by number, phase, organization and
-        date; the office, which a filing, fair and lot keep only inside their projected state, is left to the
-        caller."""
+        date; the office, which a filing, fair, lot and incubation keep only inside their projected state, is
+        left to the caller."""
         since = datetime.combine(search.since, time(), SHANGHAI) if search.since else None
         until = datetime.combine(search.until + timedelta(days=1), time(), SHANGHAI) if search.until else None
 
@@ -184,6 +185,24 @@ class AuditService:
                         contract.buyer_office,
                         contract.status,
                         contract.updated_at or contract.awarded_at,
+                    )
+            if process in (None, "incubation"):
+                incubations = matching(
+                    IncubationRecord,
+                    IncubationRecord.case_no,
+                    IncubationRecord.phase,
+                    IncubationRecord.updated_at,
+                    IncubationRecord.group_name,
+                )
+                for incubation in db.exec(incubations):
+                    base = ((incubation.state or {}).get("base") or {}).get("name") or ""
+                    row(
+                        "incubation",
+                        incubation.case_no,
+                        incubation.group_name,
+                        base,
+                        incubation.phase,
+                        incubation.updated_at,
                     )
         return found
 
@@ -292,7 +311,10 @@ class AuditService:
     async def _recorded(self, number: str) -> RecordedCase:
         """The case's recorded history; a number the read model does not know is not looked up in Temporal."""
         with Session(self.engine) as db:
-            known = any(db.get(model, number) for model in (CaseRecord, FairRecord, LotRecord, ContractRecord))
+            known = any(
+                db.get(model, number)
+                for model in (CaseRecord, FairRecord, LotRecord, ContractRecord, IncubationRecord)
+            )
         if not known:
             raise ServiceError("not_found", f"没有编号为 {number} 的案件，请核对编号或从查找结果中打开")
         try:

@@ -24,8 +24,8 @@ Audit = Annotated[AuditService, Depends(audit_service)]
 
 @router.get(
     "/api/audit/cases",
-    summary="审计人员查找案件：备案/登记、社洽会、购买服务项目和合同",
-    description="按编号、组织名称、办理单位（名称的一部分）、最近办理日期范围和流程阶段（如 filing、lot:bidding）查找，"
+    summary="审计人员查找案件：备案/登记、社洽会、购买服务项目、合同和孵化",
+    description="按编号、组织名称、办理单位（名称的一部分）、最近办理日期范围和流程阶段（如 filing、lot:bidding、incubation:incubating）查找，"
     "最近办理的在前，分页（limit、offset）。只向审计人员开放；每次查找都记入查阅记录。",
     responses=errors(401, 403, 422),
 )
