@@ -155,9 +155,12 @@ async def test_a_group_applies_is_admitted_files_from_inside_and_graduates_with_
     facts = await page.get_by_role("region", name="孵化情况").inner_text()
     assert "韩雪梅" in facts and "财务代理" not in facts
 
-    # the mentor sees the report's due date and reports
-    await as_user(page, desk, MENTOR, "/work/incubations")
-    await page.get_by_role("link", name=GROUP_NAME).click()
+    # the mentor finds the report in 待办, which leads to the case, sees the due date and reports
+    await as_user(page, desk, MENTOR, "/work/tasks")
+    await until_shown(page, "第1次孵化报告")
+    await checked(page, "incubation-mentor-tasks")
+    await page.get_by_role("main").get_by_role("link", name=GROUP_NAME).click()
+    await page.wait_for_url(re.compile(f"/work/incubations/{case_no}$"))
     report = page.get_by_role("region", name="提交孵化报告")
     assert re.search(r"本期报告请于\d{4}年\d{1,2}月\d{1,2}日前提交，还有 \d+ 个工作日", await report.inner_text())
     await report.get_by_label("孵化报告").fill("本月开展读书分享会四次，完成章程初稿，准备备案材料")
