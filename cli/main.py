@@ -505,11 +505,14 @@ def incubation_load_bases(file: Path) -> None:
 
 @readmodel_app.command("rebuild")
 def readmodel_rebuild() -> None:
-    """从各案件（备案登记、社洽会、项目、合同）的流程状态重建读模型；无法读取的案件逐一列出并继续，最后以非零状态退出。"""
+    """从各案件（备案登记、社洽会、项目、合同、孵化）的流程状态重建读模型；无法读取的案件逐一列出并继续，最后以非零状态退出。"""
     from service.rebuild import rebuild
 
     report = with_service(rebuild)
-    labels = {"FilingWorkflow": "备案登记", "FairWorkflow": "社洽会", "LotWorkflow": "项目", "ContractWorkflow": "合同"}
+    labels = {
+        "FilingWorkflow": "备案登记", "FairWorkflow": "社洽会", "LotWorkflow": "项目", "ContractWorkflow": "合同",
+        "IncubationWorkflow": "孵化",
+    }  # fmt: skip
     for case_no, kind, error in report.failures:
         typer.echo(f"✗ {case_no}（{labels[kind]}）无法读取流程状态，未重建：{error}", err=True)
     counts = "、".join(f"{labels[kind]} {count} 个" for kind, count in report.rebuilt.items())

@@ -22,7 +22,7 @@ CriterionId = Annotated[str, StringConstraints(pattern=r"^[a-z_]+$", min_length=
 class IncubationApplicationInput(RequestModel, IncubationApplication):
     """The group's application as it comes in: its texts normalized, its plan a multi-line text."""
 
-    base_code: SingleLine = Field(min_length=1, max_length=40, pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)*$", title="孵化基地编号")
+    base_code: SingleLine = Field(min_length=1, max_length=40, title="孵化基地编号", description="如 YJ-FH；不存在的编号按“未找到”答复")
     organization: SingleLine | None = Field(default=None, max_length=40, title="已备案或登记的，名录编号")
     plan: MultiLine = Field(min_length=10, max_length=2000, title="入孵计划", description="在基地里做什么、学什么")
 
